@@ -1,0 +1,118 @@
+/**
+ * The application as a function: builds the Fastify instance with its database, services and
+ * routes, and never listens. The server, the CLI, the tests and the benchmarks all build it here.
+ */
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import { Ajv } from 'ajv';
+import type { Config } from './config/config.js';
+import { openDatabase, type Db } from './db/connect.js';
+import { installErrorHandling } from './http/errors.js';
+import { mountOperations } from './http/operation.js';
+import { requireBearerToken } from './plugins/auth.js';
+import type { ClientCredentials } from './modules/directory/service.js';
+import { oauthRoutes } from './modules/oauth/routes.js';
+import { adminRoutes } from './modules/admin/routes.js';
+import { sourceOperations } from './modules/sources/routes.js';
+import { schemaAttributeOperations } from './modules/schema-attributes/routes.js';
+import { allOperations, openApiDocument } from './http/openapi.js';
+import { FLAVOURS } from './http/operation.js';
+import { createCore, type Services } from './services.js';
+
+export type { Services } from './services.js';
+
+export interface BuildOptions {
+  /** Use this database instead of opening the configured one (the caller closes it). */
+  db?: Db;
+  logger?: FastifyServerOptions['logger'];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+    db: Db;
+    /** Set when this start generated the admin client: print it once. */
+    generatedAdmin: ClientCredentials | undefined;
+  }
+}
+
+/** Ajv for bodies: no type coercion, so `5` is not a string. Query strings and paths coerce. */
+function validatorCompiler() {
+  const common = { allErrors: true, useDefaults: true, removeAdditional: true, strict: false, messages: true } as const;
+  const body = new Ajv({ ...common, coerceTypes: false });
+  const other = new Ajv({ ...common, coerceTypes: 'array' });
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : other).compile(schema);
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const db = options.db ?? (await openDatabase(config));
+  const { services, generatedAdmin } = await createCore(config, db);
+  const { directory, tokens } = services;
+
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    bodyLimit: config.bodyLimit,
+    genReqId: () => randomBytes(16).toString('hex'),
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
+    ajv: { customOptions: {} },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler());
+  app.decorate('services', services);
+  app.decorate('db', db);
+  app.decorate('generatedAdmin', generatedAdmin);
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  if (!options.db) app.addHook('onClose', async () => db.close());
+
+  // No operation takes plain text: a text body is refused by media type, not mistaken for a string.
+  app.removeContentTypeParser('text/plain');
+  // JSON Patch bodies are JSON; the same safe parser (prototype-poisoning guard) handles them.
+  app.addContentTypeParser('application/json-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    const out: Record<string, string> = Object.create(null);
+    for (const [k, v] of new URLSearchParams(body as string)) out[k] = v;
+    done(null, out);
+  });
+  await app.register(multipart, { limits: { fieldNameSize: 100, fieldSize: 1024 * 1024, fields: 20, fileSize: 16 * 1024 * 1024, files: 1, parts: 21, headerPairs: 100 } });
+
+  installErrorHandling(app);
+
+  const operations = [...sourceOperations(services), ...schemaAttributeOperations(services)];
+
+  // Public scope: token issuance, keys, health and the API description.
+  oauthRoutes(app, directory, tokens);
+  app.get('/health', async () => ({ status: 'ok' }));
+  const set = allOperations(operations);
+  const document = openApiDocument(set);
+  app.get('/openapi.json', async () => document);
+  for (const flavour of FLAVOURS) {
+    const one = openApiDocument(set, [flavour]);
+    app.get(flavour === 'v1' ? '/v1/openapi.json' : `/${flavour}/openapi.json`, async () => one);
+  }
+
+  // API scope: a bearer token on every route, then the per-client rate limit.
+  await app.register(async (api) => {
+    requireBearerToken(api, tokens);
+    if (config.rateLimit) {
+      await api.register(rateLimit, {
+        max: config.rateLimit.max,
+        timeWindow: config.rateLimit.windowSeconds * 1000,
+        hook: 'preHandler',
+        keyGenerator: (request) => request.principal?.clientId ?? request.ip,
+        errorResponseBuilder: () => ({ statusCode: 429, message: ' Rate Limit Exceeded ' }),
+      });
+    }
+    mountOperations(api, operations);
+    adminRoutes(api, directory);
+  });
+
+  return app;
+}

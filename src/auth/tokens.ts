@@ -1,0 +1,204 @@
+/**
+ * Access tokens: JWTs signed with Ed25519 keys kept in the database, so every server process on
+ * the same database signs and verifies alike. Keys rotate: the newest key signs, every key that is
+ * not yet pruned verifies, so tokens signed before a rotation stay valid until they expire.
+ */
+import { randomUUID } from 'node:crypto';
+import { type CryptoKey, type JWK, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, decodeProtectedHeader } from 'jose';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/types.js';
+import { isRight, type Principal, type Right } from './principal.js';
+
+const ALG = 'EdDSA';
+const ISSUER = 'nelm';
+
+interface Key {
+  kid: string;
+  privateKey?: CryptoKey;
+  publicKey: CryptoKey;
+}
+
+export interface TokenSubject {
+  tenantId: string;
+  identityId: string;
+  alias: string;
+  clientId: string;
+  admin: boolean;
+  rights: readonly Right[];
+}
+
+export class TokenError extends Error {}
+
+/** Cache of verified tokens, so that the signature of a token is checked once, not per request. */
+class VerifiedCache {
+  private readonly entries = new Map<string, { principal: Principal; exp: number }>();
+  constructor(private readonly max: number) {}
+
+  get(token: string, nowSeconds: number): Principal | undefined {
+    const hit = this.entries.get(token);
+    if (!hit) return undefined;
+    if (hit.exp <= nowSeconds) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return hit.principal;
+  }
+
+  set(token: string, principal: Principal, exp: number): void {
+    if (this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(token, { principal, exp });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+export class TokenService {
+  private keys = new Map<string, Key>();
+  private signer: Key | undefined;
+  private readonly cache = new VerifiedCache(10_000);
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly ttlSeconds: number,
+  ) {}
+
+  /** Loads the keys; creates the first one on a new database. */
+  async init(): Promise<void> {
+    await this.reload();
+    if (!this.signer) {
+      await this.rotate();
+    }
+  }
+
+  async reload(): Promise<void> {
+    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created', 'desc').orderBy('kid', 'desc').execute();
+    const keys = new Map<string, Key>();
+    let signer: Key | undefined;
+    for (const row of rows) {
+      const key: Key = {
+        kid: row.kid,
+        publicKey: (await importJWK(JSON.parse(row.public_jwk) as JWK, ALG)) as CryptoKey,
+      };
+      if (row.retired === null && !signer) {
+        key.privateKey = (await importJWK(JSON.parse(row.private_jwk) as JWK, ALG)) as CryptoKey;
+        signer = key;
+      }
+      keys.set(row.kid, key);
+    }
+    this.keys = keys;
+    this.signer = signer;
+  }
+
+  /** Adds a new signing key; the previous ones keep verifying. Returns the new key id. */
+  async rotate(): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
+    const kid = randomUUID().replaceAll('-', '');
+    const now = new Date().toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('signing_keys').set({ retired: now }).where('retired', 'is', null).execute();
+      await trx
+        .insertInto('signing_keys')
+        .values({
+          kid,
+          alg: ALG,
+          private_jwk: JSON.stringify(await exportJWK(privateKey)),
+          public_jwk: JSON.stringify(await exportJWK(publicKey)),
+          created: now,
+          retired: null,
+        })
+        .execute();
+    });
+    await this.reload();
+    return kid;
+  }
+
+  /** Deletes keys retired longer ago than a token lives: no valid token can name them any more. */
+  async prune(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.ttlSeconds * 1000).toISOString();
+    const result = await this.db.deleteFrom('signing_keys').where('retired', '<', cutoff).executeTakeFirst();
+    await this.reload();
+    return Number(result.numDeletedRows);
+  }
+
+  /** The public keys, as a JWKS document. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    const keys: JWK[] = [];
+    for (const key of this.keys.values()) keys.push({ ...(await exportJWK(key.publicKey)), kid: key.kid, alg: ALG, use: 'sig' });
+    return { keys };
+  }
+
+  async issue(subject: TokenSubject): Promise<{ token: string; expiresIn: number }> {
+    if (!this.signer?.privateKey) throw new Error('no signing key');
+    const token = await new SignJWT({
+      tenant_id: subject.tenantId,
+      identity_id: subject.identityId,
+      user_name: subject.alias,
+      client_id: subject.clientId,
+      authorities: subject.admin ? ['ORG_ADMIN'] : [],
+      rights: [...subject.rights],
+      scope: ['sp:scopes:all'],
+    })
+      .setProtectedHeader({ alg: ALG, kid: this.signer.kid, typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setSubject(subject.identityId)
+      .setIssuedAt()
+      .setJti(randomUUID())
+      .setExpirationTime(`${this.ttlSeconds}s`)
+      .sign(this.signer.privateKey);
+    return { token, expiresIn: this.ttlSeconds };
+  }
+
+  /** Verifies a bearer token and returns the caller; throws TokenError with a client-safe reason. */
+  async verify(token: string): Promise<Principal> {
+    const now = Math.floor(Date.now() / 1000);
+    const cached = this.cache.get(token, now);
+    if (cached) return cached;
+
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw new TokenError('JWT validation failed: malformed token');
+    }
+    let key = kid ? this.keys.get(kid) : undefined;
+    if (!key && kid) {
+      // Another process may have rotated the keys since we loaded them.
+      await this.reload();
+      key = this.keys.get(kid);
+    }
+    if (!key) throw new TokenError('JWT validation failed: unknown signing key');
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, key.publicKey, { issuer: ISSUER, algorithms: [ALG] }));
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ERR_JWT_EXPIRED') throw new TokenError('JWT validation failed: JWT is expired');
+      throw new TokenError('JWT validation failed: invalid signature or claims');
+    }
+    const principal = toPrincipal(payload);
+    this.cache.set(token, principal, Number(payload.exp));
+    return principal;
+  }
+
+  /** Forgets verified tokens (after a client or identity is deleted). */
+  forgetVerified(): void {
+    this.cache.clear();
+  }
+}
+
+function toPrincipal(payload: Record<string, unknown>): Principal {
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
+  const tenantId = str(payload.tenant_id);
+  const identityId = str(payload.identity_id);
+  const alias = str(payload.user_name);
+  const clientId = str(payload.client_id);
+  if (!tenantId || !identityId || !alias || !clientId) throw new TokenError('JWT validation failed: missing claims');
+  const authorities = Array.isArray(payload.authorities) ? payload.authorities : [];
+  const rights = Array.isArray(payload.rights) ? payload.rights.filter((r): r is Right => typeof r === 'string' && isRight(r)) : [];
+  return { tenantId, identityId, alias, clientId, admin: authorities.includes('ORG_ADMIN'), rights: new Set(rights) };
+}

@@ -1,0 +1,130 @@
+/**
+ * Configuration: read from the environment here and nowhere else, validated at boot, frozen.
+ * Every option is documented in docs/configuration.md.
+ */
+import path from 'node:path';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface RateLimit {
+  max: number;
+  windowSeconds: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** `sqlite` unless DATABASE_URL is a postgres:// URL. */
+  engine: Engine;
+  /** A postgres:// URL, or the SQLite file path (`:memory:` allowed). */
+  databaseUrl: string;
+  /** PostgreSQL schema to use (created if missing); lets tests run in isolation. */
+  databaseSchema: string | undefined;
+  adminClientId: string | undefined;
+  adminClientSecret: string | undefined;
+  /** Token lifetime in seconds. */
+  tokenTtl: number;
+  /** Per API client; `false` when turned off. */
+  rateLimit: RateLimit | false;
+  /** Largest accepted JSON body in bytes. */
+  bodyLimit: number;
+  logLevel: string;
+  /** The tenant everything belongs to while the server serves one tenant. */
+  tenant: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  sqliteFile: path.join('data', 'nelm.sqlite'),
+  tokenTtl: 749,
+  rateLimit: '100/10s',
+  bodyLimit: 1024 * 1024,
+  logLevel: 'info',
+  tenant: 'default',
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    problems.push(`${name} must be a whole number, got '${raw}'`);
+    return fallback;
+  }
+  const value = Number(raw);
+  if (value < min || value > max) problems.push(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+export function parseRateLimit(raw: string): RateLimit | false | undefined {
+  const text = raw.trim().toLowerCase();
+  if (text === 'off') return false;
+  const match = /^(\d+)\s*\/\s*(\d+)\s*s$/.exec(text);
+  if (!match) return undefined;
+  const max = Number(match[1]);
+  const windowSeconds = Number(match[2]);
+  if (max < 1 || windowSeconds < 1) return undefined;
+  return { max, windowSeconds };
+}
+
+/** Builds the configuration from an environment (process.env by default) plus explicit overrides. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+  const databaseUrl = env.DATABASE_URL?.trim() || DEFAULTS.sqliteFile;
+  const engine: Engine = /^postgres(ql)?:\/\//.test(databaseUrl) ? 'postgres' : 'sqlite';
+  if (engine === 'sqlite' && /^[a-z]+:\/\//i.test(databaseUrl)) {
+    problems.push(`DATABASE_URL must be a postgres:// URL or a SQLite file path, got a ${databaseUrl.split(':')[0]} URL`);
+  }
+  const schema = env.NELM_DATABASE_SCHEMA?.trim() || undefined;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    problems.push('NELM_DATABASE_SCHEMA must be a lowercase SQL identifier');
+  }
+
+  const adminClientId = env.NELM_ADMIN_CLIENT_ID?.trim() || undefined;
+  const adminClientSecret = env.NELM_ADMIN_CLIENT_SECRET || undefined;
+  if ((adminClientId === undefined) !== (adminClientSecret === undefined)) {
+    problems.push('NELM_ADMIN_CLIENT_ID and NELM_ADMIN_CLIENT_SECRET must be set together');
+  }
+  if (adminClientId !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(adminClientId)) {
+    problems.push('NELM_ADMIN_CLIENT_ID may hold only letters, digits, dot, dash and underscore (1 to 128)');
+  }
+  if (adminClientSecret !== undefined && adminClientSecret.length < 16) {
+    problems.push('NELM_ADMIN_CLIENT_SECRET must be at least 16 characters long');
+  }
+
+  let rateLimit: RateLimit | false = parseRateLimit(DEFAULTS.rateLimit) as RateLimit;
+  if (env.NELM_RATE_LIMIT !== undefined && env.NELM_RATE_LIMIT !== '') {
+    const parsed = parseRateLimit(env.NELM_RATE_LIMIT);
+    if (parsed === undefined) problems.push(`NELM_RATE_LIMIT must look like '100/10s' or be 'off', got '${env.NELM_RATE_LIMIT}'`);
+    else rateLimit = parsed;
+  }
+
+  const logLevel = env.NELM_LOG_LEVEL?.trim() || DEFAULTS.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`NELM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const config: Config = {
+    port: integer('PORT', env.PORT, DEFAULTS.port, 0, 65535, problems),
+    host: env.HOST?.trim() || DEFAULTS.host,
+    engine,
+    databaseUrl,
+    databaseSchema: schema,
+    adminClientId,
+    adminClientSecret,
+    tokenTtl: integer('NELM_TOKEN_TTL', env.NELM_TOKEN_TTL, DEFAULTS.tokenTtl, 30, 7 * 24 * 3600, problems),
+    rateLimit,
+    bodyLimit: integer('NELM_BODY_LIMIT', env.NELM_BODY_LIMIT, DEFAULTS.bodyLimit, 1024, 100 * 1024 * 1024, problems),
+    logLevel,
+    tenant: DEFAULTS.tenant,
+    ...overrides,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

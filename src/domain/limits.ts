@@ -1,0 +1,10 @@
+/** The documented limits (CONTRACT.md §5), in one place. */
+export const LIMITS = {
+  sourcesPerTenant: 50,
+  recordsPerSource: 20_000,
+  customAttributesPerSource: 10,
+  approversPerSource: 3,
+  accountManagersPerSource: 10,
+  decisionComment: 4000,
+  pageSize: 250,
+} as const;

@@ -1,0 +1,135 @@
+/**
+ * The one error writer: every error leaves as SailPoint's shapes.
+ * - 400, 403, 404, 500: ErrorResponseDto, `trackingId` = the request id (also the X-Request-Id header);
+ * - 401: {"error": …};  429: {"message": …} with Retry-After (set by the rate limiter).
+ * 5xx internals are logged, never sent.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, type Cause, DEFAULT_TEXT, DetailCode, type ErrorStatus } from '../errors/api-error.js';
+
+export class UnauthorizedError extends Error {
+  readonly statusCode = 401;
+}
+
+interface ErrorMessage {
+  locale: string;
+  localeOrigin: 'DEFAULT';
+  text: string;
+}
+
+export interface ErrorResponseBody {
+  detailCode: string;
+  trackingId: string;
+  messages: ErrorMessage[];
+  causes: ErrorMessage[];
+}
+
+const message = (text: string): ErrorMessage => ({ locale: 'en-US', localeOrigin: 'DEFAULT', text });
+
+export function errorBody(trackingId: string, detailCode: string, text: string, causes: readonly Cause[] = []): ErrorResponseBody {
+  return { detailCode, trackingId, messages: [message(text)], causes: causes.map((c) => message(c.text)) };
+}
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** `/approvers/0/id` → `approvers[0].id`, prefixed by the part of the request for non-body parts. */
+function fieldName(context: string | undefined, error: AjvError): string {
+  const segments = error.instancePath.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+  if (error.keyword === 'required') segments.push(String(error.params.missingProperty));
+  if (error.keyword === 'additionalProperties') segments.push(String(error.params.additionalProperty));
+  let out = '';
+  for (const segment of segments) out += /^\d+$/.test(segment) ? `[${segment}]` : out ? `.${segment}` : segment;
+  if (context === 'body') return out || 'body';
+  return out || (context ?? 'request');
+}
+
+function describe(error: AjvError): string {
+  switch (error.keyword) {
+    case 'required':
+      return 'is required';
+    case 'additionalProperties':
+      return 'is not allowed';
+    case 'enum':
+      return `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'pattern':
+      return 'is not a valid id';
+    default:
+      return error.message ?? 'is invalid';
+  }
+}
+
+/** Ajv's errors as one cause per field. */
+export function validationCauses(context: string | undefined, errors: readonly AjvError[]): Cause[] {
+  const seen = new Set<string>();
+  const causes: Cause[] = [];
+  for (const error of errors) {
+    // anyOf/oneOf add a summary error after the branch errors: the branches say more.
+    if (error.keyword === 'anyOf' || error.keyword === 'oneOf' || error.keyword === 'if') continue;
+    const field = fieldName(context, error);
+    const text = `${field} ${describe(error)}`;
+    if (seen.has(text)) continue;
+    seen.add(text);
+    causes.push({ field, text });
+  }
+  return causes;
+}
+
+function send(reply: FastifyReply, status: ErrorStatus, body: ErrorResponseBody): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+/** Fastify's own client errors, by code, as 400 causes. */
+const CLIENT_ERRORS: Record<string, { field: string; text: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { field: 'Content-Type', text: 'Content-Type is not supported by this operation' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { field: 'body', text: 'body is larger than this server accepts' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { field: 'body', text: 'body must not be empty when Content-Type is application/json' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'Content-Length', text: 'Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { field: 'body', text: 'body is not valid JSON' },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: { field: 'Content-Type', text: 'the request is not multipart' },
+  FST_PARTS_LIMIT: { field: 'body', text: 'too many parts in the multipart body' },
+  FST_FILES_LIMIT: { field: 'body', text: 'too many files in the multipart body' },
+  FST_FIELDS_LIMIT: { field: 'body', text: 'too many fields in the multipart body' },
+  FST_REQ_FILE_TOO_LARGE: { field: 'data', text: 'the uploaded file is larger than this server accepts' },
+  FST_PROTO_VIOLATION: { field: 'body', text: 'body contains a forbidden property name (__proto__ or constructor)' },
+  FST_ERR_VALIDATION: { field: 'request', text: 'request is invalid' },
+};
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError & { validation?: AjvError[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply) => {
+    const trackingId = request.id;
+    if (error instanceof ApiError) {
+      return send(reply, error.status, errorBody(trackingId, error.detailCode, error.text, error.causes));
+    }
+    if (error instanceof UnauthorizedError) {
+      return reply.code(401).send({ error: error.message });
+    }
+    if (error.statusCode === 429) {
+      return reply.code(429).send({ message: ' Rate Limit Exceeded ' });
+    }
+    if (error.validation) {
+      const causes = validationCauses(error.validationContext, error.validation);
+      return send(reply, 400, errorBody(trackingId, DetailCode.badRequest, causes.map((c) => c.text).join('; ') || 'The request is invalid.', causes));
+    }
+    const known = CLIENT_ERRORS[error.code];
+    if (known) return send(reply, 400, errorBody(trackingId, DetailCode.badRequest, known.text, [known]));
+    if (error instanceof SyntaxError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
+      // Any other client error Fastify or a plugin raised (a JSON syntax error, a bad multipart
+      // boundary, …): its message is written for clients.
+      const text = error.statusCode === 404 ? DEFAULT_TEXT[404] : error.message || DEFAULT_TEXT[400];
+      const status = error.statusCode === 404 ? 404 : error.statusCode === 403 ? 403 : 400;
+      const code = status === 404 ? DetailCode.notFound : status === 403 ? DetailCode.forbidden : DetailCode.badRequest;
+      return send(reply, status, errorBody(trackingId, code, text, status === 400 ? [{ field: 'body', text }] : []));
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return send(reply, 500, errorBody(trackingId, DetailCode.internal, DEFAULT_TEXT[500]));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    send(reply, 404, errorBody(request.id, DetailCode.notFound, DEFAULT_TEXT[404]));
+  });
+}

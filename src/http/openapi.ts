@@ -1,0 +1,121 @@
+/**
+ * The served OpenAPI document, generated from the route table: the same TypeBox schemas that
+ * validate requests and serialize responses. `/openapi.json` describes the v2024 paths and the
+ * per-resource v1 paths (operationIds are unique across the two); `/{flavour}/openapi.json`
+ * describes one flavour.
+ */
+import type { FastifySchema } from 'fastify';
+import { FLAVOURS, type Flavour, type Operation, operationId, schemaOf, urlOf } from './operation.js';
+
+type JsonSchema = Record<string, unknown>;
+
+export interface OperationSet {
+  operations: readonly Operation[];
+}
+
+export function allOperations(operations: readonly Operation[]): OperationSet {
+  return { operations };
+}
+
+/** `/v2024/non-employee-sources/:sourceId` → `/v2024/non-employee-sources/{sourceId}`. */
+function openApiPath(url: string): string {
+  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+/** Strips TypeBox's symbol keys and Ajv-only keywords by a JSON round trip. */
+function plain(schema: unknown): JsonSchema {
+  return JSON.parse(JSON.stringify(schema)) as JsonSchema;
+}
+
+function parameters(schema: FastifySchema): JsonSchema[] {
+  const out: JsonSchema[] = [];
+  for (const [where, part] of [['path', schema.params], ['query', schema.querystring]] as const) {
+    if (!part) continue;
+    const s = plain(part);
+    const required = new Set((s.required as string[] | undefined) ?? []);
+    for (const [name, prop] of Object.entries((s.properties as Record<string, JsonSchema>) ?? {})) {
+      const { description, ...rest } = prop;
+      out.push({ name, in: where, required: where === 'path' || (required.has(name) && rest.default === undefined), ...(description ? { description } : {}), schema: rest });
+    }
+  }
+  return out;
+}
+
+const STATUS_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '202': 'Accepted',
+  '204': 'No content - indicates the request was successful but there is no content to be returned in the response.',
+  '400': 'Client Error - Returned if the request body is invalid.',
+  '401': 'Unauthorized - Returned if there is no authorization header, or if the JWT token is expired.',
+  '403': 'Forbidden - Returned if the user you are running as, doesn\'t have access to this end-point.',
+  '404': 'Not Found - returned if the request URL refers to a resource or object that does not exist',
+  '429': 'Too Many Requests - Returned in response to too many requests in a given period of time - rate limited. The Retry-After header in the response includes how long to wait before trying again.',
+  '500': 'Internal Server Error - Returned if there is an unexpected error.',
+};
+
+function responses(op: Operation, schema: FastifySchema): JsonSchema {
+  const out: JsonSchema = {};
+  for (const [status, body] of Object.entries((schema.response as Record<string, unknown>) ?? {})) {
+    const s = plain(body);
+    if (status === '204' || s.type === 'null') {
+      out[status] = { description: STATUS_TEXT[status] ?? status };
+      continue;
+    }
+    const type = status === '200' && op.produces?.[0] ? op.produces[0] : 'application/json';
+    out[status] = { description: STATUS_TEXT[status] ?? status, content: { [type]: { schema: s } } };
+  }
+  return out;
+}
+
+function operationObject(op: Operation, flavour: Flavour): JsonSchema {
+  const schema = schemaOf(op, flavour);
+  const body = schema.body
+    ? {
+        requestBody: {
+          required: true,
+          content: Object.fromEntries((op.consumes ?? ['application/json']).map((type) => [type, { schema: plain(schema.body) }])),
+        },
+      }
+    : {};
+  return {
+    operationId: operationId(op, flavour),
+    tags: ['Non-Employee Lifecycle Management'],
+    summary: op.summary,
+    ...(flavour === 'beta' ? { deprecated: true } : {}),
+    ...(op.extension ? { 'x-nelm-extension': true } : {}),
+    security: [{ userAuth: [op.scope] }, { applicationAuth: [op.scope] }],
+    parameters: parameters(schema),
+    ...body,
+    responses: responses(op, schema),
+  };
+}
+
+export function openApiDocument(set: OperationSet, flavours: readonly Flavour[] = ['v2024', 'v1']): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const flavour of flavours) {
+    for (const op of set.operations) {
+      const path = openApiPath(urlOf(op, flavour));
+      paths[path] ??= {};
+      paths[path][op.method.toLowerCase()] = operationObject(op, flavour);
+    }
+  }
+  return {
+    openapi: '3.0.1',
+    info: {
+      title: 'NELM: Non-Employee Lifecycle Management API (self-hosted)',
+      version: flavours.length === 1 ? flavours[0] : 'v2024',
+      description: 'A wire-compatible implementation of the SailPoint Identity Security Cloud Non-Employee Lifecycle Management API.',
+    },
+    servers: [{ url: '/' }],
+    tags: [{ name: 'Non-Employee Lifecycle Management' }],
+    paths,
+    components: {
+      securitySchemes: {
+        userAuth: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes: { 'sp:scopes:all': 'all' } } } },
+        applicationAuth: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes: { 'sp:scopes:all': 'all' } } } },
+      },
+    },
+  };
+}
+
+export const DOCUMENTED_FLAVOURS = FLAVOURS;

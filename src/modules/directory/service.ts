@@ -1,0 +1,208 @@
+/**
+ * The directory: identities, their API clients and governance groups. SailPoint keeps these in
+ * its identity platform; a self-hosted NELM needs its own. No HTTP here.
+ */
+import { fail, assertThat } from '../../errors/api-error.js';
+import { uniqueViolation, isForeignKeyViolation } from '../../db/errors.js';
+import { hashSecret, newId, newSecret, verifySecret } from '../../auth/secrets.js';
+import type { Principal, Right } from '../../auth/principal.js';
+import { nowIso } from '../../domain/ids.js';
+import type { DirectoryRepository, Identity, Workgroup } from './repository.js';
+
+export interface NewIdentity {
+  alias: string;
+  name?: string | null | undefined;
+  email?: string | null | undefined;
+  admin?: boolean | undefined;
+  rights?: readonly Right[] | undefined;
+}
+
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface WorkgroupInput {
+  name: string;
+  description?: string | null | undefined;
+  members: readonly string[];
+}
+
+export const ADMIN_ALIAS = 'admin';
+
+export class DirectoryService {
+  constructor(private readonly repo: DirectoryRepository) {}
+
+  async ensureTenant(tenantId: string): Promise<void> {
+    await this.repo.ensureTenant(tenantId, nowIso());
+  }
+
+  async createIdentity(tenantId: string, input: NewIdentity): Promise<Identity> {
+    const identity: Identity = {
+      id: newId(),
+      alias: input.alias,
+      name: input.name ?? null,
+      email: input.email ?? null,
+      admin: input.admin ?? false,
+      rights: [...new Set(input.rights ?? [])],
+    };
+    try {
+      await this.repo.insertIdentity(tenantId, identity, nowIso());
+    } catch (error) {
+      if (uniqueViolation(error) === 'identities_alias_key') {
+        throw fail.referenceConflict(`An identity with alias "${input.alias}" already exists.`, 'alias');
+      }
+      throw error;
+    }
+    return identity;
+  }
+
+  listIdentities(tenantId: string, limit: number, offset: number): Promise<Identity[]> {
+    return this.repo.listIdentities(tenantId, limit, offset);
+  }
+
+  countIdentities(tenantId: string): Promise<number> {
+    return this.repo.countIdentities(tenantId);
+  }
+
+  identityById(tenantId: string, id: string): Promise<Identity | undefined> {
+    return this.repo.identityById(tenantId, id);
+  }
+
+  identityByAlias(tenantId: string, alias: string): Promise<Identity | undefined> {
+    return this.repo.identityByAlias(tenantId, alias);
+  }
+
+  /** Creates an API client for an identity; the secret is returned once and stored hashed. */
+  async createClient(tenantId: string, identityId: string, wanted?: ClientCredentials): Promise<ClientCredentials> {
+    const identity = await this.repo.identityById(tenantId, identityId);
+    assertThat(identity, () => fail.notFound(`Identity ${identityId} was not found.`));
+    const credentials = wanted ?? { clientId: newId(), clientSecret: newSecret() };
+    try {
+      await this.repo.insertClient(tenantId, credentials.clientId, identityId, await hashSecret(credentials.clientSecret), nowIso());
+    } catch (error) {
+      if (uniqueViolation(error)) throw fail.referenceConflict(`A client with id "${credentials.clientId}" already exists.`, 'clientId');
+      throw error;
+    }
+    return credentials;
+  }
+
+  /**
+   * Makes sure the org-admin identity `admin` exists and, when credentials are configured, owns
+   * that client with that secret. With no credentials configured and no client yet, generates
+   * one: the caller prints it once.
+   */
+  async bootstrapAdmin(tenantId: string, configured?: ClientCredentials): Promise<{ generated?: ClientCredentials; identity: Identity }> {
+    await this.ensureTenant(tenantId);
+    let identity = await this.repo.identityByAlias(tenantId, ADMIN_ALIAS);
+    const fresh = !identity;
+    if (!identity) {
+      try {
+        identity = await this.createIdentity(tenantId, { alias: ADMIN_ALIAS, name: 'Organization Administrator', admin: true });
+      } catch (error) {
+        // Another process on the same database created it first.
+        identity = await this.repo.identityByAlias(tenantId, ADMIN_ALIAS);
+        if (!identity) throw error;
+      }
+    }
+    if (configured) {
+      const existing = await this.repo.clientWithIdentity(configured.clientId);
+      if (!existing) {
+        await this.createClient(tenantId, identity.id, configured);
+      } else if (!(await verifySecret(configured.clientSecret, existing.secretHash))) {
+        await this.repo.updateClientSecret(configured.clientId, await hashSecret(configured.clientSecret));
+      }
+      return { identity };
+    }
+    if (fresh) return { identity, generated: await this.createClient(tenantId, identity.id) };
+    return { identity };
+  }
+
+  /** Checks client credentials; undefined when they are wrong (the caller answers 401). */
+  async authenticate(clientId: string, clientSecret: string): Promise<{ tenantId: string; identity: Identity } | undefined> {
+    const client = await this.repo.clientWithIdentity(clientId);
+    if (!client) return undefined;
+    if (!(await verifySecret(clientSecret, client.secretHash))) return undefined;
+    return { tenantId: client.tenantId, identity: client.identity };
+  }
+
+  missingIdentities(tenantId: string, ids: readonly string[]): Promise<string[]> {
+    return this.repo.missingIdentities(tenantId, ids);
+  }
+
+  missingWorkgroups(tenantId: string, ids: readonly string[]): Promise<string[]> {
+    return this.repo.missingWorkgroups(tenantId, ids);
+  }
+
+  clientExists(clientId: string): Promise<boolean> {
+    return this.repo.clientExists(clientId);
+  }
+
+  // Governance groups -------------------------------------------------------------------------
+
+  private async checkMembers(tenantId: string, members: readonly string[]): Promise<string[]> {
+    const unique = [...new Set(members)];
+    const missing = await this.repo.missingIdentities(tenantId, unique);
+    if (missing.length > 0) {
+      throw fail.invalid(missing.map((id) => ({ field: 'members', text: `Identity ${id} was not found.` })));
+    }
+    return unique;
+  }
+
+  async createWorkgroup(tenantId: string, input: WorkgroupInput): Promise<Workgroup> {
+    const now = nowIso();
+    const group: Workgroup = {
+      id: newId(),
+      name: input.name,
+      description: input.description ?? null,
+      members: await this.checkMembers(tenantId, input.members),
+      created: now,
+      modified: now,
+    };
+    await this.saveWorkgroup(tenantId, group, true);
+    return (await this.repo.workgroupById(tenantId, group.id)) ?? group;
+  }
+
+  async getWorkgroup(tenantId: string, id: string): Promise<Workgroup> {
+    const group = await this.repo.workgroupById(tenantId, id);
+    assertThat(group, () => fail.notFound(`Governance group ${id} was not found.`));
+    return group;
+  }
+
+  listWorkgroups(tenantId: string, limit: number, offset: number): Promise<Workgroup[]> {
+    return this.repo.listWorkgroups(tenantId, limit, offset);
+  }
+
+  async updateWorkgroup(tenantId: string, id: string, changes: Partial<WorkgroupInput>): Promise<Workgroup> {
+    const group = await this.getWorkgroup(tenantId, id);
+    const next: Workgroup = {
+      ...group,
+      name: changes.name ?? group.name,
+      description: changes.description === undefined ? group.description : changes.description,
+      members: changes.members ? await this.checkMembers(tenantId, changes.members) : group.members,
+      modified: nowIso(),
+    };
+    await this.saveWorkgroup(tenantId, next, false);
+    return this.getWorkgroup(tenantId, id);
+  }
+
+  async deleteWorkgroup(tenantId: string, id: string): Promise<void> {
+    const deleted = await this.repo.deleteWorkgroup(tenantId, id);
+    assertThat(deleted, () => fail.notFound(`Governance group ${id} was not found.`));
+  }
+
+  private async saveWorkgroup(tenantId: string, group: Workgroup, isNew: boolean): Promise<void> {
+    try {
+      await this.repo.saveWorkgroup(tenantId, group, isNew);
+    } catch (error) {
+      if (uniqueViolation(error) === 'workgroups_name_key') throw fail.referenceConflict(`A governance group named "${group.name}" already exists.`, 'name');
+      if (isForeignKeyViolation(error)) throw fail.badRequest('A member identity no longer exists.', [{ field: 'members', text: 'A member identity no longer exists.' }]);
+      throw error;
+    }
+  }
+
+  /** The ids the caller acts as: itself and every governance group it belongs to. */
+  async actorIds(principal: Principal): Promise<string[]> {
+    return [principal.identityId, ...(await this.repo.groupsOf(principal.tenantId, principal.identityId))];
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * POST /oauth/token, grant client_credentials. The fields may arrive as multipart/form-data (the
+ * official SDK), application/x-www-form-urlencoded, JSON, or query parameters. Errors follow
+ * RFC 6749 §5.2 with the `error` member SailPoint's 401s carry.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { DirectoryService } from '../directory/service.js';
+import type { TokenService } from '../../auth/tokens.js';
+
+const FIELDS = ['grant_type', 'client_id', 'client_secret'] as const;
+type Field = (typeof FIELDS)[number];
+const MAX_FIELD = 1024;
+
+async function collectFields(request: FastifyRequest): Promise<Partial<Record<Field, string>>> {
+  const out: Partial<Record<Field, string>> = {};
+  const take = (name: string, value: unknown) => {
+    if ((FIELDS as readonly string[]).includes(name) && typeof value === 'string' && value.length <= MAX_FIELD) out[name as Field] = value;
+  };
+  for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) take(name, value);
+  if (request.isMultipart()) {
+    for await (const part of request.parts({ limits: { fields: 10, fieldSize: MAX_FIELD, files: 0 } })) {
+      if (part.type === 'field') take(part.fieldname, part.value);
+    }
+  } else if (request.body && typeof request.body === 'object') {
+    for (const [name, value] of Object.entries(request.body as Record<string, unknown>)) take(name, value);
+  }
+  return out;
+}
+
+export function oauthRoutes(app: FastifyInstance, directory: DirectoryService, tokens: TokenService): void {
+  app.post('/oauth/token', async (request, reply) => {
+    const fields = await collectFields(request);
+    if (!fields.grant_type || !fields.client_id || !fields.client_secret) {
+      return reply.code(400).send({ error: 'invalid_request', error_description: 'grant_type, client_id and client_secret are required' });
+    }
+    if (fields.grant_type !== 'client_credentials') {
+      return reply.code(400).send({ error: 'unsupported_grant_type', error_description: 'only client_credentials is supported' });
+    }
+    const authenticated = await directory.authenticate(fields.client_id, fields.client_secret);
+    if (!authenticated) {
+      return reply.code(401).send({ error: 'invalid_client', error_description: 'Bad credentials' });
+    }
+    const { identity, tenantId } = authenticated;
+    const { token, expiresIn } = await tokens.issue({
+      tenantId,
+      identityId: identity.id,
+      alias: identity.alias,
+      clientId: fields.client_id,
+      admin: identity.admin,
+      rights: identity.rights,
+    });
+    reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
+    return {
+      access_token: token,
+      token_type: 'bearer',
+      expires_in: expiresIn,
+      scope: 'sp:scopes:all',
+      tenant_id: tenantId,
+      identity_id: identity.id,
+      user_name: identity.alias,
+    };
+  });
+
+  app.get('/oauth/jwks', async () => tokens.jwks());
+  app.get('/.well-known/jwks.json', async () => tokens.jwks());
+}

@@ -1,0 +1,144 @@
+/**
+ * Schema attributes (CONTRACT.md §3.2): 8 system attributes per source, up to 10 custom ones.
+ * - list, get: `idn:nesr:read`, or an account manager of the source;
+ * - create: `idn:nesr:create`; patch: `idn:nesr:update`; delete one or all custom: `idn:nesr:delete`.
+ */
+import { fail, assertThat, type Cause } from '../../errors/api-error.js';
+import { hasRight, type Principal, type Right } from '../../auth/principal.js';
+import { uniqueViolation } from '../../db/errors.js';
+import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
+import { LIMITS } from '../../domain/limits.js';
+import { newId } from '../../auth/secrets.js';
+import { normalizeId, nowIso } from '../../domain/ids.js';
+import type { SourceService } from '../sources/service.js';
+import type { SchemaAttribute, SchemaAttributeRepository } from './repository.js';
+
+export interface SchemaAttributeInput {
+  type: string;
+  label: string;
+  technicalName: string;
+  helpText?: string | undefined;
+  placeholder?: string | undefined;
+  required?: boolean | undefined;
+}
+
+/** Only TEXT may be used for custom attributes (the body's description). */
+const CUSTOM_TYPES = ['TEXT'];
+const PATCHABLE = ['label', 'helpText', 'placeholder', 'required'] as const;
+
+export class SchemaAttributeService {
+  constructor(
+    private readonly repo: SchemaAttributeRepository,
+    private readonly sources: SourceService,
+  ) {}
+
+  private async readableSource(principal: Principal, sourceId: string): Promise<string> {
+    const source = await this.sources.find(principal.tenantId, sourceId);
+    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isAccountManager(principal, source.id))) throw fail.forbidden();
+    return source.id;
+  }
+
+  private async writableSource(principal: Principal, sourceId: string, right: Right): Promise<string> {
+    assertThat(hasRight(principal, right), () => fail.forbidden(`This operation requires ${right}.`));
+    return (await this.sources.find(principal.tenantId, sourceId)).id;
+  }
+
+  async list(principal: Principal, sourceId: string, page?: { limit: number; offset: number }): Promise<SchemaAttribute[]> {
+    const id = await this.readableSource(principal, sourceId);
+    return this.repo.list(principal.tenantId, id, page?.limit, page?.offset);
+  }
+
+  async get(principal: Principal, sourceId: string, attributeId: string): Promise<SchemaAttribute> {
+    const id = await this.readableSource(principal, sourceId);
+    const attribute = await this.repo.byId(principal.tenantId, id, normalizeId(attributeId));
+    assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
+    return attribute;
+  }
+
+  async create(principal: Principal, sourceId: string, input: SchemaAttributeInput): Promise<SchemaAttribute> {
+    const id = await this.writableSource(principal, sourceId, 'idn:nesr:create');
+    const type = input.type.toUpperCase();
+    assertThat(CUSTOM_TYPES.includes(type), () => fail.illegalValue('type', `type must be TEXT: only TEXT is supported for custom attributes, got '${input.type}'`));
+    const tenantId = principal.tenantId;
+    const now = nowIso();
+    try {
+      return await this.repo.transaction(async (trx) => {
+        const reserved = await this.repo.reserveCustomSlot(trx, tenantId, id, LIMITS.customAttributesPerSource);
+        if (!reserved) throw fail.limitViolation(`A source can have at most ${LIMITS.customAttributesPerSource} custom schema attributes.`);
+        const attribute: SchemaAttribute = {
+          id: newId(),
+          sourceId: id,
+          position: await this.repo.nextPosition(trx, tenantId, id),
+          system: false,
+          type,
+          label: input.label,
+          technicalName: input.technicalName,
+          helpText: input.helpText ?? null,
+          placeholder: input.placeholder ?? null,
+          required: input.required ?? false,
+          created: now,
+          modified: now,
+        };
+        await this.repo.insert(trx, tenantId, attribute);
+        return attribute;
+      });
+    } catch (error) {
+      if (uniqueViolation(error) === 'schema_attributes_technical_name_key') {
+        throw fail.referenceConflict(`The technicalName "${input.technicalName}" is already used by an attribute of this source.`, 'technicalName');
+      }
+      throw error;
+    }
+  }
+
+  async patch(principal: Principal, sourceId: string, attributeId: string, operations: readonly PatchOperation[]): Promise<SchemaAttribute> {
+    const id = await this.writableSource(principal, sourceId, 'idn:nesr:update');
+    const attribute = await this.repo.byId(principal.tenantId, id, normalizeId(attributeId));
+    assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
+    const patched = applyPatch(
+      { label: attribute.label, helpText: attribute.helpText, placeholder: attribute.placeholder, required: attribute.required } as Record<string, unknown>,
+      operations,
+      PATCHABLE,
+    );
+    const causes: Cause[] = [];
+    const optionalText = (field: 'helpText' | 'placeholder', max: number): string | null => {
+      const v = patched[field];
+      if (v === undefined || v === null) return null;
+      if (typeof v !== 'string' || v.length > max) {
+        causes.push({ field, text: `${field} must be a string of at most ${max} characters` });
+        return null;
+      }
+      return v;
+    };
+    const label = patched.label;
+    if (typeof label !== 'string' || label.length < 1 || label.length > 128) causes.push({ field: 'label', text: 'label must be a string of 1 to 128 characters' });
+    if (typeof patched.required !== 'boolean') causes.push({ field: 'required', text: 'required must be a boolean' });
+    const next: SchemaAttribute = {
+      ...attribute,
+      label: String(label),
+      helpText: optionalText('helpText', 1000),
+      placeholder: optionalText('placeholder', 256),
+      required: patched.required === true,
+      modified: nowIso(),
+    };
+    if (causes.length > 0) throw fail.invalid(causes);
+    if (attribute.system && next.required !== attribute.required) {
+      throw fail.illegalUpdate('required cannot be changed on a system attribute', [{ field: 'required', text: 'required cannot be changed on a system attribute' }]);
+    }
+    const updated = await this.repo.update(principal.tenantId, next);
+    assertThat(updated, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
+    return next;
+  }
+
+  async delete(principal: Principal, sourceId: string, attributeId: string): Promise<void> {
+    const id = await this.writableSource(principal, sourceId, 'idn:nesr:delete');
+    const attribute = await this.repo.byId(principal.tenantId, id, normalizeId(attributeId));
+    assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
+    assertThat(!attribute.system, () => fail.illegalUpdate(`${attribute.technicalName} is a mandatory system attribute and cannot be deleted.`));
+    await this.repo.deleteCustom(principal.tenantId, id, attribute.id);
+  }
+
+  async deleteAllCustom(principal: Principal, sourceId: string): Promise<void> {
+    const id = await this.writableSource(principal, sourceId, 'idn:nesr:delete');
+    await this.repo.deleteCustom(principal.tenantId, id);
+  }
+}
