@@ -1,0 +1,119 @@
+/** The `nelm` command as a user runs it: a child process on a real database. */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { dropSchema, PG_URL, testConfig } from '../helpers/app.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const CLI = ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'src', 'cli', 'main.ts')];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('nelm CLI', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nelm-cli-'));
+  const config = testConfig();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: PG_URL ?? path.join(dir, 'nelm.sqlite'),
+    ...(config.databaseSchema ? { NELM_DATABASE_SCHEMA: config.databaseSchema } : {}),
+    NELM_LOG_LEVEL: 'warn',
+    NELM_RATE_LIMIT: 'off',
+  };
+  delete env.NELM_ADMIN_CLIENT_ID;
+  delete env.NELM_ADMIN_CLIENT_SECRET;
+  const nelm = (...args: string[]) => run(process.execPath, [...CLI, ...args], { env, cwd: dir });
+
+  before(async () => {
+    await nelm('migrate');
+  });
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await dropSchema(config);
+  });
+
+  test('migrate twice is a no-op the second time', async () => {
+    const { stdout } = await nelm('migrate');
+    assert.match(stdout, /up to date/);
+  });
+
+  test('identities add prints the identity; clients add prints working credentials; serve accepts them', async () => {
+    const { stdout } = await nelm('identities', 'add', '--alias', 'jane.doe', '--name', 'Jane Doe', '--email', 'jane@example.com', '--rights', 'idn:nesr:read,idn:nesr:create');
+    const identity = JSON.parse(stdout);
+    assert.match(identity.id, /^[0-9a-f]{32}$/);
+    assert.deepEqual(identity.rights, ['idn:nesr:read', 'idn:nesr:create']);
+    assert.equal(identity.admin, false);
+
+    const creds = JSON.parse((await nelm('clients', 'add', '--identity', 'jane.doe')).stdout);
+    assert.match(creds.clientId, /^[0-9a-f]{32}$/);
+    assert.ok(creds.clientSecret.length >= 32);
+
+    const port = await freePort();
+    const server = spawn(process.execPath, [...CLI, 'serve'], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    server.stdout.on('data', (d) => (output += d));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      for (let i = 0; i < 100; i++) {
+        try {
+          if ((await fetch(`${base}/health`)).ok) break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const form = new FormData();
+      form.set('grant_type', 'client_credentials');
+      form.set('client_id', creds.clientId);
+      form.set('client_secret', creds.clientSecret);
+      const token = await (await fetch(`${base}/oauth/token`, { method: 'POST', body: form })).json();
+      const sources = await fetch(`${base}/v2024/non-employee-sources`, { headers: { authorization: `Bearer ${token.access_token}` } });
+      assert.equal(sources.status, 200);
+      assert.ok(!output.includes(creds.clientSecret), 'the server never prints a client secret it did not generate');
+      assert.ok(!output.includes(token.access_token), 'the server never prints a token');
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+    }
+  });
+
+  test('identities add --admin makes an org admin; a duplicate alias fails with exit code 1', async () => {
+    const admin = JSON.parse((await nelm('identities', 'add', '--alias', 'root', '--admin')).stdout);
+    assert.equal(admin.admin, true);
+    await assert.rejects(nelm('identities', 'add', '--alias', 'root'), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stderr, /already exists/);
+      return true;
+    });
+  });
+
+  test('usage errors exit with 2 and say why', async () => {
+    await assert.rejects(nelm('identities', 'add', '--alias', 'x', '--rights', 'idn:nesr:fly'), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 2);
+      assert.match(error.stderr, /unknown rights: idn:nesr:fly/);
+      return true;
+    });
+    await assert.rejects(nelm('clients', 'add', '--identity', 'nobody'), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stderr, /No identity with alias "nobody"/);
+      return true;
+    });
+    await assert.rejects(nelm('frobnicate'), (error: { code: number }) => error.code === 2);
+  });
+
+  test('bin/nelm.js runs', async () => {
+    const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin', 'nelm.js'), '--help'], { env, cwd: dir });
+    assert.match(stdout, /Usage: nelm/);
+  });
+});
