@@ -7,7 +7,6 @@
 const SQLITE_UNIQUE_COLUMNS: Record<string, string> = {
   'identities.tenant_id, identities.alias': 'identities_alias_key',
   'workgroups.tenant_id, workgroups.name': 'workgroups_name_key',
-  'schema_attributes.tenant_id, schema_attributes.source_id, schema_attributes.technical_name': 'schema_attributes_technical_name_key',
   'records.tenant_id, records.source_id, records.account_name': 'records_account_name_key',
   'api_clients.client_id': 'api_clients_client_id_key',
 };
@@ -23,8 +22,10 @@ export function uniqueViolation(error: unknown): string | undefined {
   const e = error as DriverError;
   if (e?.code === '23505') return e.constraint ?? 'unknown';
   if (e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    const columns = /constraint failed: (.*)$/.exec(e.message ?? '')?.[1] ?? '';
-    return SQLITE_UNIQUE_COLUMNS[columns] ?? 'unknown';
+    const detail = /constraint failed: (.*)$/.exec(e.message ?? '')?.[1] ?? '';
+    // A unique expression index is reported by name: "index 'schema_attributes_technical_name_key'".
+    const index = /^index '([^']+)'$/.exec(detail)?.[1];
+    return index ?? SQLITE_UNIQUE_COLUMNS[detail] ?? 'unknown';
   }
   return undefined;
 }

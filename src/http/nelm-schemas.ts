@@ -6,7 +6,9 @@ export const DateTime = (description: string) => Type.String({ format: 'date-tim
 
 export const JsonPatchOperation = Type.Object(
   {
-    op: Type.Union([Type.Literal('add'), Type.Literal('remove'), Type.Literal('replace'), Type.Literal('move'), Type.Literal('copy'), Type.Literal('test')], {
+    op: Type.Unsafe<'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test'>({
+      type: 'string',
+      enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'],
       description: 'The operation to be performed',
     }),
     path: Type.String({ maxLength: 512, description: 'A string JSON Pointer representing the target path to an element to be affected by the operation' }),

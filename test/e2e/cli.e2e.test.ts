@@ -77,7 +77,7 @@ describe('nelm CLI', () => {
       form.set('grant_type', 'client_credentials');
       form.set('client_id', creds.clientId);
       form.set('client_secret', creds.clientSecret);
-      const token = await (await fetch(`${base}/oauth/token`, { method: 'POST', body: form })).json();
+      const token = (await (await fetch(`${base}/oauth/token`, { method: 'POST', body: form })).json()) as { access_token: string };
       const sources = await fetch(`${base}/v2024/non-employee-sources`, { headers: { authorization: `Bearer ${token.access_token}` } });
       assert.equal(sources.status, 200);
       assert.ok(!output.includes(creds.clientSecret), 'the server never prints a client secret it did not generate');

@@ -146,10 +146,17 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
     .addColumn('created', ts, (c) => c.notNull())
     .addColumn('modified', ts, (c) => c.notNull())
     .addPrimaryKeyConstraint('schema_attributes_pkey', ['tenant_id', 'id'])
-    .addUniqueConstraint('schema_attributes_technical_name_key', ['tenant_id', 'source_id', 'technical_name'])
     .addForeignKeyConstraint('schema_attributes_source_fkey', ['tenant_id', 'source_id'], 'sources', ['tenant_id', 'id'], (c) =>
       c.onDelete('cascade'),
     )
+    .execute();
+  // Technical names are CSV column names, matched in any case: unique regardless of case.
+  await db.schema
+    .createIndex('schema_attributes_technical_name_key')
+    .on('schema_attributes')
+    .unique()
+    .columns(['tenant_id', 'source_id'])
+    .expression(sql`lower(technical_name)`)
     .execute();
   await db.schema
     .createIndex('schema_attributes_source_idx')

@@ -8,6 +8,7 @@ import { principalOf } from '../../plugins/auth.js';
 import type { Source } from './repository.js';
 import {
   BetaNonEmployeeSource,
+  BetaNonEmployeeSourceWithNECount,
   BetaNonEmployeeSourceWithCloudExternalId,
   ListSourcesQuery,
   NonEmployeeSource,
@@ -45,7 +46,8 @@ export function sourceOperations({ sources }: Services): Operation[] {
       summary: 'List non-employee sources',
       scope: 'idn:nelm:read',
       schema: { querystring: ListSourcesQuery, response: { 200: Type.Array(NonEmployeeSourceWithNECount), ...ErrorResponses } },
-      handler: async (request, reply) => {
+      beta: { response: { 200: Type.Array(BetaNonEmployeeSourceWithNECount), ...ErrorResponses } },
+      handler: async (request, reply, { flavour }) => {
         const q = request.query;
         const { sources: list, total } = await sources.list(principalOf(request), {
           requestedFor: q['requested-for'],
@@ -55,7 +57,11 @@ export function sourceOperations({ sources }: Services): Operation[] {
           count: q.count,
         });
         if (total !== undefined) reply.header('X-Total-Count', total);
-        return list.map((s) => sourceDto(s, q['non-employee-count']));
+        const withCount = q['non-employee-count'];
+        return list.map((s) => {
+          const dto = sourceDto(s, withCount);
+          return flavour === 'beta' && !withCount ? { ...dto, nonEmployeeCount: undefined } : dto;
+        });
       },
     }),
     operation({

@@ -47,6 +47,8 @@ export const NonEmployeeSourceWithCloudExternalId = Type.Object({
 });
 /** Beta's NonEmployeeSource carries nonEmployeeCount itself (CONTRACT.md §8). */
 export const BetaNonEmployeeSource = Type.Object({ ...sourceFields, nonEmployeeCount });
+/** Beta's list item: nonEmployeeCount is a plain integer there, so it is left out unless asked for. */
+export const BetaNonEmployeeSourceWithNECount = Type.Object({ ...sourceFields, nonEmployeeCount: Type.Optional(Type.Integer()) });
 export const BetaNonEmployeeSourceWithCloudExternalId = Type.Object({ ...sourceFields, nonEmployeeCount, cloudExternalId: Type.String() });
 
 export const SourceIdParams = Type.Object({ sourceId: PathId('Source Id') });
