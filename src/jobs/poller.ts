@@ -1,0 +1,67 @@
+/**
+ * The job runner's loop: calls `tick` until it reports no more work, then sleeps for `idleMs` or
+ * until `wake()` is called (a request that just queued work wakes it at once). One tick runs at a
+ * time. The work itself lives in the database (durable jobs, the notification outbox), claimed by
+ * the tick in a transaction, so any number of processes may poll the same database.
+ */
+export interface PollerOptions {
+  name: string;
+  /** Does one unit of work; resolves true if it did something (and there may be more). */
+  tick: () => Promise<boolean>;
+  idleMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export class Poller {
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: PollerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Runs the next tick now instead of after the idle wait. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops after the tick in progress, if any. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  /** Runs ticks until there is no more work (tests and the CLI use it to drain). */
+  async drain(): Promise<void> {
+    while (await this.options.tick()) {
+      // keep going
+    }
+  }
+
+  private async run(): Promise<void> {
+    const idleMs = this.options.idleMs ?? 1000;
+    while (this.running) {
+      let busy = false;
+      try {
+        busy = await this.options.tick();
+      } catch (error) {
+        this.options.onError?.(error);
+      }
+      if (busy || !this.running) continue;
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+        this.timer = setTimeout(resolve, idleMs);
+        this.timer.unref();
+      });
+      clearTimeout(this.timer);
+      this.wakeUp = undefined;
+    }
+  }
+}
