@@ -18,8 +18,8 @@ export function allOperations(operations: readonly Operation[]): OperationSet {
 }
 
 /** `/v2024/non-employee-sources/:sourceId` → `/v2024/non-employee-sources/{sourceId}`. */
-function openApiPath(url: string): string {
-  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+function openApiPath(url: string, names: Record<string, string> = {}): string {
+  return url.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => `{${names[name] ?? name}}`);
 }
 
 /** Strips TypeBox's symbol keys and Ajv-only keywords by a JSON round trip. */
@@ -27,7 +27,7 @@ function plain(schema: unknown): JsonSchema {
   return JSON.parse(JSON.stringify(schema)) as JsonSchema;
 }
 
-function parameters(schema: FastifySchema): JsonSchema[] {
+function parameters(schema: FastifySchema, names: Record<string, string> = {}): JsonSchema[] {
   const out: JsonSchema[] = [];
   for (const [where, part] of [['path', schema.params], ['query', schema.querystring]] as const) {
     if (!part) continue;
@@ -35,7 +35,7 @@ function parameters(schema: FastifySchema): JsonSchema[] {
     const required = new Set((s.required as string[] | undefined) ?? []);
     for (const [name, prop] of Object.entries((s.properties as Record<string, JsonSchema>) ?? {})) {
       const { description, ...rest } = prop;
-      out.push({ name, in: where, required: where === 'path' || (required.has(name) && rest.default === undefined), ...(description ? { description } : {}), schema: rest });
+      out.push({ name: where === 'path' ? (names[name] ?? name) : name, in: where, required: where === 'path' || (required.has(name) && rest.default === undefined), ...(description ? { description } : {}), schema: rest });
     }
   }
   return out;
@@ -84,7 +84,7 @@ function operationObject(op: Operation, flavour: Flavour): JsonSchema {
     ...(flavour === 'beta' ? { deprecated: true } : {}),
     ...(op.extension ? { 'x-nelm-extension': true } : {}),
     security: [{ userAuth: [op.scope] }, { applicationAuth: [op.scope] }],
-    parameters: parameters(schema),
+    parameters: parameters(schema, op.wireParamNames),
     ...body,
     responses: responses(op, schema),
   };
@@ -94,7 +94,7 @@ export function openApiDocument(set: OperationSet, flavours: readonly Flavour[] 
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const flavour of flavours) {
     for (const op of set.operations) {
-      const path = openApiPath(urlOf(op, flavour));
+      const path = openApiPath(urlOf(op, flavour), op.wireParamNames);
       paths[path] ??= {};
       paths[path][op.method.toLowerCase()] = operationObject(op, flavour);
     }

@@ -58,6 +58,11 @@ export interface Operation<S extends FastifySchema = FastifySchema> {
   schema: S;
   /** Replaces parts of the schema under `/beta`, where the older shape shows on the wire. */
   beta?: Partial<FastifySchema>;
+  /**
+   * Wire names of path parameters whose names Fastify cannot route (a hyphen ends a parameter
+   * name there): `{ requestedFor: 'requested-for' }` documents `:requestedFor` as `{requested-for}`.
+   */
+  wireParamNames?: Record<string, string>;
   /** Extra request body types (JSON Patch, multipart) the route accepts. */
   consumes?: string[];
   produces?: string[];
