@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, parseRateLimit } from '../../src/config/config.js';
+
+test('defaults: SQLite file under data/, port 8080, 749 s tokens, 100 requests per 10 s', () => {
+  const c = loadConfig({});
+  assert.equal(c.engine, 'sqlite');
+  assert.equal(c.databaseUrl, 'data/nelm.sqlite');
+  assert.equal(c.port, 8080);
+  assert.equal(c.tokenTtl, 749);
+  assert.deepEqual(c.rateLimit, { max: 100, windowSeconds: 10 });
+  assert.ok(Object.isFrozen(c));
+});
+
+test('a postgres URL selects PostgreSQL; the rate limit can be changed or turned off', () => {
+  const c = loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db', NELM_RATE_LIMIT: '500/60s' });
+  assert.equal(c.engine, 'postgres');
+  assert.deepEqual(c.rateLimit, { max: 500, windowSeconds: 60 });
+  assert.equal(loadConfig({ NELM_RATE_LIMIT: 'off' }).rateLimit, false);
+  assert.equal(parseRateLimit('10 / 1s')?.toString(), { max: 10, windowSeconds: 1 }.toString());
+});
+
+test('every problem is named at once', () => {
+  assert.throws(
+    () => loadConfig({ PORT: 'eighty', NELM_TOKEN_TTL: '5', NELM_RATE_LIMIT: 'lots', NELM_ADMIN_CLIENT_ID: 'only-the-id', DATABASE_URL: 'mysql://x', NELM_LOG_LEVEL: 'loud' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      const text = error.problems.join('\n');
+      for (const name of ['PORT', 'NELM_TOKEN_TTL', 'NELM_RATE_LIMIT', 'NELM_ADMIN_CLIENT_SECRET', 'DATABASE_URL', 'NELM_LOG_LEVEL']) assert.match(text, new RegExp(name));
+      return true;
+    },
+  );
+  assert.throws(() => loadConfig({ NELM_ADMIN_CLIENT_ID: 'admin', NELM_ADMIN_CLIENT_SECRET: 'short' }), /at least 16/);
+});
