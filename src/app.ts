@@ -100,7 +100,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // API scope: a bearer token on every route, then the per-client rate limit.
   await app.register(async (api) => {
-    requireBearerToken(api, tokens);
+    requireBearerToken(api, tokens, (clientId) => directory.isClientActive(clientId));
     if (config.rateLimit) {
       await api.register(rateLimit, {
         max: config.rateLimit.max,

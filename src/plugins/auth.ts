@@ -15,18 +15,25 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
 
-export function requireBearerToken(app: FastifyInstance, tokens: TokenService): void {
+/**
+ * Verifies the bearer token of every request in this scope; `isClientActive` refuses tokens of
+ * API clients deleted since the token was issued.
+ */
+export function requireBearerToken(app: FastifyInstance, tokens: TokenService, isClientActive: (clientId: string) => Promise<boolean>): void {
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
     if (!header) throw new UnauthorizedError('JWT validation failed: no Authorization header');
     const match = BEARER.exec(header);
     if (!match?.[1]) throw new UnauthorizedError('JWT validation failed: Authorization header is not a bearer token');
+    let principal: Principal;
     try {
-      request.principal = await tokens.verify(match[1]);
+      principal = await tokens.verify(match[1]);
     } catch (error) {
       if (error instanceof TokenError) throw new UnauthorizedError(error.message);
       throw error;
     }
+    if (!(await isClientActive(principal.clientId))) throw new UnauthorizedError('JWT validation failed: the API client was deleted');
+    request.principal = principal;
   });
 }
 

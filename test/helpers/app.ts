@@ -61,20 +61,22 @@ export async function harness(overrides: Partial<Config> = {}, env: NodeJS.Proce
   await app.ready();
   const { directory, tokens } = app.services;
 
-  const tokenFor = async (identity: Identity) =>
+  // Tokens are signed directly, for a real API client of the identity (tokens of unknown clients
+  // are refused).
+  const tokenFor = async (identity: Identity, clientId?: string) =>
     (
       await tokens.issue({
         tenantId: config.tenant,
         identityId: identity.id,
         alias: identity.alias,
-        clientId: `client-${identity.alias}`,
+        clientId: clientId ?? (await directory.createClient(config.tenant, identity.id)).clientId,
         admin: identity.admin,
         rights: identity.rights,
       })
     ).token;
 
   const adminIdentity = (await directory.identityByAlias(config.tenant, 'admin'))!;
-  const admin: Caller = { identity: adminIdentity, token: await tokenFor(adminIdentity) };
+  const admin: Caller = { identity: adminIdentity, token: await tokenFor(adminIdentity, ADMIN.clientId) };
 
   return {
     app,

@@ -73,7 +73,7 @@ describe('foundation', () => {
     test('an expired token says so', async () => {
       const short = await harness({ tokenTtl: 1 });
       try {
-        const { token } = await short.app.services.tokens.issue({ tenantId: 'default', identityId: short.admin.identity.id, alias: 'admin', clientId: 'c', admin: true, rights: [] });
+        const { token } = await short.app.services.tokens.issue({ tenantId: 'default', identityId: short.admin.identity.id, alias: 'admin', clientId: ADMIN.clientId, admin: true, rights: [] });
         await new Promise((r) => setTimeout(r, 2100));
         const res = await short.request('GET', '/v2024/non-employee-sources', token);
         assert.equal(res.statusCode, 401);
@@ -88,7 +88,7 @@ describe('foundation', () => {
       const kid = await h.app.services.tokens.rotate();
       const res = await h.request('GET', '/v2024/non-employee-sources', before);
       assert.equal(res.statusCode, 200);
-      const { token } = await h.app.services.tokens.issue({ tenantId: 'default', identityId: h.admin.identity.id, alias: 'admin', clientId: 'c', admin: true, rights: [] });
+      const { token } = await h.app.services.tokens.issue({ tenantId: 'default', identityId: h.admin.identity.id, alias: 'admin', clientId: ADMIN.clientId, admin: true, rights: [] });
       const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
       assert.equal(header.kid, kid);
       assert.equal((await h.request('GET', '/v2024/non-employee-sources', token)).statusCode, 200);
@@ -192,6 +192,22 @@ describe('foundation', () => {
       const stored = await h.app.db.kysely.selectFrom('api_clients').select('secret_hash').where('client_id', '=', clientId).executeTakeFirstOrThrow();
       assert.ok(!stored.secret_hash.includes(clientSecret));
       assert.match(stored.secret_hash, /^scrypt\$/);
+    });
+
+    test('deleting an API client revokes its tokens at once', async () => {
+      const bob = (await h.request('POST', '/admin/v1/identities', h.admin.token, { alias: 'bob', rights: ['idn:nesr:read'] })).json();
+      const { clientId, clientSecret } = (await h.request('POST', `/admin/v1/identities/${bob.id}/clients`, h.admin.token)).json();
+      const token = (await h.app.inject({ method: 'POST', url: `/oauth/token?grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}` })).json().access_token;
+      assert.equal((await h.request('GET', '/v2024/non-employee-sources', token)).statusCode, 200);
+      const clients = (await h.request('GET', `/admin/v1/identities/${bob.id}/clients`, h.admin.token)).json();
+      assert.deepEqual(clients.map((c: { clientId: string }) => c.clientId), [clientId]);
+      assert.equal((await h.request('DELETE', `/admin/v1/clients/${clientId}`, h.admin.token)).statusCode, 204);
+      const after = await h.request('GET', '/v2024/non-employee-sources', token);
+      assert.equal(after.statusCode, 401);
+      assert.match(after.json().error, /deleted/);
+      const again = await h.app.inject({ method: 'POST', url: `/oauth/token?grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}` });
+      assert.equal(again.statusCode, 401);
+      assert.equal((await h.request('DELETE', `/admin/v1/clients/${clientId}`, h.admin.token)).statusCode, 404);
     });
 
     test('governance groups: create, get, patch, delete; members must exist', async () => {

@@ -9,7 +9,7 @@ import { normalizeId } from '../../domain/ids.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
 import type { DirectoryService } from '../directory/service.js';
-import { ClientCredentials, Identity, IdentityBody, IdParam, Page, Workgroup, WorkgroupBody, WorkgroupPatch } from './schemas.js';
+import { ClientCredentials, ClientIdParam, ClientSummary, Identity, IdentityBody, IdParam, Page, Workgroup, WorkgroupBody, WorkgroupPatch } from './schemas.js';
 import { Type } from '@sinclair/typebox';
 
 function requireAdmin(request: FastifyRequest) {
@@ -47,6 +47,25 @@ export function adminRoutes(parent: FastifyInstance, directory: DirectoryService
     async (request) => {
       const principal = requireAdmin(request);
       return directory.createClient(principal.tenantId, normalizeId(request.params.id));
+    },
+  );
+
+  app.get(
+    '/admin/v1/identities/:id/clients',
+    { schema: { tags, params: IdParam, response: { 200: Type.Array(ClientSummary), ...ErrorResponses } } },
+    async (request) => {
+      const principal = requireAdmin(request);
+      return directory.listClients(principal.tenantId, normalizeId(request.params.id));
+    },
+  );
+
+  app.delete(
+    '/admin/v1/clients/:clientId',
+    { schema: { tags, params: ClientIdParam, response: { 204: Type.Null(), ...ErrorResponses } } },
+    async (request, reply) => {
+      const principal = requireAdmin(request);
+      await directory.deleteClient(principal.tenantId, request.params.clientId);
+      return reply.code(204).send(null);
     },
   );
 

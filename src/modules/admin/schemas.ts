@@ -38,6 +38,9 @@ export const ClientCredentials = Type.Object({
   clientSecret: Type.String({ description: 'Shown once; stored hashed' }),
 });
 
+export const ClientIdParam = Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }) });
+export const ClientSummary = Type.Object({ clientId: Type.String(), created: Type.String({ format: 'date-time' }) });
+
 export const WorkgroupBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256 }),

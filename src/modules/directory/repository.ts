@@ -107,6 +107,22 @@ export class DirectoryRepository {
     return (await this.db.selectFrom('api_clients').select('client_id').where('client_id', '=', clientId).executeTakeFirst()) !== undefined;
   }
 
+  async listClients(tenantId: string, identityId: string): Promise<{ clientId: string; created: string }[]> {
+    const rows = await this.db
+      .selectFrom('api_clients')
+      .select(['client_id', 'created'])
+      .where('tenant_id', '=', tenantId)
+      .where('identity_id', '=', identityId)
+      .orderBy('created')
+      .execute();
+    return rows.map((r) => ({ clientId: r.client_id, created: r.created }));
+  }
+
+  async deleteClient(tenantId: string, clientId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('api_clients').where('tenant_id', '=', tenantId).where('client_id', '=', clientId).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   async updateClientSecret(clientId: string, secretHash: string): Promise<void> {
     await this.db.updateTable('api_clients').set({ secret_hash: secretHash }).where('client_id', '=', clientId).execute();
   }

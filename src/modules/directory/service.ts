@@ -30,7 +30,11 @@ export interface WorkgroupInput {
 
 export const ADMIN_ALIAS = 'admin';
 
+const CLIENT_STATUS_TTL_MS = 5000;
+
 export class DirectoryService {
+  private readonly clientStatus = new Map<string, { active: boolean; until: number }>();
+
   constructor(private readonly repo: DirectoryRepository) {}
 
   async ensureTenant(tenantId: string): Promise<void> {
@@ -134,8 +138,30 @@ export class DirectoryService {
     return this.repo.missingWorkgroups(tenantId, ids);
   }
 
-  clientExists(clientId: string): Promise<boolean> {
-    return this.repo.clientExists(clientId);
+  /**
+   * Whether tokens of this client are still honoured: false once the client is deleted. Answers
+   * are cached for a few seconds, so a deletion takes effect at once in this process and within
+   * `CLIENT_STATUS_TTL_MS` in the others on the same database.
+   */
+  async isClientActive(clientId: string): Promise<boolean> {
+    const now = Date.now();
+    const cached = this.clientStatus.get(clientId);
+    if (cached && cached.until > now) return cached.active;
+    const active = await this.repo.clientExists(clientId);
+    if (this.clientStatus.size > 10_000) this.clientStatus.clear();
+    this.clientStatus.set(clientId, { active, until: now + CLIENT_STATUS_TTL_MS });
+    return active;
+  }
+
+  async listClients(tenantId: string, identityId: string): Promise<{ clientId: string; created: string }[]> {
+    return this.repo.listClients(tenantId, identityId);
+  }
+
+  /** Deletes an API client: its tokens stop working. */
+  async deleteClient(tenantId: string, clientId: string): Promise<void> {
+    const deleted = await this.repo.deleteClient(tenantId, clientId);
+    this.clientStatus.set(clientId, { active: false, until: Date.now() + CLIENT_STATUS_TTL_MS });
+    assertThat(deleted, () => fail.notFound(`API client ${clientId} was not found.`));
   }
 
   // Governance groups -------------------------------------------------------------------------
