@@ -11,6 +11,7 @@ import { Ajv } from 'ajv';
 import type { Config } from './config/config.js';
 import { openDatabase, type Db } from './db/connect.js';
 import { installErrorHandling } from './http/errors.js';
+import { logSerializers } from './http/logging.js';
 import { mountOperations } from './http/operation.js';
 import { requireBearerToken } from './plugins/auth.js';
 import type { ClientCredentials } from './modules/directory/service.js';
@@ -53,7 +54,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const { directory, tokens } = services;
 
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: options.logger ?? { level: config.logLevel, serializers: logSerializers },
     bodyLimit: config.bodyLimit,
     genReqId: () => randomBytes(16).toString('hex'),
     requestIdHeader: false,
