@@ -49,17 +49,28 @@ class Patcher {
     throw fail.invalid([{ field, text: `${field}: ${text}` }]);
   }
 
+  /** The pointer's segments; `__proto__`, `constructor` and `prototype` are refused anywhere in it. */
+  private segments(pointer: string): string[] {
+    const segments = parsePointer(pointer, `operations[${this.index}].path`);
+    if (segments.some((s) => FORBIDDEN_KEYS.has(s))) this.error(`path '${pointer}' is not allowed`);
+    return segments;
+  }
+
   /** The container that holds the last segment of `segments`, and that segment. */
   private parent(segments: string[], pointer: string): { container: Container; key: string } {
     if (segments.length === 0) this.error(`path '${pointer}' must name a field`);
     let node: Json = this.doc;
     for (const segment of segments.slice(0, -1)) {
-      const next: Json | undefined = Array.isArray(node) ? node[this.arrayIndex(node, segment, pointer, false)] : isContainer(node) ? node[segment] : undefined;
+      // Own properties only: an inherited one (Object.prototype…) is never a patch target.
+      const next: Json | undefined = Array.isArray(node)
+        ? node[this.arrayIndex(node, segment, pointer, false)]
+        : isContainer(node) && Object.hasOwn(node, segment)
+          ? node[segment]
+          : undefined;
       if (next === undefined || !isContainer(next)) this.error(`path '${pointer}' does not exist`);
       node = next;
     }
     const key = segments[segments.length - 1]!;
-    if (FORBIDDEN_KEYS.has(key)) this.error(`path '${pointer}' is not allowed`);
     return { container: node as Container, key };
   }
 
@@ -72,7 +83,7 @@ class Patcher {
   }
 
   get(pointer: string): Json {
-    const segments = parsePointer(pointer, `operations[${this.index}].path`);
+    const segments = this.segments(pointer);
     let node: Json = this.doc;
     for (const segment of segments) {
       const next: Json | undefined = Array.isArray(node) ? node[this.arrayIndex(node, segment, pointer, false)] : isContainer(node) && Object.hasOwn(node, segment) ? node[segment] : undefined;
@@ -83,13 +94,13 @@ class Patcher {
   }
 
   add(pointer: string, value: Json): void {
-    const { container, key } = this.parent(parsePointer(pointer, `operations[${this.index}].path`), pointer);
+    const { container, key } = this.parent(this.segments(pointer), pointer);
     if (Array.isArray(container)) container.splice(this.arrayIndex(container, key, pointer, true), 0, value);
     else container[key] = value;
   }
 
   remove(pointer: string): Json {
-    const { container, key } = this.parent(parsePointer(pointer, `operations[${this.index}].path`), pointer);
+    const { container, key } = this.parent(this.segments(pointer), pointer);
     if (Array.isArray(container)) return container.splice(this.arrayIndex(container, key, pointer, false), 1)[0]!;
     if (!Object.hasOwn(container, key)) this.error(`path '${pointer}' does not exist`);
     const old = container[key]!;
@@ -98,7 +109,7 @@ class Patcher {
   }
 
   replace(pointer: string, value: Json): void {
-    const { container, key } = this.parent(parsePointer(pointer, `operations[${this.index}].path`), pointer);
+    const { container, key } = this.parent(this.segments(pointer), pointer);
     if (Array.isArray(container)) container[this.arrayIndex(container, key, pointer, false)] = value;
     else container[key] = value;
   }

@@ -222,6 +222,14 @@ describe('foundation', () => {
       const bad = await h.request('POST', '/admin/v1/workgroups', h.admin.token, { name: 'Ghosts', members: ['0123456789abcdef0123456789abcdef'] });
       assert.equal(bad.statusCode, 400);
       assert.match(errorOf(bad).causes[0]!.text, /0123456789abcdef0123456789abcdef/);
+      const source = (
+        await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name: 'Uses a group', description: '', owner: { id: a.identity.id }, approvers: [{ id: group.id }] })
+      ).json();
+      const refused = await h.request('DELETE', `/admin/v1/workgroups/${group.id}`, h.admin.token);
+      assert.equal(refused.statusCode, 400);
+      assert.equal(errorOf(refused).detailCode, '400.1.409 Reference conflict');
+      assert.match(errorOf(refused).messages[0]!.text, new RegExp(source.id));
+      await h.request('DELETE', `/v2024/non-employee-sources/${source.id}`, h.admin.token);
       assert.equal((await h.request('DELETE', `/admin/v1/workgroups/${group.id}`, h.admin.token)).statusCode, 204);
       assert.equal((await h.request('GET', `/admin/v1/workgroups/${group.id}`, h.admin.token)).statusCode, 404);
     });

@@ -197,6 +197,19 @@ export class DirectoryRepository {
     });
   }
 
+  /** The sources that name this governance group as an approver or account manager. */
+  async sourcesNaming(tenantId: string, principalId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('source_members')
+      .select('source_id')
+      .distinct()
+      .where('tenant_id', '=', tenantId)
+      .where('principal_id', '=', principalId)
+      .orderBy('source_id')
+      .execute();
+    return rows.map((r) => r.source_id);
+  }
+
   async deleteWorkgroup(tenantId: string, id: string): Promise<boolean> {
     const result = await this.db.deleteFrom('workgroups').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;

@@ -212,7 +212,12 @@ export class DirectoryService {
     return this.getWorkgroup(tenantId, id);
   }
 
+  /** Refused while a source names the group as approver or account manager (it would dangle). */
   async deleteWorkgroup(tenantId: string, id: string): Promise<void> {
+    const sources = await this.repo.sourcesNaming(tenantId, id);
+    if (sources.length > 0) {
+      throw fail.referenceConflict(`Governance group ${id} is an approver or account manager of non-employee sources ${sources.join(', ')}; remove it from them first.`);
+    }
     const deleted = await this.repo.deleteWorkgroup(tenantId, id);
     assertThat(deleted, () => fail.notFound(`Governance group ${id} was not found.`));
   }

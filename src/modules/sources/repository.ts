@@ -192,14 +192,18 @@ export class SourceRepository {
       .execute();
   }
 
-  /** Writes name, description and both member lists; false when the source is gone. */
-  async update(trx: Transaction<Database>, tenantId: string, source: Source): Promise<boolean> {
-    const result = await trx
+  /**
+   * Writes name, description and both member lists; false when the source is gone or, with
+   * `expectedModified`, when it was modified since (someone else wrote first).
+   */
+  async update(trx: Transaction<Database>, tenantId: string, source: Source, expectedModified?: string): Promise<boolean> {
+    let query = trx
       .updateTable('sources')
       .set({ name: source.name, description: source.description, modified: source.modified })
       .where('tenant_id', '=', tenantId)
-      .where('id', '=', source.id)
-      .executeTakeFirst();
+      .where('id', '=', source.id);
+    if (expectedModified !== undefined) query = query.where('modified', '=', expectedModified);
+    const result = await query.executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return false;
     await this.replaceMembers(trx, tenantId, source.id, 'APPROVER', source.approvers);
     await this.replaceMembers(trx, tenantId, source.id, 'ACCOUNT_MANAGER', source.accountManagers);
@@ -231,17 +235,5 @@ export class SourceRepository {
       .where('principal_id', 'in', actorIds.length > 0 ? actorIds : [''])
       .executeTakeFirst();
     return row !== undefined;
-  }
-
-  /** Sources in which `principalId` (an identity or a group) is an approver or account manager. */
-  async sourcesReferencing(tenantId: string, principalId: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('source_members')
-      .select('source_id')
-      .distinct()
-      .where('tenant_id', '=', tenantId)
-      .where('principal_id', '=', principalId)
-      .execute();
-    return rows.map((r) => r.source_id);
   }
 }

@@ -42,6 +42,15 @@ export const SOURCE_SORTS: SortSpec = {
   tiebreak: 'sources.id',
 };
 
+/** How often a patch is applied again after losing a race with another write of the source. */
+const PATCH_ATTEMPTS = 50;
+
+/** Now, or 1 ms after `previous` if now is not later: `modified` then tells every write apart. */
+export function laterThan(previous: string): string {
+  const now = nowIso();
+  return now > previous ? now : new Date(Date.parse(previous) + 1).toISOString();
+}
+
 /** The fields a JSON Patch may change (CONTRACT.md §3.1). */
 const PATCHABLE = ['name', 'description', 'approvers', 'accountManagers'] as const;
 
@@ -167,7 +176,17 @@ export class SourceService {
 
   async patch(principal: Principal, id: string, operations: readonly PatchOperation[]): Promise<Source> {
     assertThat(hasRight(principal, 'idn:nesr:update'), () => fail.forbidden('Patching a source requires idn:nesr:update.'));
-    const tenantId = principal.tenantId;
+    // Optimistic concurrency: the write applies only if the source is still as it was read (same
+    // `modified`); otherwise another write came first and the patch is applied again to its result,
+    // so concurrent patches (two `add /accountManagers/-`) are not lost.
+    for (let attempt = 1; ; attempt++) {
+      const next = await this.patchedSource(principal.tenantId, id, operations);
+      if (next.written) return next.source;
+      if (attempt >= PATCH_ATTEMPTS) throw fail.internal();
+    }
+  }
+
+  private async patchedSource(tenantId: string, id: string, operations: readonly PatchOperation[]): Promise<{ source: Source; written: boolean }> {
     const source = await this.find(tenantId, id);
     const patched = applyPatch(
       {
@@ -210,10 +229,9 @@ export class SourceService {
     const accountManagers = await this.resolveMembers(tenantId, 'accountManagers', refs('accountManagers'), LIMITS.accountManagersPerSource, causes);
     if (causes.length > 0) throw fail.invalid(causes);
 
-    const next: Source = { ...source, name, description, approvers, accountManagers, modified: nowIso() };
-    const updated = await this.repo.transaction((trx) => this.repo.update(trx, tenantId, next));
-    assertThat(updated, () => fail.notFound(`Non-employee source ${id} was not found.`));
-    return next;
+    const next: Source = { ...source, name, description, approvers, accountManagers, modified: laterThan(source.modified) };
+    const written = await this.repo.transaction((trx) => this.repo.update(trx, tenantId, next, source.modified));
+    return { source: next, written };
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
