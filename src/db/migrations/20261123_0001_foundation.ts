@@ -186,6 +186,11 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
       c.onDelete('cascade'),
     )
     .execute();
+  // Record lists (modules/records/list.ts): every sorter but id has a per-source index, which is how the
+  // documented `sourceId eq` lists page, and which the cross-source top-k merge walks per source.
+  // The unique key serves accountName. Across sources only `created` (the default order) is indexed:
+  // its new entries append, while a cross-source index on any other column would take a random
+  // page write per imported row (a 20,000-row bulk import at 1M records: ~1.3 s → ~5 s on SQLite).
   for (const column of ['last_name', 'first_name', 'created', 'modified', 'start_date', 'end_date', 'email', 'manager', 'phone'] as const) {
     await db.schema
       .createIndex(`records_source_${column}_idx`)
@@ -193,6 +198,5 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
       .columns(['tenant_id', 'source_id', column, 'id'])
       .execute();
   }
-  await db.schema.createIndex('records_last_name_idx').on('records').columns(['tenant_id', 'last_name', 'id']).execute();
   await db.schema.createIndex('records_created_idx').on('records').columns(['tenant_id', 'created', 'id']).execute();
 }

@@ -1,6 +1,7 @@
 /** All SQL of schema attributes. */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, SchemaAttributeTable } from '../../db/types.js';
+import { removeDataKeys } from '../records/repository.js';
 
 export interface SchemaAttribute {
   id: string;
@@ -81,6 +82,11 @@ export class SchemaAttributeRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  async sourceExists(trx: Transaction<Database>, tenantId: string, sourceId: string): Promise<boolean> {
+    const row = await trx.selectFrom('sources').select('id').where('tenant_id', '=', tenantId).where('id', '=', sourceId).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async nextPosition(trx: Transaction<Database>, tenantId: string, sourceId: string): Promise<number> {
     const row = await trx
       .selectFrom('schema_attributes')
@@ -112,14 +118,16 @@ export class SchemaAttributeRepository {
       .execute();
   }
 
-  async update(tenantId: string, a: SchemaAttribute): Promise<boolean> {
-    const result = await this.db
+  /** False when the attribute is gone or, with `expectedModified`, was modified since (someone else wrote first). */
+  async update(tenantId: string, a: SchemaAttribute, expectedModified?: string): Promise<boolean> {
+    let query = this.db
       .updateTable('schema_attributes')
       .set({ label: a.label, help_text: a.helpText, placeholder: a.placeholder, required: a.required ? 1 : 0, modified: a.modified })
       .where('tenant_id', '=', tenantId)
       .where('source_id', '=', a.sourceId)
-      .where('id', '=', a.id)
-      .executeTakeFirst();
+      .where('id', '=', a.id);
+    if (expectedModified !== undefined) query = query.where('modified', '=', expectedModified);
+    const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 
@@ -131,7 +139,10 @@ export class SchemaAttributeRepository {
     return this.transaction(async (trx) => {
       let q = trx.deleteFrom('schema_attributes').where('tenant_id', '=', tenantId).where('source_id', '=', sourceId).where('system', '=', 0);
       if (id !== undefined) q = q.where('id', '=', id);
-      const deleted = Number((await q.executeTakeFirst()).numDeletedRows);
+      const names = (await q.returning('technical_name').execute()).map((r) => r.technical_name);
+      const deleted = names.length;
+      // Records keep no value of a deleted attribute.
+      await removeDataKeys(trx, tenantId, sourceId, names);
       if (deleted > 0) {
         await trx
           .updateTable('sources')

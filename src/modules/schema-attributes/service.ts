@@ -10,7 +10,7 @@ import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
 import { newId } from '../../auth/secrets.js';
 import { normalizeId, nowIso } from '../../domain/ids.js';
-import type { SourceService } from '../sources/service.js';
+import { laterThan, type SourceService } from '../sources/service.js';
 import type { SchemaAttribute, SchemaAttributeRepository } from './repository.js';
 
 export interface SchemaAttributeInput {
@@ -25,6 +25,8 @@ export interface SchemaAttributeInput {
 /** Only TEXT may be used for custom attributes (the body's description). */
 const CUSTOM_TYPES = ['TEXT'];
 const PATCHABLE = ['label', 'helpText', 'placeholder', 'required'] as const;
+/** How often a patch is applied again after losing a race with another write of the attribute. */
+const PATCH_ATTEMPTS = 50;
 
 export class SchemaAttributeService {
   constructor(
@@ -64,7 +66,11 @@ export class SchemaAttributeService {
     try {
       return await this.repo.transaction(async (trx) => {
         const reserved = await this.repo.reserveCustomSlot(trx, tenantId, id, LIMITS.customAttributesPerSource);
-        if (!reserved) throw fail.limitViolation(`A source can have at most ${LIMITS.customAttributesPerSource} custom schema attributes.`);
+        if (!reserved) {
+          // No slot: the source is full, or it was deleted since it was looked up.
+          if (!(await this.repo.sourceExists(trx, tenantId, id))) throw fail.notFound(`Non-employee source ${sourceId} was not found.`);
+          throw fail.limitViolation(`A source can have at most ${LIMITS.customAttributesPerSource} custom schema attributes.`);
+        }
         const attribute: SchemaAttribute = {
           id: newId(),
           sourceId: id,
@@ -92,7 +98,23 @@ export class SchemaAttributeService {
 
   async patch(principal: Principal, sourceId: string, attributeId: string, operations: readonly PatchOperation[]): Promise<SchemaAttribute> {
     const id = await this.writableSource(principal, sourceId, 'idn:nesr:update');
-    const attribute = await this.repo.byId(principal.tenantId, id, normalizeId(attributeId));
+    // Optimistic concurrency, as for sources: a write that finds the attribute modified since it
+    // was read applies the patch again to the newer attribute.
+    for (let attempt = 1; ; attempt++) {
+      const next = await this.patchedAttribute(principal.tenantId, id, sourceId, attributeId, operations);
+      if (next.written) return next.attribute;
+      if (attempt >= PATCH_ATTEMPTS) throw fail.internal();
+    }
+  }
+
+  private async patchedAttribute(
+    tenantId: string,
+    id: string,
+    sourceId: string,
+    attributeId: string,
+    operations: readonly PatchOperation[],
+  ): Promise<{ attribute: SchemaAttribute; written: boolean }> {
+    const attribute = await this.repo.byId(tenantId, id, normalizeId(attributeId));
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
     const patched = applyPatch(
       { label: attribute.label, helpText: attribute.helpText, placeholder: attribute.placeholder, required: attribute.required } as Record<string, unknown>,
@@ -118,15 +140,14 @@ export class SchemaAttributeService {
       helpText: optionalText('helpText', 1000),
       placeholder: optionalText('placeholder', 256),
       required: patched.required === true,
-      modified: nowIso(),
+      modified: laterThan(attribute.modified),
     };
     if (causes.length > 0) throw fail.invalid(causes);
     if (attribute.system && next.required !== attribute.required) {
       throw fail.illegalUpdate('required cannot be changed on a system attribute', [{ field: 'required', text: 'required cannot be changed on a system attribute' }]);
     }
-    const updated = await this.repo.update(principal.tenantId, next);
-    assertThat(updated, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
-    return next;
+    const written = await this.repo.update(tenantId, next, attribute.modified);
+    return { attribute: next, written };
   }
 
   async delete(principal: Principal, sourceId: string, attributeId: string): Promise<void> {

@@ -1,0 +1,208 @@
+/** All SQL of non-employee records, and of the record slots kept in `sources.record_count`. */
+import { PostgresIntrospector, sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, RecordTable } from '../../db/types.js';
+import { parseJson } from '../../db/connect.js';
+import { RecordLists, type RecordListQuery } from './list.js';
+
+export type { RecordListQuery };
+
+type Exec = Kysely<Database> | Transaction<Database>;
+
+export interface NonEmployeeRecord {
+  id: string;
+  sourceId: string;
+  accountName: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  phone: string;
+  manager: string;
+  startDate: string;
+  endDate: string;
+  data: Record<string, string>;
+  created: string;
+  modified: string;
+}
+
+/** What records need to know of their source. */
+export interface RecordSource {
+  id: string;
+  ownerId: string;
+}
+
+/** Rows per INSERT in `insertMany`: 14 parameters each stays under both engines' limits. */
+const INSERT_CHUNK = 1000;
+
+function toRecord(row: RecordTable): NonEmployeeRecord {
+  return {
+    id: row.id,
+    sourceId: row.source_id,
+    accountName: row.account_name,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    email: row.email,
+    phone: row.phone,
+    manager: row.manager,
+    startDate: row.start_date,
+    endDate: row.end_date,
+    data: parseJson<Record<string, string>>(row.data) ?? {},
+    created: row.created,
+    modified: row.modified,
+  };
+}
+
+function toRow(tenantId: string, r: NonEmployeeRecord): RecordTable {
+  return {
+    tenant_id: tenantId,
+    id: r.id,
+    source_id: r.sourceId,
+    account_name: r.accountName,
+    first_name: r.firstName,
+    last_name: r.lastName,
+    email: r.email,
+    phone: r.phone,
+    manager: r.manager,
+    start_date: r.startDate,
+    end_date: r.endDate,
+    // A JSON string is TEXT in SQLite, and PostgreSQL casts it to jsonb.
+    data: JSON.stringify(r.data),
+    created: r.created,
+    modified: r.modified,
+  };
+}
+
+function isPostgres(db: Exec): boolean {
+  return db.introspection instanceof PostgresIntrospector;
+}
+
+/**
+ * Removes `keys` from the `data` of every record of a source, e.g. when custom schema attributes
+ * are deleted (called inside that deletion's transaction).
+ */
+export async function removeDataKeys(db: Exec, tenantId: string, sourceId: string, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  const base = db.updateTable('records').where('tenant_id', '=', tenantId).where('source_id', '=', sourceId);
+  if (isPostgres(db)) {
+    const list = sql`cast(${[...keys]} as text[])`;
+    await base.set({ data: sql`data - ${list}` }).where(sql<boolean>`jsonb_exists_any(data, ${list})`).execute();
+    return;
+  }
+  const paths = keys.map((k) => `$."${k}"`);
+  await base
+    .set({ data: sql`json_remove(data, ${sql.join(paths)})` })
+    .where((eb) => eb.or(paths.map((p) => sql<boolean>`json_type(data, ${p}) is not null`)))
+    .execute();
+}
+
+export class RecordRepository {
+  private readonly lists: RecordLists;
+
+  constructor(readonly db: Kysely<Database>) {
+    this.lists = new RecordLists(db);
+  }
+
+  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(work);
+  }
+
+  async source(tenantId: string, sourceId: string, db: Exec = this.db): Promise<RecordSource | undefined> {
+    const row = await db.selectFrom('sources').select(['id', 'owner_id']).where('tenant_id', '=', tenantId).where('id', '=', sourceId).executeTakeFirst();
+    return row && { id: row.id, ownerId: row.owner_id };
+  }
+
+  async byId(tenantId: string, id: string, db: Exec = this.db): Promise<NonEmployeeRecord | undefined> {
+    const row = await db.selectFrom('records').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  async list(tenantId: string, query: RecordListQuery): Promise<NonEmployeeRecord[]> {
+    return (await this.lists.list(tenantId, query)).map(toRecord);
+  }
+
+  count(tenantId: string, query: Pick<RecordListQuery, 'managedBy' | 'filter'>): Promise<number> {
+    return this.lists.count(tenantId, query);
+  }
+
+  /**
+   * Takes `n` of the source's record slots, atomically: false when fewer than `n` are left or the
+   * source is gone. The row lock this takes also orders concurrent writers of the source.
+   */
+  async reserveSlots(trx: Transaction<Database>, tenantId: string, sourceId: string, n: number, max: number): Promise<boolean> {
+    const result = await trx
+      .updateTable('sources')
+      .set((eb) => ({ record_count: eb('record_count', '+', n) }))
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', sourceId)
+      .where((eb) => eb(eb('record_count', '+', n), '<=', max))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async releaseSlots(trx: Transaction<Database>, tenantId: string, sourceId: string, n: number): Promise<void> {
+    await trx
+      .updateTable('sources')
+      .set((eb) => ({ record_count: eb('record_count', '-', n) }))
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', sourceId)
+      .execute();
+  }
+
+  async insert(trx: Transaction<Database>, tenantId: string, record: NonEmployeeRecord): Promise<void> {
+    await trx.insertInto('records').values(toRow(tenantId, record)).execute();
+  }
+
+  /** Inserts many records in multi-row INSERTs (slots are the caller's business). */
+  async insertMany(trx: Transaction<Database>, tenantId: string, records: readonly NonEmployeeRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += INSERT_CHUNK) {
+      await trx
+        .insertInto('records')
+        .values(records.slice(i, i + INSERT_CHUNK).map((r) => toRow(tenantId, r)))
+        .execute();
+    }
+  }
+
+  /**
+   * Writes every field but id, sourceId and created of many records (bulk import), one UPDATE … FROM
+   * (VALUES …) per chunk of rows; returns how many rows were updated.
+   */
+  async updateMany(trx: Transaction<Database>, tenantId: string, records: readonly NonEmployeeRecord[]): Promise<number> {
+    // VALUES columns are text to PostgreSQL: typed columns are cast where they are assigned.
+    const as = (column: string, type: string) => (isPostgres(trx) ? sql`cast(v.${sql.ref(column)} as ${sql.raw(type)})` : sql`v.${sql.ref(column)}`);
+    let updated = 0;
+    for (let i = 0; i < records.length; i += INSERT_CHUNK) {
+      const values = records.slice(i, i + INSERT_CHUNK).map((r) => {
+        const w = toRow(tenantId, r);
+        return sql`(${w.id}, ${w.account_name}, ${w.first_name}, ${w.last_name}, ${w.email}, ${w.phone}, ${w.manager}, ${w.start_date}, ${w.end_date}, ${w.data}, ${w.modified})`;
+      });
+      const result = await sql`
+        with v (id, account_name, first_name, last_name, email, phone, manager, start_date, end_date, data, modified) as (values ${sql.join(values)})
+        update records set account_name = v.account_name, first_name = v.first_name, last_name = v.last_name, email = v.email, phone = v.phone,
+          manager = v.manager, start_date = ${as('start_date', 'timestamptz')}, end_date = ${as('end_date', 'timestamptz')},
+          data = ${as('data', 'jsonb')}, modified = ${as('modified', 'timestamptz')}
+        from v where records.tenant_id = ${tenantId} and records.id = v.id`.execute(trx);
+      updated += Number(result.numAffectedRows ?? 0);
+    }
+    return updated;
+  }
+
+  /** Writes every field but id, sourceId and created; false when the record is gone. */
+  async update(tenantId: string, record: NonEmployeeRecord, db: Exec = this.db): Promise<boolean> {
+    const { id: _id, source_id: _source, tenant_id: _tenant, created: _created, ...changes } = toRow(tenantId, record);
+    const result = await db.updateTable('records').set(changes).where('tenant_id', '=', tenantId).where('id', '=', record.id).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Deletes the records and returns the (id, sourceId) of those that existed. */
+  async deleteMany(trx: Transaction<Database>, tenantId: string, ids: readonly string[]): Promise<{ id: string; sourceId: string }[]> {
+    if (ids.length === 0) return [];
+    const rows = await trx.deleteFrom('records').where('tenant_id', '=', tenantId).where('id', 'in', ids).returning(['id', 'source_id']).execute();
+    return rows.map((r) => ({ id: r.id, sourceId: r.source_id }));
+  }
+
+  /** The (id, sourceId) of the records among `ids` that exist. */
+  async locate(tenantId: string, ids: readonly string[], db: Exec = this.db): Promise<{ id: string; sourceId: string }[]> {
+    if (ids.length === 0) return [];
+    const rows = await db.selectFrom('records').select(['id', 'source_id']).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
+    return rows.map((r) => ({ id: r.id, sourceId: r.source_id }));
+  }
+}
