@@ -31,6 +31,10 @@ export interface Config {
   logLevel: string;
   /** The tenant everything belongs to while the server serves one tenant. */
   tenant: string;
+  /** smtp:// or smtps:// URL of the mail server for notifications; unset: they are logged. */
+  smtpUrl: string | undefined;
+  /** The From of notification mails. */
+  mailFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -49,6 +53,7 @@ const DEFAULTS = {
   bodyLimit: 1024 * 1024,
   logLevel: 'info',
   tenant: 'default',
+  mailFrom: 'NELM <nelm@localhost>',
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -107,6 +112,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     else rateLimit = parsed;
   }
 
+  const smtpUrl = env.SMTP_URL?.trim() || undefined;
+  if (smtpUrl !== undefined && !/^smtps?:\/\/[^/?#]+/i.test(smtpUrl)) {
+    // The URL may hold a password: never echo it.
+    problems.push('SMTP_URL must be an smtp:// or smtps:// URL, such as smtp://user:password@mail.example.com:587');
+  }
+  const mailFrom = env.NELM_MAIL_FROM?.trim() || DEFAULTS.mailFrom;
+  if (/[\r\n]/.test(mailFrom) || !/@/.test(mailFrom)) problems.push('NELM_MAIL_FROM must be one email address, optionally with a name: NELM <nelm@example.com>');
+
   const logLevel = env.NELM_LOG_LEVEL?.trim() || DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`NELM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -123,6 +136,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimit: integer('NELM_BODY_LIMIT', env.NELM_BODY_LIMIT, DEFAULTS.bodyLimit, 1024, 100 * 1024 * 1024, problems),
     logLevel,
     tenant: DEFAULTS.tenant,
+    smtpUrl,
+    mailFrom,
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,0 +1,100 @@
+/**
+ * The text of every notification: who asked, for whom, in which source, and what the recipient
+ * should do. Plain text, no secrets (ids, names and the non-employee's contact data only).
+ */
+import type { OutboxEntry } from './repository.js';
+
+export const NOTIFICATION_KINDS = {
+  /** To the approver(s) of the level that just became PENDING. */
+  approvalRequested: 'APPROVAL_REQUESTED',
+  /** To the requester: every level approved (or no approvers), the record exists. */
+  requestApproved: 'REQUEST_APPROVED',
+  /** To the requester: an approver rejected the request. */
+  requestRejected: 'REQUEST_REJECTED',
+  /** To the approver(s) of the open level: the request was withdrawn. */
+  requestWithdrawn: 'REQUEST_WITHDRAWN',
+} as const;
+
+export interface Person {
+  id: string;
+  alias: string;
+  name: string | null;
+}
+
+/** What every message says about the request. */
+export interface RequestFacts {
+  requestId: string;
+  requester: Person;
+  firstName: string;
+  lastName: string;
+  accountName: string;
+  email: string;
+  startDate: string;
+  endDate: string;
+  source: { id: string; name: string };
+}
+
+export function display(person: Person | undefined, fallbackId = 'an unknown identity'): string {
+  if (!person) return fallbackId;
+  return person.name && person.name !== person.alias ? `${person.name} (${person.alias})` : person.alias;
+}
+
+function who(f: RequestFacts): string {
+  return `${f.firstName} ${f.lastName} (account name ${f.accountName}, ${f.email})`;
+}
+
+function summary(f: RequestFacts): string[] {
+  return [
+    `Requested by: ${display(f.requester)}`,
+    `Non-employee: ${f.firstName} ${f.lastName}`,
+    `Account name: ${f.accountName}`,
+    `Email: ${f.email}`,
+    `Employment: ${f.startDate.slice(0, 10)} to ${f.endDate.slice(0, 10)}`,
+    `Source: ${f.source.name} (${f.source.id})`,
+    `Request: ${f.requestId}`,
+  ];
+}
+
+function entry(kind: string, recipientId: string, f: RequestFacts, subject: string, lines: string[]): OutboxEntry {
+  return { kind, recipientId, requestId: f.requestId, subject, body: `${lines.join('\n')}\n` };
+}
+
+export function approvalRequested(recipientId: string, f: RequestFacts, item: { id: string; order: number; levels: number }): OutboxEntry {
+  return entry(NOTIFICATION_KINDS.approvalRequested, recipientId, f, `Approval needed: non-employee ${f.firstName} ${f.lastName} in ${f.source.name}`, [
+    `${display(f.requester)} asked for a non-employee account for ${who(f)} in the source "${f.source.name}".`,
+    `You are approver ${item.order} of ${item.levels}. Please approve or reject approval item ${item.id}:`,
+    `  POST /v2024/non-employee-approvals/${item.id}/approve   (comment optional)`,
+    `  POST /v2024/non-employee-approvals/${item.id}/reject    (comment required)`,
+    '',
+    ...summary(f),
+  ]);
+}
+
+export function requestApproved(f: RequestFacts, recordId: string, approvedBy: Person | undefined): OutboxEntry {
+  const how = approvedBy ? `was approved; the last approval was given by ${display(approvedBy)}` : 'was approved at once: the source has no approvers';
+  return entry(NOTIFICATION_KINDS.requestApproved, f.requester.id, f, `Approved: non-employee ${f.firstName} ${f.lastName} in ${f.source.name}`, [
+    `Your request for a non-employee account for ${who(f)} in the source "${f.source.name}" ${how}.`,
+    `The non-employee record ${recordId} was created. Nothing more to do.`,
+    '',
+    ...summary(f),
+  ]);
+}
+
+export function requestRejected(f: RequestFacts, rejectedBy: Person | undefined, level: number, comment: string): OutboxEntry {
+  return entry(NOTIFICATION_KINDS.requestRejected, f.requester.id, f, `Rejected: non-employee ${f.firstName} ${f.lastName} in ${f.source.name}`, [
+    `Your request for a non-employee account for ${who(f)} in the source "${f.source.name}" was rejected by ${display(rejectedBy)} (approval level ${level}).`,
+    `Comment: ${comment}`,
+    'No record was created. You may correct the request and submit a new one.',
+    '',
+    ...summary(f),
+  ]);
+}
+
+export function requestWithdrawn(recipientId: string, f: RequestFacts, by: Person | undefined): OutboxEntry {
+  return entry(NOTIFICATION_KINDS.requestWithdrawn, recipientId, f, `Withdrawn: non-employee ${f.firstName} ${f.lastName} in ${f.source.name}`, [
+    `The request of ${display(f.requester)} for a non-employee account for ${who(f)} in the source "${f.source.name}" was withdrawn by ${display(by)}.`,
+    'Your approval is no longer needed. Nothing to do.',
+    '',
+    ...summary(f),
+  ]);
+}

@@ -1,0 +1,115 @@
+/** The notification sender without a database (a fake outbox) and the message texts. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NotificationSender, type SenderLog } from '../../src/modules/notifications/sender.js';
+import type { ClaimedNotification, NotificationRepository } from '../../src/modules/notifications/repository.js';
+import { approvalRequested, requestApproved, requestRejected, requestWithdrawn, type RequestFacts } from '../../src/modules/notifications/messages.js';
+import { loadConfig } from '../../src/config/config.js';
+
+class FakeOutbox {
+  due: ClaimedNotification[] = [];
+  calls: string[] = [];
+  async claim(): Promise<ClaimedNotification[]> {
+    const out = this.due.map((n) => ({ ...n, attempts: n.attempts + 1 }));
+    this.due = [];
+    return out;
+  }
+  async markSent(_t: string, id: string) {
+    this.calls.push(`sent ${id}`);
+  }
+  async markUndeliverable(_t: string, id: string, reason: string) {
+    this.calls.push(`undeliverable ${id}: ${reason}`);
+  }
+  async markFailed(_t: string, id: string, error: string) {
+    this.calls.push(`failed ${id}: ${error.slice(0, 20)}`);
+  }
+  async retryLater(_t: string, id: string, at: string) {
+    this.calls.push(`retry ${id} at ${at}`);
+  }
+}
+
+function recordingLog(): SenderLog & { lines: { level: string; obj: object; msg: string }[] } {
+  const lines: { level: string; obj: object; msg: string }[] = [];
+  const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj, msg });
+  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+const notification = (id: string, email: string | null, attempts = 0): ClaimedNotification => ({
+  tenantId: 't',
+  id,
+  kind: 'APPROVAL_REQUESTED',
+  recipientId: `r-${id}`,
+  email,
+  subject: `subject ${id}`,
+  body: `body ${id}\n`,
+  attempts,
+});
+
+describe('notification sender', () => {
+  test('without SMTP_URL: logs each notification (no secrets) and marks it sent; no address: undeliverable', async () => {
+    const outbox = new FakeOutbox();
+    const sender = new NotificationSender(outbox as unknown as NotificationRepository, { from: 'nelm@example.com' });
+    const log = recordingLog();
+    sender.start(log);
+    assert.equal(sender.mode, 'log');
+    outbox.due = [notification('a', 'one@example.com'), notification('b', null)];
+    await sender.drain();
+    await sender.stop();
+    assert.deepEqual(outbox.calls, ['sent a', 'undeliverable b: the recipient has no email address']);
+    const info = log.lines.find((l) => l.level === 'info')!;
+    assert.match(info.msg, /no SMTP_URL configured/);
+    assert.deepEqual(info.obj, { notification: { id: 'a', kind: 'APPROVAL_REQUESTED', recipientId: 'r-a' }, to: 'one@example.com', subject: 'subject a', text: 'body a\n' });
+    assert.equal(log.lines.find((l) => l.level === 'warn')!.msg, 'notification undeliverable: the recipient has no email address');
+  });
+
+  test('SMTP failures are retried with exponential back-off, then FAILED; the URL is never logged', async () => {
+    const outbox = new FakeOutbox();
+    const smtpUrl = 'smtp://user:s3cret@127.0.0.1:1';
+    const sender = new NotificationSender(outbox as unknown as NotificationRepository, { smtpUrl, from: 'nelm@example.com', retryBaseMs: 1000, retryMaxMs: 5000, maxAttempts: 3 });
+    assert.deepEqual([1, 2, 3, 4, 10].map((n) => sender.retryDelay(n)), [1000, 2000, 4000, 5000, 5000]);
+    const log = recordingLog();
+    sender.start(log);
+    outbox.due = [notification('x', 'x@example.com', 0), notification('y', 'y@example.com', 2)];
+    await sender.drain();
+    await sender.stop();
+    assert.match(outbox.calls[0]!, /^retry x at /);
+    assert.match(outbox.calls[1]!, /^failed y: /);
+    assert.ok(!JSON.stringify(log.lines).includes('s3cret'));
+  });
+
+  test('configuration: SMTP_URL must be smtp(s)://, its password is never echoed; NELM_MAIL_FROM defaults', () => {
+    assert.equal(loadConfig({}).smtpUrl, undefined);
+    assert.equal(loadConfig({}).mailFrom, 'NELM <nelm@localhost>');
+    assert.equal(loadConfig({ SMTP_URL: 'smtps://u:p@mail.example.com:465', NELM_MAIL_FROM: 'Us <us@example.com>' }).mailFrom, 'Us <us@example.com>');
+    assert.throws(() => loadConfig({ SMTP_URL: 'http://u:hunter2@mail.example.com' }), (e: Error) => /SMTP_URL must be/.test(e.message) && !e.message.includes('hunter2'));
+    assert.throws(() => loadConfig({ NELM_MAIL_FROM: 'nobody' }), /NELM_MAIL_FROM/);
+  });
+});
+
+describe('notification texts', () => {
+  const facts: RequestFacts = {
+    requestId: 'req1',
+    requester: { id: 'jd', alias: 'jane.doe', name: 'Jane Doe' },
+    firstName: 'Ada',
+    lastName: 'Lovelace',
+    accountName: 'ada',
+    email: 'ada@example.com',
+    startDate: '2020-03-24T05:00:00.000Z',
+    endDate: '2021-03-25T05:00:00.000Z',
+    source: { id: 'src1', name: 'Contractors' },
+  };
+
+  test('who asked, for whom, which source, what to do', () => {
+    const ask = approvalRequested('ap1', facts, { id: 'item1', order: 1, levels: 2 });
+    assert.equal(ask.recipientId, 'ap1');
+    assert.equal(ask.requestId, 'req1');
+    assert.match(ask.body, /^Jane Doe \(jane\.doe\) asked for a non-employee account for Ada Lovelace \(account name ada, ada@example\.com\) in the source "Contractors"\./);
+    assert.match(ask.body, /approver 1 of 2\. Please approve or reject approval item item1/);
+    assert.match(ask.body, /Employment: 2020-03-24 to 2021-03-25/);
+    const ok = requestApproved(facts, 'rec1', undefined);
+    assert.equal(ok.recipientId, 'jd');
+    assert.match(ok.body, /approved at once: the source has no approvers/);
+    assert.match(requestRejected(facts, { id: 'x', alias: 'bob', name: null }, 2, 'No budget').body, /rejected by bob \(approval level 2\)\.\nComment: No budget/);
+    assert.match(requestWithdrawn('ap1', facts, undefined).body, /withdrawn by an unknown identity\.\nYour approval is no longer needed/);
+  });
+});
