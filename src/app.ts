@@ -19,6 +19,10 @@ import { oauthRoutes } from './modules/oauth/routes.js';
 import { adminRoutes } from './modules/admin/routes.js';
 import { sourceOperations } from './modules/sources/routes.js';
 import { schemaAttributeOperations } from './modules/schema-attributes/routes.js';
+import { recordOperations } from './modules/records/routes.js';
+import { requestOperations } from './modules/requests/routes.js';
+import { approvalOperations } from './modules/approvals/routes.js';
+import { bulkOperations } from './modules/bulk/routes.js';
 import { allOperations, openApiDocument } from './http/openapi.js';
 import { FLAVOURS } from './http/operation.js';
 import { createCore, type Services } from './services.js';
@@ -45,6 +49,8 @@ function validatorCompiler() {
   const common = { allErrors: true, useDefaults: true, removeAdditional: true, strict: false, messages: true } as const;
   const body = new Ajv({ ...common, coerceTypes: false });
   const other = new Ajv({ ...common, coerceTypes: 'array' });
+  // `binary` (a multipart file part) documents a body; nothing to check.
+  for (const ajv of [body, other]) ajv.addFormat('binary', true);
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : other).compile(schema);
 }
 
@@ -72,6 +78,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     reply.header('X-Request-Id', request.id);
   });
   if (!options.db) app.addHook('onClose', async () => db.close());
+  // The notification sender runs while the app does (onClose hooks run in reverse: it stops
+  // before the database closes).
+  app.addHook('onReady', async () => services.notifications.start(app.log.child({ component: 'notifications' })));
+  app.addHook('onClose', async () => services.notifications.stop());
+  // Likewise the bulk upload job runner (it first re-queues jobs a previous process left unfinished).
+  app.addHook('onReady', async () => services.bulkJobs.start(app.log.child({ component: 'bulk-jobs' })));
+  app.addHook('onClose', async () => services.bulkJobs.stop());
 
   // No operation takes plain text: a text body is refused by media type, not mistaken for a string.
   app.removeContentTypeParser('text/plain');
@@ -86,7 +99,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   installErrorHandling(app);
 
-  const operations = [...sourceOperations(services), ...schemaAttributeOperations(services)];
+  const operations = [...sourceOperations(services), ...schemaAttributeOperations(services), ...recordOperations(services), ...requestOperations(services), ...approvalOperations(services), ...bulkOperations(services)];
 
   // Public scope: token issuance, keys, health and the API description.
   oauthRoutes(app, directory, tokens);

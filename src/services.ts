@@ -12,12 +12,32 @@ import { SourceRepository } from './modules/sources/repository.js';
 import { SourceService } from './modules/sources/service.js';
 import { SchemaAttributeRepository } from './modules/schema-attributes/repository.js';
 import { SchemaAttributeService } from './modules/schema-attributes/service.js';
+import { RecordRepository } from './modules/records/repository.js';
+import { RecordService } from './modules/records/service.js';
+import { NotificationRepository } from './modules/notifications/repository.js';
+import { NotificationSender } from './modules/notifications/sender.js';
+import { RequestRepository } from './modules/requests/repository.js';
+import { RequestService } from './modules/requests/service.js';
+import { ApprovalRepository } from './modules/approvals/repository.js';
+import { ApprovalService } from './modules/approvals/service.js';
+import { ApprovalWorkflow } from './modules/approvals/workflow.js';
+import { BulkRepository } from './modules/bulk/repository.js';
+import { BulkService } from './modules/bulk/service.js';
+import { BulkJobRunner } from './modules/bulk/runner.js';
 
 export interface Services {
   directory: DirectoryService;
   tokens: TokenService;
   sources: SourceService;
   attributes: SchemaAttributeService;
+  records: RecordService;
+  requests: RequestService;
+  approvals: ApprovalService;
+  /** Delivers the notification outbox; the app starts and stops it. */
+  notifications: NotificationSender;
+  bulk: BulkService;
+  /** Runs the bulk upload jobs; the app starts and stops it. */
+  bulkJobs: BulkJobRunner;
 }
 
 export interface Core {
@@ -37,6 +57,17 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
     config.adminClientId && config.adminClientSecret ? { clientId: config.adminClientId, clientSecret: config.adminClientSecret } : undefined,
   );
   const sources = new SourceService(new SourceRepository(db.kysely), directory);
-  const attributes = new SchemaAttributeService(new SchemaAttributeRepository(db.kysely), sources);
-  return { services: { directory, tokens, sources, attributes }, generatedAdmin: admin.generated };
+  const attributeRepository = new SchemaAttributeRepository(db.kysely);
+  const attributes = new SchemaAttributeService(attributeRepository, sources);
+  const records = new RecordService(new RecordRepository(db.kysely), attributeRepository, sources, directory);
+  const outbox = new NotificationRepository(db.kysely, db.engine);
+  const notifications = new NotificationSender(outbox, { smtpUrl: config.smtpUrl, from: config.mailFrom });
+  const workflow = new ApprovalWorkflow(new RequestRepository(db.kysely), new ApprovalRepository(db.kysely), records, outbox, directory);
+  const requests = new RequestService(workflow.requests, workflow, records, sources, directory, notifications);
+  const approvals = new ApprovalService(workflow.items, workflow, attributeRepository, directory, notifications);
+  const bulkRepository = new BulkRepository(db.kysely, db.engine);
+  const bulk = new BulkService(bulkRepository, attributeRepository, sources);
+  const bulkJobs = new BulkJobRunner(bulkRepository, records.repo, attributeRepository);
+  bulk.onQueued = () => bulkJobs.wake();
+  return { services: { directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs }, generatedAdmin: admin.generated };
 }

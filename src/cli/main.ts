@@ -10,6 +10,7 @@ import { createCore } from '../services.js';
 import { startServer } from '../server.js';
 import { ApiError } from '../errors/api-error.js';
 import { isRight, type Right } from '../auth/principal.js';
+import { IMPORT_EXPORT_USAGE, runImportExport } from './import-export.js';
 
 const USAGE = `Usage: nelm <command> [options]
 
@@ -22,6 +23,7 @@ Commands:
   clients add --identity ALIAS            create an API client; prints {"clientId","clientSecret"}
   keys rotate                             start signing with a new key (old tokens stay valid)
   keys prune                              delete keys retired longer ago than a token lives
+${IMPORT_EXPORT_USAGE}
 
 Configuration comes from the environment: see docs/configuration.md.`;
 
@@ -46,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
+  // Clients of a running server: no database, no server configuration (exit codes: import-export.ts).
+  if (command === 'import' || command === 'export') return runImportExport(command, argv.slice(1));
   const config = loadConfig();
 
   switch (command) {

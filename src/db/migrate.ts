@@ -5,6 +5,8 @@
 import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator } from 'kysely';
 import type { Engine } from '../config/config.js';
 import * as foundation from './migrations/20261123_0001_foundation.js';
+import * as requests from './migrations/20261123_0002_requests.js';
+import * as bulkJobs from './migrations/20261123_0003_bulk_jobs.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -14,6 +16,8 @@ interface EngineMigration {
 /** Every migration, by its frozen name. Add new ones at the end. */
 const MIGRATIONS: Record<string, EngineMigration> = {
   '20261123_0001_foundation': foundation,
+  '20261123_0002_requests': requests,
+  '20261123_0003_bulk_jobs': bulkJobs,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -8,6 +8,8 @@
  * - JSON columns are TEXT in SQLite and jsonb in PostgreSQL (see `parseJson`).
  */
 
+import type { Generated } from 'kysely';
+
 export type Flag = 0 | 1;
 
 export interface TenantTable {
@@ -126,6 +128,108 @@ export interface RecordTable {
   modified: string;
 }
 
+export type BulkJobStatus = 'PENDING' | 'IN_PROGRESS' | 'COMPLETED' | 'ERROR';
+
+export interface BulkJobTable {
+  /** Creation order (autoincrement / bigserial); jobs of one source run in this order. */
+  seq: Generated<number>;
+  tenant_id: string;
+  id: string;
+  source_id: string;
+  status: BulkJobStatus;
+  requested_by: string;
+  file_name: string | null;
+  file_size: number;
+  /** The uploaded CSV (blob / bytea), cleared when the job ends. */
+  file: Buffer | null;
+  row_count: number;
+  created_count: Generated<number>;
+  updated_count: Generated<number>;
+  unchanged_count: Generated<number>;
+  failed_count: Generated<number>;
+  error_count: Generated<number>;
+  message: string | null;
+  attempts: Generated<number>;
+  /** The worker processing the job while IN_PROGRESS. */
+  claimed_by: string | null;
+  created: string;
+  modified: string;
+  started: string | null;
+  finished: string | null;
+}
+
+export interface BulkJobErrorTable {
+  tenant_id: string;
+  job_id: string;
+  position: number;
+  line: number | null;
+  column_name: string | null;
+  value: string | null;
+  message: string;
+}
+
+export type RequestStatusColumn = 'PENDING' | 'APPROVED' | 'REJECTED' | 'CANCELLED';
+export type ApprovalStatusColumn = RequestStatusColumn | 'NOT_READY';
+
+/** A non-employee request: a record waiting for its source's approvers. */
+export interface RequestTable {
+  tenant_id: string;
+  id: string;
+  source_id: string;
+  requester_id: string;
+  account_name: string;
+  first_name: string;
+  last_name: string;
+  email: string;
+  phone: string;
+  manager: string;
+  start_date: string;
+  end_date: string;
+  /** JSON object of custom attributes (TEXT in SQLite, jsonb in PostgreSQL). */
+  data: unknown;
+  approval_status: RequestStatusColumn;
+  completion_date: string | null;
+  /** The record created when the request was approved. */
+  record_id: string | null;
+  created: string;
+  modified: string;
+}
+
+/** One approver's step of a request; `approval_order` is 1-based. */
+export interface ApprovalItemTable {
+  tenant_id: string;
+  id: string;
+  request_id: string;
+  approval_order: number;
+  approver_type: PrincipalType;
+  approver_id: string;
+  approval_status: ApprovalStatusColumn;
+  comment: string | null;
+  /** The identity that decided (a member, when the approver is a governance group). */
+  decided_by: string | null;
+  created: string;
+  modified: string;
+}
+
+export type NotificationStatus = 'PENDING' | 'SENT' | 'UNDELIVERABLE' | 'FAILED';
+
+/** The notification outbox: written in the transaction of the change it tells about. */
+export interface NotificationTable {
+  tenant_id: string;
+  id: string;
+  kind: string;
+  recipient_id: string;
+  request_id: string | null;
+  subject: string;
+  body: string;
+  status: NotificationStatus;
+  attempts: number;
+  next_attempt_at: string;
+  sent_at: string | null;
+  last_error: string | null;
+  created: string;
+}
+
 export interface Database {
   tenants: TenantTable;
   identities: IdentityTable;
@@ -137,5 +241,10 @@ export interface Database {
   source_members: SourceMemberTable;
   schema_attributes: SchemaAttributeTable;
   records: RecordTable;
+  requests: RequestTable;
+  approval_items: ApprovalItemTable;
+  notifications: NotificationTable;
+  bulk_jobs: BulkJobTable;
+  bulk_job_errors: BulkJobErrorTable;
 }
 

@@ -1,0 +1,144 @@
+/**
+ * The rows of an uploaded CSV as record bodies. Pure: no HTTP, no SQL.
+ *
+ * - Columns are matched to the source's schema attributes by technical name, in any case, with
+ *   surrounding spaces ignored. Every system attribute and every required custom attribute must
+ *   have a column; unknown, unnamed and repeated columns are refused. A non-required custom
+ *   attribute may be left out: records the file updates keep their value of it.
+ * - Each row becomes a NonEmployeeRequestBody (`sourceId` = the source uploaded to) and is
+ *   validated with the records' own validation (domain/records/validation.ts). An empty cell of a
+ *   custom attribute means "no value".
+ * - An accountName that appears on two rows is an error on the later one.
+ */
+import type { Cause } from '../../errors/api-error.js';
+import { validateRecordInput, type NormalisedRecord, type RecordAttribute } from '../../domain/records/validation.js';
+import type { CsvReader, CsvRow } from './csv.js';
+
+export interface Column {
+  /** Position in the file. */
+  index: number;
+  /** The header cell as written. */
+  name: string;
+  technicalName: string;
+  system: boolean;
+}
+
+export interface ColumnMap {
+  columns: Column[];
+  /** Custom attributes without a column: updated records keep their values. */
+  absent: string[];
+}
+
+/** One problem of a row (or of the file when `line` is null). */
+export interface RowError {
+  line: number | null;
+  column: string | null;
+  value: string | null;
+  message: string;
+}
+
+/** Matches the header to the attributes; one cause per problem (field `data`, the upload part). */
+export function mapColumns(header: readonly string[], attributes: readonly RecordAttribute[]): { map: ColumnMap; problems: Cause[] } {
+  const byName = new Map(attributes.map((a) => [a.technicalName.toLowerCase(), a]));
+  const problems: Cause[] = [];
+  const columns: Column[] = [];
+  const seen = new Map<string, number>();
+  const problem = (text: string) => problems.push({ field: 'data', text });
+  header.forEach((raw, index) => {
+    const name = raw.trim();
+    const at = `column ${index + 1}`;
+    if (name === '') return problem(`${at} of the header has no name`);
+    const attribute = byName.get(name.toLowerCase());
+    if (!attribute) {
+      return problem(`${at} "${name}" is not an attribute of the source; its columns are ${attributes.map((a) => a.technicalName).join(', ')}`);
+    }
+    const first = seen.get(attribute.technicalName);
+    if (first !== undefined) return problem(`${at} "${name}" repeats column ${first + 1} (${attribute.technicalName})`);
+    seen.set(attribute.technicalName, index);
+    columns.push({ index, name, technicalName: attribute.technicalName, system: attribute.system });
+  });
+  const absent: string[] = [];
+  for (const a of attributes) {
+    if (seen.has(a.technicalName)) continue;
+    if (a.system || a.required) problem(`the required column "${a.technicalName}" is missing`);
+    else absent.push(a.technicalName);
+  }
+  return { map: { columns, absent }, problems };
+}
+
+/** The record body of a row. */
+export function rowInput(row: CsvRow, map: ColumnMap, sourceId: string): Record<string, unknown> {
+  const input: Record<string, unknown> = { sourceId };
+  const data: Record<string, string> = {};
+  for (const column of map.columns) {
+    const value = row.cells[column.index] ?? '';
+    if (column.system) input[column.technicalName] = value;
+    else if (value.trim() !== '') data[column.technicalName] = value;
+  }
+  input.data = data;
+  return input;
+}
+
+/** Counts the rows and collects the distinct values (trimmed, not empty) of one column. */
+export function columnValues(reader: CsvReader, map: ColumnMap, technicalName: string): { rows: number; values: Set<string> } {
+  const column = map.columns.find((c) => c.technicalName === technicalName);
+  const values = new Set<string>();
+  let rows = 0;
+  for (const row of reader.rows()) {
+    rows++;
+    const value = column ? (row.cells[column.index] ?? '').trim() : '';
+    if (value !== '') values.add(value);
+  }
+  return { rows, values };
+}
+
+export interface RowContext {
+  sourceId: string;
+  attributes: readonly RecordAttribute[];
+  /** The manager aliases that name identities. */
+  managers: ReadonlySet<string>;
+}
+
+export interface RowsValidation {
+  rows: number;
+  valid: NormalisedRecord[];
+  /** At most `maxErrors` of them; `errorCount` counts all. */
+  errors: RowError[];
+  errorCount: number;
+  /** Rows with at least one problem. */
+  failed: number;
+}
+
+/** Rows validated between two yields to the event loop, so that a large file does not stall the server. */
+const ROWS_PER_TURN = 500;
+
+/** Validates every row as it is read; a row with any problem counts once in `failed`. */
+export async function validateRows(reader: CsvReader, map: ColumnMap, ctx: RowContext, maxErrors = Infinity): Promise<RowsValidation> {
+  const out: RowsValidation = { rows: 0, valid: [], errors: [], errorCount: 0, failed: 0 };
+  const lineOf = new Map<string, number>();
+  const columnOf = new Map(map.columns.map((c) => [c.technicalName, c]));
+  const accountColumn = columnOf.get('accountName');
+  const problem = (row: CsvRow, name: string | undefined, message: string) => {
+    out.errorCount++;
+    if (out.errors.length >= maxErrors) return;
+    const column = name !== undefined ? columnOf.get(name) : undefined;
+    out.errors.push({ line: row.line, column: column?.name ?? name ?? null, value: column ? (row.cells[column.index] ?? '') : null, message });
+  };
+  for (const row of reader.rows()) {
+    if (++out.rows % ROWS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const before = out.errorCount;
+    const input = rowInput(row, map, ctx.sourceId);
+    const manager = typeof input.manager === 'string' ? input.manager.trim() : '';
+    const result = validateRecordInput(input, { attributes: ctx.attributes, managerExists: ctx.managers.has(manager) });
+    if (!result.ok) {
+      for (const cause of result.causes) problem(row, cause.field?.startsWith('data.') ? cause.field.slice(5) : cause.field, cause.text);
+    }
+    const name = accountColumn ? (row.cells[accountColumn.index] ?? '').trim() : '';
+    const first = lineOf.get(name);
+    if (name !== '' && first !== undefined) problem(row, 'accountName', `accountName "${name}" is already on line ${first}`);
+    else if (name !== '') lineOf.set(name, row.line);
+    if (out.errorCount > before) out.failed++;
+    else if (result.ok) out.valid.push(result.value);
+  }
+  return out;
+}

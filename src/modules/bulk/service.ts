@@ -1,0 +1,204 @@
+/**
+ * Bulk upload, export and template (CONTRACT.md §3.6, §7.2, §7.3) and the job extension endpoints.
+ * No HTTP, no SQL: the upload arrives as bytes; the work of a job is done by `runner.ts`.
+ *
+ * Who may do what (docs/authorization.md):
+ * - upload: `idn:nesr:create` (the spec's rule; an upload may also update records);
+ * - export, template, status, jobs, job errors: `idn:nesr:read`, or an account manager of the
+ *   source (they may list its records and schema attributes anyway).
+ *
+ * An upload is judged at once where it can be: no `data` part, not CSV text, bad header, over
+ * the size cap, more new records than the source can take → 400 with one cause per problem.
+ * The rows themselves are validated by the job.
+ */
+import { ApiError, DetailCode, fail, assertThat, type Cause } from '../../errors/api-error.js';
+import { hasRight, type Principal } from '../../auth/principal.js';
+import { LIMITS } from '../../domain/limits.js';
+import { newId } from '../../auth/secrets.js';
+import { normalizeId, nowIso } from '../../domain/ids.js';
+import type { SourceService } from '../sources/service.js';
+import type { Source } from '../sources/repository.js';
+import type { SchemaAttributeRepository } from '../schema-attributes/repository.js';
+import type { NonEmployeeRecord } from '../records/repository.js';
+import { columnValues, mapColumns, type RowError } from './columns.js';
+import { CsvError, csvLine, readCsv } from './csv.js';
+import type { BulkJob, BulkRepository } from './repository.js';
+import type { JobStatus } from './schemas.js';
+
+/** The largest accepted upload: 16 MiB (a full source of 20,000 rows with 10 custom attributes is about 5 MiB). */
+export const MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
+/** Records per export query: memory stays flat whatever the size of the source. */
+const EXPORT_PAGE = 1000;
+
+export interface Upload {
+  bytes: Buffer;
+  /** True when `data` came as a plain text field rather than a file part. */
+  textField: boolean;
+  /** The file part's name; null for a plain text field. */
+  fileName: string | null;
+  /** The file part's media type; null for a plain text field. */
+  mediaType: string | null;
+  /** True when the part was cut at the size cap. */
+  truncated: boolean;
+}
+
+/** Media types a CSV file part may carry (browsers send several for .csv; curl sends octet-stream). */
+const CSV_TYPES = /^(text\/.+|application\/(csv|x-csv|vnd\.ms-excel|octet-stream))$/i;
+
+export interface CsvDownload {
+  fileName: string;
+  lines: AsyncIterable<string>;
+}
+
+export class BulkService {
+  /** Called after a job is queued (the runner wakes up). */
+  onQueued: () => void = () => {};
+
+  constructor(
+    private readonly repo: BulkRepository,
+    private readonly attributes: SchemaAttributeRepository,
+    private readonly sources: SourceService,
+  ) {}
+
+  private async readable(principal: Principal, sourceId: string): Promise<Source> {
+    const source = await this.sources.find(principal.tenantId, sourceId);
+    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isAccountManager(principal, source.id))) {
+      throw fail.forbidden('This operation requires idn:nesr:read, or being an account manager of the source.');
+    }
+    return source;
+  }
+
+  /** The header of the source's CSV files: system attributes first, then custom ones by position. */
+  private async columns(tenantId: string, sourceId: string): Promise<string[]> {
+    return (await this.attributes.list(tenantId, sourceId)).map((a) => a.technicalName);
+  }
+
+  /** 403 or 404 before the upload is read. */
+  async assertCanUpload(principal: Principal, sourceId: string): Promise<Source> {
+    assertThat(hasRight(principal, 'idn:nesr:create'), () => fail.forbidden('A bulk upload requires idn:nesr:create.'));
+    return this.sources.find(principal.tenantId, sourceId);
+  }
+
+  async submit(principal: Principal, sourceId: string, upload: Upload | undefined): Promise<BulkJob> {
+    const source = await this.assertCanUpload(principal, sourceId);
+    const tenantId = principal.tenantId;
+    if (!upload) throw fail.invalid([{ field: 'data', text: 'data is required: a multipart/form-data part named data holding the CSV file' }]);
+    if (upload.truncated || upload.bytes.length > MAX_UPLOAD_BYTES) {
+      throw fail.invalid([{ field: 'data', text: `data is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB, the most this server accepts` }]);
+    }
+    if (upload.mediaType && !CSV_TYPES.test(upload.mediaType.split(';')[0]!.trim())) {
+      throw fail.invalid([{ field: 'data', text: `data must be a CSV file (text/csv), not ${upload.mediaType}` }]);
+    }
+    // A form's text field has its line breaks turned into CRLF by the sender (the HTML form
+    // encoding, which the SDK's FormData applies to a string): LF was meant, inside values too.
+    const bytes = upload.textField ? Buffer.from(upload.bytes.toString('utf8').replace(/\r\n?/g, '\n')) : upload.bytes;
+    const attributes = await this.attributes.list(tenantId, source.id);
+    let scan: { problems: Cause[]; rows: number; accountNames: Set<string> };
+    try {
+      // Every row is read (a malformed one is refused now), but none is kept.
+      const reader = readCsv(bytes);
+      const { map, problems } = mapColumns(reader.header, attributes);
+      const { rows, values } = columnValues(reader, map, 'accountName');
+      scan = { problems, rows, accountNames: values };
+    } catch (error) {
+      if (error instanceof CsvError) throw fail.invalid([{ field: 'data', text: `data is not a CSV file: ${error.message}` }]);
+      throw error;
+    }
+    const causes: Cause[] = [...scan.problems];
+    const max = LIMITS.recordsPerSource;
+    let limited = false;
+    if (scan.rows > max) {
+      causes.push({ field: 'data', text: `data has ${scan.rows} rows; a source holds at most ${max} records` });
+      limited = true;
+    } else if (scan.problems.length === 0) {
+      const existing = await this.repo.accountNames(tenantId, source.id);
+      let added = 0;
+      for (const name of scan.accountNames) if (!existing.has(name)) added++;
+      if (existing.size + added > max) {
+        causes.push({ field: 'data', text: `data adds ${added} records to the ${existing.size} of the source; a source holds at most ${max}` });
+        limited = true;
+      }
+    }
+    if (causes.length > 0) {
+      if (limited && causes.length === 1) throw new ApiError(DetailCode.limitViolation, causes[0]!.text, causes);
+      throw fail.invalid(causes);
+    }
+    const job = await this.repo.insertJob(tenantId, {
+      id: newId(),
+      sourceId: source.id,
+      requestedBy: principal.identityId,
+      fileName: upload.fileName,
+      file: bytes,
+      rows: scan.rows,
+      created: nowIso(),
+    });
+    this.onQueued();
+    return job;
+  }
+
+  /** The newest job's status; `{}` when the source has none. */
+  async status(principal: Principal, sourceId: string): Promise<{ status?: JobStatus }> {
+    const source = await this.readable(principal, sourceId);
+    const [newest] = await this.repo.jobs(principal.tenantId, source.id, 1, 0);
+    return newest ? { status: newest.status } : {};
+  }
+
+  async template(principal: Principal, sourceId: string): Promise<{ fileName: string; csv: string }> {
+    const source = await this.readable(principal, sourceId);
+    return { fileName: `${source.id}-schema-template.csv`, csv: csvLine(await this.columns(principal.tenantId, source.id)) };
+  }
+
+  /**
+   * Every record of the source under the template's header, read page by page (by accountName)
+   * as the consumer pulls lines: memory stays flat whatever the size of the source.
+   */
+  async export(principal: Principal, sourceId: string): Promise<CsvDownload> {
+    const source = await this.readable(principal, sourceId);
+    const tenantId = principal.tenantId;
+    const header = await this.columns(tenantId, source.id);
+    const repo = this.repo;
+    const cell = (r: NonEmployeeRecord, name: string): string => {
+      switch (name) {
+        case 'accountName': case 'firstName': case 'lastName': case 'phone': case 'email': case 'manager': case 'startDate': case 'endDate':
+          return r[name];
+        default:
+          return r.data[name] ?? '';
+      }
+    };
+    async function* lines(): AsyncGenerator<string> {
+      yield csvLine(header);
+      let after: string | undefined;
+      for (;;) {
+        const page = await repo.exportPage(tenantId, source.id, after, EXPORT_PAGE);
+        let chunk = '';
+        for (const r of page) chunk += csvLine(header.map((name) => cell(r, name)));
+        if (chunk) yield chunk;
+        if (page.length < EXPORT_PAGE) return;
+        after = page[page.length - 1]!.accountName;
+      }
+    }
+    return { fileName: `${source.id}-non-employees.csv`, lines: lines() };
+  }
+
+  async jobs(principal: Principal, sourceId: string, page: { limit: number; offset: number; count: boolean }): Promise<{ jobs: BulkJob[]; total?: number }> {
+    const source = await this.readable(principal, sourceId);
+    const jobs = await this.repo.jobs(principal.tenantId, source.id, page.limit, page.offset);
+    return page.count ? { jobs, total: await this.repo.countJobs(principal.tenantId, source.id) } : { jobs };
+  }
+
+  async job(principal: Principal, sourceId: string, jobId: string): Promise<BulkJob> {
+    const source = await this.readable(principal, sourceId);
+    const job = await this.repo.job(principal.tenantId, source.id, normalizeId(jobId));
+    assertThat(job, () => fail.notFound(`Bulk upload job ${jobId} was not found in source ${sourceId}.`));
+    return job;
+  }
+
+  /** The job's problems as CSV: line, column, value, message (line empty for the whole file). */
+  async jobErrors(principal: Principal, sourceId: string, jobId: string): Promise<{ fileName: string; csv: string }> {
+    const job = await this.job(principal, sourceId, jobId);
+    const errors: RowError[] = await this.repo.errors(principal.tenantId, job.id);
+    let csv = csvLine(['line', 'column', 'value', 'message']);
+    for (const e of errors) csv += csvLine([e.line === null ? '' : String(e.line), e.column ?? '', e.value ?? '', e.message]);
+    return { fileName: `${job.id}-errors.csv`, csv };
+  }
+}
