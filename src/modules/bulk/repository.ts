@@ -9,9 +9,8 @@
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Engine } from '../../config/config.js';
-import type { BulkJobStatus, BulkJobTable, Database, RecordTable } from '../../db/types.js';
-import { parseJson } from '../../db/connect.js';
-import type { NonEmployeeRecord } from '../records/repository.js';
+import type { BulkJobStatus, BulkJobTable, Database } from '../../db/types.js';
+import { toRecord, type NonEmployeeRecord } from '../records/repository.js';
 import type { RowError } from './columns.js';
 
 type Exec = Kysely<Database> | Transaction<Database>;
@@ -90,24 +89,6 @@ function toJob(row: JobRow): BulkJob {
     modified: row.modified,
     started: row.started,
     finished: row.finished,
-  };
-}
-
-export function toRecord(row: RecordTable): NonEmployeeRecord {
-  return {
-    id: row.id,
-    sourceId: row.source_id,
-    accountName: row.account_name,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    email: row.email,
-    phone: row.phone,
-    manager: row.manager,
-    startDate: row.start_date,
-    endDate: row.end_date,
-    data: parseJson<Record<string, string>>(row.data) ?? {},
-    created: row.created,
-    modified: row.modified,
   };
 }
 

@@ -58,7 +58,7 @@ export class BulkJobRunner {
     private readonly repo: BulkRepository,
     private readonly records: RecordRepository,
     private readonly attributes: SchemaAttributeRepository,
-    private readonly options: RunnerOptions = {},
+    options: RunnerOptions = {},
   ) {
     this.poller = new Poller({ name: 'bulk-jobs', tick: () => this.tick(), idleMs: options.idleMs ?? 2000, onError: (error) => this.failed(error) });
   }

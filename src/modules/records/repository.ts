@@ -33,7 +33,8 @@ export interface RecordSource {
 /** Rows per INSERT in `insertMany`: 14 parameters each stays under both engines' limits. */
 const INSERT_CHUNK = 1000;
 
-function toRecord(row: RecordTable): NonEmployeeRecord {
+/** A stored row as a domain record (the one mapper; bulk export reads rows through it too). */
+export function toRecord(row: RecordTable): NonEmployeeRecord {
   return {
     id: row.id,
     sourceId: row.source_id,
