@@ -66,7 +66,7 @@ describe('nelm CLI', () => {
     server.stdout.on('data', (d) => (output += d));
     try {
       const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 600; i++) {
         try {
           if ((await fetch(`${base}/health`)).ok) break;
         } catch {
