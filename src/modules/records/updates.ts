@@ -2,7 +2,8 @@
  * Replace (PUT) and patch of a record (CONTRACT.md §3.3, §6):
  * - `idn:nesr:update` may change every writable field; the owner of the record's source may
  *   change endDate only: a PUT that changes anything else, or a PATCH whose operations touch any
- *   other path, is a 403 (`test` operations only read, and are allowed);
+ *   other path (a `test` included: it reads that field), or that has no operation but `test` on
+ *   endDate (it would only read the record, which GET refuses the owner), is a 403;
  * - id, created and modified are read-only and a record cannot move to another source: PATCH on
  *   those paths, or a PUT naming another source, is a 400 (400.1.3). PUT bodies drop unknown
  *   fields, so a record read with GET can be sent back as is;
@@ -77,8 +78,10 @@ export async function patchRecord(service: RecordService, principal: Principal, 
   });
   if (causes.length > 0) throw fail.illegalUpdate(causes.map((c) => c.text).join('; '), causes);
   if (!full) {
-    const touched = operations.filter((op) => op.op !== 'test' && (op.path !== '/endDate' || (op.from !== undefined && op.from !== '/endDate')));
+    const touched = operations.filter((op) => op.path !== '/endDate' || (op.from !== undefined && op.from !== '/endDate'));
     if (touched.length > 0) throw ownerOnlyForbidden([...new Set(touched.flatMap((op) => [op.path, ...(op.from ? [op.from] : [])]).filter((p) => p !== '/endDate'))]);
+    // Nothing but tests (or nothing): a read of the record, not an update of its endDate.
+    if (operations.every((op) => op.op === 'test')) throw fail.forbidden('The owner of the source may change endDate; a patch that changes nothing would only read the record, which requires idn:nesr:read.');
   }
 
   const { sourceId, ...document } = normalisedOf(existing);
