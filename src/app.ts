@@ -3,14 +3,16 @@
  * routes, and never listens. The server, the CLI, the tests and the benchmarks all build it here.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
 import type { Config } from './config/config.js';
 import { openDatabase, type Db } from './db/connect.js';
-import { installErrorHandling } from './http/errors.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
+import { fail } from './errors/api-error.js';
+import { unstorableTextAt, unstorableTextMessage } from './domain/text.js';
 import { logSerializers } from './http/logging.js';
 import { mountOperations } from './http/operation.js';
 import { requireBearerToken } from './plugins/auth.js';
@@ -44,6 +46,17 @@ declare module 'fastify' {
   }
 }
 
+/** The longest path parameter the router accepts; longer is a 400 (no id is near it). */
+const MAX_PARAM_LENGTH = 200;
+
+/** A 400 naming the field when `value` holds text no database stores (see domain/text.ts). */
+function unstorableText(value: unknown, root: string) {
+  const field = unstorableTextAt(value, root);
+  return field === undefined ? undefined : fail.invalid([{ field: field || 'body', text: unstorableTextMessage(field || 'body') }]);
+}
+
+type JsonParser = (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => void;
+
 /** Ajv for bodies: no type coercion, so `5` is not a string. Query strings and paths coerce. */
 function validatorCompiler() {
   const common = { allErrors: true, useDefaults: true, removeAdditional: true, strict: false, messages: true } as const;
@@ -64,8 +77,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.bodyLimit,
     genReqId: () => randomBytes(16).toString('hex'),
     requestIdHeader: false,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
     ajv: { customOptions: {} },
+    // Errors raised before routing (a malformed URL, an over-long path parameter) and by the HTTP
+    // parser (headers over Node's limit, malformed HTTP) leave in the documented shape too.
+    frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler());
@@ -76,6 +93,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
+  });
+  // Query strings and path parameters holding text no database stores: 400, on every route.
+  app.addHook('preValidation', async (request) => {
+    const error = unstorableText(request.query, '') ?? unstorableText(request.params, '');
+    if (error) throw error;
   });
   if (!options.db) app.addHook('onClose', async () => db.close());
   // The notification sender runs while the app does (onClose hooks run in reverse: it stops
@@ -88,12 +110,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // No operation takes plain text: a text body is refused by media type, not mistaken for a string.
   app.removeContentTypeParser('text/plain');
-  // JSON Patch bodies are JSON; the same safe parser (prototype-poisoning guard) handles them.
-  app.addContentTypeParser('application/json-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // JSON and JSON Patch bodies: the safe parser (prototype-poisoning guard), then a 400 for text
+  // no database stores (NUL, unpaired surrogates) anywhere in the document.
+  const json = app.getDefaultJsonParser('error', 'error') as JsonParser;
+  const storableJson: JsonParser = (request, body, done) =>
+    json(request, body, (error, value) => (error ? done(error) : done(unstorableText(value, '') ?? null, value)));
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, storableJson);
+  app.addContentTypeParser('application/json-patch+json', { parseAs: 'string' }, storableJson);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     const out: Record<string, string> = Object.create(null);
     for (const [k, v] of new URLSearchParams(body as string)) out[k] = v;
-    done(null, out);
+    done(unstorableText(out, '') ?? null, out);
   });
   await app.register(multipart, { limits: { fieldNameSize: 100, fieldSize: 1024 * 1024, fields: 20, fileSize: 16 * 1024 * 1024, files: 1, parts: 21, headerPairs: 100 } });
 

@@ -12,6 +12,8 @@ const SEE_ALSO =
   'See [V3 API Standard Collection Parameters](https://developer.sailpoint.com/idn/api/standard-collection-parameters) for more information.';
 
 export const MAX_LIMIT = 250;
+/** `offset` is an int32 in the spec; a larger one is a 400, not a number the database overflows on. */
+export const MAX_OFFSET = 2_147_483_647;
 
 export const Limit = Type.Integer({
   minimum: 0,
@@ -23,6 +25,7 @@ export const Limit = Type.Integer({
 
 export const Offset = Type.Integer({
   minimum: 0,
+  maximum: MAX_OFFSET,
   default: 0,
   description: `Offset into the full result set. Usually specified with *limit* to paginate through the results.\n${SEE_ALSO}`,
   example: 0,

@@ -17,6 +17,28 @@ type Container = Json[] | { [key: string]: Json };
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * Abuse guards: an operation's `value` nested deeper than `maxDepth` levels or holding more than
+ * `maxNodes` values, and a patched document past either (each `copy` may double it), are 400s.
+ * The patched documents (source, schema attribute, record) are three levels deep at most.
+ */
+export const PATCH_LIMITS = { maxDepth: 32, maxNodes: 10_000 } as const;
+
+/** 'depth' or 'size' when `value` is past a limit, else undefined; iterative, stops at the first excess. */
+function excess(value: unknown): 'depth' | 'size' | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > PATCH_LIMITS.maxDepth) return 'depth';
+    if (++nodes > PATCH_LIMITS.maxNodes) return 'size';
+    if (isContainer(node)) for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
+const EXCESS_TEXT = { depth: `is nested deeper than ${PATCH_LIMITS.maxDepth} levels`, size: `holds more than ${PATCH_LIMITS.maxNodes} values` } as const;
+
 function parsePointer(pointer: string, field: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw fail.invalid([{ field, text: `${field} must be a JSON Pointer starting with '/', got '${pointer}'` }]);
@@ -139,6 +161,8 @@ export function applyPatch<T extends object>(document: T, operations: readonly P
     if ((op.op === 'move' || op.op === 'copy') && op.from === undefined) {
       causes.push({ field: `operations[${i}].from`, text: `operations[${i}].from is required for ${op.op}` });
     }
+    const past = op.value === undefined ? undefined : excess(op.value);
+    if (past) causes.push({ field: `operations[${i}].value`, text: `operations[${i}].value ${EXCESS_TEXT[past]}` });
   });
   if (causes.length > 0) throw fail.invalid(causes);
 
@@ -170,6 +194,8 @@ export function applyPatch<T extends object>(document: T, operations: readonly P
         break;
     }
     doc = patcher.result();
+    const past = excess(doc);
+    if (past) throw fail.invalid([{ field: `operations[${i}]`, text: `operations[${i}]: the patched document ${EXCESS_TEXT[past]}` }]);
   });
   return doc as unknown as T;
 }

@@ -4,6 +4,8 @@
  * - 401: {"error": …};  429: {"message": …} with Retry-After (set by the rate limiter).
  * 5xx internals are logged, never sent.
  */
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type Cause, DEFAULT_TEXT, DetailCode, type ErrorStatus } from '../errors/api-error.js';
 
@@ -132,4 +134,49 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     send(reply, 404, errorBody(request.id, DetailCode.notFound, DEFAULT_TEXT[404]));
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors raised before routing, which skip the hooks and the error
+ * handler. A path segment that is not valid percent-encoding, and a path parameter longer than the
+ * router takes (`maxParamLength`), are 400s naming the path.
+ */
+export function frameworkErrorHandler(maxParamLength: number) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    reply.header('X-Request-Id', request.id);
+    if (error.code !== 'FST_ERR_BAD_URL' && error.code !== 'FST_ERR_MAX_PARAM_LENGTH') {
+      request.log.error({ err: error }, 'unexpected router error');
+      send(reply, 500, errorBody(request.id, DetailCode.internal, DEFAULT_TEXT[500]));
+      return;
+    }
+    const text =
+      error.code === 'FST_ERR_BAD_URL'
+        ? 'the URL path is not valid: a segment is not well-formed percent-encoded UTF-8'
+        : `a path parameter is longer than ${maxParamLength} characters`;
+    send(reply, 400, errorBody(request.id, DetailCode.badRequest, text, [{ field: 'path', text }]));
+  };
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before there is a request
+ * (headers larger than its limit, 16 KiB by default; malformed HTTP; a request not received within
+ * the server's timeouts). Answered with a 400 ErrorResponseDto, then the connection is closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const trackingId = randomBytes(16).toString('hex');
+  const text =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 'the request line and headers are larger than this server accepts'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'the request was not received in time'
+        : 'the request is not well-formed HTTP/1.1';
+  const body = JSON.stringify(errorBody(trackingId, DetailCode.badRequest, text, [{ field: 'request', text }]));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${trackingId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -2,6 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RIGHTS } from '../../auth/principal.js';
 import { ID_PATTERN } from '../../domain/ids.js';
+import { MAX_OFFSET } from '../../collections/paging.js';
 
 export const IdParam = Type.Object({ id: Type.String({ pattern: ID_PATTERN, description: 'Object id (32 hex characters)' }) });
 
@@ -70,6 +71,6 @@ export const Workgroup = Type.Object({
 
 export const Page = Type.Object({
   limit: Type.Integer({ minimum: 0, maximum: 250, default: 250 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 }),
   count: Type.Boolean({ default: false }),
 });

@@ -37,32 +37,47 @@ export interface RowError {
   message: string;
 }
 
+/**
+ * Header problems listed one by one; past this many, one more cause counts the rest (a header of a
+ * million columns must not become a million causes).
+ */
+export const MAX_HEADER_PROBLEMS = 50;
+
+/** A header cell as a problem quotes it: cut after 64 characters (the longest technical name). */
+const shown = (name: string) => (name.length > 64 ? `${name.slice(0, 64)}…` : name);
+
 /** Matches the header to the attributes; one cause per problem (field `data`, the upload part). */
 export function mapColumns(header: readonly string[], attributes: readonly RecordAttribute[]): { map: ColumnMap; problems: Cause[] } {
   const byName = new Map(attributes.map((a) => [a.technicalName.toLowerCase(), a]));
   const problems: Cause[] = [];
   const columns: Column[] = [];
   const seen = new Map<string, number>();
-  const problem = (text: string) => problems.push({ field: 'data', text });
+  let more = 0;
+  const problem = (text: () => string) => {
+    if (problems.length < MAX_HEADER_PROBLEMS) problems.push({ field: 'data', text: text() });
+    else more++;
+  };
+  const known = attributes.map((a) => a.technicalName).join(', ');
   header.forEach((raw, index) => {
     const name = raw.trim();
     const at = `column ${index + 1}`;
-    if (name === '') return problem(`${at} of the header has no name`);
+    if (name === '') return problem(() => `${at} of the header has no name`);
     const attribute = byName.get(name.toLowerCase());
     if (!attribute) {
-      return problem(`${at} "${name}" is not an attribute of the source; its columns are ${attributes.map((a) => a.technicalName).join(', ')}`);
+      return problem(() => `${at} "${shown(name)}" is not an attribute of the source; its columns are ${known}`);
     }
     const first = seen.get(attribute.technicalName);
-    if (first !== undefined) return problem(`${at} "${name}" repeats column ${first + 1} (${attribute.technicalName})`);
+    if (first !== undefined) return problem(() => `${at} "${name}" repeats column ${first + 1} (${attribute.technicalName})`);
     seen.set(attribute.technicalName, index);
     columns.push({ index, name, technicalName: attribute.technicalName, system: attribute.system });
   });
   const absent: string[] = [];
   for (const a of attributes) {
     if (seen.has(a.technicalName)) continue;
-    if (a.system || a.required) problem(`the required column "${a.technicalName}" is missing`);
+    if (a.system || a.required) problem(() => `the required column "${a.technicalName}" is missing`);
     else absent.push(a.technicalName);
   }
+  if (more > 0) problems.push({ field: 'data', text: `and ${more} more problems with the header` });
   return { map: { columns, absent }, problems };
 }
 

@@ -16,6 +16,7 @@ import { hasRight, type Principal } from '../../auth/principal.js';
 import { LIMITS } from '../../domain/limits.js';
 import { newId } from '../../auth/secrets.js';
 import { normalizeId, nowIso } from '../../domain/ids.js';
+import { isStorableText } from '../../domain/text.js';
 import type { SourceService } from '../sources/service.js';
 import type { Source } from '../sources/repository.js';
 import type { SchemaAttributeRepository } from '../schema-attributes/repository.js';
@@ -27,6 +28,8 @@ import type { JobStatus } from './schemas.js';
 
 /** The largest accepted upload: 16 MiB (a full source of 20,000 rows with 10 custom attributes is about 5 MiB). */
 export const MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
+/** The longest file name kept with a job (what file systems allow). */
+export const MAX_FILE_NAME = 255;
 /** Records per export query: memory stays flat whatever the size of the source. */
 const EXPORT_PAGE = 1000;
 
@@ -85,6 +88,9 @@ export class BulkService {
     if (!upload) throw fail.invalid([{ field: 'data', text: 'data is required: a multipart/form-data part named data holding the CSV file' }]);
     if (upload.truncated || upload.bytes.length > MAX_UPLOAD_BYTES) {
       throw fail.invalid([{ field: 'data', text: `data is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB, the most this server accepts` }]);
+    }
+    if (upload.fileName !== null && (upload.fileName.length > MAX_FILE_NAME || !isStorableText(upload.fileName))) {
+      throw fail.invalid([{ field: 'data', text: `data's file name must be at most ${MAX_FILE_NAME} characters of text without NUL characters` }]);
     }
     if (upload.mediaType && !CSV_TYPES.test(upload.mediaType.split(';')[0]!.trim())) {
       throw fail.invalid([{ field: 'data', text: `data must be a CSV file (text/csv), not ${upload.mediaType}` }]);

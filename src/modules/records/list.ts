@@ -36,6 +36,10 @@ const MAX_MERGE_PARAMETERS = 20_000;
 
 type AnySelect = SelectQueryBuilder<any, any, any>;
 
+/** The columns a list reads, from a query over `records` (joined in a merge). */
+export type RecordSelection = (qb: AnySelect) => AnySelect;
+const wholeRows: RecordSelection = (qb) => qb.selectAll('records');
+
 /** The source ids a top-level `sourceId eq` / `in` (under `and`) restricts the filter to. */
 export function pinnedSources(node: FilterNode | undefined): string[] | undefined {
   if (!node) return undefined;
@@ -115,12 +119,13 @@ export class RecordLists {
     return ids.length * perBranch > MAX_MERGE_PARAMETERS ? undefined : ids;
   }
 
-  async list(tenantId: string, query: RecordListQuery): Promise<RecordTable[]> {
+  /** A page of records: whole rows, or what `select` reads of `records` (e.g. each record's JSON). */
+  async list<R = RecordTable>(tenantId: string, query: RecordListQuery, select: RecordSelection = wholeRows): Promise<R[]> {
     const { managedBy, filter, sorters, limit, offset } = query;
     if (limit === 0) return [];
     const sources = await this.branches(tenantId, query, sorters);
     if (!sources) {
-      return (await orderBy(this.base(tenantId, managedBy, filter).selectAll('records') as AnySelect, sorters).limit(limit).offset(offset).execute()) as RecordTable[];
+      return (await orderBy(select(this.base(tenantId, managedBy, filter) as AnySelect), sorters).limit(limit).offset(offset).execute()) as R[];
     }
     if (sources.length === 0) return [];
     // Each sort column travels as k0, k1, …; `id` as itself.
@@ -138,11 +143,10 @@ export class RecordLists {
     const at = (table: string) => sorters.map((s, j) => ({ column: `${table}.${alias[j]}`, direction: s.direction }));
     const page = orderBy(this.db.selectFrom(union.as('u')).select(keys.map((k) => `u.${k}`)) as AnySelect, at('u')).limit(limit).offset(offset);
     // The page and its rows in one statement: one snapshot, so a page never comes back short.
-    const rows = this.db
-      .selectFrom(page.as('p'))
-      .innerJoin('records', (join) => join.onRef('records.id', '=', 'p.id').on('records.tenant_id', '=', tenantId))
-      .selectAll('records') as AnySelect;
-    return (await orderBy(rows, at('p')).execute()) as RecordTable[];
+    const rows = select(
+      this.db.selectFrom(page.as('p')).innerJoin('records', (join) => join.onRef('records.id', '=', 'p.id').on('records.tenant_id', '=', tenantId)) as AnySelect,
+    );
+    return (await orderBy(rows, at('p')).execute()) as R[];
   }
 
   async count(tenantId: string, query: Pick<RecordListQuery, 'managedBy' | 'filter'>): Promise<number> {

@@ -3,6 +3,7 @@ import { PostgresIntrospector, sql, type Kysely, type Transaction } from 'kysely
 import type { Database, RecordTable } from '../../db/types.js';
 import { parseJson } from '../../db/connect.js';
 import { RecordLists, type RecordListQuery } from './list.js';
+import { jsonArray, recordJson, recordJsonSql } from './wire.js';
 
 export type { RecordListQuery };
 
@@ -118,6 +119,13 @@ export class RecordRepository {
 
   async list(tenantId: string, query: RecordListQuery): Promise<NonEmployeeRecord[]> {
     return (await this.lists.list(tenantId, query)).map(toRecord);
+  }
+
+  /** The page as the JSON array the list operation sends (see wire.ts). */
+  async listJson(tenantId: string, query: RecordListQuery): Promise<string> {
+    if (isPostgres(this.db)) return jsonArray((await this.list(tenantId, query)).map(recordJson));
+    const rows = await this.lists.list<{ json: string }>(tenantId, query, (qb) => qb.select(recordJsonSql().as('json')));
+    return jsonArray(rows.map((r) => r.json));
   }
 
   count(tenantId: string, query: Pick<RecordListQuery, 'managedBy' | 'filter'>): Promise<number> {

@@ -43,9 +43,10 @@ export function recordOperations({ records }: Services): Operation[] {
       schema: { querystring: ListRecordsQuery, response: { 200: Type.Array(NonEmployeeRecord), ...ErrorResponses } },
       handler: async (request, reply) => {
         const q = request.query;
-        const { records: list, total } = await records.list(principalOf(request), { filters: q.filters, sorters: q.sorters, limit: q.limit, offset: q.offset, count: q.count });
+        const { json, total } = await records.listJson(principalOf(request), { filters: q.filters, sorters: q.sorters, limit: q.limit, offset: q.offset, count: q.count });
         if (total !== undefined) reply.header('X-Total-Count', total);
-        return list.map(recordDto);
+        // Serialized already, in the response schema's shape (wire.ts): a JSON string is sent as is.
+        return reply.type('application/json; charset=utf-8').send(json as never);
       },
     }),
     operation({

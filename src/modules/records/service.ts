@@ -21,7 +21,7 @@ import { validateRecordInput, type NormalisedRecord, type RecordInput, type Reco
 import type { DirectoryService } from '../directory/service.js';
 import type { SourceService } from '../sources/service.js';
 import type { SchemaAttributeRepository } from '../schema-attributes/repository.js';
-import type { NonEmployeeRecord, RecordRepository, RecordSource } from './repository.js';
+import type { NonEmployeeRecord, RecordListQuery, RecordRepository, RecordSource } from './repository.js';
 import { recordSorters } from './collection.js';
 import { patchRecord, replaceRecord } from './updates.js';
 import type { PatchOperation } from '../../domain/json-patch.js';
@@ -125,12 +125,27 @@ export class RecordService {
   }
 
   async list(principal: Principal, params: ListRecordsParams): Promise<{ records: NonEmployeeRecord[]; total?: number }> {
+    const query = await this.listQuery(principal, params);
+    const records = await this.repo.list(principal.tenantId, query);
+    return { records, ...(await this.listTotal(principal, params, query)) };
+  }
+
+  /** `list`, the page already serialized as the JSON array the list operation sends. */
+  async listJson(principal: Principal, params: ListRecordsParams): Promise<{ json: string; total?: number }> {
+    const query = await this.listQuery(principal, params);
+    const json = await this.repo.listJson(principal.tenantId, query);
+    return { json, ...(await this.listTotal(principal, params, query)) };
+  }
+
+  private async listQuery(principal: Principal, params: ListRecordsParams): Promise<RecordListQuery> {
     const filter = params.filters !== undefined && params.filters.trim() !== '' ? parseFilter(params.filters) : undefined;
     const sorters = recordSorters(params.sorters);
     const managedBy = hasRight(principal, 'idn:nesr:read') ? undefined : await this.directory.actorIds(principal);
-    const records = await this.repo.list(principal.tenantId, { managedBy, filter, sorters, limit: params.limit, offset: params.offset });
-    const total = params.count ? await this.repo.count(principal.tenantId, { managedBy, filter }) : undefined;
-    return { records, ...(total !== undefined ? { total } : {}) };
+    return { managedBy, filter, sorters, limit: params.limit, offset: params.offset };
+  }
+
+  private async listTotal(principal: Principal, params: ListRecordsParams, query: RecordListQuery): Promise<{ total?: number }> {
+    return params.count ? { total: await this.repo.count(principal.tenantId, { managedBy: query.managedBy, filter: query.filter }) } : {};
   }
 
   replace(principal: Principal, id: string, input: RecordInput): Promise<NonEmployeeRecord> {

@@ -1,0 +1,240 @@
+/**
+ * `npm run bench -- records [options]`: record reads at 1,000,000 records, against a bare Fastify.
+ *
+ * For each engine (SQLite on a temp file; PostgreSQL when a postgres:// URL is given through
+ * DATABASE_URL or --pg, in a fresh schema dropped afterwards):
+ * - a NELM server child process (rate limit off, log level warn) creates 50 sources with 4 custom
+ *   schema attributes each through the API, then stops; the records are seeded in SQL (seed.ts),
+ *   20,000 per source; the server starts again on the seeded database;
+ * - every list page the load will ask for is checked once (250 records, ordered by lastName);
+ * - cells: get-by-id (`GET /v2024/non-employee-records/{id}`, ids drawn at random from ~50,000
+ *   spread over all sources) and a list page (`GET /v2024/non-employee-records?filters=sourceId eq
+ *   "…"&sorters=lastName&limit=250&offset=…`, a random source and offset 0, 250, 1000 or 5000), at
+ *   10 and 50 connections; each cell runs first against the bare server (bare.ts: same Fastify,
+ *   same response schema, a fixed record or page) and then against NELM, each time from a separate
+ *   load process (load.ts, autocannon): `--warmup` seconds discarded, then `--duration` measured.
+ * Target per cell: NELM req/s ≥ 0.5 × bare req/s, and NELM p99 ≤ 2 × bare p99.
+ * Prints a table; writes bench/results/records.json.
+ *
+ * Options: --records N (default 1000000; 50 sources of N/50, at most 20,000 each), --duration S
+ * (10), --warmup S (3), --connections 10,50, --engines sqlite,postgres, --pg URL, --only get|list,
+ * --cpu-prof (profiles of the NELM server into bench/results/profiles/).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, dropPgSchema, isPostgresUrl, startChild, startNelm, type Child, type NelmServer } from '../lib/server.js';
+import { CUSTOM } from './data.js';
+import { seedPostgres, seedSqlite, type SeedPlan, type Seeded } from './seed.js';
+import type { LoadResult, LoadSpec } from './load.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    sources: { type: 'string', default: '50' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '10,50' },
+    engines: { type: 'string' },
+    pg: { type: 'string' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const SOURCES = Number(opts.sources);
+const PER_SOURCE = Math.floor(Number(opts.records) / SOURCES);
+const DURATION = Number(opts.duration);
+const WARMUP = Number(opts.warmup);
+const CONNECTIONS = opts.connections.split(',').map(Number);
+const PAGE = 250;
+const OFFSETS = [0, 250, 1000, 5000].filter((o) => o + PAGE <= PER_SOURCE);
+const PG_URL = opts.pg ?? (isPostgresUrl(process.env.DATABASE_URL) ? process.env.DATABASE_URL : undefined);
+const ENGINES = (opts.engines ?? (PG_URL ? 'sqlite,postgres' : 'sqlite')).split(',') as ('sqlite' | 'postgres')[];
+const ENDPOINTS = (opts.only ? [opts.only] : ['get', 'list']) as ('get' | 'list')[];
+
+if (!(SOURCES >= 1 && PER_SOURCE >= PAGE && PER_SOURCE <= 20_000)) throw new Error(`--records / --sources must give 250 to 20,000 records per source (got ${PER_SOURCE})`);
+if (!(DURATION > 0 && DURATION <= 120 && WARMUP >= 0 && WARMUP <= 60)) throw new Error('--duration must be in (0, 120] s, --warmup in [0, 60] s');
+if (CONNECTIONS.some((c) => !(Number.isInteger(c) && c >= 1 && c <= 1000))) throw new Error('--connections takes whole numbers from 1 to 1000');
+if (ENDPOINTS.some((e) => e !== 'get' && e !== 'list')) throw new Error('--only takes get or list');
+for (const e of ENGINES) if (e !== 'sqlite' && e !== 'postgres') throw new Error(`unknown engine ${e}`);
+if (ENGINES.includes('postgres') && !PG_URL) throw new Error('postgres needs --pg URL or DATABASE_URL=postgres://…');
+
+interface Cell {
+  engine: string;
+  endpoint: 'get' | 'list';
+  connections: number;
+  nelm: LoadResult;
+  bare: LoadResult;
+  throughputRatio: number;
+  p99Ratio: number;
+  pass: boolean;
+}
+
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const children = new Set<Child>();
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    stopping = true;
+    void Promise.all([...children].map((c) => c.stop())).then(() => process.exit(130));
+  });
+}
+
+async function track<T extends Child>(start: Promise<T>): Promise<T> {
+  const child = await start;
+  children.add(child);
+  const stop = child.stop;
+  child.stop = async () => {
+    children.delete(child);
+    await stop();
+  };
+  return child;
+}
+
+/** One load run from a separate process; killed if it overruns its time by 30 s. */
+function load(spec: LoadSpec, dir: string): Promise<LoadResult> {
+  const file = path.join(dir, `load-${randomBytes(4).toString('hex')}.json`);
+  writeFileSync(file, JSON.stringify(spec));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'records', 'load.ts'), file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (spec.warmupSeconds + spec.durationSeconds + 30) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      rmSync(file, { force: true });
+      if (code !== 0) return reject(new Error(`the load process exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult);
+    });
+  });
+}
+
+const recordPath = (id: string) => `/v2024/non-employee-records/${id}`;
+const listPath = (sourceId: string, offset: number) =>
+  `/v2024/non-employee-records?filters=${encodeURIComponent(`sourceId eq "${sourceId}"`)}&sorters=lastName&limit=${PAGE}&offset=${offset}`;
+
+async function createSources(server: NelmServer): Promise<{ ids: string[]; manager: string }> {
+  const identities = await server.call<{ id: string; alias: string }[]>('GET', '/admin/v1/identities?limit=250');
+  const owner = identities.find((i) => i.alias === 'admin')!;
+  const ids: string[] = [];
+  for (let s = 0; s < SOURCES; s++) {
+    const source = await server.call<{ id: string }>('POST', '/v2024/non-employee-sources', { name: `Bench source ${s}`, description: 'records bench', owner: { id: owner.id } });
+    for (const technicalName of CUSTOM) {
+      await server.call('POST', `/v2024/non-employee-sources/${source.id}/schema-attributes`, { type: 'TEXT', label: technicalName, technicalName });
+    }
+    ids.push(source.id);
+  }
+  return { ids, manager: owner.alias };
+}
+
+/** Checks what the load will ask for: a record, and every list page (250, ordered by lastName then id). */
+async function verify(server: NelmServer, ids: string[], sourceIds: string[]): Promise<void> {
+  for (const id of ids.slice(0, 20)) {
+    const r = await server.call<{ id: string; data: Record<string, string> }>('GET', recordPath(id));
+    if (r.id !== id || Object.keys(r.data).length !== CUSTOM.length) throw new Error(`record ${id} came back wrong`);
+  }
+  for (const sourceId of sourceIds) {
+    for (const offset of OFFSETS) {
+      const page = await server.call<{ id: string; lastName: string; sourceId: string }[]>('GET', listPath(sourceId, offset));
+      if (page.length !== PAGE) throw new Error(`page ${sourceId}@${offset} has ${page.length} records`);
+      for (let i = 1; i < page.length; i++) {
+        const [a, b] = [page[i - 1]!, page[i]!];
+        if (b.sourceId !== sourceId || a.lastName > b.lastName || (a.lastName === b.lastName && a.id > b.id)) throw new Error(`page ${sourceId}@${offset} is out of order`);
+      }
+    }
+  }
+}
+
+async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string): Promise<Cell[]> {
+  const schema = `bench_records_${randomBytes(4).toString('hex')}`;
+  const file = path.join(tmp, 'records.sqlite');
+  const env: Record<string, string> = engine === 'sqlite' ? { DATABASE_URL: file } : { DATABASE_URL: PG_URL!, NELM_DATABASE_SCHEMA: schema };
+  const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(RESULTS, 'profiles')}`, `--cpu-prof-name=nelm-${engine}-${Date.now()}.cpuprofile`] : [];
+  try {
+    let server = await track(startNelm(env));
+    const { ids: sourceIds, manager } = await createSources(server);
+    await server.stop();
+
+    const plan: SeedPlan = { sourceIds, perSource: PER_SOURCE, manager, poolSize: 50_000 };
+    console.log(`[${engine}] seeding ${SOURCES} × ${PER_SOURCE} records…`);
+    const seeded: Seeded = engine === 'sqlite' ? await seedSqlite(file, plan) : await seedPostgres(PG_URL!, schema, plan);
+    console.log(
+      `[${engine}] seeded in ${seeded.totalSeconds.toFixed(1)} s (rows ${seeded.insertSeconds.toFixed(1)} s, indexes ${seeded.indexSeconds.toFixed(1)} s); get pool ${seeded.ids.length} ids`,
+    );
+
+    server = await track(startNelm(env, nodeArgs));
+    try {
+      await verify(server, seeded.ids, sourceIds);
+      const paths = {
+        get: seeded.ids.map(recordPath),
+        list: sourceIds.flatMap((id) => OFFSETS.map((o) => listPath(id, o))),
+      };
+      const cells: Cell[] = [];
+      for (const endpoint of ENDPOINTS) {
+        for (const connections of CONNECTIONS) {
+          if (stopping) return cells;
+          const common = { paths: paths[endpoint], connections, warmupSeconds: WARMUP, durationSeconds: DURATION };
+          const bareResult = await load({ ...common, baseUrl: bare.baseUrl }, tmp);
+          const nelm = await load({ ...common, baseUrl: server.baseUrl, token: server.token }, tmp);
+          if (nelm.failures > 0 || bareResult.failures > 0) throw new Error(`${engine} ${endpoint} c${connections}: ${nelm.failures} failed requests (bare: ${bareResult.failures})`);
+          const throughputRatio = nelm.rps / bareResult.rps;
+          const p99Ratio = nelm.p99 / bareResult.p99;
+          const cell: Cell = { engine, endpoint, connections, nelm, bare: bareResult, throughputRatio, p99Ratio, pass: throughputRatio >= 0.5 && p99Ratio <= 2 };
+          console.log(row(cell));
+          cells.push(cell);
+        }
+      }
+      return cells;
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    if (engine === 'postgres') await dropPgSchema(PG_URL!, schema);
+    else for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+  }
+}
+
+const HEADER = [
+  '| engine | endpoint | connections | req/s | p50 ms | p99 ms | bare req/s | bare p99 ms | throughput ratio | p99 ratio | target |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+];
+const ENDPOINT_NAMES = { get: 'get by id', list: 'list page (250)' };
+
+function row(c: Cell): string {
+  const f = (n: number, d: number) => n.toFixed(d);
+  return `| ${c.engine} | ${ENDPOINT_NAMES[c.endpoint]} | ${c.connections} | ${f(c.nelm.rps, 0)} | ${f(c.nelm.p50, 2)} | ${f(c.nelm.p99, 2)} | ${f(c.bare.rps, 0)} | ${f(c.bare.p99, 2)} | ${f(c.throughputRatio, 2)} | ${f(c.p99Ratio, 2)} | ${c.pass ? 'PASS' : 'FAIL'} |`;
+}
+
+const started = Date.now();
+const loadBefore = os.loadavg();
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'nelm-bench-records-'));
+const cells: Cell[] = [];
+let bare: Child | undefined;
+try {
+  bare = await track(startChild(path.join(ROOT, 'bench', 'records', 'bare.ts'), [], {}));
+  console.log(HEADER.join('\n'));
+  for (const engine of ENGINES) {
+    if (stopping) break;
+    cells.push(...(await engineRun(engine, bare, tmp)));
+  }
+} finally {
+  await bare?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+const machine = `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`;
+// Other work on the machine skews every figure: the 1-minute load average is printed to show it.
+const loadNote = `load average ${loadBefore[0]!.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after`;
+console.log(`\n${machine}; ${SOURCES} sources × ${PER_SOURCE} records; ${WARMUP} s warm-up + ${DURATION} s per cell; ${((Date.now() - started) / 1000).toFixed(0)} s in all; ${loadNote}\n`);
+console.log([...HEADER, ...cells.map(row)].join('\n'));
+mkdirSync(RESULTS, { recursive: true });
+writeFileSync(
+  path.join(RESULTS, 'records.json'),
+  JSON.stringify({ date: new Date().toISOString(), machine, load: loadNote, args: process.argv.slice(2), sources: SOURCES, perSource: PER_SOURCE, offsets: OFFSETS, warmupSeconds: WARMUP, durationSeconds: DURATION, cells }, null, 2),
+);
+process.exit(0);
