@@ -124,7 +124,9 @@ export class ApprovalService {
     const facts = await this.workflow.facts(tenantId, request);
     const me = await this.workflow.person(tenantId, principal.identityId);
 
-    await retrying(() =>
+    // The decided item is read inside the transaction: once it commits, a concurrent delete of the
+    // (no longer pending) request may remove it before a later read.
+    const decided = await retrying(() =>
       this.repo.transaction(async (trx) => {
         const now = nowIso();
         // The request's row first: every writer of this request's state waits here for the others.
@@ -140,9 +142,10 @@ export class ApprovalService {
           await this.repo.activate(trx, tenantId, plan.activate, now);
           for (const next of items.filter((i) => plan.activate.includes(i.id))) await this.workflow.notifyApprover(trx, tenantId, facts, next, items.length, now);
         }
+        return (await this.repo.byId(tenantId, id, trx))!;
       }),
     );
     this.notifier.wake();
-    return this.find(tenantId, id);
+    return decided;
   }
 }
