@@ -153,10 +153,14 @@ export class TokenService {
     return { token, expiresIn: this.ttlSeconds };
   }
 
+  /** The caller of a token this service verified before and that has not expired since. */
+  verifiedFromCache(token: string): Principal | undefined {
+    return this.cache.get(token, Math.floor(Date.now() / 1000));
+  }
+
   /** Verifies a bearer token and returns the caller; throws TokenError with a client-safe reason. */
   async verify(token: string): Promise<Principal> {
-    const now = Math.floor(Date.now() / 1000);
-    const cached = this.cache.get(token, now);
+    const cached = this.verifiedFromCache(token);
     if (cached) return cached;
 
     let kid: string | undefined;

@@ -144,13 +144,19 @@ export class DirectoryService {
    * `CLIENT_STATUS_TTL_MS` in the others on the same database.
    */
   async isClientActive(clientId: string): Promise<boolean> {
+    const cached = this.cachedClientActive(clientId);
+    if (cached !== undefined) return cached;
     const now = Date.now();
-    const cached = this.clientStatus.get(clientId);
-    if (cached && cached.until > now) return cached.active;
     const active = await this.repo.clientExists(clientId);
     if (this.clientStatus.size > 10_000) this.clientStatus.clear();
     this.clientStatus.set(clientId, { active, until: now + CLIENT_STATUS_TTL_MS });
     return active;
+  }
+
+  /** `isClientActive`'s cached answer, when it is fresh. */
+  cachedClientActive(clientId: string): boolean | undefined {
+    const cached = this.clientStatus.get(clientId);
+    return cached && cached.until > Date.now() ? cached.active : undefined;
   }
 
   async listClients(tenantId: string, identityId: string): Promise<{ clientId: string; created: string }[]> {

@@ -1,0 +1,115 @@
+/**
+ * The engine adapters of src/db/connect.ts: the SQLite statement cache and the PostgreSQL
+ * timestamp parser (on PostgreSQL itself too when DATABASE_URL starts with "postgres").
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { StatementCache, pgTimestampToIso } from '../../src/db/connect.js';
+
+describe('StatementCache', () => {
+  test('prepares a SQL text once and hands the same statement back', () => {
+    const cache = new StatementCache(new Database(':memory:'));
+    const a = cache.prepare('select 1 as one');
+    assert.equal(cache.prepare('select 1 as one'), a);
+    assert.notEqual(cache.prepare('select 2 as two'), a);
+    assert.equal(cache.size, 2);
+    cache.close();
+  });
+
+  test('drops the least recently used statement past its capacity', () => {
+    const cache = new StatementCache(new Database(':memory:'), 2);
+    const one = cache.prepare('select 1');
+    const two = cache.prepare('select 2');
+    assert.equal(cache.prepare('select 1'), one); // 1 is now the most recent
+    const three = cache.prepare('select 3'); // drops 2
+    assert.equal(cache.size, 2);
+    assert.equal(cache.prepare('select 1'), one);
+    assert.notEqual(cache.prepare('select 2'), two, '2 was dropped'); // and now drops 3
+    assert.notEqual(cache.prepare('select 3'), three, '3 was dropped');
+    cache.close();
+  });
+
+  test('a statement being iterated is not handed out again: a twin runs beside it', () => {
+    const cache = new StatementCache(new Database(':memory:'));
+    const text = 'select value from json_each(?)';
+    const outer = cache.prepare(text);
+    const seen: number[][] = [];
+    for (const row of outer.iterate(['[1,2]']) as Iterable<{ value: number }>) {
+      const inner = cache.prepare(text);
+      assert.notEqual(inner, outer);
+      seen.push([row.value, ...(inner.all(['[7]']) as { value: number }[]).map((r) => r.value)]);
+    }
+    assert.deepEqual(seen, [
+      [1, 7],
+      [2, 7],
+    ]);
+    cache.close();
+  });
+
+  test('Kysely over the cache: parameters bind per call, streams and transactions work, schema changes are seen', async () => {
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new StatementCache(new Database(':memory:')) }) });
+    await sql`create table t (id integer primary key, name text not null)`.execute(db);
+    for (const name of ['a', 'b', 'c']) await db.insertInto('t').values({ name }).execute();
+    assert.deepEqual(await db.selectFrom('t').select('name').where('id', '=', 2).execute(), [{ name: 'b' }]);
+    assert.deepEqual(await db.selectFrom('t').select('name').where('id', '=', 3).execute(), [{ name: 'c' }]);
+    const streamed: string[] = [];
+    for await (const row of db.selectFrom('t').select('name').orderBy('id').stream()) streamed.push(row.name);
+    assert.deepEqual(streamed, ['a', 'b', 'c']);
+    await assert.rejects(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('t').values({ name: 'd' }).execute();
+        throw new Error('roll back');
+      }),
+    );
+    assert.equal((await db.selectFrom('t').selectAll().execute()).length, 3);
+    await sql`alter table t add column extra text not null default 'x'`.execute(db);
+    assert.deepEqual(await db.selectFrom('t').selectAll().where('id', '=', 1).execute(), [{ id: 1, name: 'a', extra: 'x' }]);
+    await db.destroy();
+  });
+});
+
+describe('pgTimestampToIso', () => {
+  test('writes what Date#toISOString writes, for every precision PostgreSQL prints', () => {
+    const cases: [string, string][] = [
+      ['2026-11-23 16:05:00+00', '2026-11-23T16:05:00.000Z'],
+      ['2026-11-23 16:05:00.1+00', '2026-11-23T16:05:00.100Z'],
+      ['2026-11-23 16:05:00.12+00', '2026-11-23T16:05:00.120Z'],
+      ['2026-11-23 16:05:00.123+00', '2026-11-23T16:05:00.123Z'],
+      ['2026-11-23 16:05:00.123999+00', '2026-11-23T16:05:00.123Z'],
+      ['2026-11-23 16:05:00.5', '2026-11-23T16:05:00.500Z'],
+      ['2020-03-24 00:00:00-05', '2020-03-24T05:00:00.000Z'],
+      ['2020-03-24 00:00:00+05:30', '2020-03-23T18:30:00.000Z'],
+    ];
+    for (const [text, iso] of cases) assert.equal(pgTimestampToIso(text), iso, text);
+  });
+
+  test('agrees with Date over random instants', () => {
+    for (let i = 0; i < 2000; i++) {
+      const ms = Math.floor(Math.random() * 253402300799999);
+      const iso = new Date(ms).toISOString();
+      const micro = String(Math.floor(Math.random() * 1000)).padStart(3, '0');
+      const pgText = `${iso.slice(0, 10)} ${iso.slice(11, 23)}${micro}`.replace(/\.?0+$/, '') + '+00';
+      assert.equal(pgTimestampToIso(pgText), iso, pgText);
+    }
+  });
+
+  const url = process.env.DATABASE_URL;
+  test('reads PostgreSQL timestamptz values (UTC session)', { skip: !url?.startsWith('postgres') && 'PostgreSQL only' }, async () => {
+    const client = new pg.Client({ connectionString: url, options: '-c TimeZone=UTC' });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ t: string }>(
+        `select t::text from unnest(array['2026-11-23T16:05:00Z', '2026-11-23T16:05:00.1Z', '2019-08-23T18:52:59.162Z', '2020-03-24T00:00:00-05:00', '2020-03-24T00:00:00.123456Z']::timestamptz[]) as t`,
+      );
+      assert.deepEqual(
+        rows.map((r) => pgTimestampToIso(r.t)),
+        ['2026-11-23T16:05:00.000Z', '2026-11-23T16:05:00.100Z', '2019-08-23T18:52:59.162Z', '2020-03-24T05:00:00.000Z', '2020-03-24T00:00:00.123Z'],
+      );
+    } finally {
+      await client.end();
+    }
+  });
+});
