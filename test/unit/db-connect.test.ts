@@ -1,13 +1,14 @@
 /**
  * The engine adapters of src/db/connect.ts: the SQLite statement cache and the PostgreSQL
- * timestamp parser (on PostgreSQL itself too when DATABASE_URL starts with "postgres").
+ * timestamp parser and the named-statement pool (those two on PostgreSQL itself when
+ * DATABASE_URL starts with "postgres").
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { StatementCache, pgTimestampToIso } from '../../src/db/connect.js';
+import { PreparingPool, StatementCache, pgTimestampToIso } from '../../src/db/connect.js';
 
 describe('StatementCache', () => {
   test('prepares a SQL text once and hands the same statement back', () => {
@@ -110,6 +111,34 @@ describe('pgTimestampToIso', () => {
       );
     } finally {
       await client.end();
+    }
+  });
+});
+
+describe('PreparingPool (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith('postgres') && 'PostgreSQL only' }, () => {
+  test('runs each text as one named statement per connection; long texts and other commands unnamed', async () => {
+    const pool = new PreparingPool(new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 }));
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      for (const n of [1, 2, 3]) assert.deepEqual((await sql<{ x: number }>`select ${n}::int * 2 as x`.execute(db)).rows, [{ x: n * 2 }]);
+      // A statement that fails when it runs fails alone: the next call of the same text works.
+      await assert.rejects(sql`select 1 / ${0}::int as x`.execute(db), /division by zero/);
+      assert.deepEqual((await sql<{ x: number }>`select 1 / ${1}::int as x`.execute(db)).rows, [{ x: 1 }]);
+      const long = `select 1 as x where ${Array.from({ length: 800 }, (_, i) => `${i} = ${i}`).join(' and ')}`;
+      await sql.raw(long).execute(db);
+      await db.transaction().execute(async (trx) => {
+        await sql`select ${5}::int as x`.execute(trx);
+      });
+      const { rows } = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements order by name`.execute(db);
+      const texts = rows.map((r) => r.statement);
+      assert.ok(rows.every((r) => /^nelm_\d+$/.test(r.name)), JSON.stringify(rows.map((r) => r.name)));
+      assert.ok(texts.includes('select $1::int * 2 as x'), 'the repeated text is prepared once');
+      assert.equal(texts.filter((t) => t === 'select $1::int * 2 as x').length, 1);
+      assert.ok(!texts.includes(long), 'a long text runs unnamed');
+      assert.equal(pool.nameOf('begin'), undefined);
+      assert.equal(pool.nameOf('select $1::int * 2 as x'), pool.nameOf('select $1::int * 2 as x'));
+    } finally {
+      await db.destroy();
     }
   });
 });
