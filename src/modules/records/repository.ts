@@ -3,7 +3,7 @@ import { CompiledQuery, PostgresIntrospector, sql, type Kysely, type Transaction
 import type { Database, RecordTable } from '../../db/types.js';
 import { parseJson } from '../../db/connect.js';
 import { RecordLists, type RecordListQuery } from './list.js';
-import { jsonArray, recordJson, recordJsonSql } from './wire.js';
+import { PG_RECORD_JSON_COLUMNS, jsonArray, recordJsonPg, recordJsonSql, type PgRecordJsonRow } from './wire.js';
 
 export type { RecordListQuery };
 
@@ -129,7 +129,10 @@ export class RecordRepository {
 
   /** The page as the JSON array the list operation sends (see wire.ts). */
   async listJson(tenantId: string, query: RecordListQuery): Promise<string> {
-    if (isPostgres(this.db)) return jsonArray((await this.list(tenantId, query)).map(recordJson));
+    if (isPostgres(this.db)) {
+      const rows = await this.lists.list<PgRecordJsonRow>(tenantId, query, (qb) => qb.select(PG_RECORD_JSON_COLUMNS));
+      return jsonArray(rows.map(recordJsonPg));
+    }
     const rows = await this.lists.list<{ json: string }>(tenantId, query, (qb) => qb.select(recordJsonSql().as('json')));
     return jsonArray(rows.map((r) => r.json));
   }
