@@ -1,7 +1,9 @@
 /**
- * Record lists are serialized by the database on SQLite (src/modules/records/wire.ts): every list
- * must hold exactly what GET of each record (the response-schema serializer) shows, keys in the
- * same order, for any text a record can hold, on the plain and the cross-source (merge) plans.
+ * Record lists and single records are written as JSON text without going through the response
+ * schema (src/modules/records/wire.ts): every list must hold exactly what GET of each record
+ * shows, and GET exactly what the create operation answered (the response-schema serializer),
+ * keys in the same order, for any text a record can hold, on the plain and the cross-source
+ * (merge) plans.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +14,8 @@ const TEXTS = ['plain', 'quote " and \\ backslash', 'slash / and ünïcödé 漢
 describe('records: lists serialized as GET serializes each record', () => {
   let h: Harness;
   const sources: string[] = [];
+  /** The create operation's answer for each record, by id. */
+  const created = new Map<string, Record<string, unknown>>();
 
   before(async () => {
     h = await harness();
@@ -43,6 +47,7 @@ describe('records: lists serialized as GET serializes each record', () => {
           data: n % 3 === 0 ? {} : { note: text, quote: `"${text}"` },
         });
         assert.equal(res.statusCode, 200, res.body);
+        created.set(res.json().id, res.json());
       }
     }
   });
@@ -61,6 +66,9 @@ describe('records: lists serialized as GET serializes each record', () => {
       const single = one.json();
       assert.deepEqual(record, single);
       assert.deepEqual(Object.keys(record), Object.keys(single));
+      const answered = created.get(record.id)!;
+      assert.deepEqual(single, answered);
+      assert.deepEqual(Object.keys(single), Object.keys(answered));
     }
     return list;
   }

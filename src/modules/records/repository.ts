@@ -103,10 +103,14 @@ export class RecordRepository {
    * a third of a get's database time (docs/performance.md, Records). Parameters: tenant id, id.
    */
   private readonly byIdSql: string;
+  /** Likewise `byIdJson`: the source id and the record's wire JSON (SQLite) or columns (PostgreSQL). */
+  private readonly byIdJsonSql: string;
 
   constructor(readonly db: Kysely<Database>) {
     this.lists = new RecordLists(db);
-    this.byIdSql = db.selectFrom('records').selectAll().where('tenant_id', '=', '').where('id', '=', '').compile().sql;
+    const one = db.selectFrom('records').where('tenant_id', '=', '').where('id', '=', '');
+    this.byIdSql = one.selectAll().compile().sql;
+    this.byIdJsonSql = (isPostgres(db) ? one.select(PG_RECORD_JSON_COLUMNS) : one.select(['records.source_id', recordJsonSql().as('json')])).compile().sql;
   }
 
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -121,6 +125,13 @@ export class RecordRepository {
   async byId(tenantId: string, id: string, db: Exec = this.db): Promise<NonEmployeeRecord | undefined> {
     const [row] = (await db.executeQuery<RecordTable>(CompiledQuery.raw(this.byIdSql, [tenantId, id]))).rows;
     return row && toRecord(row);
+  }
+
+  /** A record as the JSON the get operation sends (see wire.ts), and its source id. */
+  async byIdJson(tenantId: string, id: string): Promise<{ sourceId: string; json: string } | undefined> {
+    const [row] = (await this.db.executeQuery<PgRecordJsonRow & { json?: string }>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows;
+    if (!row) return undefined;
+    return { sourceId: row.source_id, json: row.json ?? recordJsonPg(row) };
   }
 
   async list(tenantId: string, query: RecordListQuery): Promise<NonEmployeeRecord[]> {

@@ -69,7 +69,8 @@ export function recordOperations({ records }: Services): Operation[] {
       scope: 'idn:nelm:read',
       right: 'idn:nesr:read',
       schema: { params: RecordIdParams, response: one },
-      handler: async (request) => recordDto(await records.get(principalOf(request), request.params.id)),
+      // Serialized already, in the response schema's shape (wire.ts), as list pages are.
+      handler: async (request, reply) => reply.type('application/json; charset=utf-8').send((await records.getJson(principalOf(request), request.params.id)) as never),
     }),
     operation({
       id: 'updateNonEmployeeRecord',

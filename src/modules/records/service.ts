@@ -118,10 +118,22 @@ export class RecordService {
 
   async get(principal: Principal, id: string): Promise<NonEmployeeRecord> {
     const record = await this.find(principal.tenantId, id);
-    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isAccountManager(principal, record.sourceId))) {
+    await this.assertReadable(principal, record.sourceId);
+    return record;
+  }
+
+  /** `get`, the record already serialized as the JSON the get operation sends (see wire.ts). */
+  async getJson(principal: Principal, id: string): Promise<string> {
+    const found = await this.repo.byIdJson(principal.tenantId, normalizeId(id));
+    assertThat(found, () => fail.notFound(`Non-employee record ${id} was not found.`));
+    await this.assertReadable(principal, found.sourceId);
+    return found.json;
+  }
+
+  private async assertReadable(principal: Principal, sourceId: string): Promise<void> {
+    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isAccountManager(principal, sourceId))) {
       throw fail.forbidden('Reading a record requires idn:nesr:read, or being an account manager of its source.');
     }
-    return record;
   }
 
   async list(principal: Principal, params: ListRecordsParams): Promise<{ records: NonEmployeeRecord[]; total?: number }> {
