@@ -8,9 +8,10 @@
  * - the raw floor, in this process: csv-parse of the same file plus the same rows inserted in one
  *   transaction with the same driver into a new database (floor.ts);
  * - each measured BENCH_REPEAT times (default 3), interleaved; the table shows medians;
- * - the server's RSS before the first round; the largest growth of its RSS during an import or
- *   an export over the RSS just before it (sampled every 5 ms from /proc/<pid>/status); its
- *   VmHWM (peak RSS since it started) at the end.
+ * - the server's RSS before the first round; the largest growth of its anonymous RSS (RssAnon:
+ *   the SQLite file is memory-mapped, see server.ts memoryOf) during an import or an export over
+ *   the value just before it (sampled every 5 ms from /proc/<pid>/status); its VmHWM (peak RSS
+ *   since it started) at the end.
  * Prints a table with the ratios; writes it to bench/results/bulk-<engine>.json too.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,12 +99,12 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
     let exportGrowth = 0;
     for (let i = 0; i < REPEAT; i++) {
       const sourceId = await newSource(server, `bench-${i}`);
-      const importBefore = memoryOf(server.pid).rss;
+      const importBefore = memoryOf(server.pid).anon;
       let stop = sampleRss(server.pid);
       imports.push(await importFile(server, sourceId, file));
       importGrowth = Math.max(importGrowth, stop() - importBefore);
 
-      const exportBefore = memoryOf(server.pid).rss;
+      const exportBefore = memoryOf(server.pid).anon;
       stop = sampleRss(server.pid);
       const exported = await exportSource(server, sourceId);
       exportGrowth = Math.max(exportGrowth, stop() - exportBefore);
@@ -134,7 +135,7 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
 function table(results: Result[]): string {
   const f = (n: number, d = 0) => n.toFixed(d);
   const lines = [
-    '| engine | rows | file | import (POST → COMPLETED) | raw floor (csv-parse + insert) | import / floor | export | server RSS before | RSS growth, import | RSS growth, export | VmHWM |',
+    '| engine | rows | file | import (POST → COMPLETED) | raw floor (csv-parse + insert) | import / floor | export | server RSS before | anon RSS growth, import | anon RSS growth, export | VmHWM |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {

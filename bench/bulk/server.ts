@@ -19,26 +19,31 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** VmRSS and VmHWM of a process, in bytes. */
-export function memoryOf(pid: number): { rss: number; hwm: number } {
+/**
+ * A process's memory, in bytes: VmRSS, VmHWM, and `anon`, its resident anonymous memory
+ * (RssAnon: heaps, buffers, native allocations). Growth is measured on `anon`: the SQLite file is
+ * read through a memory map, so VmRSS also counts the database pages a run touches, which are the
+ * OS page cache (shared, reclaimable), not memory the server holds.
+ */
+export function memoryOf(pid: number): { rss: number; anon: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), hwm: kb('VmHWM') };
 }
 
-/** Samples VmRSS every `everyMs` until stopped; returns the highest value seen. */
+/** Samples RssAnon every `everyMs` until stopped; returns the highest value seen. */
 export function sampleRss(pid: number, everyMs = 5): () => number {
-  let peak = memoryOf(pid).rss;
+  let peak = memoryOf(pid).anon;
   const timer = setInterval(() => {
     try {
-      peak = Math.max(peak, memoryOf(pid).rss);
+      peak = Math.max(peak, memoryOf(pid).anon);
     } catch {
       // the process ended
     }
   }, everyMs);
   return () => {
     clearInterval(timer);
-    return Math.max(peak, memoryOf(pid).rss);
+    return Math.max(peak, memoryOf(pid).anon);
   };
 }
 

@@ -8,7 +8,8 @@
  * - the load from another child process (driver.ts): C connections (default 50) for N seconds
  *   (default 60), each call picked at random: list records 30 %, get a record 30 %, create a record
  *   15 %, patch a record 15 %, create a request and approve it 10 %;
- * - a warm-up of min(10, N/3) seconds first; the server's RSS (VmRSS of /proc/<pid>/status) after
+ * - a warm-up of min(10, N/3) seconds first; the server's RSS (RssAnon of /proc/<pid>/status: the
+ *   SQLite file is memory-mapped, see bench/bulk/server.ts memoryOf) after
  *   the warm-up and after the run (after 2 s idle), every 10 s during the run, and VmHWM at the end.
  * Fails (exit 1) on any error response or when RSS grew by more than the bound (default 64 MiB) over
  * the run: a leak. Prints a table; writes bench/results/load.json.
@@ -123,9 +124,9 @@ async function runEngine(engine: 'sqlite' | 'postgres'): Promise<Row> {
     const warmup = await drive({ ...seeded, connections: CONNECTIONS, seconds: warm, prefix: `w${randomBytes(3).toString('hex')}` });
     if (warmup.errors > 0) throw new Error(`warm-up errors: ${warmup.samples.join('\n')}`);
     await new Promise((r) => setTimeout(r, 2000));
-    const before = memoryOf(server.pid).rss;
+    const before = memoryOf(server.pid).anon;
     const trend: number[] = [];
-    const sampler = setInterval(() => trend.push(Math.round(memoryOf(server.pid).rss / MB)), 10_000);
+    const sampler = setInterval(() => trend.push(Math.round(memoryOf(server.pid).anon / MB)), 10_000);
     const result = await drive({ ...seeded, connections: CONNECTIONS, seconds: SECONDS, prefix: `m${randomBytes(3).toString('hex')}` }).finally(() => clearInterval(sampler));
     await new Promise((r) => setTimeout(r, 2000));
     const after = memoryOf(server.pid);
@@ -141,8 +142,8 @@ async function runEngine(engine: 'sqlite' | 'postgres'): Promise<Row> {
       max: result.total.max,
       errors: result.errors,
       rssBeforeMiB: before / MB,
-      rssAfterMiB: after.rss / MB,
-      rssGrowthMiB: (after.rss - before) / MB,
+      rssAfterMiB: after.anon / MB,
+      rssGrowthMiB: (after.anon - before) / MB,
       hwmMiB: after.hwm / MB,
       rssEvery10sMiB: trend,
       ops: result.ops,
@@ -161,12 +162,12 @@ for (const engine of engines) {
   rows.push(await runEngine(engine));
 }
 const f = (n: number, d = 1) => n.toFixed(d);
-console.log(`\n| engine | s | conn | requests | req/s | p50 ms | p99 ms | max ms | errors | RSS before MiB | RSS after MiB | growth MiB | VmHWM MiB |`);
+console.log(`\n| engine | s | conn | requests | req/s | p50 ms | p99 ms | max ms | errors | anon RSS before MiB | anon RSS after MiB | growth MiB | VmHWM MiB |`);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.engine} | ${r.seconds} | ${r.connections} | ${r.requests} | ${f(r.throughput, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.errors} | ${f(r.rssBeforeMiB)} | ${f(r.rssAfterMiB)} | ${f(r.rssGrowthMiB)} | ${f(r.hwmMiB)} |`);
 }
-console.log(`\nRSS every 10 s during the run (MiB): ${rows.map((r) => `${r.engine} ${r.rssEvery10sMiB.join(' → ')}`).join('; ')}`);
+console.log(`\nAnon RSS every 10 s during the run (MiB): ${rows.map((r) => `${r.engine} ${r.rssEvery10sMiB.join(' → ')}`).join('; ')}`);
 console.log('\nper operation (p50 / p99 / max ms, count, errors):');
 for (const r of rows) {
   for (const [op, o] of Object.entries(r.ops)) console.log(`  ${r.engine} ${op.padEnd(8)} ${f(o.p50)} / ${f(o.p99)} / ${f(o.max)}  n=${o.count} errors=${o.errors}`);
