@@ -39,14 +39,24 @@ async function fullAccess(service: RecordService, principal: Principal, record: 
   return false;
 }
 
-function ownerOnlyForbidden(fields: readonly string[]) {
-  return fail.forbidden(`The owner of the source may change only endDate, not ${fields.join(', ')}.`);
+/** A PATCH of the source owner touching `paths`: they are the caller's own, so they are named. */
+function ownerOnlyForbidden(paths: readonly string[]) {
+  return fail.forbidden(`The owner of the source may change only endDate, not ${paths.join(', ')}.`);
+}
+
+/**
+ * A PUT of the source owner that differs from the record elsewhere than endDate. Which fields
+ * differ is not said: the owner may not read the record, and naming them would let a caller find
+ * each field's value by guessing one field at a time.
+ */
+function ownerReplaceForbidden() {
+  return fail.forbidden('The owner of the source may change only endDate; this request would change other fields of the record.');
 }
 
 async function save(service: RecordService, tenantId: string, existing: NonEmployeeRecord, value: NormalisedRecord, full: boolean): Promise<NonEmployeeRecord> {
   const changed = changedFields(normalisedOf(existing), value);
   const others = changed.filter((f) => f !== 'endDate');
-  if (!full && others.length > 0) throw ownerOnlyForbidden(others);
+  if (!full && others.length > 0) throw ownerReplaceForbidden();
   if (changed.length === 0) return existing;
   const next: NonEmployeeRecord = { ...existing, ...value, modified: nowIso() };
   const updated = await service.conflictsAsErrors(value.accountName, 'update', () => service.repo.update(tenantId, next));
