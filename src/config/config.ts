@@ -20,6 +20,11 @@ export interface Config {
   databaseUrl: string;
   /** PostgreSQL schema to use (created if missing); lets tests run in isolation. */
   databaseSchema: string | undefined;
+  /**
+   * PostgreSQL: run queries as named prepared statements (src/db/connect.ts). Off for a
+   * connection pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21.
+   */
+  pgPreparedStatements: boolean;
   adminClientId: string | undefined;
   adminClientSecret: string | undefined;
   /** Token lifetime in seconds. */
@@ -120,6 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const mailFrom = env.NELM_MAIL_FROM?.trim() || DEFAULTS.mailFrom;
   if (/[\r\n]/.test(mailFrom) || !/@/.test(mailFrom)) problems.push('NELM_MAIL_FROM must be one email address, optionally with a name: NELM <nelm@example.com>');
 
+  const prepared = env.NELM_PG_PREPARED_STATEMENTS?.trim().toLowerCase() || 'on';
+  if (prepared !== 'on' && prepared !== 'off') problems.push(`NELM_PG_PREPARED_STATEMENTS must be 'on' or 'off', got '${prepared}'`);
+
   const logLevel = env.NELM_LOG_LEVEL?.trim() || DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`NELM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -129,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     engine,
     databaseUrl,
     databaseSchema: schema,
+    pgPreparedStatements: prepared !== 'off',
     adminClientId,
     adminClientSecret,
     tokenTtl: integer('NELM_TOKEN_TTL', env.NELM_TOKEN_TTL, DEFAULTS.tokenTtl, 30, 7 * 24 * 3600, problems),

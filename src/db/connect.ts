@@ -154,7 +154,7 @@ async function ensurePgSchema(url: string, schema: string): Promise<void> {
   }
 }
 
-export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl' | 'databaseSchema'>): Promise<Db> {
+export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl' | 'databaseSchema'> & Partial<Pick<Config, 'pgPreparedStatements'>>): Promise<Db> {
   if (config.engine === 'postgres') {
     if (config.databaseSchema) await ensurePgSchema(config.databaseUrl, config.databaseSchema);
     const searchPath = config.databaseSchema ? ` -c search_path=${config.databaseSchema}` : '';
@@ -164,7 +164,7 @@ export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl'
       types: pgTypes(),
       options: `-c TimeZone=UTC${searchPath}`,
     });
-    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }) });
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: config.pgPreparedStatements === false ? pool : new PreparingPool(pool) }) });
     return { kysely, engine: 'postgres', schema: config.databaseSchema, close: () => kysely.destroy() };
   }
 

@@ -20,6 +20,13 @@ test('a postgres URL selects PostgreSQL; the rate limit can be changed or turned
   assert.equal(parseRateLimit('10 / 1s')?.toString(), { max: 10, windowSeconds: 1 }.toString());
 });
 
+test('PostgreSQL prepared statements: on by default, off on request, nothing else', () => {
+  assert.equal(loadConfig({}).pgPreparedStatements, true);
+  assert.equal(loadConfig({ NELM_PG_PREPARED_STATEMENTS: 'OFF' }).pgPreparedStatements, false);
+  assert.equal(loadConfig({ NELM_PG_PREPARED_STATEMENTS: 'on' }).pgPreparedStatements, true);
+  assert.throws(() => loadConfig({ NELM_PG_PREPARED_STATEMENTS: 'sometimes' }), /NELM_PG_PREPARED_STATEMENTS must be 'on' or 'off'/);
+});
+
 test('every problem is named at once', () => {
   assert.throws(
     () => loadConfig({ PORT: 'eighty', NELM_TOKEN_TTL: '5', NELM_RATE_LIMIT: 'lots', NELM_ADMIN_CLIENT_ID: 'only-the-id', DATABASE_URL: 'mysql://x', NELM_LOG_LEVEL: 'loud' }),

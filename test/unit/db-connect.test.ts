@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { PreparingPool, StatementCache, pgTimestampToIso } from '../../src/db/connect.js';
+import { PreparingPool, StatementCache, openDatabase, pgTimestampToIso } from '../../src/db/connect.js';
 
 describe('StatementCache', () => {
   test('prepares a SQL text once and hands the same statement back', () => {
@@ -140,5 +140,23 @@ describe('PreparingPool (PostgreSQL)', { skip: !process.env.DATABASE_URL?.starts
     } finally {
       await db.destroy();
     }
+  });
+
+  test('openDatabase: named statements unless pgPreparedStatements is false', async () => {
+    const prepared = async (pgPreparedStatements: boolean) => {
+      const db = await openDatabase({ engine: 'postgres', databaseUrl: process.env.DATABASE_URL!, databaseSchema: undefined, pgPreparedStatements });
+      try {
+        // The pool has up to 10 connections: ask on one (in a transaction) after using it.
+        return await db.kysely.transaction().execute(async (trx) => {
+          await sql`select ${1}::int as x`.execute(trx);
+          await sql`select ${2}::int as x`.execute(trx);
+          return (await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements where name like 'nelm_%'`.execute(trx)).rows[0]!.n;
+        });
+      } finally {
+        await db.close();
+      }
+    };
+    assert.ok((await prepared(true)) >= 1);
+    assert.equal(await prepared(false), 0);
   });
 });
