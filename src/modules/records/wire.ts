@@ -11,6 +11,7 @@
  *   and written out by `recordJsonPg`.
  */
 import { sql, type RawBuilder } from 'kysely';
+import type { RecordTable } from '../../db/types.js';
 
 /**
  * SQLite: a record's wire JSON from the `records` row, by json_object (about 12 % faster than
@@ -43,22 +44,8 @@ export const PG_RECORD_JSON_COLUMNS = [
   'records.created',
 ] as const;
 
-/** A row read with PG_RECORD_JSON_COLUMNS (dates already ISO 8601 text: src/db/connect.ts). */
-export interface PgRecordJsonRow {
-  id: string;
-  account_name: string;
-  first_name: string;
-  last_name: string;
-  email: string;
-  phone: string;
-  manager: string;
-  source_id: string;
-  data: string;
-  start_date: string;
-  end_date: string;
-  modified: string;
-  created: string;
-}
+/** A row read with PG_RECORD_JSON_COLUMNS: `data` as its JSON text, dates ISO 8601 text (src/db/connect.ts). */
+export type PgRecordJsonRow = Omit<RecordTable, 'tenant_id' | 'data'> & { data: string };
 
 const q = JSON.stringify;
 
