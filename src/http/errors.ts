@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type Cause, DEFAULT_TEXT, DetailCode, type ErrorStatus } from '../errors/api-error.js';
+import { ID_PATTERN } from '../domain/ids.js';
 
 export class UnauthorizedError extends Error {
   readonly statusCode = 401;
@@ -59,7 +60,7 @@ function describe(error: AjvError): string {
     case 'enum':
       return `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'pattern':
-      return 'is not a valid id';
+      return error.params.pattern === ID_PATTERN ? 'is not a valid id' : `does not match ${String(error.params.pattern)}`;
     default:
       return error.message ?? 'is invalid';
   }

@@ -183,6 +183,8 @@ describe('schema attributes', () => {
         const res = await create(sourceId, { type: 'TEXT', label: 'L', technicalName: bad });
         assertBadRequest(res);
         assert.ok(texts(res).some((t) => t.startsWith('technicalName')), `${bad}: ${texts(res).join(' | ')}`);
+        // The pattern is said, not "is not a valid id" (that is for id fields).
+        if (bad !== '' && bad.length <= 64) assert.ok(texts(res).some((t) => t.includes('does not match ^[A-Za-z]')), `${bad}: ${texts(res).join(' | ')}`);
       }
       assert.equal((await create(sourceId, { type: 'TEXT', label: 'L', technicalName: 'a'.repeat(64) })).statusCode, 200);
     });
