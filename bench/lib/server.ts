@@ -133,3 +133,14 @@ export async function dropPgSchema(url: string, schema: string): Promise<void> {
     await client.end();
   }
 }
+
+/** Whether a PostgreSQL schema exists. */
+export async function pgSchemaExists(url: string, schema: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema])).rowCount === 1;
+  } finally {
+    await client.end();
+  }
+}

@@ -18,15 +18,17 @@
  *
  * Options: --records N (default 1000000; 50 sources of N/50, at most 20,000 each), --duration S
  * (10), --warmup S (3), --connections 10,50, --engines sqlite,postgres, --pg URL, --only get|list,
- * --cpu-prof (profiles of the NELM server into bench/results/profiles/).
+ * --cpu-prof (profiles of the NELM server into bench/results/profiles/), --keep (keep the seeded
+ * database, bench/results/records-db/ for SQLite and schema bench_records_kept_<shape> for
+ * PostgreSQL, and reuse it on the next run with --keep and the same --records and --sources).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, dropPgSchema, isPostgresUrl, startChild, startNelm, type Child, type NelmServer } from '../lib/server.js';
+import { ROOT, dropPgSchema, isPostgresUrl, pgSchemaExists, startChild, startNelm, type Child, type NelmServer } from '../lib/server.js';
 import { CUSTOM } from './data.js';
 import { seedPostgres, seedSqlite, type SeedPlan, type Seeded } from './seed.js';
 import type { LoadResult, LoadSpec } from './load.js';
@@ -42,6 +44,7 @@ const { values: opts } = parseArgs({
     pg: { type: 'string' },
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -55,6 +58,8 @@ const PAGE = 250;
 const OFFSETS = [0, 250, 1000, 5000].filter((o) => o + PAGE <= PER_SOURCE);
 const PG_URL = opts.pg ?? (isPostgresUrl(process.env.DATABASE_URL) ? process.env.DATABASE_URL : undefined);
 const ENGINES = (opts.engines ?? (PG_URL ? 'sqlite,postgres' : 'sqlite')).split(',') as ('sqlite' | 'postgres')[];
+const KEEP = opts.keep;
+const KEPT_DIR = path.join(ROOT, 'bench', 'results', 'records-db');
 const ENDPOINTS = (opts.only ? [opts.only] : ['get', 'list']) as ('get' | 'list')[];
 
 if (!(SOURCES >= 1 && PER_SOURCE >= PAGE && PER_SOURCE <= 20_000)) throw new Error(`--records / --sources must give 250 to 20,000 records per source (got ${PER_SOURCE})`);
@@ -150,28 +155,52 @@ async function verify(server: NelmServer, ids: string[], sourceIds: string[]): P
   }
 }
 
+/** What a kept database holds: the sources and the get-by-id pool (see --keep). */
+interface KeptSeed {
+  sourceIds: string[];
+  ids: string[];
+}
+
 async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string): Promise<Cell[]> {
-  const schema = `bench_records_${randomBytes(4).toString('hex')}`;
-  const file = path.join(tmp, 'records.sqlite');
+  const shape = `${SOURCES}x${PER_SOURCE}`;
+  const schema = KEEP ? `bench_records_kept_${shape}` : `bench_records_${randomBytes(4).toString('hex')}`;
+  const file = KEEP ? path.join(KEPT_DIR, `records-${shape}.sqlite`) : path.join(tmp, 'records.sqlite');
+  const keptSeed = path.join(KEPT_DIR, engine === 'sqlite' ? `records-${shape}.json` : `${schema}.json`);
   const env: Record<string, string> = engine === 'sqlite' ? { DATABASE_URL: file } : { DATABASE_URL: PG_URL!, NELM_DATABASE_SCHEMA: schema };
   const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(RESULTS, 'profiles')}`, `--cpu-prof-name=nelm-${engine}-${Date.now()}.cpuprofile`] : [];
+  if (KEEP) mkdirSync(KEPT_DIR, { recursive: true });
   try {
-    let server = await track(startNelm(env));
-    const { ids: sourceIds, manager } = await createSources(server);
-    await server.stop();
+    let seed: KeptSeed | undefined;
+    const kept = KEEP && existsSync(keptSeed) && (engine === 'sqlite' ? existsSync(file) : await pgSchemaExists(PG_URL!, schema));
+    if (kept) {
+      seed = JSON.parse(readFileSync(keptSeed, 'utf8')) as KeptSeed;
+      console.log(`[${engine}] reusing the kept database (${engine === 'sqlite' ? file : `schema ${schema}`})`);
+    } else {
+      if (KEEP) {
+        // Whatever a previous run left half-made goes first.
+        if (engine === 'postgres') await dropPgSchema(PG_URL!, schema);
+        else for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+      }
+      const server = await track(startNelm(env));
+      const { ids: sourceIds, manager } = await createSources(server);
+      await server.stop();
 
-    const plan: SeedPlan = { sourceIds, perSource: PER_SOURCE, manager, poolSize: 50_000 };
-    console.log(`[${engine}] seeding ${SOURCES} × ${PER_SOURCE} records…`);
-    const seeded: Seeded = engine === 'sqlite' ? await seedSqlite(file, plan) : await seedPostgres(PG_URL!, schema, plan);
-    console.log(
-      `[${engine}] seeded in ${seeded.totalSeconds.toFixed(1)} s (rows ${seeded.insertSeconds.toFixed(1)} s, indexes ${seeded.indexSeconds.toFixed(1)} s); get pool ${seeded.ids.length} ids`,
-    );
+      const plan: SeedPlan = { sourceIds, perSource: PER_SOURCE, manager, poolSize: 50_000 };
+      console.log(`[${engine}] seeding ${SOURCES} × ${PER_SOURCE} records…`);
+      const seeded: Seeded = engine === 'sqlite' ? await seedSqlite(file, plan) : await seedPostgres(PG_URL!, schema, plan);
+      console.log(
+        `[${engine}] seeded in ${seeded.totalSeconds.toFixed(1)} s (rows ${seeded.insertSeconds.toFixed(1)} s, indexes ${seeded.indexSeconds.toFixed(1)} s); get pool ${seeded.ids.length} ids`,
+      );
+      seed = { sourceIds, ids: seeded.ids };
+      if (KEEP) writeFileSync(keptSeed, JSON.stringify(seed));
+    }
+    const { sourceIds } = seed;
 
-    server = await track(startNelm(env, nodeArgs));
+    const server = await track(startNelm(env, nodeArgs));
     try {
-      await verify(server, seeded.ids, sourceIds);
+      await verify(server, seed.ids, sourceIds);
       const paths = {
-        get: seeded.ids.map(recordPath),
+        get: seed.ids.map(recordPath),
         list: sourceIds.flatMap((id) => OFFSETS.map((o) => listPath(id, o))),
       };
       const cells: Cell[] = [];
@@ -194,7 +223,9 @@ async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string
       await server.stop();
     }
   } finally {
-    if (engine === 'postgres') await dropPgSchema(PG_URL!, schema);
+    if (KEEP) {
+      // kept for the next run with --keep
+    } else if (engine === 'postgres') await dropPgSchema(PG_URL!, schema);
     else for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
   }
 }
