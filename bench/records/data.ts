@@ -5,6 +5,7 @@
  * the same kind of objects.
  */
 import { randomUUID } from 'node:crypto';
+import type { NonEmployeeRecord } from '../../src/modules/records/repository.js';
 
 /** The custom schema attributes each bench source has (and every record fills). */
 export const CUSTOM = ['department', 'costCenter', 'location', 'contractType'] as const;
@@ -17,22 +18,8 @@ const LAST = STEMS.flatMap((stem) => SUFFIX.map((s) => stem + s)).concat(STEMS.m
 const DEPARTMENTS = ['Engineering', 'Finance', 'Facilities', 'Legal', 'Marketing', 'Operations', 'Research', 'Sales', 'Security', 'Support'];
 const CITIES = ['Austin', 'Berlin', 'Lisbon', 'London', 'Melbourne', 'Montreal', 'Paris', 'Pune', 'Singapore', 'Tokyo'];
 
-/** A record as the API shows it. */
-export interface WireRecord {
-  id: string;
-  accountName: string;
-  firstName: string;
-  lastName: string;
-  email: string;
-  phone: string;
-  manager: string;
-  sourceId: string;
-  data: Record<string, string>;
-  startDate: string;
-  endDate: string;
-  modified: string;
-  created: string;
-}
+/** A record as the API shows it: the domain record's fields. */
+export type WireRecord = NonEmployeeRecord;
 
 const BASE = Date.UTC(2025, 0, 6, 9, 0, 0);
 const DAY = 24 * 3600 * 1000;
