@@ -18,7 +18,7 @@
  *
  * Options: --records N (default 1000000; 50 sources of N/50, at most 20,000 each), --duration S
  * (10), --warmup S (3), --connections 10,50, --engines sqlite,postgres, --pg URL, --only get|list,
- * --cpu-prof (profiles of the NELM server into bench/results/profiles/), --keep (keep the seeded
+ * --cpu-prof (profiles of the NELM server into bench/results/profiles/nelm-<engine>-<time>/), --keep (keep the seeded
  * database, bench/results/records-db/ for SQLite and schema bench_records_kept_<shape> for
  * PostgreSQL, and reuse it on the next run with --keep and the same --records and --sources).
  */
@@ -167,7 +167,9 @@ async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string
   const file = KEEP ? path.join(KEPT_DIR, `records-${shape}.sqlite`) : path.join(tmp, 'records.sqlite');
   const keptSeed = path.join(KEPT_DIR, engine === 'sqlite' ? `records-${shape}.json` : `${schema}.json`);
   const env: Record<string, string> = engine === 'sqlite' ? { DATABASE_URL: file } : { DATABASE_URL: PG_URL!, NELM_DATABASE_SCHEMA: schema };
-  const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(RESULTS, 'profiles')}`, `--cpu-prof-name=nelm-${engine}-${Date.now()}.cpuprofile`] : [];
+  // One directory per run: node writes a profile per thread (the main one is the largest), and a
+  // fixed --cpu-prof-name would let the module loader's thread overwrite the server's profile.
+  const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(RESULTS, 'profiles', `nelm-${engine}-${Date.now()}`)}`] : [];
   if (KEEP) mkdirSync(KEPT_DIR, { recursive: true });
   try {
     let seed: KeptSeed | undefined;
