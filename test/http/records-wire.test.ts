@@ -83,6 +83,21 @@ describe('records: lists serialized as GET serializes each record', () => {
     assert.deepEqual(page, all.slice(3, 8));
   });
 
+  test('gets in parallel (one batched read on PostgreSQL) each answer their own record, misses 404', async () => {
+    const ids = [...created.keys()];
+    const asked = [...ids, ...ids.slice(0, 3), 'f'.repeat(32), ids[1]!.replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')];
+    const answers = await Promise.all(asked.map((id) => h.request('GET', `/v2024/non-employee-records/${id}`, h.admin.token)));
+    asked.forEach((id, i) => {
+      const res = answers[i]!;
+      if (id === 'f'.repeat(32)) {
+        assert.equal(res.statusCode, 404, res.body);
+        return;
+      }
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json(), created.get(id.replaceAll('-', '')), id);
+    });
+  });
+
   test('an empty page is an empty array', async () => {
     const res = await h.request('GET', `/v2024/non-employee-records?offset=1000`, h.admin.token);
     assert.equal(res.statusCode, 200);

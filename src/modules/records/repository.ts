@@ -2,6 +2,7 @@
 import { CompiledQuery, PostgresIntrospector, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, RecordTable } from '../../db/types.js';
 import { parseJson } from '../../db/connect.js';
+import { PointReads } from '../../db/batch.js';
 import { RecordLists, type RecordListQuery } from './list.js';
 import { PG_RECORD_JSON_COLUMNS, jsonArray, recordJsonPg, recordJsonSql, type PgRecordJsonRow } from './wire.js';
 
@@ -103,14 +104,37 @@ export class RecordRepository {
    * a third of a get's database time (docs/performance.md, Records). Parameters: tenant id, id.
    */
   private readonly byIdSql: string;
-  /** Likewise `byIdJson`: the source id and the record's wire JSON (SQLite) or columns (PostgreSQL). */
+  /**
+   * Likewise `byIdJson`: on SQLite the source id and the record's wire JSON by (tenant id, id); on
+   * PostgreSQL the records' columns by (tenant id, ids), read by `pgGets`.
+   */
   private readonly byIdJsonSql: string;
+
+  /**
+   * PostgreSQL: gets by id coalesced per event-loop turn into one `id = ANY($2)` read per tenant
+   * (src/db/batch.ts). SQLite reads are synchronous calls of a few µs, nothing to coalesce.
+   */
+  private readonly pgGets: PointReads<PgRecordJsonRow> | undefined;
 
   constructor(readonly db: Kysely<Database>) {
     this.lists = new RecordLists(db);
     const one = db.selectFrom('records').where('tenant_id', '=', '').where('id', '=', '');
     this.byIdSql = one.selectAll().compile().sql;
-    this.byIdJsonSql = (isPostgres(db) ? one.select(PG_RECORD_JSON_COLUMNS) : one.select(['records.source_id', recordJsonSql().as('json')])).compile().sql;
+    if (isPostgres(db)) {
+      const many = db
+        .selectFrom('records')
+        .select(PG_RECORD_JSON_COLUMNS)
+        .where('tenant_id', '=', '')
+        .where('id', '=', sql<string>`any(${sql.val([] as string[])}::text[])`)
+        .compile().sql;
+      this.byIdJsonSql = many;
+      this.pgGets = new PointReads(async (tenantId, ids) => {
+        const { rows } = await db.executeQuery<PgRecordJsonRow>(CompiledQuery.raw(many, [tenantId, ids]));
+        return new Map(rows.map((r) => [r.id, r]));
+      });
+    } else {
+      this.byIdJsonSql = one.select(['records.source_id', recordJsonSql().as('json')]).compile().sql;
+    }
   }
 
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -129,9 +153,12 @@ export class RecordRepository {
 
   /** A record as the JSON the get operation sends (see wire.ts), and its source id. */
   async byIdJson(tenantId: string, id: string): Promise<{ sourceId: string; json: string } | undefined> {
-    const [row] = (await this.db.executeQuery<PgRecordJsonRow & { json?: string }>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows;
-    if (!row) return undefined;
-    return { sourceId: row.source_id, json: row.json ?? recordJsonPg(row) };
+    if (this.pgGets) {
+      const row = await this.pgGets.load(tenantId, id);
+      return row && { sourceId: row.source_id, json: recordJsonPg(row) };
+    }
+    const [row] = (await this.db.executeQuery<{ source_id: string; json: string }>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows;
+    return row && { sourceId: row.source_id, json: row.json };
   }
 
   async list(tenantId: string, query: RecordListQuery): Promise<NonEmployeeRecord[]> {
