@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Config, Engine } from '../config/config.js';
 import type { Database } from './types.js';
@@ -17,7 +17,48 @@ export interface Db {
   engine: Engine;
   /** The PostgreSQL schema in use, when not the default one. */
   schema?: string | undefined;
+  /** PostgreSQL only: a query's rows handed over one at a time (see `EachRow`). */
+  eachRow?: EachRow | undefined;
   close(): Promise<void>;
+}
+
+/**
+ * Runs a compiled query outside any transaction and hands each row to `onRow` as soon as it is
+ * read, as an array of column values in select order (type parsers applied), keeping none: a
+ * caller that turns rows into bytes as they come keeps the JavaScript heap small. With pg's
+ * default, a whole result lives as objects until its last row, and a few pages of 250 records
+ * in flight outlived several young-generation collections: copying them was a fifth of a list
+ * page's CPU (docs/performance.md, Records).
+ */
+export type EachRow = (query: CompiledQuery, onRow: (values: unknown[]) => void) => Promise<void>;
+
+/** `EachRow` over a pg pool; `nameOf` names the statement to prepare (PreparingPool). */
+export function pgEachRow(pool: pg.Pool, nameOf: (text: string) => string | undefined = () => undefined): EachRow {
+  return async (query, onRow) => {
+    const client = await pool.connect();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const name = nameOf(query.sql);
+        const config: pg.QueryArrayConfig = { text: query.sql, values: query.parameters as unknown[], rowMode: 'array', ...(name ? { name } : {}) };
+        const submitted = new pg.Query(config as pg.QueryConfig);
+        let thrown: unknown;
+        submitted.on('row', (values: unknown[]) => {
+          if (thrown !== undefined) return;
+          try {
+            onRow(values);
+          } catch (error) {
+            thrown = error;
+          }
+        });
+        submitted.on('error', reject);
+        submitted.on('end', () => (thrown === undefined ? resolve() : reject(thrown)));
+        void client.query(submitted);
+      });
+    } finally {
+      // As Kysely's driver does: the pool itself drops a client whose connection broke.
+      client.release();
+    }
+  };
 }
 
 const PG_TIMESTAMPTZ = 1184;
@@ -164,8 +205,10 @@ export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl'
       types: pgTypes(),
       options: `-c TimeZone=UTC${searchPath}`,
     });
-    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: config.pgPreparedStatements === false ? pool : new PreparingPool(pool) }) });
-    return { kysely, engine: 'postgres', schema: config.databaseSchema, close: () => kysely.destroy() };
+    const preparing = config.pgPreparedStatements === false ? undefined : new PreparingPool(pool);
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing ?? pool }) });
+    const eachRow = pgEachRow(pool, preparing && ((text) => preparing.nameOf(text)));
+    return { kysely, engine: 'postgres', schema: config.databaseSchema, eachRow, close: () => kysely.destroy() };
   }
 
   const file = config.databaseUrl;

@@ -121,14 +121,23 @@ export class RecordLists {
 
   /** A page of records: whole rows, or what `select` reads of `records` (e.g. each record's JSON). */
   async list<R = RecordTable>(tenantId: string, query: RecordListQuery, select: RecordSelection = wholeRows): Promise<R[]> {
+    const page = await this.pageQuery(tenantId, query, select);
+    return page ? ((await page.execute()) as R[]) : [];
+  }
+
+  /**
+   * The one statement that reads a page (`select` of its rows, in order), or undefined when the
+   * page is empty without asking (limit 0, no source to merge). May run a query to plan it.
+   */
+  async pageQuery(tenantId: string, query: RecordListQuery, select: RecordSelection = wholeRows): Promise<AnySelect | undefined> {
     const { managedBy, filter, sorters, limit, offset } = query;
-    if (limit === 0) return [];
+    if (limit === 0) return undefined;
     const sources = await this.branches(tenantId, query, sorters);
     if (!sources) {
       const base = this.base(tenantId, managedBy, filter) as AnySelect;
       const direction = sorters[0]!.direction;
       if (offset === 0 || sorters.some((s) => s.direction !== direction)) {
-        return (await orderBy(select(base), sorters).limit(limit).offset(offset).execute()) as R[];
+        return orderBy(select(base), sorters).limit(limit).offset(offset);
       }
       // Deep pages seek instead of skipping: the page starts at the sort key of the offset-th row,
       // found by a subquery that reads only the index (the keys are sort columns and id), and the
@@ -138,9 +147,9 @@ export class RecordLists {
       const keys = sql.join(sorters.map((s) => sql.ref(s.column)));
       const start = orderBy(base.select(sorters.map((s) => sql.ref(s.column).as(s.column.replace('records.', '')))), sorters).limit(1).offset(offset);
       const page = select(base).where(sql<boolean>`(${keys}) ${sql.raw(direction === 'asc' ? '>=' : '<=')} (${start})`);
-      return (await orderBy(page, sorters).limit(limit).execute()) as R[];
+      return orderBy(page, sorters).limit(limit);
     }
-    if (sources.length === 0) return [];
+    if (sources.length === 0) return undefined;
     // Each sort column travels as k0, k1, …; `id` as itself.
     const alias = sorters.map((s, i) => (s.column === 'records.id' ? 'id' : `k${i}`));
     const branch = (sourceId: string, i: number) => {
@@ -159,7 +168,7 @@ export class RecordLists {
     const rows = select(
       this.db.selectFrom(page.as('p')).innerJoin('records', (join) => join.onRef('records.id', '=', 'p.id').on('records.tenant_id', '=', tenantId)) as AnySelect,
     );
-    return (await orderBy(rows, at('p')).execute()) as R[];
+    return orderBy(rows, at('p'));
   }
 
   async count(tenantId: string, query: Pick<RecordListQuery, 'managedBy' | 'filter'>): Promise<number> {

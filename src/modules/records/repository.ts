@@ -1,10 +1,10 @@
 /** All SQL of non-employee records, and of the record slots kept in `sources.record_count`. */
 import { CompiledQuery, PostgresIntrospector, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, RecordTable } from '../../db/types.js';
-import { parseJson } from '../../db/connect.js';
+import { parseJson, type EachRow } from '../../db/connect.js';
 import { PointReads } from '../../db/batch.js';
 import { RecordLists, type RecordListQuery } from './list.js';
-import { PG_RECORD_JSON_COLUMNS, jsonArray, recordJsonPg, recordJsonSql, type PgRecordJsonRow } from './wire.js';
+import { JsonArrayBytes, PG_RECORD_JSON_COLUMNS, jsonArray, recordJsonPg, recordJsonSql, type PgRecordValues } from './wire.js';
 
 export type { RecordListQuery };
 
@@ -114,13 +114,25 @@ export class RecordRepository {
    * PostgreSQL: gets by id coalesced per event-loop turn into one `id = ANY($2)` read per tenant
    * (src/db/batch.ts). SQLite reads are synchronous calls of a few µs, nothing to coalesce.
    */
-  private readonly pgGets: PointReads<PgRecordJsonRow> | undefined;
+  private readonly pgGets: PointReads<PgRecordValues> | undefined;
+  /** PostgreSQL: rows handed over one at a time (src/db/connect.ts). */
+  private readonly eachRow: EachRow | undefined;
 
-  constructor(readonly db: Kysely<Database>) {
+  /** @param eachRow PostgreSQL's `Db.eachRow`; without it, rows go through Kysely. */
+  constructor(
+    readonly db: Kysely<Database>,
+    eachRow?: EachRow,
+  ) {
     this.lists = new RecordLists(db);
     const one = db.selectFrom('records').where('tenant_id', '=', '').where('id', '=', '');
     this.byIdSql = one.selectAll().compile().sql;
     if (isPostgres(db)) {
+      const rows: EachRow =
+        eachRow ??
+        (async (query, onRow) => {
+          for (const row of (await db.executeQuery<Record<string, unknown>>(query)).rows) onRow(Object.values(row));
+        });
+      this.eachRow = rows;
       const many = db
         .selectFrom('records')
         .select(PG_RECORD_JSON_COLUMNS)
@@ -129,8 +141,9 @@ export class RecordRepository {
         .compile().sql;
       this.byIdJsonSql = many;
       this.pgGets = new PointReads(async (tenantId, ids) => {
-        const { rows } = await db.executeQuery<PgRecordJsonRow>(CompiledQuery.raw(many, [tenantId, ids]));
-        return new Map(rows.map((r) => [r.id, r]));
+        const found = new Map<string, PgRecordValues>();
+        await rows(CompiledQuery.raw(many, [tenantId, ids]), (v) => found.set(v[0] as string, v as unknown as PgRecordValues));
+        return found;
       });
     } else {
       this.byIdJsonSql = one.select(['records.source_id', recordJsonSql().as('json')]).compile().sql;
@@ -155,7 +168,7 @@ export class RecordRepository {
   async byIdJson(tenantId: string, id: string): Promise<{ sourceId: string; json: string } | undefined> {
     if (this.pgGets) {
       const row = await this.pgGets.load(tenantId, id);
-      return row && { sourceId: row.source_id, json: recordJsonPg(row) };
+      return row && { sourceId: row[7], json: recordJsonPg(row) };
     }
     const [row] = (await this.db.executeQuery<{ source_id: string; json: string }>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows;
     return row && { sourceId: row.source_id, json: row.json };
@@ -165,11 +178,14 @@ export class RecordRepository {
     return (await this.lists.list(tenantId, query)).map(toRecord);
   }
 
-  /** The page as the JSON array the list operation sends (see wire.ts). */
-  async listJson(tenantId: string, query: RecordListQuery): Promise<string> {
-    if (isPostgres(this.db)) {
-      const rows = await this.lists.list<PgRecordJsonRow>(tenantId, query, (qb) => qb.select(PG_RECORD_JSON_COLUMNS));
-      return jsonArray(rows.map(recordJsonPg));
+  /** The page as the JSON array the list operation sends (see wire.ts): text, or UTF-8 bytes. */
+  async listJson(tenantId: string, query: RecordListQuery): Promise<string | Buffer> {
+    if (this.eachRow) {
+      const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select(PG_RECORD_JSON_COLUMNS));
+      if (!page) return '[]';
+      const json = new JsonArrayBytes();
+      await this.eachRow(page.compile(), (v) => json.push(recordJsonPg(v as unknown as PgRecordValues)));
+      return json.end();
     }
     const rows = await this.lists.list<{ json: string }>(tenantId, query, (qb) => qb.select(recordJsonSql().as('json')));
     return jsonArray(rows.map((r) => r.json));

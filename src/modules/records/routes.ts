@@ -45,7 +45,7 @@ export function recordOperations({ records }: Services): Operation[] {
         const q = request.query;
         const { json, total } = await records.listJson(principalOf(request), { filters: q.filters, sorters: q.sorters, limit: q.limit, offset: q.offset, count: q.count });
         if (total !== undefined) reply.header('X-Total-Count', total);
-        // Serialized already, in the response schema's shape (wire.ts): a JSON string is sent as is.
+        // Serialized already, in the response schema's shape (wire.ts): JSON text or bytes, sent as is.
         return reply.type('application/json; charset=utf-8').send(json as never);
       },
     }),

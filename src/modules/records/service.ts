@@ -143,7 +143,7 @@ export class RecordService {
   }
 
   /** `list`, the page already serialized as the JSON array the list operation sends. */
-  async listJson(principal: Principal, params: ListRecordsParams): Promise<{ json: string; total?: number }> {
+  async listJson(principal: Principal, params: ListRecordsParams): Promise<{ json: string | Buffer; total?: number }> {
     const query = await this.listQuery(principal, params);
     const json = await this.repo.listJson(principal.tenantId, query);
     return { json, ...(await this.listTotal(principal, params, query)) };

@@ -7,11 +7,11 @@
  * order and shape of the NonEmployeeRecord response schema:
  * - SQLite: the database writes it (`recordJsonSql`), dates included (they are stored as ISO text);
  * - PostgreSQL: building JSON in the database (json_build_object, row_to_json, to_json) cost three
- *   times the page's reads there, so the columns are read as they are (`data` as its JSON text)
- *   and written out by `recordJsonPg`.
+ *   times the page's reads there, so the columns are read as they are (`data` as its JSON text),
+ *   as arrays, one row at a time, and written out by `recordJsonPg`, a list page straight into
+ *   UTF-8 bytes (`JsonArrayBytes`).
  */
 import { sql, type RawBuilder } from 'kysely';
-import type { RecordTable } from '../../db/types.js';
 
 /**
  * SQLite: a record's wire JSON from the `records` row, by json_object (about 12 % faster than
@@ -27,7 +27,10 @@ export function recordJsonSql(): RawBuilder<string> {
     'modified', ${column('modified')}, 'created', ${column('created')})`;
 }
 
-/** PostgreSQL: the columns of a record's wire JSON, `data` as its JSON text (see `recordJsonPg`). */
+/**
+ * PostgreSQL: the columns of a record's wire JSON, `data` as its JSON text, read as arrays
+ * (`PgRecordValues`, through EachRow in src/db/connect.ts).
+ */
 export const PG_RECORD_JSON_COLUMNS = [
   'records.id',
   'records.account_name',
@@ -44,8 +47,25 @@ export const PG_RECORD_JSON_COLUMNS = [
   'records.created',
 ] as const;
 
-/** A row read with PG_RECORD_JSON_COLUMNS: `data` as its JSON text, dates ISO 8601 text (src/db/connect.ts). */
-export type PgRecordJsonRow = Omit<RecordTable, 'tenant_id' | 'data'> & { data: string };
+/**
+ * A row of PG_RECORD_JSON_COLUMNS as its values, in that order: text columns, `data` as its JSON
+ * text, dates as ISO 8601 text (src/db/connect.ts).
+ */
+export type PgRecordValues = readonly [
+  id: string,
+  accountName: string,
+  firstName: string,
+  lastName: string,
+  email: string,
+  phone: string,
+  manager: string,
+  sourceId: string,
+  data: string,
+  startDate: string,
+  endDate: string,
+  modified: string,
+  created: string,
+];
 
 const q = JSON.stringify;
 
@@ -54,11 +74,46 @@ const q = JSON.stringify;
  * PostgreSQL wrote it (jsonb's text is JSON), dates as they are (digits and `-:.TZ`, nothing to
  * escape). No object is built or parsed per record.
  */
-export function recordJsonPg(r: PgRecordJsonRow): string {
-  return `{"id":${q(r.id)},"accountName":${q(r.account_name)},"firstName":${q(r.first_name)},"lastName":${q(r.last_name)},"email":${q(r.email)},"phone":${q(r.phone)},"manager":${q(r.manager)},"sourceId":${q(r.source_id)},"data":${r.data},"startDate":"${r.start_date}","endDate":"${r.end_date}","modified":"${r.modified}","created":"${r.created}"}`;
+export function recordJsonPg(v: PgRecordValues): string {
+  return `{"id":${q(v[0])},"accountName":${q(v[1])},"firstName":${q(v[2])},"lastName":${q(v[3])},"email":${q(v[4])},"phone":${q(v[5])},"manager":${q(v[6])},"sourceId":${q(v[7])},"data":${v[8]},"startDate":"${v[9]}","endDate":"${v[10]}","modified":"${v[11]}","created":"${v[12]}"}`;
 }
 
 /** A JSON array of already serialized elements. */
 export function jsonArray(items: readonly string[]): string {
   return `[${items.join(',')}]`;
+}
+
+/**
+ * A JSON array written as UTF-8 bytes element by element, as rows arrive: each element's string
+ * dies at once instead of living (with the rest of the page) until the page is joined.
+ */
+export class JsonArrayBytes {
+  private buffer = Buffer.allocUnsafe(64 * 1024);
+  private length = 1;
+  private count = 0;
+
+  constructor() {
+    this.buffer[0] = 0x5b; // [
+  }
+
+  push(json: string): void {
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8 (a surrogate pair, 2 units, takes 4).
+    this.reserve(1 + 3 * json.length);
+    if (this.count++ > 0) this.buffer[this.length++] = 0x2c; // ,
+    this.length += this.buffer.write(json, this.length, 'utf8');
+  }
+
+  /** The array's bytes (the writer is done). */
+  end(): Buffer {
+    this.reserve(1);
+    this.buffer[this.length++] = 0x5d; // ]
+    return this.buffer.subarray(0, this.length);
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.length + bytes));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
 }
