@@ -6,9 +6,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { PreparingPool, StatementCache, openDatabase, pgTimestampToIso } from '../../src/db/connect.js';
+import { PreparingPool, StatementCache, openDatabase, pgEachRow, pgTimestampToIso } from '../../src/db/connect.js';
 
 describe('StatementCache', () => {
   test('prepares a SQL text once and hands the same statement back', () => {
@@ -158,5 +158,58 @@ describe('PreparingPool (PostgreSQL)', { skip: !process.env.DATABASE_URL?.starts
     };
     assert.ok((await prepared(true)) >= 1);
     assert.equal(await prepared(false), 0);
+  });
+});
+
+describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith('postgres') && 'PostgreSQL only' }, () => {
+  test('hands over rows as arrays in select order, parsed, named when asked; failures reject and free the connection', async () => {
+    const db = await openDatabase({ engine: 'postgres', databaseUrl: process.env.DATABASE_URL!, databaseSchema: undefined });
+    try {
+      const rows: unknown[][] = [];
+      const text = `select n, 'r' || n as label, timestamptz '2026-11-23 16:05:00.5+00' as at, null::text as nothing from generate_series(1, $1::int) n`;
+      await db.eachRow!(CompiledQuery.raw(text, [3]), (v) => rows.push(v));
+      assert.deepEqual(rows, [
+        [1, 'r1', '2026-11-23T16:05:00.500Z', null],
+        [2, 'r2', '2026-11-23T16:05:00.500Z', null],
+        [3, 'r3', '2026-11-23T16:05:00.500Z', null],
+      ]);
+      await db.eachRow!(CompiledQuery.raw('select 1 as x where false', []), () => assert.fail('no row'));
+      // A database error rejects; so does a throwing callback (after the rows are read); the pool's
+      // 10 connections still serve 30 queries afterwards.
+      await assert.rejects(db.eachRow!(CompiledQuery.raw('select 1 / $1::int', [0]), () => {}), /division by zero/);
+      await assert.rejects(
+        db.eachRow!(CompiledQuery.raw(text, [5]), () => {
+          throw new Error('callback failed');
+        }),
+        /callback failed/,
+      );
+      const counts = await Promise.all(
+        Array.from({ length: 30 }, async () => {
+          let n = 0;
+          await db.eachRow!(CompiledQuery.raw(text, [2]), () => n++);
+          return n;
+        }),
+      );
+      assert.deepEqual(new Set(counts), new Set([2]));
+    } finally {
+      await db.close();
+    }
+  });
+
+  test('a text is prepared under the name nameOf gives it, once per connection; without a name it runs unnamed', async () => {
+    const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
+    try {
+      const text = 'select $1::text as a, 2 as b';
+      const seen: unknown[][] = [];
+      await pgEachRow(pool)(CompiledQuery.raw(text, ['x']), (v) => seen.push(v));
+      const statements = async () => (await pool.query('select name, statement from pg_prepared_statements')).rows as { name: string; statement: string }[];
+      assert.deepEqual(await statements(), []);
+      const named = pgEachRow(pool, (t) => (t === text ? 'each_row_test' : undefined));
+      for (const value of ['y', 'z']) await named(CompiledQuery.raw(text, [value]), (v) => seen.push(v));
+      assert.deepEqual(seen, [['x', 2], ['y', 2], ['z', 2]]);
+      assert.deepEqual(await statements(), [{ name: 'each_row_test', statement: text }]);
+    } finally {
+      await pool.end();
+    }
   });
 });
