@@ -259,6 +259,13 @@ describe('records: authorization (CONTRACT.md §6)', () => {
     assert.deepEqual(await names(w.manager, `?filters=${encodeURIComponent(`sourceId eq "${mine.sourceId}" or accountName eq "theirs"`)}`), ['c1', 'mine']);
     const counted = await w.h.request('GET', url('v1', '?count=true'), people.grouped!.token);
     assert.equal(counted.headers['x-total-count'], '1');
+    // Pages past offset 0 (a seek) stay within the manager's sources too.
+    for (const sorters of ['accountName', '-accountName', 'created']) {
+      const whole = (await w.h.request('GET', url('v1', `?sorters=${sorters}`), w.manager.token)).json().map((r: { accountName: string }) => r.accountName);
+      const second = (await w.h.request('GET', url('v1', `?sorters=${sorters}&limit=1&offset=1`), w.manager.token)).json().map((r: { accountName: string }) => r.accountName);
+      assert.deepEqual(second, whole.slice(1, 2), sorters);
+      assert.deepEqual((await w.h.request('GET', url('v1', `?sorters=${sorters}&offset=2`), w.manager.token)).json(), [], sorters);
+    }
   });
 
   test('PUT and PATCH: idn:nesr:update changes anything; the source owner only endDate', async () => {

@@ -118,7 +118,7 @@ export class RecordRepository {
   /** PostgreSQL: rows handed over one at a time (src/db/connect.ts). */
   private readonly eachRow: EachRow | undefined;
 
-  /** @param eachRow PostgreSQL's `Db.eachRow`; without it, rows go through Kysely. */
+  /** @param eachRow `Db.eachRow`, which PostgreSQL has (and needs here). */
   constructor(
     readonly db: Kysely<Database>,
     eachRow?: EachRow,
@@ -127,11 +127,8 @@ export class RecordRepository {
     const one = db.selectFrom('records').where('tenant_id', '=', '').where('id', '=', '');
     this.byIdSql = one.selectAll().compile().sql;
     if (isPostgres(db)) {
-      const rows: EachRow =
-        eachRow ??
-        (async (query, onRow) => {
-          for (const row of (await db.executeQuery<Record<string, unknown>>(query)).rows) onRow(Object.values(row));
-        });
+      if (!eachRow) throw new Error('RecordRepository on PostgreSQL reads through Db.eachRow');
+      const rows = eachRow;
       this.eachRow = rows;
       const many = db
         .selectFrom('records')
