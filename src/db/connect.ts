@@ -71,9 +71,16 @@ const PG_UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(?:
 /**
  * A PostgreSQL timestamp(tz) text as `Date.prototype.toISOString` writes it. The session runs in
  * UTC, so the text is rewritten without a Date (a third of a list page's CPU went to Date parsing);
- * anything else (another offset, a year past 9999, BC) goes through Date.
+ * anything else (another offset) goes through Date. Stored dates fall within the years 1900 to
+ * 9999 (src/domain/records/dates.ts, and `now` for created/modified).
  */
 export function pgTimestampToIso(text: string): string {
+  // The common shape by position (`YYYY-MM-DD HH:MM:SS[.f{1,6}]+00`), four per record read.
+  const n = text.length;
+  if (n >= 22 && n <= 29 && n !== 23 && text.charCodeAt(4) === 45 && text.charCodeAt(10) === 32 && text.charCodeAt(13) === 58 && text.endsWith('+00')) {
+    if (n === 22) return `${text.slice(0, 10)}T${text.slice(11, 19)}.000Z`;
+    if (text.charCodeAt(19) === 46) return `${text.slice(0, 10)}T${text.slice(11, 19)}.${text.slice(20, n - 3).padEnd(3, '0').slice(0, 3)}Z`;
+  }
   const m = PG_UTC_TIMESTAMP.exec(text);
   if (m) return `${m[1]}T${m[2]}.${m[3] === undefined ? '000' : m[3].length >= 3 ? m[3].slice(0, 3) : m[3].padEnd(3, '0')}Z`;
   const iso = text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
