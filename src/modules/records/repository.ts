@@ -128,18 +128,16 @@ export class RecordRepository {
     this.byIdSql = one.selectAll().compile().sql;
     if (isPostgres(db)) {
       if (!eachRow) throw new Error('RecordRepository on PostgreSQL reads through Db.eachRow');
-      const rows = eachRow;
-      this.eachRow = rows;
-      const many = db
+      this.eachRow = eachRow;
+      this.byIdJsonSql = db
         .selectFrom('records')
         .select(PG_RECORD_JSON_COLUMNS)
         .where('tenant_id', '=', '')
         .where('id', '=', sql<string>`any(${sql.val([] as string[])}::text[])`)
         .compile().sql;
-      this.byIdJsonSql = many;
       this.pgGets = new PointReads(async (tenantId, ids) => {
         const found = new Map<string, PgRecordValues>();
-        await rows(CompiledQuery.raw(many, [tenantId, ids]), (v) => found.set(v[0] as string, v as unknown as PgRecordValues));
+        await eachRow(CompiledQuery.raw(this.byIdJsonSql, [tenantId, ids]), (v) => found.set(v[0] as string, v as unknown as PgRecordValues));
         return found;
       });
     } else {
