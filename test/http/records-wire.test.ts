@@ -105,3 +105,86 @@ describe('records: lists serialized as GET serializes each record', () => {
     assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
   });
 });
+
+/**
+ * On SQLite a page leaves the database as one value, its records concatenated in the order the
+ * page's subquery yields them (wire.ts jsonArraySql): every plan must keep its ORDER BY there.
+ * Enough records, named in an order unrelated to their creation, that a lost ORDER BY shows.
+ */
+describe('records: pages keep their order when read as one value', () => {
+  let h: Harness;
+  const sources: string[] = [];
+  const records: { id: string; sourceId: string; firstName: string; lastName: string }[] = [];
+
+  before(async () => {
+    h = await harness();
+    const manager = await h.caller('jane.doe');
+    for (const name of ['Order A', 'Order B', 'Order C']) {
+      const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name, description: name, owner: { id: manager.identity.id } });
+      assert.equal(res.statusCode, 200, res.body);
+      sources.push(res.json().id as string);
+    }
+    // A fixed pseudo-random sequence: unique last names, first names with many ties.
+    let seed = 12345;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const bodies = Array.from({ length: 120 }, (_, n) => ({
+      accountName: `order.${n}`,
+      firstName: `F${next() % 7}`,
+      lastName: `L${String(next() % 100000).padStart(5, '0')}-${n}`,
+      email: `order.${n}@example.com`,
+      phone: '5550100',
+      manager: 'jane.doe',
+      sourceId: sources[next() % sources.length]!,
+      startDate: '2020-03-24',
+      endDate: '2021-03-25',
+    }));
+    for (let i = 0; i < bodies.length; i += 20) {
+      const made = await Promise.all(bodies.slice(i, i + 20).map((body) => h.request('POST', '/v2024/non-employee-records', h.admin.token, body)));
+      for (const res of made) {
+        assert.equal(res.statusCode, 200, res.body);
+        records.push(res.json());
+      }
+    }
+  });
+
+  after(() => h.close());
+
+  const field = (name: string) => name.replace(/^-/, '') as 'firstName' | 'lastName';
+  /** Sorted as the API sorts: each sorter in turn, then id in the first sorter's direction. */
+  function expected(subset: typeof records, sorters: string[]): string[] {
+    const dir = (s: string) => (s.startsWith('-') ? -1 : 1);
+    return [...subset]
+      .sort((a, b) => {
+        for (const s of sorters) if (a[field(s)] !== b[field(s)]) return (a[field(s)] < b[field(s)] ? -1 : 1) * dir(s);
+        return (a.id < b.id ? -1 : 1) * dir(sorters[0]!);
+      })
+      .map((r) => r.id);
+  }
+
+  test('plain, seek and merge plans, both directions, first and deeper pages', async () => {
+    const plans = [
+      { filter: `sourceId eq "${sources[1]}"`, subset: () => records.filter((r) => r.sourceId === sources[1]) },
+      { filter: '', subset: () => records },
+      { filter: 'manager eq "jane.doe"', subset: () => records },
+    ];
+    let checked = 0;
+    for (const plan of plans) {
+      for (const sorters of [['lastName'], ['-lastName'], ['firstName'], ['-firstName'], ['firstName', '-lastName']]) {
+        const all = expected(plan.subset(), sorters);
+        assert.ok(all.length >= 30);
+        for (const [offset, limit] of [[0, 250], [0, 7], [11, 13], [all.length - 5, 50]]) {
+          const query = `sorters=${sorters.join(',')}&limit=${limit}&offset=${offset}${plan.filter ? `&filters=${encodeURIComponent(plan.filter)}` : ''}`;
+          const res = await h.request('GET', `/v2024/non-employee-records?${query}`, h.admin.token);
+          assert.equal(res.statusCode, 200, res.body);
+          assert.deepEqual(
+            (res.json() as { id: string }[]).map((r) => r.id),
+            all.slice(offset!, offset! + limit!),
+            query,
+          );
+          checked++;
+        }
+      }
+    }
+    assert.equal(checked, 60);
+  });
+});

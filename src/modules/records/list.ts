@@ -126,7 +126,8 @@ export class RecordLists {
   }
 
   /**
-   * The one statement that reads a page (`select` of its rows, in order), or undefined when the
+   * The one statement that reads a page (`select` of its rows, in order, every shape holding
+   * ORDER BY and LIMIT so that it keeps its order as a subquery too), or undefined when the
    * page is empty without asking (limit 0, no source to merge). May run a query to plan it.
    */
   async pageQuery(tenantId: string, query: RecordListQuery, select: RecordSelection = wholeRows): Promise<AnySelect | undefined> {
@@ -168,7 +169,10 @@ export class RecordLists {
     const rows = select(
       this.db.selectFrom(page.as('p')).innerJoin('records', (join) => join.onRef('records.id', '=', 'p.id').on('records.tenant_id', '=', tenantId)) as AnySelect,
     );
-    return orderBy(rows, at('p'));
+    // LIMIT changes no result here (the page has at most `limit` rows), but it keeps the ORDER BY
+    // when the statement is read as a subquery: SQLite drops the ORDER BY of a FROM subquery
+    // that has no LIMIT (wire.ts jsonArraySql reads the page in order).
+    return orderBy(rows, at('p')).limit(limit);
   }
 
   async count(tenantId: string, query: Pick<RecordListQuery, 'managedBy' | 'filter'>): Promise<number> {

@@ -4,7 +4,7 @@ import type { Database, RecordTable } from '../../db/types.js';
 import { parseJson, type EachRow } from '../../db/connect.js';
 import { PointReads } from '../../db/batch.js';
 import { RecordLists, type RecordListQuery } from './list.js';
-import { JsonArrayBytes, PG_RECORD_JSON_COLUMNS, jsonArray, recordJsonPg, recordJsonSql, type PgRecordValues } from './wire.js';
+import { JsonArrayBytes, PG_RECORD_JSON_COLUMNS, jsonArraySql, recordJsonPg, recordJsonSql, type PgRecordValues } from './wire.js';
 
 export type { RecordListQuery };
 
@@ -173,7 +173,7 @@ export class RecordRepository {
     return (await this.lists.list(tenantId, query)).map(toRecord);
   }
 
-  /** The page as the JSON array the list operation sends (see wire.ts): text, or UTF-8 bytes. */
+  /** The page as the JSON array the list operation sends, as UTF-8 bytes (see wire.ts). */
   async listJson(tenantId: string, query: RecordListQuery): Promise<string | Buffer> {
     if (this.eachRow) {
       const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select(PG_RECORD_JSON_COLUMNS));
@@ -182,8 +182,10 @@ export class RecordRepository {
       await this.eachRow(page.compile(), (v) => json.push(recordJsonPg(v as unknown as PgRecordValues)));
       return json.end();
     }
-    const rows = await this.lists.list<{ json: string }>(tenantId, query, (qb) => qb.select(recordJsonSql().as('json')));
-    return jsonArray(rows.map((r) => r.json));
+    const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select(recordJsonSql().as('json')));
+    if (!page) return '[]';
+    const row = await this.db.selectFrom(page.as('page')).select(jsonArraySql(sql.ref('page.json')).as('json')).executeTakeFirstOrThrow();
+    return row.json;
   }
 
   count(tenantId: string, query: Pick<RecordListQuery, 'managedBy' | 'filter'>): Promise<number> {

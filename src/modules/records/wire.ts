@@ -78,9 +78,17 @@ export function recordJsonPg(v: PgRecordValues): string {
   return `{"id":${q(v[0])},"accountName":${q(v[1])},"firstName":${q(v[2])},"lastName":${q(v[3])},"email":${q(v[4])},"phone":${q(v[5])},"manager":${q(v[6])},"sourceId":${q(v[7])},"data":${v[8]},"startDate":"${v[9]}","endDate":"${v[10]}","modified":"${v[11]}","created":"${v[12]}"}`;
 }
 
-/** A JSON array of already serialized elements. */
-export function jsonArray(items: readonly string[]): string {
-  return `[${items.join(',')}]`;
+/**
+ * SQLite: a page's JSON array from a subquery's `json` column (`recordJsonSql`), as one BLOB, so
+ * one Buffer, UTF-8 as sent. The elements come in the subquery's order: an aggregate reads a
+ * FROM subquery holding ORDER BY and LIMIT as a co-routine, row by row in that order (an ORDER BY
+ * inside group_concat sorted the page again: +25 % per page). SQLite keeps no promise about this
+ * order, so the bundled SQLite's behaviour is pinned by the paging tests (test/http/records-*),
+ * which check every sorter, direction and plan. One value instead of 250 rows: each row's object
+ * and string, decoded from UTF-8 and encoded back to send, cost 40 % more per page.
+ */
+export function jsonArraySql(json: RawBuilder<string> | ReturnType<typeof sql.ref>): RawBuilder<Buffer> {
+  return sql<Buffer>`cast('[' || coalesce(group_concat(${json}, ','), '') || ']' as blob)`;
 }
 
 /**
