@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { Config } from './config/config.js';
 import { openDatabase, type Db } from './db/connect.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
@@ -67,6 +68,27 @@ function validatorCompiler() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : other).compile(schema);
 }
 
+/**
+ * Fastify's own response serializers, one per response schema object instead of one per route and
+ * status code. Every flavour mounts the same operations with the same schema objects, and every
+ * route shares the error schemas: compiling each anew made ~1,500 serializers (each with its own
+ * Ajv) and a third of the heap, which every full garbage collection then marked (docs/performance.md).
+ */
+export function sharedSerializers(externalSchemas?: unknown, options?: Parameters<ReturnType<typeof SerializerSelector>>[1]) {
+  const compile = SerializerSelector()(externalSchemas, options);
+  const compiled = new WeakMap<object, (data: unknown) => string>();
+  return (route: Parameters<typeof compile>[0]) => {
+    const schema = route.schema;
+    if (typeof schema !== 'object' || schema === null) return compile(route);
+    let serializer = compiled.get(schema);
+    if (!serializer) {
+      serializer = compile(route);
+      compiled.set(schema, serializer);
+    }
+    return serializer;
+  };
+}
+
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const db = options.db ?? (await openDatabase(config));
   const { services, generatedAdmin } = await createCore(config, db);
@@ -79,6 +101,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
     ajv: { customOptions: {} },
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
     // Errors raised before routing (a malformed URL, an over-long path parameter) and by the HTTP
     // parser (headers over Node's limit, malformed HTTP) leave in the documented shape too.
     frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),

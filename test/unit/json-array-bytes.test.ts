@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonArrayBytes } from '../../src/modules/records/wire.js';
 
-function bytesOf(elements: string[]): Buffer {
-  const writer = new JsonArrayBytes();
+function bytesOf(elements: string[], capacity?: number): Buffer {
+  const writer = new JsonArrayBytes(capacity);
   for (const e of elements) writer.push(e);
   return writer.end();
 }
@@ -30,4 +30,13 @@ test('multi-byte text (2-, 3- and 4-byte UTF-8) and growth well past the first 6
 test('an element of only 4-byte characters fills its reservation exactly', () => {
   const e = JSON.stringify('😀'.repeat(30_000));
   assert.ok(bytesOf([e, e, e]).equals(Buffer.from(`[${[e, e, e].join(',')}]`)));
+});
+
+test('any starting capacity, from almost nothing to more than needed', () => {
+  const elements = Array.from({ length: 50 }, (_, i) => JSON.stringify({ i, name: 'ünï'.repeat(i) }));
+  const expected = Buffer.from(`[${elements.join(',')}]`);
+  for (const capacity of [0, 1, 16, 100, expected.length, 10 * expected.length]) {
+    assert.ok(bytesOf(elements, capacity).equals(expected), `capacity ${capacity}`);
+    assert.equal(bytesOf([], capacity).toString(), '[]', `capacity ${capacity}`);
+  }
 });

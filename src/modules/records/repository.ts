@@ -3,6 +3,7 @@ import { CompiledQuery, PostgresIntrospector, sql, type Kysely, type Transaction
 import type { Database, RecordTable } from '../../db/types.js';
 import { parseJson, type EachRow } from '../../db/connect.js';
 import { PointReads } from '../../db/batch.js';
+import { MAX_LIMIT } from '../../collections/paging.js';
 import { RecordLists, type RecordListQuery } from './list.js';
 import { JsonArrayBytes, PG_RECORD_JSON_COLUMNS, jsonArraySql, recordJsonPg, recordJsonSql, type PgRecordValues } from './wire.js';
 
@@ -32,6 +33,8 @@ export interface RecordSource {
   ownerId: string;
 }
 
+/** Bytes a record's JSON takes, generously: a page's buffer of `limit` of them seldom grows. */
+const RECORD_JSON_BYTES = 768;
 /** Rows per INSERT in `insertMany`: 14 parameters each stays under both engines' limits. */
 const INSERT_CHUNK = 1000;
 
@@ -178,7 +181,7 @@ export class RecordRepository {
     if (this.eachRow) {
       const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select(PG_RECORD_JSON_COLUMNS));
       if (!page) return '[]';
-      const json = new JsonArrayBytes();
+      const json = new JsonArrayBytes(Math.min(query.limit, MAX_LIMIT) * RECORD_JSON_BYTES);
       await this.eachRow(page.compile(), (v) => json.push(recordJsonPg(v as unknown as PgRecordValues)));
       return json.end();
     }

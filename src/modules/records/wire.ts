@@ -96,11 +96,16 @@ export function jsonArraySql(json: RawBuilder<string> | ReturnType<typeof sql.re
  * dies at once instead of living (with the rest of the page) until the page is joined.
  */
 export class JsonArrayBytes {
-  private buffer = Buffer.allocUnsafe(64 * 1024);
+  private buffer: Buffer;
   private length = 1;
   private count = 0;
 
-  constructor() {
+  /**
+   * @param capacity the bytes to start with: a page's expected size, so that it is written
+   *   without growing (each growth copies the page and allocates memory the collector then counts).
+   */
+  constructor(capacity = 64 * 1024) {
+    this.buffer = Buffer.allocUnsafe(Math.max(16, capacity));
     this.buffer[0] = 0x5b; // [
   }
 
