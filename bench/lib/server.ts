@@ -4,12 +4,27 @@
  * and stopped by it (SIGTERM, then SIGKILL after a grace period).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const BENCH_ADMIN = { clientId: 'bench-admin', clientSecret: 'bench-admin-secret-0123456789' };
+
+/**
+ * The node flags `npm start` runs the server with (package.json `scripts.start`), read from there
+ * so that a bench measures the server as it is started; every child a bench starts gets them, the
+ * bare baselines too.
+ */
+export const SERVER_NODE_FLAGS = startScriptFlags();
+
+function startScriptFlags(): string[] {
+  const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const match = /^node((?: --[a-z-]+(?:=[\w.-]+)?)*) bin\/nelm\.js serve$/.exec(start);
+  if (!match) throw new Error(`package.json scripts.start is not "node [--flag…] bin/nelm.js serve": ${start}`);
+  return match[1]!.split(' ').filter(Boolean);
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,12 +58,13 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /**
- * Runs `script` (TypeScript through tsx) with PORT and HOST=127.0.0.1 set, and waits until
+ * Runs `script` (TypeScript through tsx, node flags as `npm start`'s, then `nodeArgs`) with PORT
+ * and HOST=127.0.0.1 set, and waits until
  * GET /health answers 200 (30 s at most).
  */
 export async function startChild(script: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Promise<Child> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, '--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'inherit', 'inherit'],
