@@ -29,27 +29,37 @@ export interface TokenSubject {
 
 export class TokenError extends Error {}
 
+/**
+ * A token this service verified: its caller, its expiry (seconds) and the generation of the cache
+ * it was verified in (`TokenService.forgetVerified` starts a new one).
+ */
+export interface VerifiedToken {
+  readonly principal: Principal;
+  readonly exp: number;
+  readonly generation: number;
+}
+
 /** Cache of verified tokens, so that the signature of a token is checked once, not per request. */
 class VerifiedCache {
-  private readonly entries = new Map<string, { principal: Principal; exp: number }>();
+  private readonly entries = new Map<string, VerifiedToken>();
   constructor(private readonly max: number) {}
 
-  get(token: string, nowSeconds: number): Principal | undefined {
+  get(token: string, nowSeconds: number): VerifiedToken | undefined {
     const hit = this.entries.get(token);
     if (!hit) return undefined;
     if (hit.exp <= nowSeconds) {
       this.entries.delete(token);
       return undefined;
     }
-    return hit.principal;
+    return hit;
   }
 
-  set(token: string, principal: Principal, exp: number): void {
+  set(token: string, verified: VerifiedToken): void {
     if (this.entries.size >= this.max) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(token, { principal, exp });
+    this.entries.set(token, verified);
   }
 
   clear(): void {
@@ -61,6 +71,7 @@ export class TokenService {
   private keys = new Map<string, Key>();
   private signer: Key | undefined;
   private readonly cache = new VerifiedCache(10_000);
+  private generation = 0;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -153,13 +164,21 @@ export class TokenService {
     return { token, expiresIn: this.ttlSeconds };
   }
 
-  /** The caller of a token this service verified before and that has not expired since. */
-  verifiedFromCache(token: string): Principal | undefined {
+  /** A token this service verified before, that has not expired or been forgotten since. */
+  verifiedFromCache(token: string): VerifiedToken | undefined {
     return this.cache.get(token, Math.floor(Date.now() / 1000));
   }
 
-  /** Verifies a bearer token and returns the caller; throws TokenError with a client-safe reason. */
-  async verify(token: string): Promise<Principal> {
+  /**
+   * Whether a token verified before (kept by the caller, e.g. per connection) still stands: not
+   * expired, not forgotten since (the same test as the cache's, without looking the token up).
+   */
+  stillVerified(verified: VerifiedToken): boolean {
+    return verified.generation === this.generation && verified.exp > Math.floor(Date.now() / 1000);
+  }
+
+  /** Verifies a bearer token; throws TokenError with a client-safe reason. */
+  async verify(token: string): Promise<VerifiedToken> {
     const cached = this.verifiedFromCache(token);
     if (cached) return cached;
 
@@ -184,14 +203,15 @@ export class TokenService {
       if (code === 'ERR_JWT_EXPIRED') throw new TokenError('JWT validation failed: JWT is expired');
       throw new TokenError('JWT validation failed: invalid signature or claims');
     }
-    const principal = toPrincipal(payload);
-    this.cache.set(token, principal, Number(payload.exp));
-    return principal;
+    const verified: VerifiedToken = { principal: toPrincipal(payload), exp: Number(payload.exp), generation: this.generation };
+    this.cache.set(token, verified);
+    return verified;
   }
 
-  /** Forgets verified tokens (after a client or identity is deleted). */
+  /** Forgets verified tokens (after a client or identity is deleted), those kept elsewhere too. */
   forgetVerified(): void {
     this.cache.clear();
+    this.generation++;
   }
 }
 
