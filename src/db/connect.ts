@@ -210,7 +210,9 @@ export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl'
       connectionString: config.databaseUrl,
       max: 10,
       types: pgTypes(),
-      options: `-c TimeZone=UTC${searchPath}`,
+      // Timestamps come back as UTC text in the ISO style whatever the server's defaults
+      // (pgTimestampToIso, and records' wire JSON, read that shape).
+      options: `-c TimeZone=UTC -c DateStyle=ISO${searchPath}`,
     });
     const preparing = config.pgPreparedStatements === false ? undefined : new PreparingPool(pool);
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing ?? pool }) });

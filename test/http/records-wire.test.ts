@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, type Harness } from '../helpers/app.js';
 
-const TEXTS = ['plain', 'quote " and \\ backslash', 'slash / and ünïcödé 漢字', 'emoji 😀 and \u2028 separator', 'tab\there', "O'Neil", '{"not":"json"}', ' spaced '];
+const TEXTS = ['plain', 'control \u0001 and \u001f chars', 'quote " and \\ backslash', 'slash / and ünïcödé 漢字', 'emoji 😀 and \u2028 separator', 'tab\there', "O'Neil", '{"not":"json"}', ' spaced '];
 
 describe('records: lists serialized as GET serializes each record', () => {
   let h: Harness;

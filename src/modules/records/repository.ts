@@ -5,7 +5,7 @@ import { parseJson, type EachRow } from '../../db/connect.js';
 import { PointReads } from '../../db/batch.js';
 import { MAX_LIMIT } from '../../collections/paging.js';
 import { RecordLists, type RecordListQuery } from './list.js';
-import { JsonArrayBytes, PG_RECORD_JSON_COLUMNS, jsonArraySql, recordJsonPg, recordJsonSql, type PgRecordValues } from './wire.js';
+import { JsonArrayBytes, PG_RECORD_JSON_COLUMNS, jsonArraySql, pgRecordId, pgRecordSourceId, recordJsonPg, recordJsonSql, type PgRecordValues } from './wire.js';
 
 export type { RecordListQuery };
 
@@ -140,7 +140,7 @@ export class RecordRepository {
         .compile().sql;
       this.pgGets = new PointReads(async (tenantId, ids) => {
         const found = new Map<string, PgRecordValues>();
-        await eachRow(CompiledQuery.raw(this.byIdJsonSql, [tenantId, ids]), (v) => found.set(v[0] as string, v as unknown as PgRecordValues));
+        await eachRow(CompiledQuery.raw(this.byIdJsonSql, [tenantId, ids]), (v) => found.set(pgRecordId(v as unknown as PgRecordValues), v as unknown as PgRecordValues));
         return found;
       });
     } else {
@@ -166,7 +166,7 @@ export class RecordRepository {
   async byIdJson(tenantId: string, id: string): Promise<{ sourceId: string; json: string } | undefined> {
     if (this.pgGets) {
       const row = await this.pgGets.load(tenantId, id);
-      return row && { sourceId: row[7], json: recordJsonPg(row) };
+      return row && { sourceId: pgRecordSourceId(row), json: recordJsonPg(row) };
     }
     const [row] = (await this.db.executeQuery<{ source_id: string; json: string }>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows;
     return row && { sourceId: row.source_id, json: row.json };
