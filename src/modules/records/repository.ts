@@ -1,7 +1,7 @@
 /** All SQL of non-employee records, and of the record slots kept in `sources.record_count`. */
 import { CompiledQuery, PostgresIntrospector, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, RecordTable } from '../../db/types.js';
-import { parseJson, type EachRow } from '../../db/connect.js';
+import { parseJson, type EachRow, type ReadNow } from '../../db/connect.js';
 import { PointReads } from '../../db/batch.js';
 import { MAX_LIMIT } from '../../collections/paging.js';
 import { RecordLists, type RecordListQuery } from './list.js';
@@ -121,10 +121,14 @@ export class RecordRepository {
   /** PostgreSQL: rows handed over one at a time (src/db/connect.ts). */
   private readonly eachRow: EachRow | undefined;
 
-  /** @param eachRow `Db.eachRow`, which PostgreSQL has (and needs here). */
+  /**
+   * @param eachRow `Db.eachRow`, which PostgreSQL has (and needs here)
+   * @param readNow `Db.readNow`, which SQLite has: gets read at once when they can
+   */
   constructor(
     readonly db: Kysely<Database>,
     eachRow?: EachRow,
+    private readonly readNow?: ReadNow,
   ) {
     this.lists = new RecordLists(db);
     const one = db.selectFrom('records').where('tenant_id', '=', '').where('id', '=', '');
@@ -168,7 +172,8 @@ export class RecordRepository {
       const row = await this.pgGets.load(tenantId, id);
       return row && { sourceId: pgRecordSourceId(row), json: recordJsonPg(row) };
     }
-    const [row] = (await this.db.executeQuery<{ source_id: string; json: string }>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows;
+    type Row = { source_id: string; json: string };
+    const [row] = this.readNow?.<Row>(this.byIdJsonSql, [tenantId, id]) ?? (await this.db.executeQuery<Row>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows;
     return row && { sourceId: row.source_id, json: row.json };
   }
 
