@@ -170,8 +170,8 @@ export class RecordLists {
       this.db.selectFrom(page.as('p')).innerJoin('records', (join) => join.onRef('records.id', '=', 'p.id').on('records.tenant_id', '=', tenantId)) as AnySelect,
     );
     // LIMIT changes no result here (the page has at most `limit` rows), but it keeps the ORDER BY
-    // when the statement is read as a subquery: SQLite drops the ORDER BY of a FROM subquery
-    // that has no LIMIT (wire.ts jsonArraySql reads the page in order).
+    // binding when the statement is read as a subquery: SQLite's planner may ignore the ORDER BY
+    // of a FROM subquery without LIMIT (wire.ts jsonArraySql reads the page in order).
     return orderBy(rows, at('p')).limit(limit);
   }
 

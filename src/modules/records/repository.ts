@@ -181,7 +181,7 @@ export class RecordRepository {
     return (await this.lists.list(tenantId, query)).map(toRecord);
   }
 
-  /** The page as the JSON array the list operation sends, as UTF-8 bytes (see wire.ts). */
+  /** The page as the JSON array the list operation sends, as UTF-8 bytes (see wire.ts); `[]` when nothing is read. */
   async listJson(tenantId: string, query: RecordListQuery): Promise<string | Buffer> {
     if (this.eachRow) {
       const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select(PG_RECORD_JSON_COLUMNS));
