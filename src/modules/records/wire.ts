@@ -69,8 +69,9 @@ const NEEDS_ESCAPING = /["\\\u0000-\u001f]/;
 
 /**
  * A stored text as a JSON string: in quotes as it is when there is nothing to escape (most text;
- * a page of records' JSON a quarter faster than with JSON.stringify), else JSON.stringify. Stored text has
- * no unpaired surrogate (src/domain/text.ts), the one other thing JSON.stringify escapes.
+ * a page of records' JSON is a quarter faster than with JSON.stringify), else JSON.stringify.
+ * Stored text has no unpaired surrogate (src/domain/text.ts), the one other thing JSON.stringify
+ * escapes.
  */
 export function jsonString(text: string): string {
   return NEEDS_ESCAPING.test(text) ? JSON.stringify(text) : `"${text}"`;
