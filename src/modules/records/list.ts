@@ -14,7 +14,7 @@
  *   per-source counts.
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import type { Database, RecordTable } from '../../db/types.js';
+import type { Database } from '../../db/types.js';
 import type { FilterNode } from '../../collections/filter.js';
 import { filterExpression, type Sorter } from '../../collections/query.js';
 import { normalizeId } from '../../domain/ids.js';
@@ -117,12 +117,6 @@ export class RecordLists {
     const ids = (await qb.orderBy('sources.id').execute()).map((r) => r.id);
     const perBranch = 8 + (query.filter ? literalCount(query.filter) : 0) + (sorters?.length ?? 0);
     return ids.length * perBranch > MAX_MERGE_PARAMETERS ? undefined : ids;
-  }
-
-  /** A page of records: whole rows, or what `select` reads of `records` (e.g. each record's JSON). */
-  async list<R = RecordTable>(tenantId: string, query: RecordListQuery, select: RecordSelection = wholeRows): Promise<R[]> {
-    const page = await this.pageQuery(tenantId, query, select);
-    return page ? ((await page.execute()) as R[]) : [];
   }
 
   /**

@@ -177,10 +177,6 @@ export class RecordRepository {
     return row && { sourceId: row.source_id, json: row.json };
   }
 
-  async list(tenantId: string, query: RecordListQuery): Promise<NonEmployeeRecord[]> {
-    return (await this.lists.list(tenantId, query)).map(toRecord);
-  }
-
   /** The page as the JSON array the list operation sends, as UTF-8 bytes (see wire.ts); `[]` when nothing is read. */
   async listJson(tenantId: string, query: RecordListQuery): Promise<string | Buffer> {
     if (this.eachRow) {

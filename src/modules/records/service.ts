@@ -136,13 +136,7 @@ export class RecordService {
     }
   }
 
-  async list(principal: Principal, params: ListRecordsParams): Promise<{ records: NonEmployeeRecord[]; total?: number }> {
-    const query = await this.listQuery(principal, params);
-    const records = await this.repo.list(principal.tenantId, query);
-    return { records, ...(await this.listTotal(principal, params, query)) };
-  }
-
-  /** `list`, the page already serialized as the JSON array the list operation sends. */
+  /** A page of records, already serialized as the JSON array the list operation sends. */
   async listJson(principal: Principal, params: ListRecordsParams): Promise<{ json: string | Buffer; total?: number }> {
     const query = await this.listQuery(principal, params);
     const json = await this.repo.listJson(principal.tenantId, query);
