@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { SERVER_NODE_FLAGS } from '../lib/server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const ADMIN = { clientId: 'bench-admin', clientSecret: 'bench-admin-secret-0123456789' };
@@ -57,7 +58,7 @@ export interface BenchServer {
 
 export async function startServer(env: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'serve'], {
     cwd: ROOT,
     env: {
       ...process.env,
