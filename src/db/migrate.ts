@@ -7,10 +7,16 @@ import type { Engine } from '../config/config.js';
 import * as foundation from './migrations/20261123_0001_foundation.js';
 import * as requests from './migrations/20261123_0002_requests.js';
 import * as bulkJobs from './migrations/20261123_0003_bulk_jobs.js';
+import * as recordJson from './migrations/20261123_0004_record_json.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
   down?(db: Kysely<any>, engine: Engine): Promise<void>;
+  /**
+   * Upkeep after the migrations of a run are committed, outside any transaction (which VACUUM
+   * refuses), for a migration that applied in this run: say, the VACUUM a rewritten table needs.
+   */
+  afterUp?(db: Kysely<any>, engine: Engine): Promise<void>;
 }
 
 /** Every migration, by its frozen name. Add new ones at the end. */
@@ -18,6 +24,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261123_0001_foundation': foundation,
   '20261123_0002_requests': requests,
   '20261123_0003_bulk_jobs': bulkJobs,
+  '20261123_0004_record_json': recordJson,
 };
 
 class EngineMigrationProvider implements MigrationProvider {
@@ -35,14 +42,20 @@ class EngineMigrationProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: Kysely<any>, engine: Engine, schema?: string): Promise<string[]> {
+/** Kysely's migrator over these migrations (tests step down and up with it). */
+export function migrator(db: Kysely<any>, engine: Engine, schema?: string): Migrator {
   // With a schema of its own, the bookkeeping tables live there too (Kysely would otherwise find
   // another schema's tables by introspection and skip creating them).
-  const migrator = new Migrator({ db, provider: new EngineMigrationProvider(engine), ...(schema ? { migrationTableSchema: schema } : {}) });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
+  return new Migrator({ db, provider: new EngineMigrationProvider(engine), ...(schema ? { migrationTableSchema: schema } : {}) });
+}
+
+export async function migrateToLatest(db: Kysely<any>, engine: Engine, schema?: string): Promise<string[]> {
+  const result: MigrationResultSet = await migrator(db, engine, schema).migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`Migration ${failed ?? ''} failed: ${(result.error as Error).message ?? String(result.error)}`);
   }
-  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (const name of applied) await MIGRATIONS[name]?.afterUp?.(db, engine);
+  return applied;
 }

@@ -8,7 +8,7 @@
  * - JSON columns are TEXT in SQLite and jsonb in PostgreSQL (see `parseJson`).
  */
 
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export type Flag = 0 | 1;
 
@@ -128,6 +128,14 @@ export interface RecordTable {
   modified: string;
 }
 
+/**
+ * `records` as the database has it: the columns above and `json`, the record's wire JSON, which
+ * the database computes (a generated column, migration 0004) and nobody writes.
+ */
+export interface RecordJsonTable extends RecordTable {
+  json: ColumnType<string, never, never>;
+}
+
 export type BulkJobStatus = 'PENDING' | 'IN_PROGRESS' | 'COMPLETED' | 'ERROR';
 
 export interface BulkJobTable {
@@ -240,7 +248,7 @@ export interface Database {
   sources: SourceTable;
   source_members: SourceMemberTable;
   schema_attributes: SchemaAttributeTable;
-  records: RecordTable;
+  records: RecordJsonTable;
   requests: RequestTable;
   approval_items: ApprovalItemTable;
   notifications: NotificationTable;

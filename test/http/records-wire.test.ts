@@ -98,6 +98,41 @@ describe('records: lists serialized as GET serializes each record', () => {
     });
   });
 
+  test('every write is in the JSON sent next: PUT, PATCH, a schema attribute deleted', async () => {
+    const sourceId = sources[1]!;
+    const listed = async () => {
+      const res = await h.request('GET', `/v2024/non-employee-records?filters=${encodeURIComponent(`sourceId eq "${sourceId}"`)}&sorters=accountName`, h.admin.token);
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json() as Record<string, unknown>[];
+    };
+    const target = (await listed()).find((r) => (r.data as Record<string, string>).note !== undefined)!;
+    const url = `/v2024/non-employee-records/${target.id}`;
+    const sent = async () => {
+      const one = await h.request('GET', url, h.admin.token);
+      assert.equal(one.statusCode, 200, one.body);
+      assert.deepEqual((await listed()).find((r) => r.id === target.id), one.json());
+      return one.json();
+    };
+
+    const put = await h.request('PUT', url, h.admin.token, { ...target, firstName: 'Put \u0002 "again"', endDate: '2022-01-31T10:11:12.345Z', data: { note: 'new', quote: 'q' } });
+    assert.equal(put.statusCode, 200, put.body);
+    assert.deepEqual(await sent(), put.json());
+    assert.equal((await sent()).endDate, '2022-01-31T10:11:12.345Z');
+
+    const patched = await h.request('PATCH', url, h.admin.token, [{ op: 'replace', path: '/lastName', value: 'Patched' }, { op: 'remove', path: '/data/quote' }], {
+      'content-type': 'application/json-patch+json',
+    });
+    assert.equal(patched.statusCode, 200, patched.body);
+    assert.deepEqual(await sent(), patched.json());
+    assert.deepEqual((await sent()).data, { note: 'new' });
+
+    const attributes = await h.request('GET', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, h.admin.token);
+    const note = (attributes.json() as { id: string; technicalName: string }[]).find((a) => a.technicalName === 'note')!;
+    const deleted = await h.request('DELETE', `/v2024/non-employee-sources/${sourceId}/schema-attributes/${note.id}`, h.admin.token);
+    assert.equal(deleted.statusCode, 204, deleted.body);
+    assert.deepEqual((await sent()).data, {});
+  });
+
   test('an empty page is an empty array', async () => {
     const res = await h.request('GET', `/v2024/non-employee-records?offset=1000`, h.admin.token);
     assert.equal(res.statusCode, 200);

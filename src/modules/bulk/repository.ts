@@ -10,7 +10,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Engine } from '../../config/config.js';
 import type { BulkJobStatus, BulkJobTable, Database } from '../../db/types.js';
-import { toRecord, type NonEmployeeRecord } from '../records/repository.js';
+import { RECORD_COLUMNS, toRecord, type NonEmployeeRecord } from '../records/repository.js';
 import type { RowError } from './columns.js';
 
 type Exec = Kysely<Database> | Transaction<Database>;
@@ -270,7 +270,7 @@ export class BulkRepository {
 
   /** Every record of the source (import: to tell creates from updates). */
   async records(db: Exec, tenantId: string, sourceId: string): Promise<NonEmployeeRecord[]> {
-    const rows = await db.selectFrom('records').selectAll().where('tenant_id', '=', tenantId).where('source_id', '=', sourceId).execute();
+    const rows = await db.selectFrom('records').select(RECORD_COLUMNS).where('tenant_id', '=', tenantId).where('source_id', '=', sourceId).execute();
     return rows.map(toRecord);
   }
 
@@ -281,7 +281,7 @@ export class BulkRepository {
 
   /** One page of the export: records by accountName, after `after`. */
   async exportPage(tenantId: string, sourceId: string, after: string | undefined, limit: number): Promise<NonEmployeeRecord[]> {
-    let qb = this.db.selectFrom('records').selectAll().where('tenant_id', '=', tenantId).where('source_id', '=', sourceId);
+    let qb = this.db.selectFrom('records').select(RECORD_COLUMNS).where('tenant_id', '=', tenantId).where('source_id', '=', sourceId);
     if (after !== undefined) qb = qb.where('account_name', '>', after);
     const rows = await qb.orderBy('account_name').limit(limit).execute();
     return rows.map(toRecord);

@@ -38,7 +38,6 @@ type AnySelect = SelectQueryBuilder<any, any, any>;
 
 /** The columns a list reads, from a query over `records` (joined in a merge). */
 export type RecordSelection = (qb: AnySelect) => AnySelect;
-const wholeRows: RecordSelection = (qb) => qb.selectAll('records');
 
 /** The source ids a top-level `sourceId eq` / `in` (under `and`) restricts the filter to. */
 export function pinnedSources(node: FilterNode | undefined): string[] | undefined {
@@ -124,7 +123,7 @@ export class RecordLists {
    * ORDER BY and LIMIT so that it keeps its order as a subquery too), or undefined when the
    * page is empty without asking (limit 0, no source to merge). May run a query to plan it.
    */
-  async pageQuery(tenantId: string, query: RecordListQuery, select: RecordSelection = wholeRows): Promise<AnySelect | undefined> {
+  async pageQuery(tenantId: string, query: RecordListQuery, select: RecordSelection): Promise<AnySelect | undefined> {
     const { managedBy, filter, sorters, limit, offset } = query;
     if (limit === 0) return undefined;
     const sources = await this.branches(tenantId, query, sorters);

@@ -5,11 +5,14 @@ import { parseJson, type EachRow, type ReadNow } from '../../db/connect.js';
 import { PointReads } from '../../db/batch.js';
 import { MAX_LIMIT } from '../../collections/paging.js';
 import { RecordLists, type RecordListQuery } from './list.js';
-import { JsonArrayBytes, PG_RECORD_JSON_COLUMNS, jsonArraySql, pgRecordId, pgRecordSourceId, recordJsonPg, recordJsonSql, type PgRecordValues } from './wire.js';
+import { JsonArrayBytes, jsonArraySql } from './wire.js';
 
 export type { RecordListQuery };
 
 type Exec = Kysely<Database> | Transaction<Database>;
+
+/** PostgreSQL: a get's row, `records.id`, `records.source_id` and `records.json`. */
+type PgJsonRow = readonly [id: string, sourceId: string, json: string];
 
 export interface NonEmployeeRecord {
   id: string;
@@ -37,6 +40,27 @@ export interface RecordSource {
 const RECORD_JSON_BYTES = 768;
 /** Rows per INSERT in `insertMany`: 14 parameters each stays under both engines' limits. */
 const INSERT_CHUNK = 1000;
+
+/**
+ * The columns a record is read from: never `json` (the record once more as text, 500-odd bytes
+ * a row that a bulk import reading a whole source would carry for nothing).
+ */
+export const RECORD_COLUMNS = [
+  'records.tenant_id',
+  'records.id',
+  'records.source_id',
+  'records.account_name',
+  'records.first_name',
+  'records.last_name',
+  'records.email',
+  'records.phone',
+  'records.manager',
+  'records.start_date',
+  'records.end_date',
+  'records.data',
+  'records.created',
+  'records.modified',
+] as const satisfies readonly `records.${keyof RecordTable}`[];
 
 /** A stored row as a domain record (the one mapper; bulk export reads rows through it too). */
 export function toRecord(row: RecordTable): NonEmployeeRecord {
@@ -108,8 +132,8 @@ export class RecordRepository {
    */
   private readonly byIdSql: string;
   /**
-   * Likewise `byIdJson`: on SQLite the source id and the record's wire JSON by (tenant id, id); on
-   * PostgreSQL the records' columns by (tenant id, ids), read by `pgGets`.
+   * Likewise `byIdJson`: the source id and the record's wire JSON by (tenant id, id) on SQLite; by
+   * (tenant id, ids), with the id, on PostgreSQL, read by `pgGets`.
    */
   private readonly byIdJsonSql: string;
 
@@ -117,7 +141,7 @@ export class RecordRepository {
    * PostgreSQL: gets by id coalesced per event-loop turn into one `id = ANY($2)` read per tenant
    * (src/db/batch.ts). SQLite reads are synchronous calls of a few µs, nothing to coalesce.
    */
-  private readonly pgGets: PointReads<PgRecordValues> | undefined;
+  private readonly pgGets: PointReads<PgJsonRow> | undefined;
   /** PostgreSQL: rows handed over one at a time (src/db/connect.ts). */
   private readonly eachRow: EachRow | undefined;
 
@@ -131,24 +155,22 @@ export class RecordRepository {
     private readonly readNow?: ReadNow,
   ) {
     this.lists = new RecordLists(db);
-    const one = db.selectFrom('records').where('tenant_id', '=', '').where('id', '=', '');
-    this.byIdSql = one.selectAll().compile().sql;
+    const one = db.selectFrom('records').where('tenant_id', '=', '');
+    this.byIdSql = one.select(RECORD_COLUMNS).where('id', '=', '').compile().sql;
     if (isPostgres(db)) {
       if (!eachRow) throw new Error('RecordRepository on PostgreSQL reads through Db.eachRow');
       this.eachRow = eachRow;
-      this.byIdJsonSql = db
-        .selectFrom('records')
-        .select(PG_RECORD_JSON_COLUMNS)
-        .where('tenant_id', '=', '')
+      this.byIdJsonSql = one
+        .select(['records.id', 'records.source_id', 'records.json'])
         .where('id', '=', sql<string>`any(${sql.val([] as string[])}::text[])`)
         .compile().sql;
       this.pgGets = new PointReads(async (tenantId, ids) => {
-        const found = new Map<string, PgRecordValues>();
-        await eachRow(CompiledQuery.raw(this.byIdJsonSql, [tenantId, ids]), (v) => found.set(pgRecordId(v as unknown as PgRecordValues), v as unknown as PgRecordValues));
+        const found = new Map<string, PgJsonRow>();
+        await eachRow(CompiledQuery.raw(this.byIdJsonSql, [tenantId, ids]), (v) => found.set(v[0] as string, v as unknown as PgJsonRow));
         return found;
       });
     } else {
-      this.byIdJsonSql = one.select(['records.source_id', recordJsonSql().as('json')]).compile().sql;
+      this.byIdJsonSql = one.select(['records.source_id', 'records.json']).where('id', '=', '').compile().sql;
     }
   }
 
@@ -170,7 +192,7 @@ export class RecordRepository {
   async byIdJson(tenantId: string, id: string): Promise<{ sourceId: string; json: string } | undefined> {
     if (this.pgGets) {
       const row = await this.pgGets.load(tenantId, id);
-      return row && { sourceId: pgRecordSourceId(row), json: recordJsonPg(row) };
+      return row && { sourceId: row[1], json: row[2] };
     }
     type Row = { source_id: string; json: string };
     const [row] = this.readNow?.<Row>(this.byIdJsonSql, [tenantId, id]) ?? (await this.db.executeQuery<Row>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows;
@@ -180,13 +202,13 @@ export class RecordRepository {
   /** The page as the JSON array the list operation sends, as UTF-8 bytes (see wire.ts); `[]` when nothing is read. */
   async listJson(tenantId: string, query: RecordListQuery): Promise<string | Buffer> {
     if (this.eachRow) {
-      const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select(PG_RECORD_JSON_COLUMNS));
+      const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select('records.json'));
       if (!page) return '[]';
       const json = new JsonArrayBytes(Math.min(query.limit, MAX_LIMIT) * RECORD_JSON_BYTES);
-      await this.eachRow(page.compile(), (v) => json.push(recordJsonPg(v as unknown as PgRecordValues)));
+      await this.eachRow(page.compile(), (v) => json.push(v[0] as string));
       return json.end();
     }
-    const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select(recordJsonSql().as('json')));
+    const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select('records.json'));
     if (!page) return '[]';
     const row = await this.db.selectFrom(page.as('page')).select(jsonArraySql(sql.ref('page.json')).as('json')).executeTakeFirstOrThrow();
     return row.json;

@@ -1,95 +1,19 @@
 /**
- * Record lists as JSON text, ready to send (bench/records, docs/performance.md "Records").
+ * Record gets and lists as JSON text, ready to send (bench/records, docs/performance.md "Records").
  *
  * A 250-record page is 3,250 column values: turning them into JS objects, parsing each `data`,
  * mapping to the DTO and serializing again cost more than the page's index walk and row reads.
- * So no object is built per record, on either engine; each record's JSON is one string, in the
- * order and shape of the NonEmployeeRecord response schema:
- * - SQLite: the database writes it (`recordJsonSql`), dates included (they are stored as ISO text);
- * - PostgreSQL: building JSON in the database (json_build_object, row_to_json, to_json) cost three
- *   times the page's reads there, so the columns are read as text (`data` as its JSON text, the
- *   columns that need no escaping joined into one value: `PG_RECORD_JSON_COLUMNS`), as arrays,
- *   one row at a time, and written out by `recordJsonPg`, a list page straight into UTF-8 bytes
- *   (`JsonArrayBytes`).
+ * So no object is built per record, on either engine: each record's JSON is the generated column
+ * `records.json` (migration 0004), in the order and shape of the NonEmployeeRecord response
+ * schema, which the database keeps:
+ * - SQLite computes it when read (json_object), and a page leaves the database as one value
+ *   (`jsonArraySql`);
+ * - PostgreSQL stores it when a row is written (building it when read cost the backend more than
+ *   the page's reads, and the server as much again to write it from 13 values); a page's rows are
+ *   written into UTF-8 bytes one by one as they arrive (`JsonArrayBytes`).
+ * test/http/records-wire.test.ts holds both to what the response serializer writes.
  */
 import { sql, type RawBuilder } from 'kysely';
-import { pgTimestampToIso } from '../../db/connect.js';
-
-/**
- * SQLite: a record's wire JSON from the `records` row, by json_object (about 12 % faster than
- * json_quote of each column joined with ||). Every column is NOT NULL and text; `data` is stored
- * as a JSON object (written by JSON.stringify or json_remove), `json()` re-checks and minifies it
- * and json_object embeds it as JSON. Same keys in the same order as `recordDto`.
- */
-export function recordJsonSql(): RawBuilder<string> {
-  const column = (name: string) => sql.ref(`records.${name}`);
-  return sql<string>`json_object('id', ${column('id')}, 'accountName', ${column('account_name')}, 'firstName', ${column('first_name')},
-    'lastName', ${column('last_name')}, 'email', ${column('email')}, 'phone', ${column('phone')}, 'manager', ${column('manager')},
-    'sourceId', ${column('source_id')}, 'data', json(${column('data')}), 'startDate', ${column('start_date')}, 'endDate', ${column('end_date')},
-    'modified', ${column('modified')}, 'created', ${column('created')})`;
-}
-
-/** Joins the fixed-shape columns of a PostgreSQL record read (`PG_RECORD_JSON_COLUMNS`). */
-const SEP = '\x01';
-
-/**
- * PostgreSQL: what a record's wire JSON is read from, as 7 text values instead of 13 (pg turns
- * every value into a string of its own, a native call each: a page of 250 records was 3,250 of
- * them). The columns that cannot hold U+0001 travel joined by it: the ids (hex), the four dates
- * (PostgreSQL's UTC text of a timestamptz, digits and `-: .+`) and `data` last (jsonb's text is
- * JSON, whose strings escape every control character). The six columns of free text, which may
- * hold any character but NUL, travel as they are.
- */
-export const PG_RECORD_JSON_COLUMNS = [
-  sql<string>`concat_ws(chr(1), records.id, records.source_id, records.start_date, records.end_date, records.modified, records.created, records.data)`.as('fixed'),
-  'records.account_name',
-  'records.first_name',
-  'records.last_name',
-  'records.email',
-  'records.phone',
-  'records.manager',
-] as const;
-
-/** A row of PG_RECORD_JSON_COLUMNS as its values, in that order. */
-export type PgRecordValues = readonly [fixed: string, accountName: string, firstName: string, lastName: string, email: string, phone: string, manager: string];
-
-/** The record id of a PG_RECORD_JSON_COLUMNS row. */
-export function pgRecordId(v: PgRecordValues): string {
-  return v[0].slice(0, v[0].indexOf(SEP));
-}
-
-/** The source id of a PG_RECORD_JSON_COLUMNS row. */
-export function pgRecordSourceId(v: PgRecordValues): string {
-  const from = v[0].indexOf(SEP) + 1;
-  return v[0].slice(from, v[0].indexOf(SEP, from));
-}
-
-/** What JSON escapes in a string: the quote, the backslash and control characters. */
-const NEEDS_ESCAPING = /["\\\u0000-\u001f]/;
-
-/**
- * A stored text as a JSON string: in quotes as it is when there is nothing to escape (most text;
- * a page of records' JSON is a quarter faster than with JSON.stringify), else JSON.stringify.
- * Stored text has no unpaired surrogate (src/domain/text.ts), the one other thing JSON.stringify
- * escapes.
- */
-export function jsonString(text: string): string {
-  return NEEDS_ESCAPING.test(text) ? JSON.stringify(text) : `"${text}"`;
-}
-
-const q = jsonString;
-
-/**
- * The wire JSON of a PostgreSQL row: text columns quoted by `jsonString`, `data` spliced in as
- * PostgreSQL wrote it (jsonb's text is JSON), dates rewritten as ISO 8601 (`pgTimestampToIso`:
- * digits and `-:.TZ`, nothing to escape). No object is built or parsed per record.
- */
-export function recordJsonPg(v: PgRecordValues): string {
-  const fixed = v[0].split(SEP);
-  if (fixed.length !== 7) throw new Error(`a record read from PostgreSQL has ${fixed.length} fixed-shape values, not 7`);
-  const [id, sourceId, startDate, endDate, modified, created, data] = fixed as [string, string, string, string, string, string, string];
-  return `{"id":${q(id)},"accountName":${q(v[1])},"firstName":${q(v[2])},"lastName":${q(v[3])},"email":${q(v[4])},"phone":${q(v[5])},"manager":${q(v[6])},"sourceId":${q(sourceId)},"data":${data},"startDate":"${pgTimestampToIso(startDate)}","endDate":"${pgTimestampToIso(endDate)}","modified":"${pgTimestampToIso(modified)}","created":"${pgTimestampToIso(created)}"}`;
-}
 
 /**
  * SQLite: a page's JSON array from a subquery's `json` column (`recordJsonSql`), as one BLOB, so
