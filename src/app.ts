@@ -13,7 +13,7 @@ import { openDatabase, type Db } from './db/connect.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
 import { fail } from './errors/api-error.js';
 import { unstorableTextAt, unstorableTextMessage } from './domain/text.js';
-import { logSerializers } from './http/logging.js';
+import { logSerializers, requestLoggerFactory } from './http/logging.js';
 import { mountOperations } from './http/operation.js';
 import { requireBearerToken } from './plugins/auth.js';
 import type { ClientCredentials } from './modules/directory/service.js';
@@ -99,6 +99,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.bodyLimit,
     genReqId: newId,
     requestIdHeader: false,
+    childLoggerFactory: requestLoggerFactory,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
     ajv: { customOptions: {} },
     schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
