@@ -97,6 +97,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel, serializers: logSerializers },
     bodyLimit: config.bodyLimit,
+    // A request that is not received whole within requestTimeout (a client trickling its body,
+    // slowloris) is answered 400 and its connection closed (clientErrorHandler). Node swaps the
+    // two limits when the headers' is the longer, so it is never more than the whole request's
+    // (60 s, Node's default, at most); it looks for late requests every connectionsCheckingInterval:
+    // a tenth of the limit, at most 30 s (its default).
+    requestTimeout: config.requestTimeout * 1000,
+    http: {
+      requestTimeout: config.requestTimeout * 1000,
+      headersTimeout: config.requestTimeout > 0 ? Math.min(60_000, config.requestTimeout * 1000) : 60_000,
+      connectionsCheckingInterval: config.requestTimeout > 0 ? Math.min(30_000, Math.max(100, config.requestTimeout * 100)) : 30_000,
+    },
     genReqId: newId,
     requestIdHeader: false,
     childLoggerFactory: requestLoggerFactory,

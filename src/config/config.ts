@@ -33,6 +33,8 @@ export interface Config {
   rateLimit: RateLimit | false;
   /** Largest accepted JSON body in bytes. */
   bodyLimit: number;
+  /** Seconds a client has to send a whole request (line, headers and body); 0: no limit. */
+  requestTimeout: number;
   logLevel: string;
   /** The tenant everything belongs to while the server serves one tenant. */
   tenant: string;
@@ -56,6 +58,7 @@ const DEFAULTS = {
   tokenTtl: 749,
   rateLimit: '100/10s',
   bodyLimit: 1024 * 1024,
+  requestTimeout: 120,
   logLevel: 'info',
   tenant: 'default',
   mailFrom: 'NELM <nelm@localhost>',
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     tokenTtl: integer('NELM_TOKEN_TTL', env.NELM_TOKEN_TTL, DEFAULTS.tokenTtl, 30, 7 * 24 * 3600, problems),
     rateLimit,
     bodyLimit: integer('NELM_BODY_LIMIT', env.NELM_BODY_LIMIT, DEFAULTS.bodyLimit, 1024, 100 * 1024 * 1024, problems),
+    requestTimeout: integer('NELM_REQUEST_TIMEOUT', env.NELM_REQUEST_TIMEOUT, DEFAULTS.requestTimeout, 0, 3600, problems),
     logLevel,
     tenant: DEFAULTS.tenant,
     smtpUrl,

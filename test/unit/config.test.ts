@@ -39,3 +39,10 @@ test('every problem is named at once', () => {
   );
   assert.throws(() => loadConfig({ NELM_ADMIN_CLIENT_ID: 'admin', NELM_ADMIN_CLIENT_SECRET: 'short' }), /at least 16/);
 });
+
+test('request timeout: 120 s by default, 0 for none, whole seconds up to an hour', () => {
+  assert.equal(loadConfig({}).requestTimeout, 120);
+  assert.equal(loadConfig({ NELM_REQUEST_TIMEOUT: '0' }).requestTimeout, 0);
+  assert.equal(loadConfig({ NELM_REQUEST_TIMEOUT: '3600' }).requestTimeout, 3600);
+  for (const bad of ['3601', '-1', 'slow', '1.5']) assert.throws(() => loadConfig({ NELM_REQUEST_TIMEOUT: bad }), /NELM_REQUEST_TIMEOUT/, bad);
+});
