@@ -101,7 +101,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // slowloris) is answered 400 and its connection closed (clientErrorHandler). Node swaps the
     // two limits when the headers' is the longer, so it is never more than the whole request's
     // (60 s, Node's default, at most); it looks for late requests every connectionsCheckingInterval:
-    // a tenth of the limit, at most 30 s (its default).
+    // a tenth of the limit, at most 30 s (its default). Fastify sets its own requestTimeout on the
+    // server after creating it (0 unless given), hence the value in both places.
     requestTimeout: config.requestTimeout * 1000,
     http: {
       requestTimeout: config.requestTimeout * 1000,

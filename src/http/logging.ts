@@ -31,6 +31,8 @@ type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 type LogArgs = Parameters<FastifyBaseLogger['info']>;
 type Bindings = Parameters<FastifyBaseLogger['child']>[0];
 type ChildLoggerOptions = NonNullable<Parameters<FastifyBaseLogger['child']>[1]>;
+/** A logger that can say whether a level is on (pino's loggers and their children can). */
+type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
 
 /**
  * A request's logger that becomes a pino child only when something is logged at an enabled level.
@@ -39,10 +41,10 @@ type ChildLoggerOptions = NonNullable<Parameters<FastifyBaseLogger['child']>[1]>
  * CPU. Logged lines are the child's own: same bindings, same serializers, same level.
  */
 export class RequestLogger {
-  #child: FastifyBaseLogger | undefined;
+  #child: LevelAwareLogger | undefined;
 
   constructor(
-    private readonly parent: FastifyBaseLogger & { isLevelEnabled(level: string): boolean },
+    private readonly parent: LevelAwareLogger,
     private readonly bindings: Bindings,
     private readonly options: ChildLoggerOptions,
   ) {}
@@ -52,8 +54,8 @@ export class RequestLogger {
   }
 
   /** The pino child, made on first use. */
-  get real(): FastifyBaseLogger {
-    return (this.#child ??= this.parent.child(this.bindings, this.options));
+  get real(): LevelAwareLogger {
+    return (this.#child ??= this.parent.child(this.bindings, this.options) as LevelAwareLogger);
   }
 
   get level(): string {
@@ -65,7 +67,7 @@ export class RequestLogger {
   }
 
   isLevelEnabled(level: string): boolean {
-    return this.#child ? (this.#child as unknown as { isLevelEnabled(level: string): boolean }).isLevelEnabled(level) : this.parent.isLevelEnabled(level);
+    return (this.#child ?? this.parent).isLevelEnabled(level);
   }
 
   private log(level: Level, args: LogArgs): void {
@@ -98,7 +100,6 @@ export class RequestLogger {
  * level of its own (then a child at once, as Fastify would).
  */
 export function requestLoggerFactory(this: unknown, logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  const parent = logger as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
-  if (options.level !== undefined || typeof parent.isLevelEnabled !== 'function') return logger.child(bindings, options);
-  return new RequestLogger(parent as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }, bindings, options) as unknown as FastifyBaseLogger;
+  if (options.level !== undefined || typeof (logger as Partial<LevelAwareLogger>).isLevelEnabled !== 'function') return logger.child(bindings, options);
+  return new RequestLogger(logger as LevelAwareLogger, bindings, options) as unknown as FastifyBaseLogger;
 }

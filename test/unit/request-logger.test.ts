@@ -29,6 +29,11 @@ async function app(level: string) {
     request.log.child({ part: 'inner' }).warn('inner line');
     return {};
   });
+  server.get('/louder', async (request) => {
+    request.log.level = 'debug';
+    request.log.debug('now on');
+    return {};
+  });
   server.get('/silent-route', { logLevel: 'silent' }, async (request) => {
     request.log.error('never');
     return {};
@@ -91,5 +96,16 @@ test("a route's own log level is kept", async () => {
   const { server, lines } = await app('trace');
   await server.inject({ method: 'GET', url: '/silent-route' });
   assert.deepEqual(lines, []);
+  await server.close();
+});
+
+test("a request's level can be changed for that request alone", async () => {
+  const { server, lines } = await app('warn');
+  await server.inject({ method: 'GET', url: '/louder' });
+  await server.inject({ method: 'GET', url: '/quiet' });
+  assert.deepEqual(
+    lines.map((l) => [l.reqId, l.msg]),
+    [['req-1', 'now on']],
+  );
   await server.close();
 });
