@@ -1,7 +1,7 @@
 /**
  * Migration 0004 (`records.json`, the wire JSON the database keeps): on a database that already
  * holds records, applying it gives every record the JSON the API answered before, and on
- * PostgreSQL leaves the rewritten table vacuumed (its visibility map set, which deep list pages
+ * PostgreSQL leaves the rewritten table vacuumed (which sets its visibility map, which deep list pages
  * rely on); reverting it drops the column.
  */
 import { after, before, test } from 'node:test';
@@ -67,7 +67,9 @@ test('0004 on a database with records: each gets the JSON the API sent; down dro
     assert.equal((await h.request('GET', `/v2024/non-employee-records/${row.id}`, h.admin.token)).body, sent.get(row.id));
   }
   if (db.engine === 'postgres') {
-    const { rows: [vacuumed] } = await sql<{ relallvisible: number }>`select relallvisible from pg_class where oid = 'records'::regclass`.execute(db.kysely);
-    assert.ok(vacuumed!.relallvisible > 0, 'VACUUM after the table was rewritten');
+    // A VACUUM was run (not how many pages it could mark all-visible: other tests' transactions,
+    // open at the same time on the same server, keep the newest rows from being visible to all).
+    const { rows: [stats] } = await sql<{ vacuum_count: string }>`select vacuum_count from pg_stat_user_tables where relid = 'records'::regclass`.execute(db.kysely);
+    assert.ok(Number(stats!.vacuum_count) > 0, 'VACUUM after the table was rewritten');
   }
 });
