@@ -15,7 +15,9 @@
  *   load process (load.ts, autocannon): `--warmup` seconds discarded, then `--duration` measured.
  * Target per cell: NELM req/s ≥ 0.5 × bare req/s, and NELM p99 ≤ 2 × bare p99. Each run also
  * reports the CPU time stolen by the hypervisor while it ran (on a shared VM a noisy neighbour
- * shows there, and skews a ratio whose two runs were hit unequally).
+ * shows there, and skews a ratio whose two runs were hit unequally), and the CPU time each
+ * response cost the server (and on PostgreSQL the database), which moves less with the machine
+ * than throughput does.
  * Prints a table; writes bench/results/records.json.
  *
  * Options: --records N (default 1000000; 50 sources of N/50, at most 20,000 each), --duration S
@@ -26,7 +28,7 @@
  * PostgreSQL, and reuse it on the next run with --keep and the same --records and --sources).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,6 +88,11 @@ interface Cell {
   pass: boolean;
   /** CPU time the hypervisor gave to others while each server was measured, % (Linux /proc/stat). */
   steal: { bare: number; nelm: number };
+  /**
+   * CPU time per response while measured, µs (Linux /proc): the server process (bare, NELM) and,
+   * on PostgreSQL, the database's processes (all of them: backends and background workers).
+   */
+  cpu: { bare: number; nelm: number; db?: number };
   /** With --rounds > 1: every round's throughput ratio (the cell shows the median round). */
   roundRatios?: number[];
 }
@@ -122,22 +129,82 @@ function cpuTimes(): [number, number] {
   }
 }
 
-/** `load`, and the share of the machine's CPU time stolen by the hypervisor meanwhile (%). */
-async function measured(spec: LoadSpec, dir: string): Promise<{ result: LoadResult; steal: number }> {
-  const [total0, steal0] = cpuTimes();
-  const result = await load(spec, dir);
-  const [total1, steal1] = cpuTimes();
-  return { result, steal: (100 * (steal1 - steal0)) / (total1 - total0) };
+/** User + system CPU time of processes (/proc/<pid>/stat, in clock ticks); NaN when unreadable. */
+function processTicks(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return NaN;
+    }
+  }
+  return ticks;
+}
+
+/** The PostgreSQL server's processes on this machine (the postmaster and every child of it). */
+function postgresPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres');
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on every Linux build that matters). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * `load` against the server of process `serverPid`; over its measured seconds: the share of the
+ * machine's CPU time stolen by the hypervisor (%) and the CPU time per response (µs) of the server
+ * and, with `database`, of the PostgreSQL server's processes (those alive when measuring started;
+ * a backend that exits meanwhile leaves its share out).
+ */
+async function measured(spec: LoadSpec, dir: string, serverPid: number, database: boolean): Promise<{ result: LoadResult; steal: number; cpu: number; db?: number }> {
+  let start: { total: number; steal: number; server: number; dbPids: number[]; db: number } | undefined;
+  const result = await load(spec, dir, () => {
+    const [total, steal] = cpuTimes();
+    const dbPids = database ? postgresPids() : [];
+    start = { total, steal, server: processTicks([serverPid]), dbPids, db: processTicks(dbPids) };
+  });
+  const [total, steal] = cpuTimes();
+  const server = processTicks([serverPid]);
+  const alive = start!.dbPids.filter((pid) => existsSync(`/proc/${pid}`));
+  const perResponse = (ticks: number) => (ticks * 1e6) / TICKS_PER_SECOND / result.requests;
+  return {
+    result,
+    steal: (100 * (steal - start!.steal)) / (total - start!.total),
+    cpu: perResponse(server - start!.server),
+    ...(database ? { db: perResponse(processTicks(alive) - start!.db) } : {}),
+  };
 }
 
 /** One load run from a separate process; killed if it overruns its time by 30 s. */
-function load(spec: LoadSpec, dir: string): Promise<LoadResult> {
+function load(spec: LoadSpec, dir: string, onMeasuring: () => void): Promise<LoadResult> {
   const file = path.join(dir, `load-${randomBytes(4).toString('hex')}.json`);
   writeFileSync(file, JSON.stringify(spec));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'records', 'load.ts'), file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let measuring = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!measuring && out.includes('measuring\n')) {
+        measuring = true;
+        onMeasuring();
+      }
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), (spec.warmupSeconds + spec.durationSeconds + 30) * 1000);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -242,14 +309,15 @@ async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string
           // Bare, then NELM, `--rounds` times; the cell is the round of median throughput ratio.
           const rounds: Cell[] = [];
           for (let r = 0; r < ROUNDS && !stopping; r++) {
-            const bareRun = await measured({ ...common, baseUrl: bare.baseUrl }, tmp);
-            const nelmRun = await measured({ ...common, baseUrl: server.baseUrl, token: server.token }, tmp);
+            const bareRun = await measured({ ...common, baseUrl: bare.baseUrl }, tmp, bare.pid, false);
+            const nelmRun = await measured({ ...common, baseUrl: server.baseUrl, token: server.token }, tmp, server.pid, engine === 'postgres');
             const [nelm, bareResult] = [nelmRun.result, bareRun.result];
             if (nelm.failures > 0 || bareResult.failures > 0) throw new Error(`${engine} ${endpoint} c${connections}: ${nelm.failures} failed requests (bare: ${bareResult.failures})`);
             const throughputRatio = nelm.rps / bareResult.rps;
             const p99Ratio = nelm.p99 / bareResult.p99;
             const steal = { bare: bareRun.steal, nelm: nelmRun.steal };
-            rounds.push({ engine, endpoint, connections, nelm, bare: bareResult, throughputRatio, p99Ratio, pass: throughputRatio >= 0.5 && p99Ratio <= 2, steal });
+            const cpu = { bare: bareRun.cpu, nelm: nelmRun.cpu, ...(nelmRun.db !== undefined ? { db: nelmRun.db } : {}) };
+            rounds.push({ engine, endpoint, connections, nelm, bare: bareResult, throughputRatio, p99Ratio, pass: throughputRatio >= 0.5 && p99Ratio <= 2, steal, cpu });
           }
           if (rounds.length === 0) return cells;
           const byRatio = [...rounds].sort((a, b) => a.throughputRatio - b.throughputRatio);
@@ -271,14 +339,14 @@ async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string
 }
 
 const HEADER = [
-  '| engine | endpoint | connections | req/s | p50 ms | p99 ms | bare req/s | bare p99 ms | throughput ratio | p99 ratio | target | steal % bare / NELM |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+  '| engine | endpoint | connections | req/s | p50 ms | p99 ms | bare req/s | bare p99 ms | throughput ratio | p99 ratio | target | steal % bare / NELM | CPU µs/response bare / NELM (+ database) |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
 ];
 const ENDPOINT_NAMES = { get: 'get by id', list: 'list page (250)' };
 
 function row(c: Cell): string {
   const f = (n: number, d: number) => n.toFixed(d);
-  return `| ${c.engine} | ${ENDPOINT_NAMES[c.endpoint]} | ${c.connections} | ${f(c.nelm.rps, 0)} | ${f(c.nelm.p50, 2)} | ${f(c.nelm.p99, 2)} | ${f(c.bare.rps, 0)} | ${f(c.bare.p99, 2)} | ${f(c.throughputRatio, 2)} | ${f(c.p99Ratio, 2)} | ${c.pass ? 'PASS' : 'FAIL'} | ${f(c.steal.bare, 1)} / ${f(c.steal.nelm, 1)} |`;
+  return `| ${c.engine} | ${ENDPOINT_NAMES[c.endpoint]} | ${c.connections} | ${f(c.nelm.rps, 0)} | ${f(c.nelm.p50, 2)} | ${f(c.nelm.p99, 2)} | ${f(c.bare.rps, 0)} | ${f(c.bare.p99, 2)} | ${f(c.throughputRatio, 2)} | ${f(c.p99Ratio, 2)} | ${c.pass ? 'PASS' : 'FAIL'} | ${f(c.steal.bare, 1)} / ${f(c.steal.nelm, 1)} | ${f(c.cpu.bare, 0)} / ${f(c.cpu.nelm, 0)}${c.cpu.db === undefined ? '' : ` (+ ${f(c.cpu.db, 0)})`} |`;
 }
 
 const started = Date.now();

@@ -4,7 +4,8 @@
  * connections, each request on a path drawn at random from `paths`: first `warmupSeconds`
  * (discarded), then `durationSeconds` measured. Latencies are taken from autocannon's per-response
  * event, in fractional milliseconds (its own histogram keeps whole milliseconds only, too coarse
- * for sub-millisecond responses). Prints one JSON line: the measured figures.
+ * for sub-millisecond responses). Prints `measuring` when the measured seconds start, then one
+ * JSON line: the measured figures.
  */
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -92,5 +93,7 @@ function run(spec: LoadSpec, seconds: number): Promise<LoadResult> {
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadSpec;
 if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(spec.baseUrl)) throw new Error(`load.ts targets 127.0.0.1 only, not ${spec.baseUrl}`);
 if (spec.warmupSeconds > 0) await run(spec, spec.warmupSeconds);
+// Tells the bench that the measured seconds start (it reads the server's CPU time then).
+process.stdout.write('measuring\n');
 const result = await run(spec, spec.durationSeconds);
 process.stdout.write(`${JSON.stringify(result)}\n`);
