@@ -299,6 +299,31 @@ describe('records: authorization (CONTRACT.md §6)', () => {
     assert.equal((await w.h.request('PUT', url('v2024', `/${newId()}`), w.owner.token, { ...mine })).statusCode, 404);
   });
 
+  test('an attribute made required later does not block updates that leave it empty, the owner\'s endDate included', async () => {
+    const h = w.h;
+    const sourceId = await createSource(h, 'Later rules', w.owner.identity.id);
+    const created = await h.request('POST', url('v2024'), h.admin.token, body(sourceId, 'before.rule'));
+    assert.equal(created.statusCode, 200, created.body);
+    const record = created.json();
+    await addAttribute(h, sourceId, 'badge', true);
+    const path = url('v2024', `/${record.id}`);
+    assert.equal((await h.request('POST', url('v2024'), h.admin.token, body(sourceId, 'after.rule'))).statusCode, 400, 'a create must give it');
+
+    const ownerPatch = await h.request('PATCH', path, w.owner.token, [{ op: 'replace', path: '/endDate', value: '2024-06-30' }], PATCH);
+    assert.equal(ownerPatch.statusCode, 200, ownerPatch.body);
+    const ownerPut = await h.request('PUT', path, w.owner.token, { ...ownerPatch.json(), endDate: '2024-07-31' });
+    assert.equal(ownerPut.statusCode, 200, ownerPut.body);
+    assert.deepEqual(ownerPut.json().data, {});
+    const updaterPut = await h.request('PUT', path, people.updater!.token, { ...ownerPut.json(), firstName: 'Still', data: { badge: ' ' } });
+    assert.equal(updaterPut.statusCode, 200, updaterPut.body);
+
+    const set = await h.request('PATCH', path, people.updater!.token, [{ op: 'add', path: '/data/badge', value: 'B1' }], PATCH);
+    assert.deepEqual(set.json().data, { badge: 'B1' });
+    const emptied = await h.request('PATCH', path, people.updater!.token, [{ op: 'remove', path: '/data/badge' }], PATCH);
+    assert.equal(emptied.statusCode, 400, 'once given, it cannot be emptied');
+    assert.deepEqual(errorOf(emptied).causes.map((c) => c.text), ['data.badge is required']);
+  });
+
   test('delete and bulk delete need idn:nesr:delete', async () => {
     for (const c of [people.nobody!, people.reader!, people.updater!, w.owner, w.manager]) {
       assert.equal((await w.h.request('DELETE', url('v2024', `/${mine.id}`), c.token)).statusCode, 403);

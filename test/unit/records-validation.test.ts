@@ -192,6 +192,30 @@ describe('validateRecordInput', () => {
     assert.ok(ok.ok && ok.value.data.costCenter === 'CC1' && !('note' in ok.value.data));
   });
 
+  test('an update is not held to what changed since the record was written, only to what it changes', () => {
+    const attrs = ctx([custom('costCenter', true), custom('team')], false);
+    const stored = validateRecordInput(body({ manager: 'gone.manager', data: { team: 'Blue' } }), { ...ctx([custom('team')]) });
+    assert.ok(stored.ok);
+    const existing = stored.value;
+    const update = (over: Record<string, unknown>) => validateRecordInput(body({ manager: 'gone.manager', data: { team: 'Blue' }, ...over }), { ...attrs, existing });
+    // costCenter became required and the manager's identity went away after the record was stored:
+    // leaving both as they were passes; a create of the same body does not.
+    const endDateOnly = update({ endDate: '2030-01-01' });
+    assert.ok(endDateOnly.ok, JSON.stringify(endDateOnly));
+    assert.equal(endDateOnly.value.endDate, '2030-01-01T00:00:00.000Z');
+    assert.ok(update({ data: { team: 'Blue', costCenter: '  ' } }).ok, 'still as empty as stored');
+    assert.deepEqual(causesOf(body({ manager: 'gone.manager', data: { team: 'Blue' } }), attrs).map((c) => c.field), ['manager', 'data.costCenter']);
+    // A new manager must exist; a required value once set cannot be emptied.
+    const moved = update({ manager: 'someone.else' });
+    assert.ok(!moved.ok && moved.causes.map((c) => c.field).join() === 'manager');
+    const set = { ...existing, data: { team: 'Blue', costCenter: 'CC1' } };
+    const emptied = validateRecordInput(body({ manager: 'gone.manager', data: { team: 'Blue' } }), { ...attrs, existing: set });
+    assert.ok(!emptied.ok && emptied.causes.map((c) => c.field).join() === 'data.costCenter');
+    // Format rules still apply to every field.
+    const bad = update({ email: 'nope' });
+    assert.ok(!bad.ok && bad.causes.map((c) => c.field).join() === 'email');
+  });
+
   test('a data value longer than 1024 characters', () => {
     const causes = causesOf(body({ data: { note: 'x'.repeat(1025) } }), ctx([custom('note')]));
     assert.deepEqual(causes.map((c) => c.field), ['data.note']);

@@ -23,6 +23,14 @@ export interface RecordValidationContext {
   attributes: readonly RecordAttribute[] | null;
   /** Whether `manager` is the alias of an existing identity. */
   managerExists: boolean;
+  /**
+   * The stored record, when the input replaces it (PUT, PATCH). What the update leaves as it was
+   * is not checked again against what may have changed since the record was written: a `manager`
+   * whose identity has gone, or a custom attribute made required afterwards (left as empty as it
+   * was). Otherwise an update of anything else, the source owner's endDate included, could never
+   * pass until someone fixes fields the caller may not be allowed to change.
+   */
+  existing?: NormalisedRecord | undefined;
 }
 
 export interface NormalisedRecord {
@@ -82,7 +90,7 @@ function requiredText(input: RecordInput, field: string, max: number, causes: Ca
   return value;
 }
 
-function checkData(raw: unknown, attributes: readonly RecordAttribute[] | null, causes: Cause[]): Record<string, string> {
+function checkData(raw: unknown, attributes: readonly RecordAttribute[] | null, causes: Cause[], stored?: Readonly<Record<string, string>>): Record<string, string> {
   const data: Record<string, string> = {};
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
     causes.push({ field: 'data', text: 'data must be an object of string values' });
@@ -106,8 +114,10 @@ function checkData(raw: unknown, attributes: readonly RecordAttribute[] | null, 
   }
   for (const attribute of custom) {
     const key = attribute.technicalName;
-    if (attribute.required && !Object.hasOwn(given, key)) causes.push({ field: `data.${key}`, text: `data.${key} is required` });
-    else if (attribute.required && data[key] === '') causes.push({ field: `data.${key}`, text: `data.${key} is required` });
+    if (!attribute.required || causes.some((c) => c.field === `data.${key}`)) continue;
+    const empty = !Object.hasOwn(given, key) || data[key] === '';
+    // An update may leave a required value as empty as the stored record has it.
+    if (empty && !(stored !== undefined && !stored[key])) causes.push({ field: `data.${key}`, text: `data.${key} is required` });
   }
   return data;
 }
@@ -129,7 +139,7 @@ export function validateRecordInput(input: RecordInput, ctx: RecordValidationCon
   if (text.email !== '' && !causes.some((c) => c.field === 'email') && !isPlausibleEmail(text.email)) {
     causes.push({ field: 'email', text: `email "${text.email}" is not a valid email address` });
   }
-  if (text.manager !== '' && !causes.some((c) => c.field === 'manager') && !ctx.managerExists) {
+  if (text.manager !== '' && !causes.some((c) => c.field === 'manager') && !ctx.managerExists && text.manager !== ctx.existing?.manager) {
     causes.push({ field: 'manager', text: `manager "${text.manager}" is not the account name (alias) of an identity` });
   }
 
@@ -152,7 +162,7 @@ export function validateRecordInput(input: RecordInput, ctx: RecordValidationCon
     causes.push({ field: 'endDate', text: `endDate ${dates.endDate} is before startDate ${dates.startDate}` });
   }
 
-  const data = checkData(input.data, ctx.attributes, causes);
+  const data = checkData(input.data, ctx.attributes, causes, ctx.existing?.data);
   if (causes.length > 0) return { ok: false, causes: causes.sort((a, b) => fieldRank(a.field) - fieldRank(b.field)) };
   return { ok: true, value: { ...text, sourceId, startDate: dates.startDate!, endDate: dates.endDate!, data } };
 }

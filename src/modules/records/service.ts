@@ -52,7 +52,8 @@ export class RecordService {
    * Checks a NonEmployeeRequestBody against the source it names (its schema attributes) and the
    * directory (the manager alias). Never throws for invalid input: the result lists the causes.
    */
-  async check(tenantId: string, input: RecordInput): Promise<{ validation: RecordValidation; source?: RecordSource }> {
+  /** @param existing the stored record, when `input` replaces it (see RecordValidationContext) */
+  async check(tenantId: string, input: RecordInput, existing?: NormalisedRecord): Promise<{ validation: RecordValidation; source?: RecordSource }> {
     const rawSource = typeof input.sourceId === 'string' ? input.sourceId.trim() : '';
     const manager = typeof input.manager === 'string' ? input.manager.trim() : '';
     const [source, managerIdentity] = await Promise.all([
@@ -60,13 +61,13 @@ export class RecordService {
       manager !== '' ? this.directory.identityByAlias(tenantId, manager) : undefined,
     ]);
     const attributes = source ? await this.attributes.list(tenantId, source.id) : null;
-    const validation = validateRecordInput(input, { attributes, managerExists: managerIdentity !== undefined });
+    const validation = validateRecordInput(input, { attributes, managerExists: managerIdentity !== undefined, existing });
     return { validation, ...(source ? { source } : {}) };
   }
 
   /** `check`, throwing the 400 (one cause per field) when the body is invalid. */
-  async prepare(tenantId: string, input: RecordInput): Promise<PreparedRecord> {
-    const { validation, source } = await this.check(tenantId, input);
+  async prepare(tenantId: string, input: RecordInput, existing?: NormalisedRecord): Promise<PreparedRecord> {
+    const { validation, source } = await this.check(tenantId, input, existing);
     if (!validation.ok) throw fail.invalid(validation.causes);
     return { record: validation.value, source: source! };
   }

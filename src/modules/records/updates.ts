@@ -7,7 +7,9 @@
  * - id, created and modified are read-only and a record cannot move to another source: PATCH on
  *   those paths, or a PUT naming another source, is a 400 (400.1.3). PUT bodies drop unknown
  *   fields, so a record read with GET can be sent back as is;
- * - the result is validated like a create. Nothing changed: nothing is written and `modified`
+ * - the result is validated like a create, except that what it leaves as stored is not checked
+ *   again against references that changed since (a manager alias gone, a custom attribute made
+ *   required later and still empty; RecordValidationContext.existing). Nothing changed: nothing is written and `modified`
  *   stays, so a repeated PUT (the SDK retries PUT on 5xx) yields the same record.
  */
 import { fail, assertThat, type Cause } from '../../errors/api-error.js';
@@ -69,7 +71,7 @@ export async function replaceRecord(service: RecordService, principal: Principal
   const full = await fullAccess(service, principal, existing);
   const sourceId = typeof input.sourceId === 'string' ? input.sourceId.trim() : '';
   if (isId(sourceId) && normalizeId(sourceId) !== existing.sourceId) throw fail.illegalUpdate(moveText, [{ field: 'sourceId', text: moveText }]);
-  const { record } = await service.prepare(principal.tenantId, input);
+  const { record } = await service.prepare(principal.tenantId, input, normalisedOf(existing));
   return save(service, principal.tenantId, existing, record, full);
 }
 
@@ -96,6 +98,6 @@ export async function patchRecord(service: RecordService, principal: Principal, 
 
   const { sourceId, ...document } = normalisedOf(existing);
   const patched = applyPatch(document as Record<string, unknown>, operations, PATCHABLE);
-  const { record } = await service.prepare(principal.tenantId, { ...patched, sourceId });
+  const { record } = await service.prepare(principal.tenantId, { ...patched, sourceId }, normalisedOf(existing));
   return save(service, principal.tenantId, existing, record, full);
 }
