@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { Config } from './config/config.js';
 import { openDatabase, type Db } from './db/connect.js';
@@ -65,7 +65,41 @@ function validatorCompiler() {
   const other = new Ajv({ ...common, coerceTypes: 'array' });
   // `binary` (a multipart file part) documents a body; nothing to check.
   for (const ajv of [body, other]) ajv.addFormat('binary', true);
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : other).compile(schema);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
+    if (httpPart === 'body') return body.compile(schema);
+    const validate = other.compile(schema);
+    const integers = integerProperties(schema);
+    return integers.length === 0 ? validate : decimalIntegers(validate, integers);
+  };
+}
+
+/** The top-level properties of an object schema that are integers. */
+function integerProperties(schema: object): string[] {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  return Object.keys(properties).filter((name) => properties[name]!.type === 'integer');
+}
+
+const DECIMAL_INTEGER = /^-?\d+$/;
+
+/**
+ * Query-string and path integers written in decimal digits only. Ajv's coercion takes any text
+ * JavaScript reads as a whole number (`0x10`, `1e2`, `+5`, ` 250`); the spec's integers are plain
+ * numbers, and anything else is a 400 like `abc` (`limit must be integer`).
+ */
+function decimalIntegers(validate: ValidateFunction, names: readonly string[]) {
+  const checked = (data: unknown) => {
+    const values = (data ?? {}) as Record<string, unknown>;
+    const bad = names.find((name) => typeof values[name] === 'string' && !DECIMAL_INTEGER.test(values[name]));
+    if (bad !== undefined) {
+      checked.errors = [{ instancePath: `/${bad}`, schemaPath: `#/properties/${bad}/type`, keyword: 'type', params: { type: 'integer' }, message: 'must be integer' }] as ErrorObject[];
+      return false;
+    }
+    const ok = validate(data);
+    checked.errors = validate.errors;
+    return ok;
+  };
+  checked.errors = null as ErrorObject[] | null | undefined;
+  return checked;
 }
 
 /**

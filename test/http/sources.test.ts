@@ -835,11 +835,18 @@ describe('sources: list', () => {
       ['?offset=-1', 'offset'],
       ['?limit=abc', 'limit'],
       ['?count=maybe', 'count'],
+      // Whole numbers only in decimal digits, though JavaScript reads these as numbers.
+      ['?limit=0x10', 'limit must be integer'],
+      ['?limit=1e2', 'limit must be integer'],
+      ['?limit=%2B5', 'limit must be integer'],
+      ['?offset=%201', 'offset must be integer'],
+      ['?limit=1.0', 'limit must be integer'],
     ] as const) {
       const res = await h.request('GET', v(query), reader.token);
       assertBadRequest(res);
       assert.ok(texts(res).some((t) => t.includes(name)), `${query}: ${texts(res).join(' | ')}`);
     }
+    for (const query of ['?limit=007', '?offset=0', '?limit=-0']) assert.equal((await h.request('GET', v(query), reader.token)).statusCode, 200, query);
   });
 
   test('every flavour lists the same sources', async () => {
