@@ -45,7 +45,9 @@ function fieldName(context: string | undefined, error: AjvError): string {
   const segments = error.instancePath.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
   if (error.keyword === 'required') segments.push(String(error.params.missingProperty));
   if (error.keyword === 'additionalProperties') segments.push(String(error.params.additionalProperty));
-  let out = '';
+  // The only bodies that are arrays are JSON Patch documents: their entries are `operations[i]`,
+  // as the patch rules name them (src/domain/json-patch.ts).
+  let out = context === 'body' && /^\d+$/.test(segments[0] ?? '') ? 'operations' : '';
   for (const segment of segments) out += /^\d+$/.test(segment) ? `[${segment}]` : out ? `.${segment}` : segment;
   if (context === 'body') return out || 'body';
   return out || (context ?? 'request');

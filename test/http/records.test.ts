@@ -189,6 +189,9 @@ describe('records: operations and validation', () => {
       assert.equal(errorOf(res).detailCode, '400.1.3 Illegal update attempt');
     }
     assert.equal((await patch([{ op: 'replace', path: '/nickname', value: 'x' }])).statusCode, 400);
+    // The schema's causes name the entries as the patch rules do.
+    const malformed = await patch([{ op: 'replace', path: '/email', value: 'a@example.com' }, { op: 'bogus', path: '/email' }]);
+    assert.deepEqual(errorOf(malformed).causes.map((c) => c.text.split(' ')[0]), ['operations[1].op']);
     const removed = await patch([{ op: 'remove', path: '/firstName' }]);
     assert.deepEqual(errorOf(removed).causes.map((c) => c.text), ['firstName is required']);
     const unknownKey = await patch([{ op: 'add', path: '/data/shoeSize', value: '44' }]);
@@ -311,10 +314,10 @@ describe('records: authorization (CONTRACT.md §6)', () => {
 
     const ownerPatch = await h.request('PATCH', path, w.owner.token, [{ op: 'replace', path: '/endDate', value: '2024-06-30' }], PATCH);
     assert.equal(ownerPatch.statusCode, 200, ownerPatch.body);
-    const ownerPut = await h.request('PUT', path, w.owner.token, { ...ownerPatch.json(), endDate: '2024-07-31' });
+    const ownerPut = await h.request('PUT', path, w.owner.token, { ...(ownerPatch.json() as Record<string, unknown>), endDate: '2024-07-31' });
     assert.equal(ownerPut.statusCode, 200, ownerPut.body);
     assert.deepEqual(ownerPut.json().data, {});
-    const updaterPut = await h.request('PUT', path, people.updater!.token, { ...ownerPut.json(), firstName: 'Still', data: { badge: ' ' } });
+    const updaterPut = await h.request('PUT', path, people.updater!.token, { ...(ownerPut.json() as Record<string, unknown>), firstName: 'Still', data: { badge: ' ' } });
     assert.equal(updaterPut.statusCode, 200, updaterPut.body);
 
     const set = await h.request('PATCH', path, people.updater!.token, [{ op: 'add', path: '/data/badge', value: 'B1' }], PATCH);
