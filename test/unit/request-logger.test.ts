@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { requestLoggerFactory } from '../../src/http/logging.js';
 
 async function app(level: string) {
@@ -17,7 +17,7 @@ async function app(level: string) {
     },
   });
   let ids = 0;
-  const server = Fastify({ logger: { level, stream }, childLoggerFactory: requestLoggerFactory, genReqId: () => `req-${++ids}`, disableRequestLogging: true });
+  const server = Fastify({ logger: { level, stream }, childLoggerFactory: requestLoggerFactory, genReqId: () => `req-${++ids}`, logController: new LogController({ disableRequestLogging: true }) });
   server.get('/quiet', async (request) => {
     request.log.debug('debug line');
     request.log.info({ detail: 1 }, 'info line');
