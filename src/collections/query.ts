@@ -11,9 +11,9 @@
  * Values are always bound as parameters; only column names (from the whitelist, never from the
  * client) and fixed SQL text are written into the statement.
  */
-import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { expressionBuilder, sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { fail } from '../errors/api-error.js';
-import { filterError, type FilterNode, type FilterOp, type Literal } from './filter.js';
+import { filterError, parseFilter, type FilterNode, type FilterOp, type Literal } from './filter.js';
 
 /**
  * How a client value is checked: 'string', 'date' and 'enum' take strings, 'boolean' true/false,
@@ -46,6 +46,18 @@ type Cond = Expression<SqlBool>;
 /** Compiles a filter AST into a WHERE condition, validating it against `spec`. */
 export function filterExpression(eb: EB, node: FilterNode, spec: FilterSpec): Cond {
   return compile(eb, node, spec, false);
+}
+
+/**
+ * The `filters` parameter of a list over `spec`, parsed and checked whole (every field, operator
+ * and value, as `filterExpression` does), or undefined when there is none. A bad filter is then a
+ * 400 even where the list answers without a query (nothing to read, `limit=0`).
+ */
+export function parseListFilter(text: string | undefined, spec: FilterSpec): FilterNode | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const node = parseFilter(text);
+  compile(expressionBuilder() as unknown as EB, node, spec, false);
+  return node;
 }
 
 function compile(eb: EB, node: FilterNode, spec: FilterSpec, negated: boolean): Cond {

@@ -19,12 +19,11 @@ import { fail, assertThat, type ApiError } from '../../errors/api-error.js';
 import { hasRight, type Principal } from '../../auth/principal.js';
 import { isId, normalizeId, nowIso } from '../../domain/ids.js';
 import { notDecidable, planDecision, type ApprovalStatus, type Decision } from '../../domain/approvals/state.js';
-import { parseFilter } from '../../collections/filter.js';
-import { parseSorters } from '../../collections/query.js';
+import { parseListFilter, parseSorters } from '../../collections/query.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { SchemaAttribute, SchemaAttributeRepository } from '../schema-attributes/repository.js';
 import type { Notifier } from '../notifications/sender.js';
-import { APPROVAL_SORTS } from '../requests/collection.js';
+import { APPROVAL_FILTERS, APPROVAL_SORTS } from '../requests/collection.js';
 import type { NonEmployeeRequest } from '../requests/repository.js';
 import type { ApprovalItemView, ApprovalRepository } from './repository.js';
 import { retrying, type ApprovalWorkflow } from './workflow.js';
@@ -64,7 +63,7 @@ export class ApprovalService {
   }
 
   async list(principal: Principal, params: ListApprovalsParams): Promise<{ items: ApprovalItemView[]; total?: number }> {
-    const filter = params.filters !== undefined && params.filters.trim() !== '' ? parseFilter(params.filters) : undefined;
+    const filter = parseListFilter(params.filters, APPROVAL_FILTERS);
     const sorters = parseSorters(params.sorters, APPROVAL_SORTS);
     const approverIds = await this.approverIdsFor(principal, params.requestedFor, false);
     const items = await this.repo.list(principal.tenantId, { approverIds, filter, sorters, limit: params.limit, offset: params.offset });

@@ -16,13 +16,13 @@ import { uniqueViolation } from '../../db/errors.js';
 import { LIMITS } from '../../domain/limits.js';
 import { newId } from '../../auth/secrets.js';
 import { isId, normalizeId, nowIso } from '../../domain/ids.js';
-import { parseFilter } from '../../collections/filter.js';
+import { parseListFilter } from '../../collections/query.js';
 import { validateRecordInput, type NormalisedRecord, type RecordInput, type RecordValidation } from '../../domain/records/validation.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { SourceService } from '../sources/service.js';
 import type { SchemaAttributeRepository } from '../schema-attributes/repository.js';
 import type { NonEmployeeRecord, RecordListQuery, RecordRepository, RecordSource } from './repository.js';
-import { recordSorters } from './collection.js';
+import { RECORD_FILTERS, recordSorters } from './collection.js';
 import { patchRecord, replaceRecord } from './updates.js';
 import type { PatchOperation } from '../../domain/json-patch.js';
 
@@ -145,7 +145,7 @@ export class RecordService {
   }
 
   private async listQuery(principal: Principal, params: ListRecordsParams): Promise<RecordListQuery> {
-    const filter = params.filters !== undefined && params.filters.trim() !== '' ? parseFilter(params.filters) : undefined;
+    const filter = parseListFilter(params.filters, RECORD_FILTERS);
     const sorters = recordSorters(params.sorters);
     const managedBy = hasRight(principal, 'idn:nesr:read') ? undefined : await this.directory.actorIds(principal);
     return { managedBy, filter, sorters, limit: params.limit, offset: params.offset };

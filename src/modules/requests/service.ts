@@ -17,14 +17,13 @@ import { newId } from '../../auth/secrets.js';
 import { isId, normalizeId, nowIso } from '../../domain/ids.js';
 import { initialState } from '../../domain/approvals/state.js';
 import type { RecordInput } from '../../domain/records/validation.js';
-import { parseFilter } from '../../collections/filter.js';
-import { parseSorters } from '../../collections/query.js';
+import { parseListFilter, parseSorters } from '../../collections/query.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { RecordService } from '../records/service.js';
 import type { SourceService } from '../sources/service.js';
 import type { Notifier } from '../notifications/sender.js';
 import { retrying, type ApprovalWorkflow } from '../approvals/workflow.js';
-import { REQUEST_SORTS } from './collection.js';
+import { REQUEST_FILTERS, REQUEST_SORTS } from './collection.js';
 import type { NonEmployeeRequest, RequestRepository, RequestScope } from './repository.js';
 
 export interface ListRequestsParams {
@@ -150,7 +149,7 @@ export class RequestService {
   }
 
   async list(principal: Principal, params: ListRequestsParams): Promise<{ requests: NonEmployeeRequest[]; total?: number }> {
-    const filter = params.filters !== undefined && params.filters.trim() !== '' ? parseFilter(params.filters) : undefined;
+    const filter = parseListFilter(params.filters, REQUEST_FILTERS);
     const sorters = parseSorters(params.sorters, REQUEST_SORTS);
     const scope = await this.scopeFor(principal, params.requestedFor);
     const requests = await this.repo.list(principal.tenantId, { scope, filter, sorters, limit: params.limit, offset: params.offset });
