@@ -51,8 +51,8 @@ export class RecordService {
   /**
    * Checks a NonEmployeeRequestBody against the source it names (its schema attributes) and the
    * directory (the manager alias). Never throws for invalid input: the result lists the causes.
+   * @param existing the stored record, when `input` replaces it (see RecordValidationContext)
    */
-  /** @param existing the stored record, when `input` replaces it (see RecordValidationContext) */
   async check(tenantId: string, input: RecordInput, existing?: NormalisedRecord): Promise<{ validation: RecordValidation; source?: RecordSource }> {
     const rawSource = typeof input.sourceId === 'string' ? input.sourceId.trim() : '';
     const manager = typeof input.manager === 'string' ? input.manager.trim() : '';
