@@ -25,6 +25,8 @@ export interface Config {
    * connection pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21.
    */
   pgPreparedStatements: boolean;
+  /** SQLite only: reads after the first of an event-loop turn go to a read thread (src/db/sqlite-reads.ts). */
+  sqliteReadThread: boolean;
   adminClientId: string | undefined;
   adminClientSecret: string | undefined;
   /** Token lifetime in seconds. */
@@ -131,6 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const prepared = env.NELM_PG_PREPARED_STATEMENTS?.trim().toLowerCase() || 'on';
   if (prepared !== 'on' && prepared !== 'off') problems.push(`NELM_PG_PREPARED_STATEMENTS must be 'on' or 'off', got '${prepared}'`);
 
+  const readThread = env.NELM_SQLITE_READ_THREAD?.trim().toLowerCase() || 'on';
+  if (readThread !== 'on' && readThread !== 'off') problems.push(`NELM_SQLITE_READ_THREAD must be 'on' or 'off', got '${readThread}'`);
+
   const logLevel = env.NELM_LOG_LEVEL?.trim() || DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`NELM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -141,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl,
     databaseSchema: schema,
     pgPreparedStatements: prepared !== 'off',
+    sqliteReadThread: readThread !== 'off',
     adminClientId,
     adminClientSecret,
     tokenTtl: integer('NELM_TOKEN_TTL', env.NELM_TOKEN_TTL, DEFAULTS.tokenTtl, 30, 7 * 24 * 3600, problems),

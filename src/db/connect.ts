@@ -7,10 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Config, Engine } from '../config/config.js';
 import type { Database } from './types.js';
+import { SqliteReads, type ReadCounts, type ReadFirst } from './sqlite-reads.js';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -19,8 +20,10 @@ export interface Db {
   schema?: string | undefined;
   /** PostgreSQL only: a query's rows handed over one at a time (see `EachRow`). */
   eachRow?: EachRow | undefined;
-  /** SQLite only: a read at once, when no transaction is open (see `ReadNow`). */
-  readNow?: ReadNow | undefined;
+  /** SQLite only: the first row of a read-only statement, read at once or by the read thread (sqlite-reads.ts). */
+  readFirst?: ReadFirst | undefined;
+  /** SQLite only: where `readFirst` ran its reads. */
+  readCounts?: ReadCounts | undefined;
   close(): Promise<void>;
 }
 
@@ -33,16 +36,6 @@ export interface Db {
  * page's CPU (docs/performance.md, Records).
  */
 export type EachRow = (query: CompiledQuery, onRow: (values: unknown[]) => void) => Promise<void>;
-
-/**
- * Runs a read-only statement synchronously on SQLite's one connection and returns its rows, or
- * undefined, without running it, while a transaction is open on the connection (a read then would
- * see that transaction's uncommitted writes: the caller goes through Kysely, which waits for the
- * transaction to end). Between transactions a statement needs no turn: better-sqlite3 runs it to
- * completion before anything else runs, and Kysely's queue would only add promises (a get's path
- * through it was a tenth of the get's JavaScript time).
- */
-export type ReadNow = <R>(sql: string, parameters: readonly unknown[]) => R[] | undefined;
 
 /** `EachRow` over a pg pool; `nameOf` names the statement to prepare (PreparingPool). */
 export function pgEachRow(pool: pg.Pool, nameOf: (text: string) => string | undefined = () => undefined): EachRow {
@@ -214,7 +207,7 @@ async function ensurePgSchema(url: string, schema: string): Promise<void> {
   }
 }
 
-export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl' | 'databaseSchema'> & Partial<Pick<Config, 'pgPreparedStatements'>>): Promise<Db> {
+export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl' | 'databaseSchema'> & Partial<Pick<Config, 'pgPreparedStatements' | 'sqliteReadThread'>>): Promise<Db> {
   if (config.engine === 'postgres') {
     if (config.databaseSchema) await ensurePgSchema(config.databaseUrl, config.databaseSchema);
     const searchPath = config.databaseSchema ? ` -c search_path=${config.databaseSchema}` : '';
@@ -244,9 +237,23 @@ export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl'
   database.pragma(`mmap_size = ${SQLITE_MMAP_BYTES}`);
   const statements = new StatementCache(database);
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
-  const readNow: ReadNow = <R>(sql: string, parameters: readonly unknown[]) =>
-    database.inTransaction || !database.open ? undefined : (statements.prepare(sql).all(...parameters) as R[]);
-  return { kysely, engine: 'sqlite', readNow, close: () => kysely.destroy() };
+  const reads = new SqliteReads({
+    database,
+    prepare: (text) => statements.prepare(text),
+    viaConnection: async <R>(text: string, parameters: readonly unknown[]) => (await kysely.executeQuery<R>(CompiledQuery.raw(text, [...parameters]))).rows,
+    file: file === ':memory:' || config.sqliteReadThread === false ? undefined : path.resolve(file),
+    mmapBytes: SQLITE_MMAP_BYTES,
+  });
+  return {
+    kysely,
+    engine: 'sqlite',
+    readFirst: reads.first,
+    readCounts: reads.counts,
+    close: async () => {
+      await reads.close();
+      await kysely.destroy();
+    },
+  };
 }
 
 /** A JSON column as an object: TEXT in SQLite, already parsed jsonb in PostgreSQL. */

@@ -5,9 +5,6 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -72,47 +69,6 @@ describe('StatementCache', () => {
     await sql`alter table t add column extra text not null default 'x'`.execute(db);
     assert.deepEqual(await db.selectFrom('t').selectAll().where('id', '=', 1).execute(), [{ id: 1, name: 'a', extra: 'x' }]);
     await db.destroy();
-  });
-});
-
-describe('readNow (SQLite)', () => {
-  test('reads at once between transactions, refuses inside one, and never sees uncommitted rows', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'nelm-readnow-'));
-    const db = await openDatabase({ engine: 'sqlite', databaseUrl: `${dir}/db.sqlite`, databaseSchema: undefined });
-    try {
-      const readNow = db.readNow!;
-      assert.ok(readNow, 'SQLite has readNow');
-      await sql`create table t (id text primary key, v text)`.execute(db.kysely);
-      await db.kysely.insertInto('t' as never).values({ id: 'a', v: 'one' } as never).execute();
-      const read = (id: string) => readNow<{ v: string }>('select v from t where id = ?', [id]);
-      assert.deepEqual(read('a'), [{ v: 'one' }]);
-      assert.deepEqual(read('zz'), []);
-
-      let inside: unknown = 'not run';
-      const outside: unknown[] = [];
-      await assert.rejects(
-        db.kysely.transaction().execute(async (trx) => {
-          await trx.insertInto('t' as never).values({ id: 'b', v: 'two' } as never).execute();
-          inside = read('b');
-          // Another request's get while the transaction is open: not at once; once it ends, the
-          // committed state (here: rolled back, so nothing).
-          outside.push(read('b'));
-          throw new Error('roll back');
-        }),
-        /roll back/,
-      );
-      assert.equal(inside, undefined, 'inside a transaction readNow declines');
-      assert.deepEqual(outside, [undefined]);
-      assert.deepEqual(read('b'), [], 'the rolled-back row was never read');
-      await db.kysely.transaction().execute(async (trx) => {
-        await trx.insertInto('t' as never).values({ id: 'c', v: 'three' } as never).execute();
-      });
-      assert.deepEqual(read('c'), [{ v: 'three' }]);
-    } finally {
-      await db.close();
-    }
-    assert.equal(db.readNow!('select 1', []), undefined, 'a closed database declines too');
-    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -1,7 +1,8 @@
 /** All SQL of non-employee records, and of the record slots kept in `sources.record_count`. */
 import { CompiledQuery, PostgresIntrospector, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, RecordTable } from '../../db/types.js';
-import { parseJson, type EachRow, type ReadNow } from '../../db/connect.js';
+import { parseJson, type EachRow } from '../../db/connect.js';
+import type { ReadFirst } from '../../db/sqlite-reads.js';
 import { PointReads } from '../../db/batch.js';
 import { MAX_LIMIT } from '../../collections/paging.js';
 import { RecordLists, type RecordListQuery } from './list.js';
@@ -167,12 +168,12 @@ export class RecordRepository {
 
   /**
    * @param eachRow `Db.eachRow`, which PostgreSQL has (and needs here)
-   * @param readNow `Db.readNow`, which SQLite has: gets read at once when they can
+   * @param readFirst `Db.readFirst`, which SQLite has: gets read at once, or by its read thread
    */
   constructor(
     readonly db: Kysely<Database>,
     eachRow?: EachRow,
-    private readonly readNow?: ReadNow,
+    private readonly readFirst?: ReadFirst,
   ) {
     this.lists = new RecordLists(db);
     const one = db.selectFrom('records').where('tenant_id', '=', '');
@@ -212,7 +213,7 @@ export class RecordRepository {
       return row && { sourceId: row[1], json: row[2] };
     }
     type Row = { source_id: string; json: string };
-    const [row] = this.readNow?.<Row>(this.byIdJsonSql, [tenantId, id]) ?? (await this.db.executeQuery<Row>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows;
+    const row = this.readFirst ? await this.readFirst<Row>(this.byIdJsonSql, [tenantId, id]) : (await this.db.executeQuery<Row>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows[0];
     return row && { sourceId: row.source_id, json: row.json };
   }
 

@@ -1,0 +1,105 @@
+/**
+ * Record gets on a SQLite file, many at once: after the first of a turn they are read by the read
+ * thread (src/db/sqlite-reads.ts). Every answer must be what a get one at a time answers, writes
+ * must show at once, and rights apply as on any get. Always on SQLite, whatever DATABASE_URL says.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
+
+describe('records: many gets at once on a SQLite file', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'nelm-read-thread-'));
+  let h: Harness;
+  let manager: Caller;
+  const bySource: string[][] = [[], []];
+  /** Each record as a get one at a time answers it. */
+  const single = new Map<string, string>();
+
+  before(async () => {
+    h = await harness({ engine: 'sqlite', databaseUrl: path.join(dir, 'nelm.sqlite'), databaseSchema: undefined });
+    manager = await h.caller('read.manager');
+    const other = await h.caller('other.manager');
+    for (const [i, owner] of [manager, other].entries()) {
+      const source = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name: `Read ${i}`, description: 'd', owner: { id: owner.identity.id }, accountManagers: [{ id: owner.identity.id }] });
+      assert.equal(source.statusCode, 200, source.body);
+      for (let n = 0; n < 20; n++) {
+        const res = await h.request('POST', '/v2024/non-employee-records', h.admin.token, {
+          accountName: `read.${i}.${n}`,
+          firstName: `First ${n}`,
+          lastName: `Last "${n}"`,
+          email: `read.${i}.${n}@example.com`,
+          phone: '555',
+          manager: 'read.manager',
+          sourceId: source.json().id,
+          startDate: '2020-03-24',
+          endDate: '2021-03-24',
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        bySource[i]!.push(res.json().id);
+      }
+    }
+    for (const id of bySource.flat()) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const res = await h.request('GET', `/v2024/non-employee-records/${id}`, h.admin.token);
+      assert.equal(res.statusCode, 200, res.body);
+      single.set(id, res.body);
+    }
+  });
+
+  after(async () => {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('answers equal the ones given one at a time, unknown ids are 404, and the thread read most', async () => {
+    const before = { ...h.app.db.readCounts! };
+    const unknown = ['0123456789abcdef0123456789abcdef', 'fedcba9876543210fedcba9876543210'];
+    const ids = [...bySource.flat(), ...unknown, ...bySource.flat().reverse()];
+    const answers = await Promise.all(ids.map((id) => h.request('GET', `/v2024/non-employee-records/${id}`, h.admin.token)));
+    answers.forEach((res, i) => {
+      const id = ids[i]!;
+      if (unknown.includes(id)) {
+        assert.equal(res.statusCode, 404, res.body);
+        assert.equal(errorOf(res).messages[0]!.text, `Non-employee record ${id} was not found.`);
+      } else {
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.body, single.get(id));
+        assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+      }
+    });
+    const counts = h.app.db.readCounts!;
+    assert.ok(counts.thread - before.thread >= ids.length / 2, `the thread read ${counts.thread - before.thread} of ${ids.length}`);
+    assert.equal(counts.main - before.main + counts.thread - before.thread, ids.length);
+  });
+
+  test('a write shows in the gets that follow it, and a deleted record is 404 in them', async () => {
+    const [changed, deleted] = bySource[0]!;
+    const put = await h.request('PUT', `/v2024/non-employee-records/${changed}`, h.admin.token, { ...JSON.parse(single.get(changed!)!), firstName: 'Changed' });
+    assert.equal(put.statusCode, 200, put.body);
+    assert.equal((await h.request('DELETE', `/v2024/non-employee-records/${deleted}`, h.admin.token)).statusCode, 204);
+    const answers = await Promise.all([changed, deleted, changed, deleted, changed].map((id) => h.request('GET', `/v2024/non-employee-records/${id}`, h.admin.token)));
+    assert.deepEqual(
+      answers.map((res) => res.statusCode),
+      [200, 404, 200, 404, 200],
+    );
+    for (const res of [answers[0]!, answers[2]!, answers[4]!]) assert.deepEqual(res.json(), put.json());
+    single.set(changed!, put.body);
+  });
+
+  test("an account manager's gets at once: their source's records, and 403 for the others", async () => {
+    const ids = [...bySource[0]!.slice(2, 8), ...bySource[1]!.slice(0, 6)];
+    const answers = await Promise.all(ids.map((id) => h.request('GET', `/v2024/non-employee-records/${id}`, manager.token)));
+    answers.forEach((res, i) => {
+      if (i < 6) {
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.body, single.get(ids[i]!));
+      } else {
+        assert.equal(res.statusCode, 403, res.body);
+        assert.equal(errorOf(res).detailCode, '403 Forbidden');
+      }
+    });
+  });
+});
