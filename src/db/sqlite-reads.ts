@@ -103,6 +103,20 @@ parentPort.on('message', (batch) => {
 });
 `;
 
+/**
+ * A row from the thread with its BLOBs as Buffers, as better-sqlite3 gives them on the main
+ * thread: a Buffer crosses threads as a plain Uint8Array (its bytes are not copied again here).
+ */
+function asBuffers(row: unknown): unknown {
+  if (row === null || typeof row !== 'object') return row;
+  const values = row as Record<string, unknown>;
+  for (const key in values) {
+    const value = values[key];
+    if (value instanceof Uint8Array && !Buffer.isBuffer(value)) values[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  }
+  return row;
+}
+
 class ReadThread {
   private readonly worker: Worker;
   /** Batches sent and not answered yet, in the order sent (the thread answers in that order). */
@@ -144,7 +158,7 @@ class ReadThread {
     for (let i = 0; i < batch.length; i++) {
       const error = reply.errors?.[i];
       if (error) batch[i]!.reject(Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code }));
-      else batch[i]!.resolve(reply.rows[i]);
+      else batch[i]!.resolve(asBuffers(reply.rows[i]));
     }
   }
 

@@ -1,7 +1,8 @@
 /**
- * Record gets on a SQLite file, many at once: after the first of a turn they are read by the read
- * thread (src/db/sqlite-reads.ts). Every answer must be what a get one at a time answers, writes
- * must show at once, and rights apply as on any get. Always on SQLite, whatever DATABASE_URL says.
+ * Record gets and list pages on a SQLite file, many at once: after the first read of a turn they
+ * are read by the read thread (src/db/sqlite-reads.ts). Every answer must be what one at a time
+ * answers, writes must show at once, and rights apply as on any get. Always on SQLite, whatever
+ * DATABASE_URL says.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,6 +88,37 @@ describe('records: many gets at once on a SQLite file', () => {
     );
     for (const res of [answers[0]!, answers[2]!, answers[4]!]) assert.deepEqual(res.json(), put.json());
     single.set(changed!, put.body);
+  });
+
+  test('list pages at once equal the pages listed one at a time', async () => {
+    const queries = [
+      'limit=7',
+      'limit=7&offset=7&sorters=-accountName',
+      'sorters=lastName&limit=250',
+      `filters=${encodeURIComponent('firstName sw "First 1"')}&sorters=firstName,id`,
+      'limit=5&offset=1000',
+      'count=true&limit=3&offset=2',
+    ];
+    const url = (q: string) => `/v2024/non-employee-records?${q}`;
+    const alone: { body: string; total: unknown }[] = [];
+    for (const q of queries) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const res = await h.request('GET', url(q), h.admin.token);
+      assert.equal(res.statusCode, 200, res.body);
+      alone.push({ body: res.body, total: res.headers['x-total-count'] });
+    }
+    assert.equal(JSON.parse(alone[2]!.body).length, 39, 'every record but the deleted one');
+    assert.equal(alone[4]!.body, '[]');
+    assert.equal(alone[5]!.total, '39');
+    const threadBefore = h.app.db.readCounts!.thread;
+    const together = await Promise.all([...queries, ...queries].map((q) => h.request('GET', url(q), h.admin.token)));
+    together.forEach((res, i) => {
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(res.body, alone[i % queries.length]!.body, queries[i % queries.length]);
+      assert.equal(res.headers['x-total-count'], alone[i % queries.length]!.total);
+    });
+    assert.ok(h.app.db.readCounts!.thread - threadBefore >= queries.length, 'the thread read pages');
   });
 
   test("an account manager's gets at once: their source's records, and 403 for the others", async () => {

@@ -27,6 +27,13 @@ test('PostgreSQL prepared statements: on by default, off on request, nothing els
   assert.throws(() => loadConfig({ NELM_PG_PREPARED_STATEMENTS: 'sometimes' }), /NELM_PG_PREPARED_STATEMENTS must be 'on' or 'off'/);
 });
 
+test('the SQLite read thread: on by default, off on request, nothing else', () => {
+  assert.equal(loadConfig({}).sqliteReadThread, true);
+  assert.equal(loadConfig({ NELM_SQLITE_READ_THREAD: 'Off' }).sqliteReadThread, false);
+  assert.equal(loadConfig({ NELM_SQLITE_READ_THREAD: ' on ' }).sqliteReadThread, true);
+  assert.throws(() => loadConfig({ NELM_SQLITE_READ_THREAD: 'yes' }), /NELM_SQLITE_READ_THREAD must be 'on' or 'off', got 'yes'/);
+});
+
 test('every problem is named at once', () => {
   assert.throws(
     () => loadConfig({ PORT: 'eighty', NELM_TOKEN_TTL: '5', NELM_RATE_LIMIT: 'lots', NELM_ADMIN_CLIENT_ID: 'only-the-id', DATABASE_URL: 'mysql://x', NELM_LOG_LEVEL: 'loud' }),

@@ -59,6 +59,17 @@ describe('SQLite reads', () => {
     });
   });
 
+  test('BLOBs are Buffers whichever thread read them', async () => {
+    await withDb(true, async (db) => {
+      const rows = await Promise.all(['k1', 'k2', 'k3'].map((id) => db.readFirst!<{ b: Buffer }>('select cast(v as blob) as b from t where id = ?', [id])));
+      assert.deepEqual(db.readCounts, { main: 1, thread: 2, queued: 0 });
+      for (const [i, row] of rows.entries()) {
+        assert.ok(Buffer.isBuffer(row!.b), `row ${i}: a Buffer`);
+        assert.equal(row!.b.toString('utf8'), `value ${i + 1}`);
+      }
+    });
+  });
+
   test('the read thread sees every committed write, and never an uncommitted one', async () => {
     await withDb(true, async (db) => {
       await oneTurn(db, ['k0', 'k1']); // the thread is up

@@ -228,8 +228,9 @@ export class RecordRepository {
     }
     const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select('records.json'));
     if (!page) return '[]';
-    const row = await this.db.selectFrom(page.as('page')).select(jsonArraySql(sql.ref('page.json')).as('json')).executeTakeFirstOrThrow();
-    return row.json;
+    const { sql: text, parameters } = this.db.selectFrom(page.as('page')).select(jsonArraySql(sql.ref('page.json')).as('json')).compile();
+    const row = this.readFirst ? await this.readFirst<{ json: Buffer }>(text, parameters) : (await this.db.executeQuery<{ json: Buffer }>(CompiledQuery.raw(text, [...parameters]))).rows[0];
+    return row!.json;
   }
 
   count(tenantId: string, query: Pick<RecordListQuery, 'managedBy' | 'filter'>): Promise<number> {
