@@ -128,7 +128,7 @@ class ReadThread {
   constructor(file: string, mmapBytes: number, onFailure: (error: Error, unanswered: Pending[]) => void) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { driver, file, mmapBytes }, execArgv: [] });
-    // The server's own handles keep the process alive; an idle thread does not.
+    // An idle thread does not keep the process alive; one with reads to answer does (send, answer).
     this.worker.unref();
     this.worker.on('message', (reply: BatchReply) => this.answer(reply));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
@@ -148,13 +148,14 @@ class ReadThread {
   send(batch: Pending[]): void {
     const message: unknown[] = [];
     for (const read of batch) message.push(read.sql, read.parameters);
-    this.inFlight.push(batch);
+    if (this.inFlight.push(batch) === 1) this.worker.ref();
     this.worker.postMessage(message);
   }
 
   private answer(reply: BatchReply): void {
     const batch = this.inFlight.shift();
     if (!batch) return;
+    if (this.inFlight.length === 0) this.worker.unref();
     for (let i = 0; i < batch.length; i++) {
       const error = reply.errors?.[i];
       if (error) batch[i]!.reject(Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code }));

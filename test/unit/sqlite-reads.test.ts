@@ -5,9 +5,12 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { CompiledQuery, sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/connect.js';
@@ -163,6 +166,29 @@ describe('SQLite reads', () => {
     await closing;
     await assert.rejects(db.readFirst!(READ, ['a']), /closed/);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a process with nothing else to do waits for the thread to answer, and exits once it is idle', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nelm-reads-'));
+    const script = path.join(dir, 'script.mts');
+    const connect = pathToFileURL(path.resolve('src/db/connect.ts')).href;
+    writeFileSync(
+      script,
+      `import { openDatabase } from ${JSON.stringify(connect)};
+const db = await openDatabase({ engine: 'sqlite', databaseUrl: ${JSON.stringify(path.join(dir, 'db.sqlite'))}, databaseSchema: undefined });
+const batch = (n) => Promise.all([1, 2, 3].map((i) => db.readFirst('select ? as a', [n + i])));
+console.log(JSON.stringify(await batch(0)));
+await new Promise((resolve) => setTimeout(resolve, 100));
+console.log(JSON.stringify(await batch(10)), JSON.stringify(db.readCounts));
+`,
+    );
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { timeout: 20_000 });
+      // The second batch goes to a thread that was idle (and let go of the process) until then.
+      assert.equal(stdout, '[{"a":1},{"a":2},{"a":3}]\n[{"a":11},{"a":12},{"a":13}] {"main":2,"thread":4,"queued":0}\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('an in-memory database has no read thread', async () => {
