@@ -8,6 +8,8 @@
  * - the raw floor, in this process: csv-parse of the same file plus the same rows inserted in one
  *   transaction with the same driver into a new database (floor.ts);
  * - each measured BENCH_REPEAT times (default 3), interleaved; the table shows medians;
+ * - during each import, a GET of one record of another source, again and again (2 ms apart): how
+ *   long the server makes a reader wait while an import writes (median and longest);
  * - the server's RSS before the first round; the largest growth of its anonymous RSS (RssAnon:
  *   the SQLite file is memory-mapped, see server.ts memoryOf) during an import or an export over
  *   the value just before it (sampled every 5 ms from /proc/<pid>/status); its VmHWM (peak RSS
@@ -36,6 +38,10 @@ interface Result {
   importPeakGrowthMiB: number;
   exportPeakGrowthMiB: number;
   hwmMiB: number;
+  /** GETs of one record during the imports: how many, the median and the longest, ms. */
+  getsDuringImport: number;
+  getDuringImportP50Ms: number;
+  getDuringImportMaxMs: number;
 }
 
 async function newSource(server: BenchServer, name: string): Promise<string> {
@@ -77,6 +83,29 @@ async function exportSource(server: BenchServer, sourceId: string): Promise<{ ms
   return { ms, lines: text.split('\n').length - 2 };
 }
 
+/** GETs `url`, one after another 2 ms apart, until `stop`; resolves to each one's milliseconds. */
+function probeGets(server: BenchServer, url: string): { stop(): Promise<number[]> } {
+  let running = true;
+  const times: number[] = [];
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      const response = await fetch(`${server.baseUrl}${url}`, { headers: { authorization: `Bearer ${server.token}` } });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`GET ${url} → ${response.status}`);
+      times.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return times;
+    },
+  };
+}
+
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -90,6 +119,10 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
     await importFile(server, warm, csvFile(1000, manager));
     await exportSource(server, warm);
     await floor(csvFile(1000, manager));
+    const filter = encodeURIComponent(`sourceId eq "${warm}"`);
+    const [probed] = (await server.call('GET', `/v2024/non-employee-records?limit=1&filters=${filter}`)) as { id: string }[];
+    const probeUrl = `/v2024/non-employee-records/${probed!.id}`;
+    const getTimes: number[] = [];
 
     const before = memoryOf(server.pid).rss;
     const imports: number[] = [];
@@ -101,8 +134,10 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
       const sourceId = await newSource(server, `bench-${i}`);
       const importBefore = memoryOf(server.pid).anon;
       let stop = sampleRss(server.pid);
+      const probe = probeGets(server, probeUrl);
       imports.push(await importFile(server, sourceId, file));
       importGrowth = Math.max(importGrowth, stop() - importBefore);
+      getTimes.push(...(await probe.stop()));
 
       const exportBefore = memoryOf(server.pid).anon;
       stop = sampleRss(server.pid);
@@ -126,6 +161,9 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
       importPeakGrowthMiB: importGrowth / MB,
       exportPeakGrowthMiB: exportGrowth / MB,
       hwmMiB: hwm / MB,
+      getsDuringImport: getTimes.length,
+      getDuringImportP50Ms: median(getTimes),
+      getDuringImportMaxMs: Math.max(...getTimes),
     };
   } finally {
     await server.stop();
@@ -135,12 +173,12 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
 function table(results: Result[]): string {
   const f = (n: number, d = 0) => n.toFixed(d);
   const lines = [
-    '| engine | rows | file | import (POST → COMPLETED) | raw floor (csv-parse + insert) | import / floor | export | server RSS before | anon RSS growth, import | anon RSS growth, export | VmHWM |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| engine | rows | file | import (POST → COMPLETED) | raw floor (csv-parse + insert) | import / floor | export | server RSS before | anon RSS growth, import | anon RSS growth, export | VmHWM | GET during import (median / longest) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.engine} | ${r.rows} | ${f(r.fileMiB, 1)} MiB | ${f(r.importMs)} ms | ${f(r.floorMs)} ms | ${f(r.importMs / r.floorMs, 2)}× | ${f(r.exportMs)} ms | ${f(r.rssBeforeMiB)} MiB | ${f(r.importPeakGrowthMiB)} MiB | ${f(r.exportPeakGrowthMiB)} MiB | ${f(r.hwmMiB)} MiB |`,
+      `| ${r.engine} | ${r.rows} | ${f(r.fileMiB, 1)} MiB | ${f(r.importMs)} ms | ${f(r.floorMs)} ms | ${f(r.importMs / r.floorMs, 2)}× | ${f(r.exportMs)} ms | ${f(r.rssBeforeMiB)} MiB | ${f(r.importPeakGrowthMiB)} MiB | ${f(r.exportPeakGrowthMiB)} MiB | ${f(r.hwmMiB)} MiB | ${f(r.getDuringImportP50Ms, 1)} / ${f(r.getDuringImportMaxMs, 1)} ms (${r.getsDuringImport} GETs) |`,
     );
   }
   return lines.join('\n');

@@ -121,6 +121,35 @@ describe('records: many gets at once on a SQLite file', () => {
     assert.ok(h.app.db.readCounts!.thread - threadBefore >= queries.length, 'the thread read pages');
   });
 
+  test('gets are answered while a bulk import writes, from the last committed state', async () => {
+    const source = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name: 'Imported', description: 'd', owner: { id: manager.identity.id } });
+    assert.equal(source.statusCode, 200, source.body);
+    const sourceId = source.json().id as string;
+    const rows = Array.from({ length: 4000 }, (_, n) => `bulk.${n},First,Last ${n},555,bulk.${n}@example.com,read.manager,2020-03-24,2021-03-24`);
+    const csv = `accountName,firstName,lastName,phone,email,manager,startDate,endDate\n${rows.join('\n')}\n`;
+    const boundary = 'read-thread-boundary';
+    const payload = `--${boundary}\r\nContent-Disposition: form-data; name="data"; filename="bulk.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${boundary}--\r\n`;
+    const posted = await h.app.inject({ method: 'POST', url: `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload`, headers: { authorization: `Bearer ${h.admin.token}`, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
+    assert.equal(posted.statusCode, 202, posted.body);
+    const jobUrl = `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload/jobs/${posted.json().id}`;
+
+    // One get per turn: it runs on the server's connection, unless a transaction (the import's)
+    // holds it; then the read thread answers it from the committed state, without waiting.
+    const [id] = bySource[1]!;
+    const before = h.app.db.readCounts!.thread;
+    let gets = 0;
+    for (let status = ''; status !== 'COMPLETED'; ) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const res = await h.request('GET', `/v2024/non-employee-records/${id}`, h.admin.token);
+      assert.equal(res.body, single.get(id!));
+      if (++gets % 10 === 0) status = (await h.request('GET', jobUrl, h.admin.token)).json().status;
+      assert.ok(gets < 100_000, 'the import ends');
+    }
+    assert.ok(h.app.db.readCounts!.thread > before, `of ${gets} gets, none was answered while the import's transaction was open`);
+    const counted = await h.request('GET', `/v2024/non-employee-records?count=true&limit=1&filters=${encodeURIComponent(`sourceId eq "${sourceId}"`)}`, h.admin.token);
+    assert.equal(counted.headers['x-total-count'], '4000');
+  });
+
   test("an account manager's gets at once: their source's records, and 403 for the others", async () => {
     const ids = [...bySource[0]!.slice(2, 8), ...bySource[1]!.slice(0, 6)];
     const answers = await Promise.all(ids.map((id) => h.request('GET', `/v2024/non-employee-records/${id}`, manager.token)));

@@ -37,6 +37,9 @@ export interface RunnerLog {
   error(details: object, message: string): void;
 }
 
+/** Resolves after the event loop has handled the I/O that is waiting. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** `n` new record ids (as auth/secrets.ts newId makes them), from one call to the random source. */
 function newIds(n: number): string[] {
   const hex = randomBytes(16 * n).toString('hex');
@@ -172,8 +175,11 @@ export class BulkJobRunner {
     }
     // In id order: the primary key index is filled page by page rather than at random.
     created.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    await this.records.insertMany(trx, tenantId, created);
-    const written = await this.records.updateMany(trx, tenantId, updated);
+    // On SQLite each statement blocks the event loop while it runs: between two of them, the
+    // server answers what arrived meanwhile (record gets and list pages are read from the last
+    // committed state by the read thread, src/db/sqlite-reads.ts; other work waits for the commit).
+    await this.records.insertMany(trx, tenantId, created, nextTurn);
+    const written = await this.records.updateMany(trx, tenantId, updated, nextTurn);
     if (written !== updated.length) throw new Error(`bulk job ${job.id}: ${updated.length - written} records vanished while it ran`);
     const counts = { created: created.length, updated: updated.length, unchanged, failed: 0 };
     return { status: 'COMPLETED', counts, message: null, errors: [], errorCount: 0 };

@@ -265,9 +265,13 @@ export class RecordRepository {
     await trx.insertInto('records').values(toRow(tenantId, record)).execute();
   }
 
-  /** Inserts many records in multi-row INSERTs (slots are the caller's business). */
-  async insertMany(trx: Transaction<Database>, tenantId: string, records: readonly NonEmployeeRecord[]): Promise<void> {
+  /**
+   * Inserts many records in multi-row INSERTs (slots are the caller's business); `between` runs
+   * between two of them.
+   */
+  async insertMany(trx: Transaction<Database>, tenantId: string, records: readonly NonEmployeeRecord[], between?: () => Promise<void>): Promise<void> {
     for (let i = 0; i < records.length; i += INSERT_CHUNK) {
+      if (i > 0) await between?.();
       await trx
         .insertInto('records')
         .values(records.slice(i, i + INSERT_CHUNK).map((r) => toRow(tenantId, r)))
@@ -277,13 +281,14 @@ export class RecordRepository {
 
   /**
    * Writes every field but id, sourceId and created of many records (bulk import), one UPDATE … FROM
-   * (VALUES …) per chunk of rows; returns how many rows were updated.
+   * (VALUES …) per chunk of rows; returns how many rows were updated. `between` runs between two chunks.
    */
-  async updateMany(trx: Transaction<Database>, tenantId: string, records: readonly NonEmployeeRecord[]): Promise<number> {
+  async updateMany(trx: Transaction<Database>, tenantId: string, records: readonly NonEmployeeRecord[], between?: () => Promise<void>): Promise<number> {
     // VALUES columns are text to PostgreSQL: typed columns are cast where they are assigned.
     const as = (column: string, type: string) => (isPostgres(trx) ? sql`cast(v.${sql.ref(column)} as ${sql.raw(type)})` : sql`v.${sql.ref(column)}`);
     let updated = 0;
     for (let i = 0; i < records.length; i += INSERT_CHUNK) {
+      if (i > 0) await between?.();
       const values = records.slice(i, i + INSERT_CHUNK).map((r) => {
         const w = toRow(tenantId, r);
         return sql`(${w.id}, ${w.account_name}, ${w.first_name}, ${w.last_name}, ${w.email}, ${w.phone}, ${w.manager}, ${w.start_date}, ${w.end_date}, ${w.data}, ${w.modified})`;
