@@ -101,7 +101,7 @@ test('rows are validated with the records validation: one error per problem, dup
   ].join('\n');
   const reader = readCsv(Buffer.from(file));
   const { map } = mapColumns(reader.header, ATTRIBUTES);
-  assert.deepEqual(columnValues(reader, map, 'manager'), { rows: 3, values: new Set(['boss', 'nobody']) });
+  assert.deepEqual(await columnValues(reader, map, 'manager'), { rows: 3, values: new Set(['boss', 'nobody']) });
   const result = await validateRows(reader, map, { sourceId: 'f'.repeat(32), attributes: ATTRIBUTES, managers: new Set(['boss']) });
   assert.equal(result.rows, 3);
   assert.equal(result.failed, 2);
@@ -118,4 +118,18 @@ test('rows are validated with the records validation: one error per problem, dup
   const capped = await validateRows(readCsv(Buffer.from(file)), map, { sourceId: 'f'.repeat(32), attributes: ATTRIBUTES, managers: new Set() }, 2);
   assert.equal(capped.errors.length, 2);
   assert.ok(capped.errorCount > 2);
+});
+
+test('reading a column of a large file lets the event loop turn every 500 rows', async () => {
+  const lines = [`${SYSTEM},badge`, ...Array.from({ length: 1200 }, (_, i) => `a.${i},A,B,555,a${i}@example.com,m${i % 7},2024-01-01,2024-12-31,b`)];
+  const reader = readCsv(Buffer.from(lines.join('\n')));
+  const { map } = mapColumns(reader.header, ATTRIBUTES);
+  let ranBetween = false;
+  setImmediate(() => (ranBetween = true));
+  const read = columnValues(reader, map, 'manager');
+  assert.equal(ranBetween, false);
+  const { rows, values } = await read;
+  assert.equal(rows, 1200);
+  assert.deepEqual(values, new Set(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']));
+  assert.ok(ranBetween, 'an immediate queued before the read ran while it read');
 });

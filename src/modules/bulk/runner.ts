@@ -20,7 +20,7 @@ import { Poller } from '../../jobs/poller.js';
 import type { RecordRepository, NonEmployeeRecord } from '../records/repository.js';
 import type { SchemaAttributeRepository } from '../schema-attributes/repository.js';
 import { normalisedOf } from '../records/updates.js';
-import { columnValues, mapColumns, validateRows, type RowError, type RowsValidation } from './columns.js';
+import { columnValues, mapColumns, nextTurn, validateRows, type RowError, type RowsValidation } from './columns.js';
 import { CsvError, readCsv } from './csv.js';
 import type { BulkJob, BulkRepository, JobCounts, JobOutcome } from './repository.js';
 
@@ -36,9 +36,6 @@ export interface RunnerOptions {
 export interface RunnerLog {
   error(details: object, message: string): void;
 }
-
-/** Resolves after the event loop has handled the I/O that is waiting. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** `n` new record ids (as auth/secrets.ts newId makes them), from one call to the random source. */
 function newIds(n: number): string[] {
@@ -126,7 +123,7 @@ export class BulkJobRunner {
         return end(failure('The header does not match the schema of the source.', problems.map((p) => ({ line: 1, column: null, value: null, message: p.text }))));
       }
       // Two passes over the file, keeping no table: the managers it names, then the rows.
-      const managers = await this.repo.knownAliases(tenantId, columnValues(reader, map, 'manager').values);
+      const managers = await this.repo.knownAliases(tenantId, (await columnValues(reader, map, 'manager')).values);
       checked = await validateRows(reader, map, { sourceId: job.sourceId, attributes, managers }, MAX_STORED_ERRORS);
       absent = map.absent;
     } catch (error) {

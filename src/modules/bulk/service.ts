@@ -104,7 +104,7 @@ export class BulkService {
       // Every row is read (a malformed one is refused now), but none is kept.
       const reader = readCsv(bytes);
       const { map, problems } = mapColumns(reader.header, attributes);
-      const { rows, values } = columnValues(reader, map, 'accountName');
+      const { rows, values } = await columnValues(reader, map, 'accountName');
       scan = { problems, rows, accountNames: values };
     } catch (error) {
       if (error instanceof CsvError) throw fail.invalid([{ field: 'data', text: `data is not a CSV file: ${error.message}` }]);
