@@ -6,7 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -146,10 +146,49 @@ describe('SQLite reads', () => {
       assert.equal(reads.counts.main, 5, 'then every read ran on the main thread');
       await new Promise((resolve) => setImmediate(resolve));
       assert.equal(warnings.filter((w) => /SQLite reads continue on the main thread/.test(w)).length, 1);
+      assert.equal(database.pragma('wal_autocheckpoint', { simple: true }), 1000, 'the connection checkpoints by itself again');
     } finally {
       process.off('warning', onWarning);
       await reads.close();
       database.close();
+    }
+  });
+
+  test('while the thread runs, it checkpoints the WAL and the server connection does not', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nelm-reads-'));
+    const file = path.join(dir, 'db.sqlite');
+    const database = new Database(file);
+    database.pragma('journal_mode = WAL');
+    database.exec('create table t (id text primary key, v text)');
+    const reads = new SqliteReads({
+      database,
+      prepare: (text) => database.prepare(text),
+      viaConnection: async () => assert.fail('no transaction is open'),
+      file,
+      mmapBytes: 0,
+      checkpointMs: 20,
+    });
+    try {
+      assert.equal(database.pragma('wal_autocheckpoint', { simple: true }), 1000);
+      await Promise.all([reads.first(READ, ['a']), reads.first(READ, ['b'])]);
+      assert.equal(reads.counts.thread, 1);
+      assert.equal(database.pragma('wal_autocheckpoint', { simple: true }), 10_000, 'the thread is up: the connection leaves checkpoints to it, but for a backstop');
+      const before = statSync(file).size;
+      const insert = database.prepare('insert into t values (?, ?)');
+      database.transaction(() => {
+        for (let i = 0; i < 2000; i++) insert.run(`k${i}`, 'x'.repeat(1000));
+      })();
+      // Only a checkpoint copies the committed pages from the WAL into the database file, and the
+      // server's connection runs none below 10,000 pages of WAL (here ~600).
+      for (let waited = 0; statSync(file).size < before + 2_000_000; waited += 10) {
+        assert.ok(waited < 5_000, 'the thread checkpointed within 5 s');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.deepEqual(await reads.first(READ, ['k1999']), { v: 'x'.repeat(1000) });
+    } finally {
+      await reads.close();
+      database.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
