@@ -130,7 +130,6 @@ export interface RowsValidation {
   failed: number;
 }
 
-
 /** Validates every row as it is read; a row with any problem counts once in `failed`. */
 export async function validateRows(reader: CsvReader, map: ColumnMap, ctx: RowContext, maxErrors = Infinity): Promise<RowsValidation> {
   const out: RowsValidation = { rows: 0, valid: [], errors: [], errorCount: 0, failed: 0 };
