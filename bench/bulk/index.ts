@@ -8,8 +8,8 @@
  * - the raw floor, in this process: csv-parse of the same file plus the same rows inserted in one
  *   transaction with the same driver into a new database (floor.ts);
  * - each measured BENCH_REPEAT times (default 3), interleaved; the table shows medians;
- * - during each import, a GET of one record of another source, again and again (2 ms apart): how
- *   long the server makes a reader wait while an import writes (median and longest);
+ * - during each import and each export, a GET of one record of another source, again and again
+ *   (2 ms apart): how long the server makes a reader wait meanwhile (median and longest);
  * - the server's RSS before the first round; the largest growth of its anonymous RSS (RssAnon:
  *   the SQLite file is memory-mapped, see server.ts memoryOf) during an import or an export over
  *   the value just before it (sampled every 5 ms from /proc/<pid>/status); its VmHWM (peak RSS
@@ -42,6 +42,9 @@ interface Result {
   getsDuringImport: number;
   getDuringImportP50Ms: number;
   getDuringImportMaxMs: number;
+  /** The same during the exports. */
+  getsDuringExport: number;
+  getDuringExportMaxMs: number;
 }
 
 async function newSource(server: BenchServer, name: string): Promise<string> {
@@ -123,6 +126,7 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
     const [probed] = (await server.call('GET', `/v2024/non-employee-records?limit=1&filters=${filter}`)) as { id: string }[];
     const probeUrl = `/v2024/non-employee-records/${probed!.id}`;
     const getTimes: number[] = [];
+    const exportGetTimes: number[] = [];
 
     const before = memoryOf(server.pid).rss;
     const imports: number[] = [];
@@ -141,8 +145,10 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
 
       const exportBefore = memoryOf(server.pid).anon;
       stop = sampleRss(server.pid);
+      const exportProbe = probeGets(server, probeUrl);
       const exported = await exportSource(server, sourceId);
       exportGrowth = Math.max(exportGrowth, stop() - exportBefore);
+      exportGetTimes.push(...(await exportProbe.stop()));
       if (exported.lines !== ROWS) throw new Error(`the export has ${exported.lines} rows, expected ${ROWS}`);
       exports.push(exported.ms);
       floors.push(await floor(file));
@@ -164,6 +170,8 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
       getsDuringImport: getTimes.length,
       getDuringImportP50Ms: median(getTimes),
       getDuringImportMaxMs: Math.max(...getTimes),
+      getsDuringExport: exportGetTimes.length,
+      getDuringExportMaxMs: Math.max(...exportGetTimes),
     };
   } finally {
     await server.stop();
@@ -173,12 +181,12 @@ async function run(engine: 'sqlite' | 'postgres', env: Record<string, string>, f
 function table(results: Result[]): string {
   const f = (n: number, d = 0) => n.toFixed(d);
   const lines = [
-    '| engine | rows | file | import (POST → COMPLETED) | raw floor (csv-parse + insert) | import / floor | export | server RSS before | anon RSS growth, import | anon RSS growth, export | VmHWM | GET during import (median / longest) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| engine | rows | file | import (POST → COMPLETED) | raw floor (csv-parse + insert) | import / floor | export | server RSS before | anon RSS growth, import | anon RSS growth, export | VmHWM | GET during import (median / longest) | longest GET during export |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.engine} | ${r.rows} | ${f(r.fileMiB, 1)} MiB | ${f(r.importMs)} ms | ${f(r.floorMs)} ms | ${f(r.importMs / r.floorMs, 2)}× | ${f(r.exportMs)} ms | ${f(r.rssBeforeMiB)} MiB | ${f(r.importPeakGrowthMiB)} MiB | ${f(r.exportPeakGrowthMiB)} MiB | ${f(r.hwmMiB)} MiB | ${f(r.getDuringImportP50Ms, 1)} / ${f(r.getDuringImportMaxMs, 1)} ms (${r.getsDuringImport} GETs) |`,
+      `| ${r.engine} | ${r.rows} | ${f(r.fileMiB, 1)} MiB | ${f(r.importMs)} ms | ${f(r.floorMs)} ms | ${f(r.importMs / r.floorMs, 2)}× | ${f(r.exportMs)} ms | ${f(r.rssBeforeMiB)} MiB | ${f(r.importPeakGrowthMiB)} MiB | ${f(r.exportPeakGrowthMiB)} MiB | ${f(r.hwmMiB)} MiB | ${f(r.getDuringImportP50Ms, 1)} / ${f(r.getDuringImportMaxMs, 1)} ms (${r.getsDuringImport} GETs) | ${f(r.getDuringExportMaxMs, 1)} ms (${r.getsDuringExport} GETs) |`,
     );
   }
   return lines.join('\n');

@@ -7,7 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
+import { ADMIN, errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
+import type { Right } from '../../src/auth/principal.js';
 import { assertMatchesContract, type Flavour } from '../helpers/contract.js';
 
 const SYSTEM = 'accountName,firstName,lastName,phone,email,manager,startDate,endDate';
@@ -260,6 +261,22 @@ describe('bulk upload, export, template, status', () => {
       assert.equal(doc.paths[p].get['x-nelm-extension'], true, p);
     }
     assert.deepEqual(Object.keys(doc.paths['/v2024/non-employee-sources/{id}/non-employee-bulk-upload'].post.requestBody.content), ['multipart/form-data']);
+  });
+
+  test('an export lets the event loop turn between two pages of 1,000 records', async () => {
+    const id = await newSource('export-turns');
+    assert.equal((await imported(id, many(2500, 'turn'))).counts.created, 2500);
+    const principal = { tenantId: h.config.tenant, identityId: h.admin.identity.id, alias: 'admin', clientId: ADMIN.clientId, admin: true, rights: new Set<Right>() };
+    const download = await h.app.services.bulk.export(principal, id);
+    const lines = download.lines[Symbol.asyncIterator]();
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const chunks = [(await lines.next()).value, (await lines.next()).value];
+    assert.equal(turned, false, 'the header and the first page come at once');
+    chunks.push((await lines.next()).value);
+    assert.equal(turned, true, 'an immediate queued before ran before the second page');
+    for (let next = await lines.next(); !next.done; next = await lines.next()) chunks.push(next.value);
+    assert.equal(chunks.join('').split('\n').length - 2, 2500);
   });
 
   test('jobs of one source run one after the other, in upload order, even with two workers', async () => {

@@ -21,7 +21,7 @@ import type { SourceService } from '../sources/service.js';
 import type { Source } from '../sources/repository.js';
 import type { SchemaAttributeRepository } from '../schema-attributes/repository.js';
 import type { NonEmployeeRecord } from '../records/repository.js';
-import { columnValues, mapColumns, type RowError } from './columns.js';
+import { columnValues, mapColumns, nextTurn, type RowError } from './columns.js';
 import { CsvError, csvLine, readCsv } from './csv.js';
 import type { BulkJob, BulkRepository } from './repository.js';
 import type { JobStatus } from './schemas.js';
@@ -175,6 +175,9 @@ export class BulkService {
       yield csvLine(header);
       let after: string | undefined;
       for (;;) {
+        // A client that reads as fast as pages are made would otherwise hold the event loop for
+        // the whole file (~180 ms for 20,000 records on SQLite): other requests go between pages.
+        if (after !== undefined) await nextTurn();
         const page = await repo.exportPage(tenantId, source.id, after, EXPORT_PAGE);
         let chunk = '';
         for (const r of page) chunk += csvLine(header.map((name) => cell(r, name)));
