@@ -163,17 +163,28 @@ describe('PreparingPool (PostgreSQL)', { skip: !process.env.DATABASE_URL?.starts
 });
 
 describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith('postgres') && 'PostgreSQL only' }, () => {
-  test('hands over rows as arrays in select order, parsed, named when asked; failures reject and free the connection', async () => {
+  test('hands over rows as arrays of text in select order, named when asked; failures reject and free the connection', async () => {
     const db = await openDatabase({ engine: 'postgres', databaseUrl: process.env.DATABASE_URL!, databaseSchema: undefined });
     try {
       const rows: unknown[][] = [];
       const text = `select n, 'r' || n as label, timestamptz '2026-11-23 16:05:00.5+00' as at, null::text as nothing from generate_series(1, $1::int) n`;
       await db.eachRow!(CompiledQuery.raw(text, [3]), (v) => rows.push(v));
+      // Each column as PostgreSQL writes it (the session runs in UTC, ISO style): no type parser.
       assert.deepEqual(rows, [
-        [1, 'r1', '2026-11-23T16:05:00.500Z', null],
-        [2, 'r2', '2026-11-23T16:05:00.500Z', null],
-        [3, 'r3', '2026-11-23T16:05:00.500Z', null],
+        ['1', 'r1', '2026-11-23 16:05:00.5+00', null],
+        ['2', 'r2', '2026-11-23 16:05:00.5+00', null],
+        ['3', 'r3', '2026-11-23 16:05:00.5+00', null],
       ]);
+      // Array parameters are written as pg writes them (array literals, quoting included).
+      const ids: unknown[][] = [];
+      await db.eachRow!(CompiledQuery.raw('select x from unnest($1::text[]) x order by x', [['a"b', 'c,d', 'e\\f', '']]), (v) => ids.push(v));
+      assert.deepEqual(ids, [[''], ['a"b'], ['c,d'], ['e\\f']]);
+      // A parameter pg cannot write rejects, and the connection serves the next query.
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      await assert.rejects(db.eachRow!(CompiledQuery.raw('select $1::jsonb', [circular]), () => {}), /circular/i);
+      await assert.rejects(db.eachRow!(CompiledQuery.raw('select $1::int', ['not a number']), () => {}), /invalid input syntax/);
+      await assert.rejects(db.eachRow!(CompiledQuery.raw('selec 1', []), () => {}), /syntax error/);
       await db.eachRow!(CompiledQuery.raw('select 1 as x where false', []), () => assert.fail('no row'));
       // A database error rejects; so does a throwing callback (after the rows are read); the pool's
       // 10 connections still serve 30 queries afterwards.
@@ -192,6 +203,8 @@ describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith
         }),
       );
       assert.deepEqual(new Set(counts), new Set([2]));
+      // The pool's Kysely queries still run on those connections, typed as before.
+      assert.deepEqual((await db.kysely.executeQuery(CompiledQuery.raw('select 1::int8 as n', []))).rows, [{ n: 1 }]);
     } finally {
       await db.close();
     }
@@ -207,7 +220,7 @@ describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith
       assert.deepEqual(await statements(), []);
       const named = pgEachRow(pool, (t) => (t === text ? 'each_row_test' : undefined));
       for (const value of ['y', 'z']) await named(CompiledQuery.raw(text, [value]), (v) => seen.push(v));
-      assert.deepEqual(seen, [['x', 2], ['y', 2], ['z', 2]]);
+      assert.deepEqual(seen, [['x', '2'], ['y', '2'], ['z', '2']]);
       assert.deepEqual(await statements(), [{ name: 'each_row_test', statement: text }]);
     } finally {
       await pool.end();
