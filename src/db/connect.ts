@@ -24,6 +24,12 @@ export interface Db {
   readFirst?: ReadFirst | undefined;
   /** SQLite only: where `readFirst` ran its reads. */
   readCounts?: ReadCounts | undefined;
+  /**
+   * PostgreSQL only: `listener` hears of every pooled connection that broke (the server restarted
+   * or terminated its backend, the network dropped it). The pool has already discarded it; the
+   * next query opens a new one. Without listeners such errors are dropped, never thrown.
+   */
+  onConnectionLost?(listener: (error: Error) => void): void;
   close(): Promise<void>;
 }
 
@@ -134,17 +140,31 @@ class TextRowsQuery {
   handleCopyData(): void {}
 }
 
+/**
+ * A PostgreSQL error after which the server ends the session (FATAL or PANIC: the backend was
+ * terminated, the server is shutting down). The connection is still open for a moment; given back
+ * to the pool as it is, it would be handed to the next query, which would then fail too.
+ */
+export function endsSession(error: unknown): boolean {
+  const severity = (error as { severity?: unknown } | null | undefined)?.severity;
+  return severity === 'FATAL' || severity === 'PANIC';
+}
+
 /** `EachRow` over a pg pool; `nameOf` names the statement to prepare (PreparingPool). */
 export function pgEachRow(pool: pg.Pool, nameOf: (text: string) => string | undefined = () => undefined): EachRow {
   return async (query, onRow) => {
     const client = await pool.connect();
+    let ended: Error | undefined;
     try {
       const submitted = new TextRowsQuery(nameOf(query.sql) ?? '', query.sql, query.parameters, onRow);
       void client.query(submitted as never);
       await submitted.promise;
+    } catch (error) {
+      if (endsSession(error)) ended = error as Error;
+      throw error;
     } finally {
-      // As Kysely's driver does: the pool itself drops a client whose connection broke.
-      client.release();
+      // The pool drops a client whose connection broke, or that is given back with an error.
+      client.release(ended);
     }
   };
 }
@@ -242,16 +262,24 @@ const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
  * always gets the same name; past PG_STATEMENTS texts (or for a text longer than
  * PG_STATEMENT_MAX_LENGTH, e.g. a multi-row INSERT) queries run unnamed, as before. PostgreSQL
  * itself keeps a custom plan for a statement whose parameters change its plan (plan_cache_mode
- * auto), and re-plans after DDL.
+ * auto), and re-plans after DDL. A connection whose session the server ended while a query ran
+ * (`endsSession`) is dropped when Kysely gives it back, not handed to the next query.
  */
 export class PreparingPool implements PostgresPool {
   private readonly names = new Map<string, string>();
   private readonly clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  /** Clients whose session the server ended (see `endsSession`): dropped when given back. */
+  private readonly ended = new WeakSet<pg.PoolClient>();
 
-  constructor(readonly pool: pg.Pool) {}
+  /** @param prepare false: every query runs unnamed (NELM_PG_PREPARED_STATEMENTS=off) */
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly prepare = true,
+  ) {}
 
   /** The statement name of a SQL text, or undefined to run it unnamed. */
   nameOf(text: string): string | undefined {
+    if (!this.prepare) return undefined;
     let name = this.names.get(text);
     if (name === undefined && this.names.size < PG_STATEMENTS && text.length <= PG_STATEMENT_MAX_LENGTH && PREPARABLE.test(text)) {
       name = `nelm_${this.names.size + 1}`;
@@ -266,10 +294,13 @@ export class PreparingPool implements PostgresPool {
     if (!wrapped) {
       const query = (textOrCursor: unknown, values?: readonly unknown[]) => {
         const name = typeof textOrCursor === 'string' ? this.nameOf(textOrCursor) : undefined;
-        if (name === undefined) return client.query(textOrCursor as never, values as never);
-        return client.query({ name, text: textOrCursor as string, values: values as unknown[] });
+        const result: unknown = name === undefined ? client.query(textOrCursor as never, values as never) : client.query({ name, text: textOrCursor as string, values: values as unknown[] });
+        // A promise (a cursor comes back as itself); the caller still sees the rejection.
+        if (result instanceof Promise) result.catch((error: unknown) => endsSession(error) && this.ended.add(client));
+        return result;
       };
-      wrapped = { query: query as unknown as PostgresPoolClient['query'], release: () => client.release() };
+      const release = () => client.release(this.ended.has(client) || undefined);
+      wrapped = { query: query as unknown as PostgresPoolClient['query'], release };
       this.clients.set(client, wrapped);
     }
     return wrapped;
@@ -282,6 +313,8 @@ export class PreparingPool implements PostgresPool {
 
 async function ensurePgSchema(url: string, schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
+  // A connection that breaks rejects the query awaited below; the event must not go unheard.
+  client.on('error', () => {});
   await client.connect();
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
@@ -302,10 +335,31 @@ export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl'
       // (pgTimestampToIso, and records' wire JSON, read that shape).
       options: `-c TimeZone=UTC -c DateStyle=ISO${searchPath}`,
     });
-    const preparing = config.pgPreparedStatements === false ? undefined : new PreparingPool(pool);
-    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing ?? pool }) });
-    const eachRow = pgEachRow(pool, preparing && ((text) => preparing.nameOf(text)));
-    return { kysely, engine: 'postgres', schema: config.databaseSchema, eachRow, close: () => kysely.destroy() };
+    // A connection that breaks emits `error`: on the pool when it was idle (the pool has dropped
+    // it), on the client itself when it was checked out (the pool drops it when it comes back,
+    // its query having failed). An `error` event with no listener throws and ends the process:
+    // a restart of PostgreSQL, or a backend it terminated, took the server down. Both are heard
+    // here, each connection reported once.
+    const lost = new Set<(error: Error) => void>();
+    const reported = new WeakSet<object>();
+    const report = (client: object, error: Error) => {
+      if (reported.has(client)) return;
+      reported.add(client);
+      for (const listener of lost) listener(error);
+    };
+    pool.on('connect', (client) => client.on('error', (error) => report(client, error)));
+    pool.on('error', (error, client) => report(client, error));
+    const preparing = new PreparingPool(pool, config.pgPreparedStatements !== false);
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }) });
+    const eachRow = pgEachRow(pool, (text) => preparing.nameOf(text));
+    return {
+      kysely,
+      engine: 'postgres',
+      schema: config.databaseSchema,
+      eachRow,
+      onConnectionLost: (listener) => void lost.add(listener),
+      close: () => kysely.destroy(),
+    };
   }
 
   const file = config.databaseUrl;

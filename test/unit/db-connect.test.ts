@@ -210,6 +210,91 @@ describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith
     }
   });
 
+  test('a connection that breaks during a read rejects the read; the pool replaces it', async () => {
+    const db = await openDatabase({ engine: 'postgres', databaseUrl: process.env.DATABASE_URL!, databaseSchema: undefined });
+    try {
+      const marker = `each_row_break_${process.pid}_${Date.now()}`;
+      const rows: unknown[][] = [];
+      // Its rejection may come before the terminating query's answer: expected from the start.
+      const reading = assert.rejects(
+        db.eachRow!(CompiledQuery.raw(`select '${marker}' as m, pg_sleep(30)::text`, []), (v) => rows.push(v)),
+        /terminat/i,
+      );
+      const activity = sql<{ pid: number }>`select pid from pg_stat_activity where query like ${`%'${marker}'%`} and pid <> pg_backend_pid()`;
+      let pid: number | undefined;
+      for (let i = 0; i < 100 && pid === undefined; i++) {
+        pid = (await activity.execute(db.kysely)).rows[0]?.pid;
+        if (pid === undefined) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(pid !== undefined, 'the read is running');
+      await sql`select pg_terminate_backend(${pid})`.execute(db.kysely);
+      await reading;
+      assert.deepEqual(rows, []);
+      // Ten reads at once (the pool's size): every connection serves, none is the broken one.
+      const counts = await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const seen: unknown[][] = [];
+          await db.eachRow!(CompiledQuery.raw('select n::text from generate_series(1, 2) n', []), (v) => seen.push(v));
+          return seen;
+        }),
+      );
+      for (const seen of counts) assert.deepEqual(seen, [['1'], ['2']]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  test('an idle pooled connection that breaks is dropped and reported to onConnectionLost, never thrown', async () => {
+    const db = await openDatabase({ engine: 'postgres', databaseUrl: process.env.DATABASE_URL!, databaseSchema: undefined });
+    const killer = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await killer.connect();
+    try {
+      const heard: Error[] = [];
+      db.onConnectionLost!((error) => heard.push(error));
+      const pidOf = async () => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.kysely)).rows[0]!.pid;
+      const pid = await pidOf();
+      // Idle in the pool now; PostgreSQL ends it (as a restart or an administrator would).
+      await killer.query('select pg_terminate_backend($1)', [pid]);
+      for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(heard.length, 1);
+      assert.match(heard[0]!.message, /terminat/i);
+      const next = await pidOf();
+      assert.notEqual(next, pid, 'a new connection serves the next query');
+    } finally {
+      await killer.end();
+      await db.close();
+    }
+  });
+
+  test('a Kysely query whose backend is terminated fails alone: its connection is not handed out again', async () => {
+    for (const pgPreparedStatements of [true, false]) {
+      const db = await openDatabase({ engine: 'postgres', databaseUrl: process.env.DATABASE_URL!, databaseSchema: undefined, pgPreparedStatements });
+      try {
+        const marker = `kysely_break_${process.pid}_${Date.now()}`;
+        // Its rejection may come before the terminating query's answer: expected from the start.
+        const sleeping = assert.rejects(sql.raw(`select pg_sleep(30) as ${marker}`).execute(db.kysely), /terminat/i);
+        const activity = sql<{ pid: number }>`select pid from pg_stat_activity where query like ${`%${marker}%`} and pid <> pg_backend_pid()`;
+        let pid: number | undefined;
+        for (let i = 0; i < 100 && pid === undefined; i++) {
+          pid = (await activity.execute(db.kysely)).rows[0]?.pid;
+          if (pid === undefined) await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.ok(pid !== undefined, 'the query is running');
+        await sql`select pg_terminate_backend(${pid})`.execute(db.kysely);
+        await sleeping;
+        // The pool's most recently given back connection goes out first: it must not be the dead one.
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => sql<{ x: number }>`select ${i}::int as x`.execute(db.kysely)));
+        assert.deepEqual(
+          results.map((r) => r.rows[0]!.x),
+          Array.from({ length: 10 }, (_, i) => i),
+          `pgPreparedStatements ${pgPreparedStatements}`,
+        );
+      } finally {
+        await db.close();
+      }
+    }
+  });
+
   test('a text is prepared under the name nameOf gives it, once per connection; without a name it runs unnamed', async () => {
     const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
     try {
