@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { PreparingPool, StatementCache, openDatabase, pgEachRow, pgTimestampToIso } from '../../src/db/connect.js';
+import { PreparingPool, StatementCache, openDatabase, pgEachRow, pgTimestampToIso, type Db } from '../../src/db/connect.js';
 
 describe('StatementCache', () => {
   test('prepares a SQL text once and hands the same statement back', () => {
@@ -162,6 +162,18 @@ describe('PreparingPool (PostgreSQL)', { skip: !process.env.DATABASE_URL?.starts
   });
 });
 
+/** Ends, as an administrator would, the backend running the query whose text holds `marker` (waiting for it to start). */
+async function terminateRunning(db: Db, marker: string): Promise<void> {
+  const activity = sql<{ pid: number }>`select pid from pg_stat_activity where query like ${`%${marker}%`} and pid <> pg_backend_pid()`;
+  let pid: number | undefined;
+  for (let i = 0; i < 100 && pid === undefined; i++) {
+    pid = (await activity.execute(db.kysely)).rows[0]?.pid;
+    if (pid === undefined) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(pid !== undefined, `a query holding ${marker} runs`);
+  await sql`select pg_terminate_backend(${pid})`.execute(db.kysely);
+}
+
 describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith('postgres') && 'PostgreSQL only' }, () => {
   test('hands over rows as arrays of text in select order, named when asked; failures reject and free the connection', async () => {
     const db = await openDatabase({ engine: 'postgres', databaseUrl: process.env.DATABASE_URL!, databaseSchema: undefined });
@@ -220,14 +232,7 @@ describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith
         db.eachRow!(CompiledQuery.raw(`select '${marker}' as m, pg_sleep(30)::text`, []), (v) => rows.push(v)),
         /terminat/i,
       );
-      const activity = sql<{ pid: number }>`select pid from pg_stat_activity where query like ${`%'${marker}'%`} and pid <> pg_backend_pid()`;
-      let pid: number | undefined;
-      for (let i = 0; i < 100 && pid === undefined; i++) {
-        pid = (await activity.execute(db.kysely)).rows[0]?.pid;
-        if (pid === undefined) await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.ok(pid !== undefined, 'the read is running');
-      await sql`select pg_terminate_backend(${pid})`.execute(db.kysely);
+      await terminateRunning(db, marker);
       await reading;
       assert.deepEqual(rows, []);
       // Ten reads at once (the pool's size): every connection serves, none is the broken one.
@@ -273,14 +278,7 @@ describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith
         const marker = `kysely_break_${process.pid}_${Date.now()}`;
         // Its rejection may come before the terminating query's answer: expected from the start.
         const sleeping = assert.rejects(sql.raw(`select pg_sleep(30) as ${marker}`).execute(db.kysely), /terminat/i);
-        const activity = sql<{ pid: number }>`select pid from pg_stat_activity where query like ${`%${marker}%`} and pid <> pg_backend_pid()`;
-        let pid: number | undefined;
-        for (let i = 0; i < 100 && pid === undefined; i++) {
-          pid = (await activity.execute(db.kysely)).rows[0]?.pid;
-          if (pid === undefined) await new Promise((r) => setTimeout(r, 20));
-        }
-        assert.ok(pid !== undefined, 'the query is running');
-        await sql`select pg_terminate_backend(${pid})`.execute(db.kysely);
+        await terminateRunning(db, marker);
         await sleeping;
         // The pool's most recently given back connection goes out first: it must not be the dead one.
         const results = await Promise.all(Array.from({ length: 10 }, (_, i) => sql<{ x: number }>`select ${i}::int as x`.execute(db.kysely)));
