@@ -160,7 +160,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('db', db);
   app.decorate('generatedAdmin', generatedAdmin);
   app.decorateRequest('principal', null);
-  db.onConnectionLost?.((error) => app.log.warn({ err: error }, 'a pooled PostgreSQL connection broke; the pool dropped it and opens a new one when needed'));
+  // Heard while the app runs (a database the caller passed in outlives it).
+  const unheard = db.onConnectionLost?.((error) => app.log.warn({ err: error }, 'a pooled PostgreSQL connection broke; the pool dropped it and opens a new one when needed'));
+  if (unheard) app.addHook('onClose', async () => unheard());
 
   // Hooks that never wait are written with `done`: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {

@@ -28,8 +28,9 @@ export interface Db {
    * PostgreSQL only: `listener` hears of every pooled connection that broke (the server restarted
    * or terminated its backend, the network dropped it). The pool has already discarded it; the
    * next query opens a new one. Without listeners such errors are dropped, never thrown.
+   * Returns what removes the listener.
    */
-  onConnectionLost?(listener: (error: Error) => void): void;
+  onConnectionLost?(listener: (error: Error) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -145,7 +146,7 @@ class TextRowsQuery {
  * terminated, the server is shutting down). The connection is still open for a moment; given back
  * to the pool as it is, it would be handed to the next query, which would then fail too.
  */
-export function endsSession(error: unknown): boolean {
+function endsSession(error: unknown): boolean {
   const severity = (error as { severity?: unknown } | null | undefined)?.severity;
   return severity === 'FATAL' || severity === 'PANIC';
 }
@@ -357,7 +358,10 @@ export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl'
       engine: 'postgres',
       schema: config.databaseSchema,
       eachRow,
-      onConnectionLost: (listener) => void lost.add(listener),
+      onConnectionLost: (listener) => {
+        lost.add(listener);
+        return () => void lost.delete(listener);
+      },
       close: () => kysely.destroy(),
     };
   }

@@ -255,7 +255,10 @@ describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith
     await killer.connect();
     try {
       const heard: Error[] = [];
+      const removed: Error[] = [];
       db.onConnectionLost!((error) => heard.push(error));
+      // A listener removed before the break hears nothing.
+      db.onConnectionLost!((error) => removed.push(error))();
       const pidOf = async () => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.kysely)).rows[0]!.pid;
       const pid = await pidOf();
       // Idle in the pool now; PostgreSQL ends it (as a restart or an administrator would).
@@ -263,6 +266,7 @@ describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith
       for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(heard.length, 1);
       assert.match(heard[0]!.message, /terminat/i);
+      assert.deepEqual(removed, []);
       const next = await pidOf();
       assert.notEqual(next, pid, 'a new connection serves the next query');
     } finally {
