@@ -181,6 +181,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Likewise the bulk upload job runner (it first re-queues jobs a previous process left unfinished).
   app.addHook('onReady', async () => services.bulkJobs.start(app.log.child({ component: 'bulk-jobs' })));
   app.addHook('onClose', async () => services.bulkJobs.stop());
+  // Record gets from memory (PostgreSQL): the server takes part in the lease, the `nelm` commands
+  // do not. The database stops it when it closes.
+  app.addHook('onReady', async () => db.recordCache?.start());
 
   // No operation takes plain text: a text body is refused by media type, not mistaken for a string.
   app.removeContentTypeParser('text/plain');

@@ -59,7 +59,7 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   const sources = new SourceService(new SourceRepository(db.kysely), directory);
   const attributeRepository = new SchemaAttributeRepository(db.kysely);
   const attributes = new SchemaAttributeService(attributeRepository, sources);
-  const records = new RecordService(new RecordRepository(db.kysely, db.eachRow, db.readFirst), attributeRepository, sources, directory);
+  const records = new RecordService(new RecordRepository(db.kysely, db.eachRow, db.readFirst, db.recordCache), attributeRepository, sources, directory);
   const outbox = new NotificationRepository(db.kysely, db.engine);
   const notifications = new NotificationSender(outbox, { smtpUrl: config.smtpUrl, from: config.mailFrom });
   const workflow = new ApprovalWorkflow(new RequestRepository(db.kysely), new ApprovalRepository(db.kysely), records, outbox, directory);

@@ -25,6 +25,11 @@ export interface Config {
    * connection pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21.
    */
   pgPreparedStatements: boolean;
+  /**
+   * PostgreSQL only: bytes of record gets kept in memory under a lease the database fences
+   * (src/db/record-cache.ts); 0 turns the cache off.
+   */
+  recordCacheBytes: number;
   /** SQLite only: reads after the first of an event-loop turn go to a read thread (src/db/sqlite-reads.ts). */
   sqliteReadThread: boolean;
   adminClientId: string | undefined;
@@ -58,6 +63,7 @@ const DEFAULTS = {
   host: '0.0.0.0',
   sqliteFile: path.join('data', 'nelm.sqlite'),
   tokenTtl: 749,
+  recordCacheMb: 64,
   rateLimit: '100/10s',
   bodyLimit: 1024 * 1024,
   requestTimeout: 120,
@@ -147,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseSchema: schema,
     pgPreparedStatements: prepared !== 'off',
     sqliteReadThread: readThread !== 'off',
+    recordCacheBytes: integer('NELM_RECORD_CACHE_MB', env.NELM_RECORD_CACHE_MB, DEFAULTS.recordCacheMb, 0, 16384, problems) * 1024 * 1024,
     adminClientId,
     adminClientSecret,
     tokenTtl: integer('NELM_TOKEN_TTL', env.NELM_TOKEN_TTL, DEFAULTS.tokenTtl, 30, 7 * 24 * 3600, problems),

@@ -4,14 +4,16 @@
  * - PostgreSQL timestamptz values arrive as ISO 8601 strings, like the TEXT timestamps of SQLite;
  * - PostgreSQL bigint counts arrive as numbers.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Config, Engine } from '../config/config.js';
 import type { Database } from './types.js';
 import { SqliteReads, type ReadCounts, type ReadFirst } from './sqlite-reads.js';
+import { endsTransaction, RecordCache, writesRecords, type Renewal } from './record-cache.js';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -31,6 +33,12 @@ export interface Db {
    * Returns what removes the listener.
    */
   onConnectionLost?(listener: (error: Error) => void): () => void;
+  /**
+   * PostgreSQL, unless turned off: record gets kept in memory under a lease the database fences
+   * (record-cache.ts). Started by the server (`start`), not by the `nelm` commands; closing the
+   * database stops it.
+   */
+  recordCache?: RecordCache | undefined;
   close(): Promise<void>;
 }
 
@@ -272,10 +280,18 @@ export class PreparingPool implements PostgresPool {
   /** Clients whose session the server ended (see `endsSession`): dropped when given back. */
   private readonly ended = new WeakSet<pg.PoolClient>();
 
-  /** @param prepare false: every query runs unnamed (NELM_PG_PREPARED_STATEMENTS=off) */
+  /** Clients in a transaction that wrote records or sources (see `onRecordsWrite`). */
+  private readonly dirty = new WeakSet<pg.PoolClient>();
+
+  /**
+   * @param prepare false: every query runs unnamed (NELM_PG_PREPARED_STATEMENTS=off)
+   * @param onRecordsWrite called before a statement that may change records is sent, and again
+   *   when it has ended or, inside a transaction, when the transaction has (record-cache.ts)
+   */
   constructor(
     readonly pool: pg.Pool,
     private readonly prepare = true,
+    private readonly onRecordsWrite?: () => void,
   ) {}
 
   /** The statement name of a SQL text, or undefined to run it unnamed. */
@@ -294,10 +310,15 @@ export class PreparingPool implements PostgresPool {
     let wrapped = this.clients.get(client);
     if (!wrapped) {
       const query = (textOrCursor: unknown, values?: readonly unknown[]) => {
-        const name = typeof textOrCursor === 'string' ? this.nameOf(textOrCursor) : undefined;
+        const text = typeof textOrCursor === 'string' ? textOrCursor : undefined;
+        const name = text === undefined ? undefined : this.nameOf(text);
+        const changes = this.changesRecords(client, text);
         const result: unknown = name === undefined ? client.query(textOrCursor as never, values as never) : client.query({ name, text: textOrCursor as string, values: values as unknown[] });
         // A promise (a cursor comes back as itself); the caller still sees the rejection.
-        if (result instanceof Promise) result.catch((error: unknown) => endsSession(error) && this.ended.add(client));
+        if (result instanceof Promise) {
+          result.catch((error: unknown) => endsSession(error) && this.ended.add(client));
+          if (changes) void result.finally(this.onRecordsWrite).catch(() => {});
+        }
         return result;
       };
       const release = () => client.release(this.ended.has(client) || undefined);
@@ -307,9 +328,32 @@ export class PreparingPool implements PostgresPool {
     return wrapped;
   }
 
+  /**
+   * Whether the statement `text` may change records, or ends a transaction that did: if so,
+   * `onRecordsWrite` has been called, and is to be called again when it ends.
+   */
+  private changesRecords(client: pg.PoolClient, text: string | undefined): boolean {
+    if (!this.onRecordsWrite || text === undefined) return false;
+    if (writesRecords(text)) {
+      this.dirty.add(client);
+      this.onRecordsWrite();
+      return true;
+    }
+    if (this.dirty.has(client) && endsTransaction(text)) {
+      this.dirty.delete(client);
+      return true;
+    }
+    return false;
+  }
+
   end(): Promise<void> {
     return this.pool.end();
   }
+}
+
+/** A random positive 63-bit id naming this process's connections to the record cache's fence. */
+function newProcessId(): string {
+  return (randomBytes(8).readBigUInt64BE() & 0x7fff_ffff_ffff_ffffn || 1n).toString();
 }
 
 async function ensurePgSchema(url: string, schema: string): Promise<void> {
@@ -324,17 +368,21 @@ async function ensurePgSchema(url: string, schema: string): Promise<void> {
   }
 }
 
-export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl' | 'databaseSchema'> & Partial<Pick<Config, 'pgPreparedStatements' | 'sqliteReadThread'>>): Promise<Db> {
+export async function openDatabase(
+  config: Pick<Config, 'engine' | 'databaseUrl' | 'databaseSchema'> & Partial<Pick<Config, 'pgPreparedStatements' | 'sqliteReadThread' | 'recordCacheBytes'>>,
+): Promise<Db> {
   if (config.engine === 'postgres') {
     if (config.databaseSchema) await ensurePgSchema(config.databaseUrl, config.databaseSchema);
     const searchPath = config.databaseSchema ? ` -c search_path=${config.databaseSchema}` : '';
+    // Every connection of this pool is this process to the record cache's fence (record-cache.ts).
+    const processId = newProcessId();
     const pool = new pg.Pool({
       connectionString: config.databaseUrl,
       max: 10,
       types: pgTypes(),
       // Timestamps come back as UTC text in the ISO style whatever the server's defaults
       // (pgTimestampToIso, and records' wire JSON, read that shape).
-      options: `-c TimeZone=UTC -c DateStyle=ISO${searchPath}`,
+      options: `-c TimeZone=UTC -c DateStyle=ISO -c nelm.process_id=${processId}${searchPath}`,
     });
     // A connection that breaks emits `error`: on the pool when it was idle (the pool has dropped
     // it), on the client itself when it was checked out (the pool drops it when it comes back,
@@ -350,9 +398,18 @@ export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl'
     };
     pool.on('connect', (client) => client.on('error', (error) => report(client, error)));
     pool.on('error', (error, client) => report(client, error));
-    const preparing = new PreparingPool(pool, config.pgPreparedStatements !== false);
+    let recordCache: RecordCache | undefined;
+    const preparing = new PreparingPool(pool, config.pgPreparedStatements !== false, () => recordCache?.invalidate());
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }) });
     const eachRow = pgEachRow(pool, (text) => preparing.nameOf(text));
+    if ((config.recordCacheBytes ?? 0) > 0) {
+      recordCache = new RecordCache({
+        budgetBytes: config.recordCacheBytes!,
+        renew: async () => (await sql<{ outcome: Renewal }>`select record_cache_renew(${processId}::bigint) as outcome`.execute(kysely)).rows[0]!.outcome,
+        // A renewal that fails (the database is away) only leaves memory untrusted.
+        release: async () => void (await sql`select record_cache_release(${processId}::bigint)`.execute(kysely)),
+      });
+    }
     return {
       kysely,
       engine: 'postgres',
@@ -362,7 +419,13 @@ export async function openDatabase(config: Pick<Config, 'engine' | 'databaseUrl'
         lost.add(listener);
         return () => void lost.delete(listener);
       },
-      close: () => kysely.destroy(),
+      recordCache,
+      close: async () => {
+        // The lease is given up while the pool is still open; a database that cannot be reached
+        // any more lets it run out instead.
+        await recordCache?.stop().catch(() => {});
+        await kysely.destroy();
+      },
     };
   }
 

@@ -8,6 +8,7 @@ import * as foundation from './migrations/20261123_0001_foundation.js';
 import * as requests from './migrations/20261123_0002_requests.js';
 import * as bulkJobs from './migrations/20261123_0003_bulk_jobs.js';
 import * as recordJson from './migrations/20261123_0004_record_json.js';
+import * as recordCache from './migrations/20261124_0005_record_cache.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261123_0002_requests': requests,
   '20261123_0003_bulk_jobs': bulkJobs,
   '20261123_0004_record_json': recordJson,
+  '20261124_0005_record_cache': recordCache,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

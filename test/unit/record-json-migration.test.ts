@@ -52,12 +52,15 @@ test('0004 on a database with records: each gets the JSON the API sent; down dro
   }
 
   const steps = migrator(db.kysely, db.engine, db.schema);
-  const down = await steps.migrateDown();
+  const down = await steps.migrateTo('20261123_0003_bulk_jobs');
   assert.equal(down.error, undefined);
-  assert.deepEqual(down.results?.map((r) => [r.migrationName, r.direction, r.status]), [['20261123_0004_record_json', 'Down', 'Success']]);
+  assert.deepEqual(down.results?.map((r) => [r.migrationName, r.direction, r.status]), [
+    ['20261124_0005_record_cache', 'Down', 'Success'],
+    ['20261123_0004_record_json', 'Down', 'Success'],
+  ]);
   assert.equal(await hasJson(), false);
 
-  assert.deepEqual(await migrateToLatest(db.kysely, db.engine, db.schema), ['20261123_0004_record_json']);
+  assert.deepEqual(await migrateToLatest(db.kysely, db.engine, db.schema), ['20261123_0004_record_json', '20261124_0005_record_cache']);
   assert.equal(await hasJson(), true);
   const rows = await db.kysely.selectFrom('records').select(['id', 'json']).execute();
   assert.equal(rows.length, sent.size);

@@ -4,6 +4,7 @@ import type { Database, RecordTable } from '../../db/types.js';
 import { parseJson, type EachRow } from '../../db/connect.js';
 import type { ReadFirst } from '../../db/sqlite-reads.js';
 import { PointReads } from '../../db/batch.js';
+import type { CachedRecord, RecordCache } from '../../db/record-cache.js';
 import { MAX_LIMIT } from '../../collections/paging.js';
 import { RecordLists, type RecordListQuery } from './list.js';
 import { JsonArrayBytes, jsonArraySql } from './wire.js';
@@ -169,11 +170,13 @@ export class RecordRepository {
   /**
    * @param eachRow `Db.eachRow`, which PostgreSQL has (and needs here)
    * @param readFirst `Db.readFirst`, which SQLite has: gets read at once, or by its read thread
+   * @param cache `Db.recordCache` (PostgreSQL): gets answered from memory while it is trusted
    */
   constructor(
     readonly db: Kysely<Database>,
     eachRow?: EachRow,
     private readonly readFirst?: ReadFirst,
+    private readonly cache?: RecordCache,
   ) {
     this.lists = new RecordLists(db);
     const one = db.selectFrom('records').where('tenant_id', '=', '');
@@ -207,10 +210,16 @@ export class RecordRepository {
   }
 
   /** A record as the JSON the get operation sends (see wire.ts), and its source id. */
-  async byIdJson(tenantId: string, id: string): Promise<{ sourceId: string; json: string } | undefined> {
+  async byIdJson(tenantId: string, id: string): Promise<CachedRecord | undefined> {
     if (this.pgGets) {
+      const kept = this.cache?.get(tenantId, id);
+      if (kept) return kept;
+      const generation = this.cache?.generation;
       const row = await this.pgGets.load(tenantId, id);
-      return row && { sourceId: row[1], json: row[2] };
+      if (!row) return undefined;
+      const found = { sourceId: row[1], json: row[2] };
+      if (generation !== undefined) this.cache!.fill(generation, tenantId, id, found);
+      return found;
     }
     type Row = { source_id: string; json: string };
     const row = this.readFirst ? await this.readFirst<Row>(this.byIdJsonSql, [tenantId, id]) : (await this.db.executeQuery<Row>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows[0];
