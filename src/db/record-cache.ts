@@ -3,10 +3,10 @@
  *
  * A get asks PostgreSQL for a row, and the round trip costs as much as the rest of the get
  * (docs/performance.md, Records). This cache keeps the wire JSON of records that were read, under
- * a byte budget, least recently used first out. It would be wrong the moment another process (a
- * second server, the `nelm` commands, an administrator's SQL) changed a kept record: a client whose
- * PUT went to that process would then read the old record here. So memory is trusted only under a
- * lease that the database itself fences (migration 20261124_0005_record_cache):
+ * a byte budget; records not read again leave first (second chance). It would be wrong the moment
+ * another process (a second server, a script, an administrator's SQL) changed a kept record: a
+ * client whose PUT went to that process would then read the old record here. So memory is trusted
+ * only under a lease that the database itself fences (migration 20261124_0005_record_cache):
  *
  * - One process at a time holds the lease, and renews it every RENEW_EVERY_MS. A renewal that
  *   PostgreSQL accepts at its time T lets the holder trust its memory until the moment it sent
@@ -15,16 +15,18 @@
  *   shared until commit; a renewal needs it exclusively, and only tries. So once a write is under
  *   way no renewal succeeds until it commits, and if the lease is another process's, the write
  *   waits in the trigger until the last renewal's T + LEASE_MS (+ a margin) has passed. By then
- *   the holder no longer trusts its memory. Its writer then blocks renewals for BACKOFF_MS.
+ *   the holder no longer trusts its memory. The write is recorded, and renewals are refused for
+ *   BACKOFF_MS after it.
  * - The holder's own writes do not wait. This process empties its memory before it sends a write
  *   of records or sources and again when that write, or the transaction holding it, has ended
  *   (`invalidate`, called by the pool); a read started before an invalidation keeps nothing
  *   (`generation`).
- * - After a renewal that failed, or one sent after the trust had already run out, or on acquiring
- *   the lease, memory is emptied before it is trusted again: another process may have written in
- *   between. With one renewal in flight at a time, any write by another process commits less than
- *   2 × TRUST_MS before the next successful renewal is decided, inside BACKOFF_MS, so that renewal
- *   fails and the one after it empties the memory.
+ * - After a renewal that failed, one sent after trust had run out, or on acquiring the lease,
+ *   memory is emptied before it is trusted again. A renewal that keeps memory was sent while the
+ *   previous one still granted trust; with one renewal in flight at a time, a write by another
+ *   process between the two was recorded less than 2 × TRUST_MS before this renewal ran, well
+ *   inside BACKOFF_MS, so the database would have refused it. (A renewal answered after its own
+ *   trust has run out grants nothing, and the next one, sent late, empties memory.)
  * - Records that were not found are never kept, so INSERTs need no fence.
  *
  * The lease is measured by PostgreSQL's clock on one side and this process's monotonic clock on the
@@ -73,7 +75,8 @@ export interface RecordCacheStats {
 }
 
 export class RecordCache {
-  private readonly entries = new Map<string, { value: CachedRecord; bytes: number }>();
+  /** Oldest first; `used`: read since it was kept or last passed over by eviction. */
+  private readonly entries = new Map<string, { value: CachedRecord; bytes: number; used: boolean }>();
   private bytes = 0;
   /** Bumped by every invalidation: a read that began under another generation keeps nothing. */
   generation = 0;
@@ -130,9 +133,7 @@ export class RecordCache {
       return undefined;
     }
     this.counts.hits++;
-    // Most recently used last.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    entry.used = true;
     return entry.value;
   }
 
@@ -150,12 +151,20 @@ export class RecordCache {
       this.bytes -= old.bytes;
       this.entries.delete(key);
     }
-    this.entries.set(key, { value, bytes });
+    this.entries.set(key, { value, bytes, used: false });
     this.bytes += bytes;
+    // Second chance: an entry read since it was kept goes to the back once instead of out. A hit
+    // only sets a flag, where moving the entry would delete and insert a map slot every time.
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.options.budgetBytes) break;
       this.entries.delete(oldest);
-      this.bytes -= entry.bytes;
+      if (entry.used || oldest === key) {
+        // (The record just kept is passed over too: the ones before it were given their chance.)
+        entry.used = false;
+        this.entries.set(oldest, entry);
+      } else {
+        this.bytes -= entry.bytes;
+      }
     }
   }
 

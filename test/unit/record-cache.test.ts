@@ -123,17 +123,23 @@ describe('RecordCache', () => {
     assert.equal(c.stats.trusted, true);
   });
 
-  test('the byte budget drops the least recently used records first', async () => {
+  test('the byte budget drops records not read again first, and gives a read one a second chance', async () => {
     const one = 't'.length + 1 + 'r1'.length + record(1).json.length + 's1'.length + 160;
     const { c } = cache([2], one * 3);
     await c.renewOnce();
     for (const n of [1, 2, 3]) c.fill(c.generation, 't', `r${n}`, record(n));
-    assert.ok(c.get('t', 'r1'), 'r1 used: r2 is now the least recent');
+    assert.ok(c.get('t', 'r1'), 'r1 read: it goes to the back instead of out, r2 goes');
     c.fill(c.generation, 't', 'r4', record(4));
     assert.equal(c.stats.entries, 3);
     assert.ok(c.stats.bytes <= one * 3);
     assert.equal(c.get('t', 'r2'), undefined);
     for (const n of [1, 3, 4]) assert.ok(c.get('t', `r${n}`), `r${n} kept`);
+    // Every one read since: each gets its second chance once, then the oldest (r3: r1 went to the
+    // back) goes, never the record just kept.
+    c.fill(c.generation, 't', 'r5', record(5));
+    assert.equal(c.stats.entries, 3);
+    assert.equal(c.get('t', 'r3'), undefined);
+    for (const n of [1, 4, 5]) assert.ok(c.get('t', `r${n}`), `r${n} kept`);
   });
 
   test('stop forgets everything and gives the lease up once it was started', async () => {
