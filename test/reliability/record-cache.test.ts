@@ -138,6 +138,25 @@ describe('record cache: gets from memory, fenced against every other writer', { 
     assert.equal((await get(a.app, id)).statusCode, 404);
   });
 
+  test('a role that may write records but has no rights on the lease is fenced too', async () => {
+    await forgetForeignWrites();
+    const id = await create();
+    await cached(a.app, id);
+    const role = `nelm_writer_${a.config.databaseSchema}`;
+    const schema = a.config.databaseSchema!;
+    await raw.query(`create role ${role} nologin`);
+    try {
+      await raw.query(`grant usage on schema ${schema} to ${role}; grant select, update on records to ${role}`);
+      await raw.query(`set role ${role}`);
+      const update = await timed(() => raw.query(`update records set first_name = 'Role' where id = $1`, [id]));
+      assert.ok(update.ms >= LEASE_MS - 400, `the UPDATE waited only ${update.ms} ms`);
+    } finally {
+      await raw.query('reset role');
+      await raw.query(`drop owned by ${role}; drop role ${role}`);
+    }
+    assert.equal(await firstName(a.app, id), 'Role');
+  });
+
   test('a write in a transaction is fenced at its first statement, and seen once committed', async () => {
     await forgetForeignWrites();
     const id = await create();

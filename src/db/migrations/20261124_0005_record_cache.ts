@@ -18,8 +18,9 @@
  *   not the holder waits until the holder's lease has run out. INSERTs need no fence: a get of an
  *   id that was not found is never kept.
  *
- * Both functions keep the search_path they were created with, so their lock and sequences are
- * this schema's whoever calls them. SQLite: nothing (one server process owns the file).
+ * The functions keep the search_path they were created with, so their lock and sequences are this
+ * schema's whoever calls them, and run with their owner's rights: a role that may write records
+ * needs no rights on the sequences. SQLite: nothing (one server process owns the file).
  * Frozen once landed: change the schema with a new migration. Imports nothing from the application.
  */
 import { type Kysely, sql } from 'kysely';
@@ -44,7 +45,7 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
   }
   const lock = sql.raw(`${LOCK_CLASS}, hashtext(current_schema())`);
   const nowMs = sql.raw(`(extract(epoch from clock_timestamp()) * 1000)::bigint`);
-  await sql`create function record_cache_renew(me bigint) returns int language plpgsql set search_path from current as $$
+  await sql`create function record_cache_renew(me bigint) returns int language plpgsql security definer set search_path from current as $$
     declare
       now_ms bigint := ${nowMs};
       holder bigint;
@@ -62,14 +63,16 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
     end $$`.execute(db);
   // Only tries the lock, like a renewal: a release never waits behind writers (a lease not given
   // up is taken over once abandoned).
-  await sql`create function record_cache_release(me bigint) returns boolean language plpgsql set search_path from current as $$
+  await sql`create function record_cache_release(me bigint) returns boolean language plpgsql security definer set search_path from current as $$
     begin
       if not pg_try_advisory_xact_lock(${lock}) then return false; end if;
       if coalesce(pg_sequence_last_value('record_cache_holder'), 0) <> me then return false; end if;
       perform setval('record_cache_holder', 0);
       return true;
     end $$`.execute(db);
-  await sql`create function record_cache_fence() returns trigger language plpgsql set search_path from current as $$
+  // Running with the owner's rights, the lease is the owner's (the server's role) to take.
+  await sql`revoke execute on function record_cache_renew(bigint), record_cache_release(bigint) from public`.execute(db);
+  await sql`create function record_cache_fence() returns trigger language plpgsql security definer set search_path from current as $$
     declare
       holder bigint;
       renewed bigint;
