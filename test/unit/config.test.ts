@@ -34,6 +34,14 @@ test('the SQLite read thread: on by default, off on request, nothing else', () =
   assert.throws(() => loadConfig({ NELM_SQLITE_READ_THREAD: 'yes' }), /NELM_SQLITE_READ_THREAD must be 'on' or 'off', got 'yes'/);
 });
 
+test('the record cache: 64 MiB by default, any whole number of MiB up to 16384, 0 turns it off', () => {
+  assert.equal(loadConfig({}).recordCacheBytes, 64 * 1024 * 1024);
+  assert.equal(loadConfig({ NELM_RECORD_CACHE_MB: '0' }).recordCacheBytes, 0);
+  assert.equal(loadConfig({ NELM_RECORD_CACHE_MB: '512' }).recordCacheBytes, 512 * 1024 * 1024);
+  assert.throws(() => loadConfig({ NELM_RECORD_CACHE_MB: 'lots' }), /NELM_RECORD_CACHE_MB must be a whole number, got 'lots'/);
+  assert.throws(() => loadConfig({ NELM_RECORD_CACHE_MB: '20000' }), /NELM_RECORD_CACHE_MB must be between 0 and 16384/);
+});
+
 test('every problem is named at once', () => {
   assert.throws(
     () => loadConfig({ PORT: 'eighty', NELM_TOKEN_TTL: '5', NELM_RATE_LIMIT: 'lots', NELM_ADMIN_CLIENT_ID: 'only-the-id', DATABASE_URL: 'mysql://x', NELM_LOG_LEVEL: 'loud' }),
