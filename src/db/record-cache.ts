@@ -16,7 +16,7 @@
  *   way no renewal succeeds until it commits, and if the lease is another process's, the write
  *   waits in the trigger until the last renewal's T + LEASE_MS (+ a margin) has passed. By then
  *   the holder no longer trusts its memory. The write is recorded, and renewals are refused for
- *   BACKOFF_MS after it.
+ *   BACKOFF_MS (30 s, a constant of the migration, like LEASE_MS) after it.
  * - The holder's own writes do not wait. This process empties its memory before it sends a write
  *   of records or sources and again when that write, or the transaction holding it, has ended
  *   (`invalidate`, called by the pool); a read started before an invalidation keeps nothing

@@ -30,11 +30,11 @@ type Dialect = 'sqlite' | 'postgres';
 /** How long a renewal lets the holder trust its memory, as PostgreSQL counts it. */
 export const LEASE_MS = 1000;
 /** A writer waits this much longer than the lease, for scheduling between the two clocks. */
-export const FENCE_MARGIN_MS = 50;
+const FENCE_MARGIN_MS = 50;
 /** After another process's write, no lease is renewed or acquired for this long. */
-export const BACKOFF_MS = 30_000;
+const BACKOFF_MS = 30_000;
 /** A lease not renewed for this long was left by a process that is gone: another may take it. */
-export const ABANDONED_MS = 60_000;
+const ABANDONED_MS = 60_000;
 /** The advisory lock's first key ('NELM'); the second is the hash of the schema's name. */
 const LOCK_CLASS = 0x4e454c4d;
 
