@@ -87,6 +87,8 @@ export class RecordCache {
   private renewing = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Bumped by `stop`: a renewal sent before it grants nothing, even if the cache started again. */
+  private epoch = 0;
   private counts = { hits: 0, misses: 0, clears: 0, renewalErrors: 0 };
 
   constructor(private readonly options: RecordCacheOptions) {}
@@ -103,6 +105,8 @@ export class RecordCache {
   /** Stops trusting memory and gives the lease up. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.epoch++;
+    this.broken = true;
     const started = this.timer !== undefined;
     clearInterval(this.timer);
     this.timer = undefined;
@@ -185,6 +189,7 @@ export class RecordCache {
   async renewOnce(): Promise<void> {
     if (this.renewing || this.stopped) return;
     this.renewing = true;
+    const epoch = this.epoch;
     const sent = performance.now();
     let outcome: Renewal = 0;
     try {
@@ -194,7 +199,8 @@ export class RecordCache {
     } finally {
       this.renewing = false;
     }
-    if (this.stopped) return;
+    // Stopped meanwhile: the lease may have been given up since this renewal ran.
+    if (this.stopped || epoch !== this.epoch) return;
     if (outcome === 0) {
       // Memory stays trusted until the last renewal's time runs out: writers wait that long.
       this.broken = true;

@@ -123,6 +123,23 @@ describe('RecordCache', () => {
     assert.equal(c.stats.trusted, true);
   });
 
+  test('a renewal in flight when the cache stops grants nothing, even once it has started again', async () => {
+    let answer: (outcome: Renewal) => void = () => {};
+    const c = new RecordCache({
+      budgetBytes: 1 << 20,
+      renew: () => new Promise<Renewal>((resolve) => (answer = resolve)),
+      release: async () => {},
+    });
+    c.start();
+    const late = answer;
+    await c.stop();
+    c.start();
+    late(1);
+    await sleep(10);
+    assert.equal(c.stats.trusted, false);
+    await c.stop();
+  });
+
   test('the byte budget drops records not read again first, and gives a read one a second chance', async () => {
     const one = 't'.length + 1 + 'r1'.length + record(1).json.length + 's1'.length + 160;
     const { c } = cache([2], one * 3);
