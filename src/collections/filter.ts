@@ -1,5 +1,5 @@
 /**
- * A parser for SailPoint's V3 `filters` grammar (CONTRACT §2.2), producing an AST that
+ * A parser for SailPoint's V3 `filters` grammar (SailPoint's "V3 API Standard Collection Parameters"), producing an AST that
  * `query.ts` compiles to SQL against a per-endpoint whitelist.
  *
  *   expr       := orExpr

@@ -1,5 +1,5 @@
 /**
- * The V3 standard collection parameters as TypeBox querystring pieces (CONTRACT §2.2), shared by
+ * The V3 standard collection parameters as TypeBox querystring pieces (SailPoint's "V3 API Standard Collection Parameters"), shared by
  * every list endpoint. Descriptions follow the upstream spec's wording.
  *
  * `Sorters` and `Filters` are plain strings here; each endpoint should wrap them with its own

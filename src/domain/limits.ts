@@ -1,4 +1,4 @@
-/** The documented limits (CONTRACT.md §5), in one place. */
+/** The limits SailPoint documents for NELM, in one place. */
 export const LIMITS = {
   sourcesPerTenant: 50,
   recordsPerSource: 20_000,

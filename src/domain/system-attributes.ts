@@ -1,5 +1,5 @@
 /**
- * The 8 mandatory schema attributes every source gets (CONTRACT.md §7.1). Their technical names are
+ * The 8 mandatory schema attributes every source gets (SailPoint's documents name them but leave their details open). Their technical names are
  * the template's CSV columns and the record's required fields; the specs give no labels or types,
  * so these are this product's choice (docs/decisions.md).
  */

@@ -1,4 +1,4 @@
-/** Shapes shared by several NELM resources (CONTRACT.md §4). */
+/** Shapes shared by several NELM resources. */
 import { Type } from '@sinclair/typebox';
 import { ID_PATTERN } from '../domain/ids.js';
 

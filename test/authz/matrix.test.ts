@@ -10,7 +10,7 @@
  * against the shared error shapes only), and every 401 must name its own reason.
  *
  * Flavours: v2024, beta and v1 run every cell. v3, v2025 and v2026 (identical to v2024 apart from
- * the base path, CONTRACT.md §8) each run a third of the cells, chosen so that the three of them
+ * the base path) each run a third of the cells, chosen so that the three of them
  * together run every cell once (NELM_AUTHZ_FULL=1 runs every cell under every flavour).
  */
 import { after, before, describe, test } from 'node:test';

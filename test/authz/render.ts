@@ -69,7 +69,7 @@ for (const note of NOTES()) lines.push(`- ${note}`);
 function NOTES(): string[] {
   return [
     'The owner of a source is not one of its account managers: without a right they cannot get the source, list or get its records ' +
-      'or schema attributes, or see its requests; they may create requests in it and change a record\'s `endDate` (CONTRACT.md §6). ' +
+      'or schema attributes, or see its requests; they may create requests in it and change a record\'s `endDate`. ' +
       'PUT and PATCH answer the whole record, as the contract says, so an owner who changes an `endDate` sees that record; a PATCH of ' +
       'theirs that changes nothing (`[]`, only `test` operations) or that tests another field is a 403: it would only read the record.',
     'A caller with only `idn:nesr:update` cannot get a record but may PATCH it, and a PATCH answers the record, even one that changes ' +

@@ -1,6 +1,6 @@
 /**
  * End to end: the unmodified official TypeScript SDK (`sailpoint-api-client`) against the listening
- * server, for non-employee sources and their schema attributes (CONTRACT.md §3.1, §3.2), under the
+ * server, for non-employee sources and their schema attributes, under the
  * three NELM classes of the SDK: v3, v2024 and beta. The SDK fetches its own token (multipart
  * POST /oauth/token). Every JSON body is checked against SailPoint's OpenAPI slice of its flavour.
  */
@@ -328,7 +328,7 @@ describe('e2e: sources and schema attributes through sailpoint-api-client', () =
       test(
         'listNonEmployeeSources without nonEmployeeCount matches the contract',
         // Beta's list item is allOf(NonEmployeeSource {nonEmployeeCount: nullable int32},
-        // {nonEmployeeCount: int32}), so null is not allowed there (CONTRACT.md §8).
+        // {nonEmployeeCount: int32}), so null is not allowed there.
         async () => {
           const list = ok<SourceDto[]>(flavour, 'GET', '/non-employee-sources', await sdk.listSources({ requestedFor: manager.id }));
           assert.equal(list.length, 2);

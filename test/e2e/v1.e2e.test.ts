@@ -1,6 +1,6 @@
 /**
  * End to end over a real socket with plain `fetch`: the per-resource v1 API
- * (`/non-employee-sources/v1/...`, CONTRACT.md §1), which the official SDK release does not cover.
+ * (`/non-employee-sources/v1/...`), which the official SDK release does not cover.
  * Tokens come from a multipart `FormData` POST, as the SDK sends them. Every JSON body is checked
  * against `nelm-v1.openapi.json`. Also: a doubled slash after the host, and `+` for spaces in the
  * query string (what the SDK sends).

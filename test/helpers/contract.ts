@@ -1,6 +1,6 @@
 /**
- * Checks response bodies against SailPoint's own OpenAPI slices (`shared/reference/nelm-*.openapi.json`,
- * CONTRACT.md §0), not against this server's schemas: the upstream contract is the judge.
+ * Checks response bodies against SailPoint's own OpenAPI descriptions (`test/contract/nelm-*.openapi.json`,
+ * see test/contract/README.md), not against this server's schemas: the upstream contract is the judge.
  *
  * The slices are OpenAPI 3.0 and fully dereferenced. Before Ajv sees a schema it is converted:
  * - `nullable: true` becomes a type union with `null` (and `null` joins an `enum`);
@@ -13,9 +13,8 @@
  * `properties` and says nothing about additional ones, so a field the server sends but the contract
  * does not define is reported.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
 export type Flavour = 'v3' | 'v2024' | 'v2025' | 'v2026' | 'beta' | 'v1';
@@ -29,22 +28,10 @@ interface OpenApiDocument {
   paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: SchemaObject }> }> }>>;
 }
 
-/** The repository root is the nearest ancestor of this file with a package.json; `shared/` sits beside it. */
-function referenceDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) break;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('contract.ts: no package.json above test/helpers');
-    dir = parent;
-  }
-  const candidates = [path.join(dir, '..', 'shared', 'reference'), path.join(dir, 'shared', 'reference')];
-  const found = candidates.find((c) => existsSync(path.join(c, 'nelm-v2024.openapi.json')));
-  if (!found) throw new Error(`contract.ts: the OpenAPI slices are not in ${candidates.join(' or ')}`);
-  return found;
-}
+/** The upstream OpenAPI slices, kept with the tests (test/contract/README.md). */
+const CONTRACT_DIR = path.resolve(import.meta.dirname, '..', 'contract');
 
-/** v3, v2025 and v2026 are identical to v2024 apart from servers and info (CONTRACT.md §8). */
+/** v3, v2025 and v2026 describe the same operations as v2024 (test/contract/README.md). */
 function sliceOf(flavour: Flavour): Slice {
   return flavour === 'beta' ? 'beta' : flavour === 'v1' ? 'v1' : 'v2024';
 }
@@ -53,7 +40,7 @@ const documents = new Map<Slice, OpenApiDocument>();
 function documentOf(slice: Slice): OpenApiDocument {
   let doc = documents.get(slice);
   if (!doc) {
-    doc = JSON.parse(readFileSync(path.join(referenceDir(), `nelm-${slice}.openapi.json`), 'utf8')) as OpenApiDocument;
+    doc = JSON.parse(readFileSync(path.join(CONTRACT_DIR, `nelm-${slice}.openapi.json`), 'utf8')) as OpenApiDocument;
     documents.set(slice, doc);
   }
   return doc;
@@ -86,8 +73,8 @@ export interface ResponseContract {
 
 /**
  * The response of (flavour, method, path, status). An error status the operation does not list
- * falls back to that status in any other operation of the slice (the error shapes are shared,
- * CONTRACT.md §2.3) with `declared: false`; undefined when no operation has it at all.
+ * falls back to that status in any other operation of the slice (the error shapes are shared by
+ * every operation) with `declared: false`; undefined when no operation has it at all.
  */
 export function responseContract(flavour: Flavour, method: HttpMethod, pathTemplate: string, status: number): ResponseContract | undefined {
   const doc = documentOf(sliceOf(flavour));
@@ -198,7 +185,7 @@ function newAjv(): Ajv {
   ajv.addFormat('date-time', { type: 'string', validate: (s: string) => DATE_TIME.test(s) && !Number.isNaN(Date.parse(s)) });
   ajv.addFormat('date', { type: 'string', validate: (s: string) => DATE.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) });
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-  // Every other format of the slices is documentation only (CONTRACT.md §10): accept it.
+  // Every other format of the slices is documentation only: accept it.
   for (const slice of ['v2024', 'beta', 'v1'] as const) {
     for (const format of formatsOf(documentOf(slice))) {
       if (!['date-time', 'date', 'int32'].includes(format)) ajv.addFormat(format, true);

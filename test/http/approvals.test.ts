@@ -1,5 +1,5 @@
 /**
- * Approvals through app.inject (CONTRACT.md §3.5, §6): the state machine end to end (levels,
+ * Approvals through app.inject: the state machine end to end (levels,
  * completion with the record, rejection, cancellation), who may decide, get with and without
  * detail, lists, summaries, the re-checks at completion, and races.
  */

@@ -1,5 +1,5 @@
 /**
- * Bulk upload, export, template and status (CONTRACT.md §3.6, §7) and the job extension
+ * Bulk upload, export, template and status and the job extension
  * endpoints, through app.inject: every error path, the job's rules (all rows or none, the
  * 20,000 limit, order per source, restarts), authorization. Bodies are checked against the
  * upstream OpenAPI slices.

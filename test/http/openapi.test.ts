@@ -1,6 +1,6 @@
 /**
  * The served OpenAPI is a tested artifact: every NELM operation it describes must exist upstream
- * (shared/reference/nelm-*.openapi.json) with the same operationId, parameters, request content
+ * (test/contract/nelm-*.openapi.json) with the same operationId, parameters, request content
  * types and status codes.
  */
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import { harness, type Harness } from '../helpers/app.js';
 type Op = { operationId: string; parameters?: { name: string; in: string; required?: boolean }[]; requestBody?: { content: Record<string, unknown> }; responses: Record<string, unknown>; 'x-nelm-extension'?: boolean };
 type Doc = { paths: Record<string, Record<string, Op>> };
 
-const reference = (slice: string): Doc => JSON.parse(readFileSync(path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'reference', `nelm-${slice}.openapi.json`), 'utf8'));
+const reference = (slice: string): Doc => JSON.parse(readFileSync(path.resolve(import.meta.dirname, '..', 'contract', `nelm-${slice}.openapi.json`), 'utf8'));
 
 /** The upstream path template with this server's parameter names, for comparing paths. */
 const shape = (p: string) => p.replace(/\{[^}]+\}/g, '{}');

@@ -1,5 +1,5 @@
 /**
- * Non-employee records through app.inject (CONTRACT.md §3.3, §5, §6): the seven operations under
+ * Non-employee records through app.inject: the seven operations under
  * several flavours, validation, authorization, lists, idempotency, bulk delete and races.
  */
 import { after, before, describe, test } from 'node:test';
@@ -214,7 +214,7 @@ describe('records: operations and validation', () => {
   });
 });
 
-describe('records: authorization (CONTRACT.md §6)', () => {
+describe('records: authorization', () => {
   let w: World;
   let mine: NonEmployeeRecord & Record<string, unknown>;
   let theirs: string;

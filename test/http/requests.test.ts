@@ -1,5 +1,5 @@
 /**
- * Non-employee requests through app.inject (CONTRACT.md §3.4, §6): the five operations under every
+ * Non-employee requests through app.inject: the five operations under every
  * flavour, validation shared with records, accountName conflicts, who may create, sources without
  * approvers, lists, summaries and delete.
  */

@@ -1,5 +1,5 @@
 /**
- * Schema attributes through app.inject (CONTRACT.md §3.2, §5, §6, §7.1, §8): the 8 system
+ * Schema attributes through app.inject: the 8 system
  * attributes, custom ones (TEXT only, unique technical names, at most 10, also under a race),
  * get, patch, delete one and delete all custom, beta paging, rights and flavours.
  */

@@ -1,5 +1,5 @@
 /**
- * Non-employee sources through app.inject (CONTRACT.md §3.1, §5, §6, §8): the five operations,
+ * Non-employee sources through app.inject: the five operations,
  * member typing, validation, authorization, lists, the 50-source limit (and its race), flavours.
  */
 import { after, before, describe, test } from 'node:test';

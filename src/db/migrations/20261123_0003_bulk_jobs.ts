@@ -1,5 +1,5 @@
 /**
- * Bulk upload jobs (CONTRACT.md §7.3): the uploaded CSV is kept in the job row until the job ends,
+ * Bulk upload jobs: the uploaded CSV is kept in the job row until the job ends,
  * so a job survives a restart; the rows a failed job rejected are kept in `bulk_job_errors`.
  * Frozen once landed: change the schema with a new migration. Imports nothing from the application.
  */

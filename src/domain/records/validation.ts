@@ -1,5 +1,5 @@
 /**
- * The rules of a NonEmployeeRequestBody (CONTRACT.md §4), shared by records, requests and CSV bulk
+ * The rules of a NonEmployeeRequestBody, shared by records, requests and CSV bulk
  * import. Pure: the caller looks up the source's schema attributes and whether the manager alias
  * names an identity, and this module says whether the input is a valid record, with one cause per
  * faulty field.

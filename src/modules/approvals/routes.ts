@@ -1,5 +1,5 @@
 /**
- * The 5 approval operations (CONTRACT.md §3.5): HTTP in, service call, DTO out. Get, approve and
+ * The 5 approval operations: HTTP in, service call, DTO out. Get, approve and
  * reject are "userAuth only" upstream; this server has no user/application token distinction (every
  * token belongs to an identity), so they accept any valid token and the approver rule decides.
  */

@@ -1,4 +1,4 @@
-/** Approval shapes (CONTRACT.md §3.5, §4; beta differences in §8). */
+/** Approval shapes, and Beta's older ones. */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { DateTime, IdentityReference, PathId } from '../../http/nelm-schemas.js';
 import { Count, Limit, Offset } from '../../collections/paging.js';

@@ -1,5 +1,5 @@
 /**
- * Approvals: the rules of CONTRACT.md §3.5 and §6, and the decisions of the state machine
+ * Approvals: the rules of SailPoint's approval operations (docs/authorization.md), and the decisions of the state machine
  * (domain/approvals/state.ts). No HTTP; the SQL is in the repositories.
  *
  * Who may do what (docs/authorization.md):

@@ -1,5 +1,5 @@
 /**
- * Bulk upload, export and template (CONTRACT.md §3.6), and the job extension endpoints: HTTP in,
+ * Bulk upload, export and template, and the job extension endpoints: HTTP in,
  * service call, DTO (or CSV) out. The upload's `data` part is accepted as a file part or as a plain
  * text field (the official SDK sends a string that way).
  */

@@ -1,4 +1,4 @@
-/** Bulk upload, export and template shapes (CONTRACT.md §3.6, §4, §7; beta differences in §8). */
+/** Bulk upload, export and template shapes, and Beta's older ones. */
 import { Type } from '@sinclair/typebox';
 import { DateTime, PathId } from '../../http/nelm-schemas.js';
 import { Count, Limit, Offset } from '../../collections/paging.js';

@@ -1,5 +1,5 @@
 /**
- * Bulk upload, export and template (CONTRACT.md §3.6, §7.2, §7.3) and the job extension endpoints.
+ * Bulk upload, export and template (docs/bulk.md) and the job extension endpoints.
  * No HTTP, no SQL: the upload arrives as bytes; the work of a job is done by `runner.ts`.
  *
  * Who may do what (docs/authorization.md):

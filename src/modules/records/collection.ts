@@ -1,5 +1,5 @@
 /**
- * What a record list may filter and sort on (CONTRACT.md §3.3), mapped to the columns of `records`.
+ * What a record list (`listNonEmployeeRecords`) may filter and sort on, mapped to the columns of `records`.
  * - Documented: `sourceId eq`. Extensions: `sourceId in`; accountName, email, manager, firstName,
  *   lastName with eq, sw, co, in (eq and in exact, sw and co case-insensitive); startDate, endDate,
  *   created, modified with gt, ge, lt, le, the value in any form a record date accepts.

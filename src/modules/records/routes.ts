@@ -1,4 +1,4 @@
-/** The 7 record operations (CONTRACT.md §3.3): HTTP in, service call, DTO out. */
+/** The 7 record operations: HTTP in, service call, DTO out. */
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../../app.js';
 import { operation, type Operation } from '../../http/operation.js';

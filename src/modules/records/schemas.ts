@@ -1,4 +1,4 @@
-/** Non-employee record shapes (CONTRACT.md §3.3, §4). NonEmployeeRequestBody is shared with requests. */
+/** Non-employee record shapes. NonEmployeeRequestBody is shared with requests. */
 import { Type, type Static } from '@sinclair/typebox';
 import { DateTime, PathId } from '../../http/nelm-schemas.js';
 import { Count, Limit, Offset } from '../../collections/paging.js';

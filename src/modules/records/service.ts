@@ -1,5 +1,5 @@
 /**
- * Non-employee records: the rules of CONTRACT.md §3.3, §5 and §6. No HTTP; the SQL is in the
+ * Non-employee records: the rules of SailPoint's record operations (docs/authorization.md). No HTTP; the SQL is in the
  * repository, the field rules in domain/records/validation.ts.
  *
  * Who may do what:

@@ -1,5 +1,5 @@
 /**
- * Replace (PUT) and patch of a record (CONTRACT.md §3.3, §6):
+ * Replace (PUT, `updateNonEmployeeRecord`) and patch (`patchNonEmployeeRecord`) of a record:
  * - `idn:nesr:update` may change every writable field; the owner of the record's source may
  *   change endDate only: a PUT that changes anything else, or a PATCH whose operations touch any
  *   other path (a `test` included: it reads that field), or that has no operation but `test` on

@@ -1,5 +1,5 @@
 /**
- * What request and approval lists may filter and sort on (CONTRACT.md §3.4, §3.5).
+ * What request and approval lists may filter and sort on.
  * - Requests: documented `sourceId eq`; extensions `sourceId in`, `approvalStatus eq|in`,
  *   `accountName eq|in`. Sorters: the nine documented fields; default `created`.
  * - Approvals: documented `approvalStatus eq`, the value in any case (the spec's example is

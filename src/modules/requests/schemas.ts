@@ -1,4 +1,4 @@
-/** Non-employee request shapes (CONTRACT.md §3.4, §4). The body is the records' NonEmployeeRequestBody. */
+/** Non-employee request shapes. The body is the records' NonEmployeeRequestBody. */
 import { Type } from '@sinclair/typebox';
 import { DateTime, IdentityReference, PathId } from '../../http/nelm-schemas.js';
 import { Count, Limit, Offset } from '../../collections/paging.js';

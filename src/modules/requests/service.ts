@@ -1,5 +1,5 @@
 /**
- * Non-employee requests: the rules of CONTRACT.md §3.4 and §6. No HTTP; the SQL is in the
+ * Non-employee requests: the rules of SailPoint's request operations (docs/authorization.md). No HTTP; the SQL is in the
  * repositories, the transitions in domain/approvals/state.ts and approvals/workflow.ts.
  *
  * Who may do what (docs/authorization.md):

@@ -1,4 +1,4 @@
-/** The 6 schema-attribute operations (CONTRACT.md §3.2). */
+/** The 6 schema-attribute operations. */
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../../app.js';
 import { operation, type Operation } from '../../http/operation.js';
@@ -37,7 +37,7 @@ export function schemaAttributeOperations({ attributes }: Services): Operation[]
       scope: 'idn:nelm:read',
       right: 'idn:nesr:read',
       schema: { params: SourceIdParams, response: { 200: Type.Array(NonEmployeeSchemaAttribute, { maxItems: 18 }), ...ErrorResponses } },
-      // Beta adds limit and offset (CONTRACT.md §8).
+      // Beta's list takes limit and offset.
       beta: { querystring: BetaListQuery, response: { 200: Type.Array(BetaNonEmployeeSchemaAttribute, { maxItems: 18 }), ...ErrorResponses } },
       handler: async (request, _reply, { flavour }) => {
         const query = request.query as { limit?: number; offset?: number } | undefined;

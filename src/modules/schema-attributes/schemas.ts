@@ -1,4 +1,4 @@
-/** Schema attribute shapes (CONTRACT.md §4; beta differences in §8). */
+/** Schema attribute shapes, and Beta's older ones. */
 import { Type } from '@sinclair/typebox';
 import { DateTime, PathId } from '../../http/nelm-schemas.js';
 import { Limit, Offset } from '../../collections/paging.js';

@@ -1,5 +1,5 @@
 /**
- * Schema attributes (CONTRACT.md §3.2): 8 system attributes per source, up to 10 custom ones.
+ * Schema attributes: 8 system attributes per source, up to 10 custom ones.
  * - list, get: `idn:nesr:read`, or an account manager of the source;
  * - create: `idn:nesr:create`; patch: `idn:nesr:update`; delete one or all custom: `idn:nesr:delete`.
  */

@@ -1,4 +1,4 @@
-/** The 5 source operations (CONTRACT.md §3.1): HTTP in, service call, DTO out. */
+/** The 5 source operations: HTTP in, service call, DTO out. */
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../../app.js';
 import { operation, type Operation } from '../../http/operation.js';

@@ -1,4 +1,4 @@
-/** Non-employee source shapes, as CONTRACT.md §4 and the OpenAPI slices define them. */
+/** Non-employee source shapes, as SailPoint's API descriptions define them. */
 import { Type, type Static } from '@sinclair/typebox';
 import { DateTime, IdentityReference, PathId } from '../../http/nelm-schemas.js';
 import { Count, Limit, Offset, Sorters } from '../../collections/paging.js';
@@ -45,7 +45,7 @@ export const NonEmployeeSourceWithCloudExternalId = Type.Object({
   ...sourceFields,
   cloudExternalId: Type.String({ description: 'Legacy ID used for sources from the V1 API.' }),
 });
-/** Beta's NonEmployeeSource carries nonEmployeeCount itself (CONTRACT.md §8). */
+/** Beta's NonEmployeeSource carries nonEmployeeCount itself. */
 export const BetaNonEmployeeSource = Type.Object({ ...sourceFields, nonEmployeeCount });
 /** Beta's list item: nonEmployeeCount is a plain integer there, so it is left out unless asked for. */
 export const BetaNonEmployeeSourceWithNECount = Type.Object({ ...sourceFields, nonEmployeeCount: Type.Optional(Type.Integer()) });

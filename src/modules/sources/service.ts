@@ -1,5 +1,5 @@
 /**
- * Non-employee sources: the rules of CONTRACT.md §3.1 and §6. No HTTP, no SQL.
+ * Non-employee sources: the rules of SailPoint's source operations (docs/authorization.md). No HTTP, no SQL.
  *
  * Who may do what (docs/authorization.md):
  * - create: org admins (the spec's only user level for it is ORG_ADMIN);
@@ -51,7 +51,7 @@ export function laterThan(previous: string): string {
   return now > previous ? now : new Date(Date.parse(previous) + 1).toISOString();
 }
 
-/** The fields a JSON Patch may change (CONTRACT.md §3.1). */
+/** The fields a JSON Patch may change (`patchNonEmployeeSource`). */
 const PATCHABLE = ['name', 'description', 'approvers', 'accountManagers'] as const;
 
 export class SourceService {
