@@ -91,7 +91,9 @@ function decimalIntegers(validate: ValidateFunction, names: readonly string[]) {
     const values = (data ?? {}) as Record<string, unknown>;
     const bad = names.find((name) => typeof values[name] === 'string' && !DECIMAL_INTEGER.test(values[name]));
     if (bad !== undefined) {
-      checked.errors = [{ instancePath: `/${bad}`, schemaPath: `#/properties/${bad}/type`, keyword: 'type', params: { type: 'integer' }, message: 'must be integer' }] as ErrorObject[];
+      checked.errors = [
+        { instancePath: `/${bad}`, schemaPath: `#/properties/${bad}/type`, keyword: 'type', params: { type: 'integer' }, message: 'must be integer' },
+      ] as ErrorObject[];
       return false;
     }
     const ok = validate(data);
@@ -161,7 +163,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('generatedAdmin', generatedAdmin);
   app.decorateRequest('principal', null);
   // Heard while the app runs (a database the caller passed in outlives it).
-  const unheard = db.onConnectionLost?.((error) => app.log.warn({ err: error }, 'a pooled PostgreSQL connection broke; the pool dropped it and opens a new one when needed'));
+  const unheard = db.onConnectionLost?.((error) =>
+    app.log.warn({ err: error }, 'a pooled PostgreSQL connection broke; the pool dropped it and opens a new one when needed'),
+  );
   if (unheard) app.addHook('onClose', async () => unheard());
 
   // Hooks that never wait are written with `done`: an async hook costs a promise per request.
@@ -200,11 +204,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     for (const [k, v] of new URLSearchParams(body as string)) out[k] = v;
     done(unstorableText(out, '') ?? null, out);
   });
-  await app.register(multipart, { limits: { fieldNameSize: 100, fieldSize: 1024 * 1024, fields: 20, fileSize: 16 * 1024 * 1024, files: 1, parts: 21, headerPairs: 100 } });
+  await app.register(multipart, {
+    limits: { fieldNameSize: 100, fieldSize: 1024 * 1024, fields: 20, fileSize: 16 * 1024 * 1024, files: 1, parts: 21, headerPairs: 100 },
+  });
 
   installErrorHandling(app);
 
-  const operations = [...sourceOperations(services), ...schemaAttributeOperations(services), ...recordOperations(services), ...requestOperations(services), ...approvalOperations(services), ...bulkOperations(services)];
+  const operations = [
+    ...sourceOperations(services),
+    ...schemaAttributeOperations(services),
+    ...recordOperations(services),
+    ...requestOperations(services),
+    ...approvalOperations(services),
+    ...bulkOperations(services),
+  ];
 
   // Public scope: token issuance, keys, health and the API description.
   oauthRoutes(app, directory, tokens);

@@ -8,13 +8,13 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
   if (app.generatedAdmin) {
     // Printed once, on the terminal, never logged: the secret is stored only as a hash.
     process.stdout.write(
-      [
+      `${[
         '',
         'A new database: generated the org-admin API client. Keep the secret, it is not shown again.',
         `  NELM_ADMIN_CLIENT_ID=${app.generatedAdmin.clientId}`,
         `  NELM_ADMIN_CLIENT_SECRET=${app.generatedAdmin.clientSecret}`,
         '',
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
   }
   await app.listen({ port: config.port, host: config.host });

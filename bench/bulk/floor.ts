@@ -13,7 +13,22 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { HEADER } from './data.js';
 
-const COLUMNS = ['tenant_id', 'id', 'source_id', 'account_name', 'first_name', 'last_name', 'phone', 'email', 'manager', 'start_date', 'end_date', 'data', 'created', 'modified'];
+const COLUMNS = [
+  'tenant_id',
+  'id',
+  'source_id',
+  'account_name',
+  'first_name',
+  'last_name',
+  'phone',
+  'email',
+  'manager',
+  'start_date',
+  'end_date',
+  'data',
+  'created',
+  'modified',
+];
 const TENANT = 'bench';
 const SOURCE = 'f'.repeat(32);
 
@@ -73,7 +88,11 @@ export async function postgresFloor(file: Buffer, url: string): Promise<number> 
       for (let i = 0; i < rows.length; i += chunk) {
         const part = rows.slice(i, i + chunk);
         const values = part.map((_, r) => `(${COLUMNS.map((__, c) => `$${r * COLUMNS.length + c + 1}`).join(', ')})`).join(', ');
-        await client.query({ name: part.length === chunk ? 'floor_insert' : undefined, text: `insert into records (${COLUMNS.join(', ')}) values ${values}`, values: part.flat() });
+        await client.query({
+          name: part.length === chunk ? 'floor_insert' : undefined,
+          text: `insert into records (${COLUMNS.join(', ')}) values ${values}`,
+          values: part.flat(),
+        });
       }
       await client.query('commit');
       return performance.now() - t0;

@@ -70,7 +70,11 @@ async function importFile(server: BenchServer, sourceId: string, file: Buffer): 
   if (response.status !== 202) throw new Error(`upload → ${response.status}: ${await response.text()}`);
   const job = (await response.json()) as { id: string };
   for (;;) {
-    const state = (await server.call('GET', `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload/jobs/${job.id}`)) as { status: string; counts: unknown; message: string };
+    const state = (await server.call('GET', `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload/jobs/${job.id}`)) as {
+      status: string;
+      counts: unknown;
+      message: string;
+    };
     if (state.status === 'COMPLETED') return performance.now() - t0;
     if (state.status === 'ERROR') throw new Error(`the job failed: ${state.message}`);
     await new Promise((r) => setTimeout(r, 5));
@@ -79,7 +83,9 @@ async function importFile(server: BenchServer, sourceId: string, file: Buffer): 
 
 async function exportSource(server: BenchServer, sourceId: string): Promise<{ ms: number; lines: number }> {
   const t0 = performance.now();
-  const response = await fetch(`${server.baseUrl}/v2024/non-employee-sources/${sourceId}/non-employees/download`, { headers: { authorization: `Bearer ${server.token}` } });
+  const response = await fetch(`${server.baseUrl}/v2024/non-employee-sources/${sourceId}/non-employees/download`, {
+    headers: { authorization: `Bearer ${server.token}` },
+  });
   const text = await response.text();
   const ms = performance.now() - t0;
   if (response.status !== 200) throw new Error(`export → ${response.status}`);

@@ -33,7 +33,10 @@ const TOTAL = MIX.reduce((n, [, w]) => n + w, 0);
 
 function pick(): Op {
   let r = Math.random() * TOTAL;
-  for (const [op, w] of MIX) if ((r -= w) < 0) return op;
+  for (const [op, w] of MIX) {
+    r -= w;
+    if (r < 0) return op;
+  }
   return 'list';
 }
 
@@ -47,7 +50,14 @@ async function main() {
   let seq = 0;
   const any = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 
-  const timed = async (name: string, method: string, url: string, token: string, body?: unknown, contentType = 'application/json'): Promise<any> => {
+  const timed = async (
+    name: string,
+    method: string,
+    url: string,
+    token: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<{ approvalItems: { id: string }[] } | undefined> => {
     const t0 = performance.now();
     let status = 0;
     let text = '';
@@ -62,7 +72,8 @@ async function main() {
     } catch (error) {
       text = String(error);
     }
-    (latencies[name] ??= []).push(performance.now() - t0);
+    latencies[name] ??= [];
+    latencies[name].push(performance.now() - t0);
     if (status < 200 || status >= 300) {
       errors[name] = (errors[name] ?? 0) + 1;
       if (samples.length < 5) samples.push(`${name} ${method} ${url} → ${status}: ${text.slice(0, 300)}`);
@@ -92,11 +103,18 @@ async function main() {
       case 'create':
         return timed('create', 'POST', '/v2024/non-employee-records', plan.token, person(`${plan.prefix}.c.${seq++}`, any(plan.sources)));
       case 'patch':
-        return timed('patch', 'PATCH', `/v2024/non-employee-records/${any(plan.records)}`, plan.token, [{ op: 'replace', path: '/phone', value: `555-${seq++}` }], 'application/json-patch+json');
+        return timed(
+          'patch',
+          'PATCH',
+          `/v2024/non-employee-records/${any(plan.records)}`,
+          plan.token,
+          [{ op: 'replace', path: '/phone', value: `555-${seq++}` }],
+          'application/json-patch+json',
+        );
       case 'approve': {
         const request = await timed('request', 'POST', '/v2024/non-employee-requests', plan.token, person(`${plan.prefix}.r.${seq++}`, any(plan.sources)));
         if (!request) return;
-        return timed('approve', 'POST', `/v2024/non-employee-approvals/${request.approvalItems[0].id}/approve`, plan.approverToken, {});
+        return timed('approve', 'POST', `/v2024/non-employee-approvals/${request.approvalItems[0]!.id}/approve`, plan.approverToken, {});
       }
     }
   };

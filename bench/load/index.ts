@@ -47,7 +47,10 @@ interface DriverResult {
 
 function drive(plan: Plan): Promise<DriverResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'load', 'driver.ts')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'load', 'driver.ts')], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     child.stdin.end(JSON.stringify(plan));
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -57,9 +60,18 @@ function drive(plan: Plan): Promise<DriverResult> {
 
 async function seed(server: NelmServer): Promise<Omit<Plan, 'connections' | 'seconds' | 'prefix'>> {
   const alias = `approver.${randomBytes(3).toString('hex')}`;
-  const approver = await server.call<{ id: string }>('POST', '/admin/v1/identities', { alias, name: alias, email: `${alias}@example.com`, admin: false, rights: [] });
+  const approver = await server.call<{ id: string }>('POST', '/admin/v1/identities', {
+    alias,
+    name: alias,
+    email: `${alias}@example.com`,
+    admin: false,
+    rights: [],
+  });
   const client = await server.call<{ clientId: string; clientSecret: string }>('POST', `/admin/v1/identities/${approver.id}/clients`);
-  const token = await fetch(`${server.baseUrl}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }) });
+  const token = await fetch(`${server.baseUrl}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }),
+  });
   const approverToken = ((await token.json()) as { access_token: string }).access_token;
   const admin = (await server.call<{ id: string; alias: string }[]>('GET', '/admin/v1/identities?limit=250')).find((i) => i.alias === 'admin')!;
   const sources: string[] = [];
@@ -73,10 +85,17 @@ async function seed(server: NelmServer): Promise<Omit<Plan, 'connections' | 'sec
     });
     sources.push(source.id);
     const lines = [csvLine(['accountName', 'firstName', 'lastName', 'phone', 'email', 'manager', 'startDate', 'endDate'])];
-    for (let i = 0; i < RECORDS; i++) lines.push(csvLine([`seed.${s}.${i}`, 'Seed', `Record ${i}`, '555', `seed.${s}.${i}@example.com`, 'admin', '2024-01-01T00:00:00Z', '2027-01-01T00:00:00Z']));
+    for (let i = 0; i < RECORDS; i++)
+      lines.push(
+        csvLine([`seed.${s}.${i}`, 'Seed', `Record ${i}`, '555', `seed.${s}.${i}@example.com`, 'admin', '2024-01-01T00:00:00Z', '2027-01-01T00:00:00Z']),
+      );
     const form = new FormData();
     form.set('data', new Blob([lines.join('')], { type: 'text/csv' }), 'seed.csv');
-    const posted = await fetch(`${server.baseUrl}/v2024/non-employee-sources/${source.id}/non-employee-bulk-upload`, { method: 'POST', headers: { authorization: `Bearer ${server.token}` }, body: form });
+    const posted = await fetch(`${server.baseUrl}/v2024/non-employee-sources/${source.id}/non-employee-bulk-upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}` },
+      body: form,
+    });
     if (posted.status !== 202) throw new Error(`seed upload → ${posted.status}: ${await posted.text()}`);
     const job = (await posted.json()) as { id: string };
     for (;;) {
@@ -86,7 +105,10 @@ async function seed(server: NelmServer): Promise<Omit<Plan, 'connections' | 'sec
       await new Promise((r) => setTimeout(r, 50));
     }
     for (let offset = 0; offset < RECORDS; offset += 250) {
-      const page = await server.call<{ id: string }[]>('GET', `/v2024/non-employee-records?limit=250&offset=${offset}&filters=${encodeURIComponent(`sourceId eq "${source.id}"`)}`);
+      const page = await server.call<{ id: string }[]>(
+        'GET',
+        `/v2024/non-employee-records?limit=250&offset=${offset}&filters=${encodeURIComponent(`sourceId eq "${source.id}"`)}`,
+      );
       records.push(...page.map((r) => r.id));
     }
   }
@@ -116,7 +138,8 @@ async function runEngine(engine: 'sqlite' | 'postgres'): Promise<Row> {
   const pgUrl = process.env.DATABASE_URL;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nelm-load-'));
   const schema = `load_${randomBytes(6).toString('hex')}`;
-  const env: Record<string, string> = engine === 'postgres' && isPostgresUrl(pgUrl) ? { DATABASE_URL: pgUrl, NELM_DATABASE_SCHEMA: schema } : { DATABASE_URL: path.join(dir, 'nelm.sqlite') };
+  const env: Record<string, string> =
+    engine === 'postgres' && isPostgresUrl(pgUrl) ? { DATABASE_URL: pgUrl, NELM_DATABASE_SCHEMA: schema } : { DATABASE_URL: path.join(dir, 'nelm.sqlite') };
   const server = await startNelm({ ...env, NELM_LOG_LEVEL: 'error' });
   try {
     const seeded = await seed(server);
@@ -127,7 +150,9 @@ async function runEngine(engine: 'sqlite' | 'postgres'): Promise<Row> {
     const before = memoryOf(server.pid).anon;
     const trend: number[] = [];
     const sampler = setInterval(() => trend.push(Math.round(memoryOf(server.pid).anon / MB)), 10_000);
-    const result = await drive({ ...seeded, connections: CONNECTIONS, seconds: SECONDS, prefix: `m${randomBytes(3).toString('hex')}` }).finally(() => clearInterval(sampler));
+    const result = await drive({ ...seeded, connections: CONNECTIONS, seconds: SECONDS, prefix: `m${randomBytes(3).toString('hex')}` }).finally(() =>
+      clearInterval(sampler),
+    );
     await new Promise((r) => setTimeout(r, 2000));
     const after = memoryOf(server.pid);
     if (result.samples.length) console.error(result.samples.join('\n'));
@@ -162,18 +187,26 @@ for (const engine of engines) {
   rows.push(await runEngine(engine));
 }
 const f = (n: number, d = 1) => n.toFixed(d);
-console.log(`\n| engine | s | conn | requests | req/s | p50 ms | p99 ms | max ms | errors | anon RSS before MiB | anon RSS after MiB | growth MiB | VmHWM MiB |`);
+console.log(
+  `\n| engine | s | conn | requests | req/s | p50 ms | p99 ms | max ms | errors | anon RSS before MiB | anon RSS after MiB | growth MiB | VmHWM MiB |`,
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.engine} | ${r.seconds} | ${r.connections} | ${r.requests} | ${f(r.throughput, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.errors} | ${f(r.rssBeforeMiB)} | ${f(r.rssAfterMiB)} | ${f(r.rssGrowthMiB)} | ${f(r.hwmMiB)} |`);
+  console.log(
+    `| ${r.engine} | ${r.seconds} | ${r.connections} | ${r.requests} | ${f(r.throughput, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.errors} | ${f(r.rssBeforeMiB)} | ${f(r.rssAfterMiB)} | ${f(r.rssGrowthMiB)} | ${f(r.hwmMiB)} |`,
+  );
 }
 console.log(`\nAnon RSS every 10 s during the run (MiB): ${rows.map((r) => `${r.engine} ${r.rssEvery10sMiB.join(' → ')}`).join('; ')}`);
 console.log('\nper operation (p50 / p99 / max ms, count, errors):');
 for (const r of rows) {
-  for (const [op, o] of Object.entries(r.ops)) console.log(`  ${r.engine} ${op.padEnd(8)} ${f(o.p50)} / ${f(o.p99)} / ${f(o.max)}  n=${o.count} errors=${o.errors}`);
+  for (const [op, o] of Object.entries(r.ops))
+    console.log(`  ${r.engine} ${op.padEnd(8)} ${f(o.p50)} / ${f(o.p99)} / ${f(o.max)}  n=${o.count} errors=${o.errors}`);
 }
 mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(path.join(ROOT, 'bench', 'results', 'load.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rssBoundMiB: RSS_BOUND, results: rows }, null, 2)}\n`);
+writeFileSync(
+  path.join(ROOT, 'bench', 'results', 'load.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rssBoundMiB: RSS_BOUND, results: rows }, null, 2)}\n`,
+);
 const bad = rows.filter((r) => r.errors > 0 || r.rssGrowthMiB > RSS_BOUND);
 if (bad.length) {
   console.error(`FAILED: ${bad.map((r) => `${r.engine}: ${r.errors} errors, RSS +${f(r.rssGrowthMiB)} MiB (bound ${RSS_BOUND})`).join('; ')}`);

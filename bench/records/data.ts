@@ -10,10 +10,76 @@ import type { NonEmployeeRecord } from '../../src/modules/records/repository.js'
 /** The custom schema attributes each bench source has (and every record fills). */
 export const CUSTOM = ['department', 'costCenter', 'location', 'contractType'] as const;
 
-const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'John', 'Radia', 'Tim', 'Hedy', 'Linus', 'Sophie', 'Niklaus'];
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Frances',
+  'Ken',
+  'Margaret',
+  'John',
+  'Radia',
+  'Tim',
+  'Hedy',
+  'Linus',
+  'Sophie',
+  'Niklaus',
+];
 // 64 × 31 = 1,984 distinct last names: a source of 20,000 has ~10 records per name (ties sort by id).
-const STEMS = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', "O'Neil", 'Hamilton', 'McCarthy', 'Perlman', 'Berners', 'Lamarr', 'Torvalds', 'Wilson', 'Wirth'];
-const SUFFIX = ['', 'son', 'er', 'ley', 'man', 'ford', 'ton', 'wood', 'field', 'berg', 'stein', 'ini', 'ez', 'ova', 'sky', 'ak', 'ard', 'ell', 'ing', 'is', 'ka', 'la', 'mo', 'ne', 'or', 'pe', 'ri', 'sa', 'tu', 'vy', 'ze'];
+const STEMS = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Allen',
+  "O'Neil",
+  'Hamilton',
+  'McCarthy',
+  'Perlman',
+  'Berners',
+  'Lamarr',
+  'Torvalds',
+  'Wilson',
+  'Wirth',
+];
+const SUFFIX = [
+  '',
+  'son',
+  'er',
+  'ley',
+  'man',
+  'ford',
+  'ton',
+  'wood',
+  'field',
+  'berg',
+  'stein',
+  'ini',
+  'ez',
+  'ova',
+  'sky',
+  'ak',
+  'ard',
+  'ell',
+  'ing',
+  'is',
+  'ka',
+  'la',
+  'mo',
+  'ne',
+  'or',
+  'pe',
+  'ri',
+  'sa',
+  'tu',
+  'vy',
+  'ze',
+];
 const LAST = STEMS.flatMap((stem) => SUFFIX.map((s) => stem + s)).concat(STEMS.map((stem) => `${stem}-Smith`));
 const DEPARTMENTS = ['Engineering', 'Finance', 'Facilities', 'Legal', 'Marketing', 'Operations', 'Research', 'Sales', 'Security', 'Support'];
 const CITIES = ['Austin', 'Berlin', 'Lisbon', 'London', 'Melbourne', 'Montreal', 'Paris', 'Pune', 'Singapore', 'Tokyo'];

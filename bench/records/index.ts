@@ -69,7 +69,8 @@ const KEPT_DIR = path.join(ROOT, 'bench', 'results', 'records-db');
 const ENDPOINTS = (opts.only ? [opts.only] : ['get', 'list']) as ('get' | 'list')[];
 const ROUNDS = Number(opts.rounds);
 
-if (!(SOURCES >= 1 && PER_SOURCE >= PAGE && PER_SOURCE <= 20_000)) throw new Error(`--records / --sources must give 250 to 20,000 records per source (got ${PER_SOURCE})`);
+if (!(SOURCES >= 1 && PER_SOURCE >= PAGE && PER_SOURCE <= 20_000))
+  throw new Error(`--records / --sources must give 250 to 20,000 records per source (got ${PER_SOURCE})`);
 if (!(DURATION > 0 && DURATION <= 120 && WARMUP >= 0 && WARMUP <= 60)) throw new Error('--duration must be in (0, 120] s, --warmup in [0, 60] s');
 if (CONNECTIONS.some((c) => !(Number.isInteger(c) && c >= 1 && c <= 1000))) throw new Error('--connections takes whole numbers from 1 to 1000');
 if (ENDPOINTS.some((e) => e !== 'get' && e !== 'list')) throw new Error('--only takes get or list');
@@ -171,7 +172,12 @@ const TICKS_PER_SECOND = 100;
  * and, with `database`, of the PostgreSQL server's processes (those alive when measuring started;
  * a backend that exits meanwhile leaves its share out).
  */
-async function measured(spec: LoadSpec, dir: string, serverPid: number, database: boolean): Promise<{ result: LoadResult; steal: number; cpu: number; db?: number }> {
+async function measured(
+  spec: LoadSpec,
+  dir: string,
+  serverPid: number,
+  database: boolean,
+): Promise<{ result: LoadResult; steal: number; cpu: number; db?: number }> {
   let start: { total: number; steal: number; server: number; dbPids: number[]; db: number } | undefined;
   const result = await load(spec, dir, () => {
     const [total, steal] = cpuTimes();
@@ -195,7 +201,10 @@ function load(spec: LoadSpec, dir: string, onMeasuring: () => void): Promise<Loa
   const file = path.join(dir, `load-${randomBytes(4).toString('hex')}.json`);
   writeFileSync(file, JSON.stringify(spec));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'records', 'load.ts'), file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'records', 'load.ts'), file], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     let measuring = false;
     child.stdout.on('data', (d: Buffer) => {
@@ -224,7 +233,11 @@ async function createSources(server: NelmServer): Promise<{ ids: string[]; manag
   const owner = identities.find((i) => i.alias === 'admin')!;
   const ids: string[] = [];
   for (let s = 0; s < SOURCES; s++) {
-    const source = await server.call<{ id: string }>('POST', '/v2024/non-employee-sources', { name: `Bench source ${s}`, description: 'records bench', owner: { id: owner.id } });
+    const source = await server.call<{ id: string }>('POST', '/v2024/non-employee-sources', {
+      name: `Bench source ${s}`,
+      description: 'records bench',
+      owner: { id: owner.id },
+    });
     for (const technicalName of CUSTOM) {
       await server.call('POST', `/v2024/non-employee-sources/${source.id}/schema-attributes`, { type: 'TEXT', label: technicalName, technicalName });
     }
@@ -245,7 +258,8 @@ async function verify(server: NelmServer, ids: string[], sourceIds: string[]): P
       if (page.length !== PAGE) throw new Error(`page ${sourceId}@${offset} has ${page.length} records`);
       for (let i = 1; i < page.length; i++) {
         const [a, b] = [page[i - 1]!, page[i]!];
-        if (b.sourceId !== sourceId || a.lastName > b.lastName || (a.lastName === b.lastName && a.id > b.id)) throw new Error(`page ${sourceId}@${offset} is out of order`);
+        if (b.sourceId !== sourceId || a.lastName > b.lastName || (a.lastName === b.lastName && a.id > b.id))
+          throw new Error(`page ${sourceId}@${offset} is out of order`);
       }
     }
   }
@@ -312,16 +326,31 @@ async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string
             const bareRun = await measured({ ...common, baseUrl: bare.baseUrl }, tmp, bare.pid, false);
             const nelmRun = await measured({ ...common, baseUrl: server.baseUrl, token: server.token }, tmp, server.pid, engine === 'postgres');
             const [nelm, bareResult] = [nelmRun.result, bareRun.result];
-            if (nelm.failures > 0 || bareResult.failures > 0) throw new Error(`${engine} ${endpoint} c${connections}: ${nelm.failures} failed requests (bare: ${bareResult.failures})`);
+            if (nelm.failures > 0 || bareResult.failures > 0)
+              throw new Error(`${engine} ${endpoint} c${connections}: ${nelm.failures} failed requests (bare: ${bareResult.failures})`);
             const throughputRatio = nelm.rps / bareResult.rps;
             const p99Ratio = nelm.p99 / bareResult.p99;
             const steal = { bare: bareRun.steal, nelm: nelmRun.steal };
             const cpu = { bare: bareRun.cpu, nelm: nelmRun.cpu, ...(nelmRun.db !== undefined ? { db: nelmRun.db } : {}) };
-            rounds.push({ engine, endpoint, connections, nelm, bare: bareResult, throughputRatio, p99Ratio, pass: throughputRatio >= 0.5 && p99Ratio <= 2, steal, cpu });
+            rounds.push({
+              engine,
+              endpoint,
+              connections,
+              nelm,
+              bare: bareResult,
+              throughputRatio,
+              p99Ratio,
+              pass: throughputRatio >= 0.5 && p99Ratio <= 2,
+              steal,
+              cpu,
+            });
           }
           if (rounds.length === 0) return cells;
           const byRatio = [...rounds].sort((a, b) => a.throughputRatio - b.throughputRatio);
-          const cell = { ...byRatio[(byRatio.length - 1) >> 1]!, ...(ROUNDS > 1 ? { roundRatios: rounds.map((c) => Number(c.throughputRatio.toFixed(3))) } : {}) };
+          const cell = {
+            ...byRatio[(byRatio.length - 1) >> 1]!,
+            ...(ROUNDS > 1 ? { roundRatios: rounds.map((c) => Number(c.throughputRatio.toFixed(3))) } : {}),
+          };
           console.log(row(cell));
           cells.push(cell);
         }
@@ -369,11 +398,29 @@ try {
 const machine = `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`;
 // Other work on the machine skews every figure: the 1-minute load average is printed to show it.
 const loadNote = `load average ${loadBefore[0]!.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after`;
-console.log(`\n${machine}; ${SOURCES} sources × ${PER_SOURCE} records; ${WARMUP} s warm-up + ${DURATION} s per run, ${ROUNDS} round(s) per cell; ${((Date.now() - started) / 1000).toFixed(0)} s in all; ${loadNote}\n`);
+console.log(
+  `\n${machine}; ${SOURCES} sources × ${PER_SOURCE} records; ${WARMUP} s warm-up + ${DURATION} s per run, ${ROUNDS} round(s) per cell; ${((Date.now() - started) / 1000).toFixed(0)} s in all; ${loadNote}\n`,
+);
 console.log([...HEADER, ...cells.map(row)].join('\n'));
 mkdirSync(RESULTS, { recursive: true });
 writeFileSync(
   path.join(RESULTS, 'records.json'),
-  JSON.stringify({ date: new Date().toISOString(), machine, load: loadNote, args: process.argv.slice(2), sources: SOURCES, perSource: PER_SOURCE, offsets: OFFSETS, warmupSeconds: WARMUP, durationSeconds: DURATION, rounds: ROUNDS, cells }, null, 2),
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine,
+      load: loadNote,
+      args: process.argv.slice(2),
+      sources: SOURCES,
+      perSource: PER_SOURCE,
+      offsets: OFFSETS,
+      warmupSeconds: WARMUP,
+      durationSeconds: DURATION,
+      rounds: ROUNDS,
+      cells,
+    },
+    null,
+    2,
+  ),
 );
 process.exit(0);

@@ -27,10 +27,40 @@ export interface Seeded {
   totalSeconds: number;
 }
 
-const COLUMNS = ['tenant_id', 'id', 'source_id', 'account_name', 'first_name', 'last_name', 'email', 'phone', 'manager', 'start_date', 'end_date', 'data', 'created', 'modified'] as const;
+const COLUMNS = [
+  'tenant_id',
+  'id',
+  'source_id',
+  'account_name',
+  'first_name',
+  'last_name',
+  'email',
+  'phone',
+  'manager',
+  'start_date',
+  'end_date',
+  'data',
+  'created',
+  'modified',
+] as const;
 
 function row(tenantId: string, r: WireRecord): unknown[] {
-  return [tenantId, r.id, r.sourceId, r.accountName, r.firstName, r.lastName, r.email, r.phone, r.manager, r.startDate, r.endDate, JSON.stringify(r.data), r.created, r.modified];
+  return [
+    tenantId,
+    r.id,
+    r.sourceId,
+    r.accountName,
+    r.firstName,
+    r.lastName,
+    r.email,
+    r.phone,
+    r.manager,
+    r.startDate,
+    r.endDate,
+    JSON.stringify(r.data),
+    r.created,
+    r.modified,
+  ];
 }
 
 /** Calls `chunk` with the rows of each source, `size` at a time, in creation order. */
@@ -65,7 +95,10 @@ export async function seedSqlite(file: string, plan: SeedPlan): Promise<Seeded> 
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -524288');
     const tenantId = (db.prepare('select tenant_id from sources limit 1').get() as { tenant_id: string }).tenant_id;
-    const indexes = db.prepare("select name, sql from sqlite_master where type = 'index' and tbl_name = 'records' and sql is not null").all() as { name: string; sql: string }[];
+    const indexes = db.prepare("select name, sql from sqlite_master where type = 'index' and tbl_name = 'records' and sql is not null").all() as {
+      name: string;
+      sql: string;
+    }[];
     for (const { name } of indexes) db.exec(`drop index "${name}"`);
 
     const statements = new Map<number, SqliteDatabase.Statement>();
@@ -140,7 +173,9 @@ export async function seedPostgres(url: string, schema: string, plan: SeedPlan):
     let inTransaction = 0;
     const ids = await generate(plan, 5000, async (rows) => {
       const columns = COLUMNS.map(() => [] as unknown[]);
-      for (const r of rows) row(tenantId, r).forEach((v, i) => columns[i]!.push(v));
+      for (const r of rows) {
+        for (const [i, v] of row(tenantId, r).entries()) columns[i]!.push(v);
+      }
       await client.query(text, columns);
       inTransaction += rows.length;
       if (inTransaction >= 100_000) {

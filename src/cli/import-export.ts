@@ -130,7 +130,8 @@ class Client {
     const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: this.credentials.clientId, client_secret: this.credentials.clientSecret });
     const response = await this.send(this.credentials.tokenUrl, { method: 'POST', body });
     const text = await response.text();
-    if (response.status !== 200) throw new CliError(`the token request was refused: ${describe(response.status, text)}`, response.status < 500 ? EXIT.refused : EXIT.failure);
+    if (response.status !== 200)
+      throw new CliError(`the token request was refused: ${describe(response.status, text)}`, response.status < 500 ? EXIT.refused : EXIT.failure);
     this.token = (JSON.parse(text) as { access_token: string }).access_token;
   }
 
@@ -147,7 +148,10 @@ class Client {
     const response = await this.send(`${this.base}${pathname}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${this.token}` } });
     if (response.status >= 200 && response.status < 300) return response;
     const text = await response.text();
-    throw new CliError(`${init.method ?? 'GET'} ${pathname} → ${describe(response.status, text)}`, response.status >= 400 && response.status < 500 ? EXIT.refused : EXIT.failure);
+    throw new CliError(
+      `${init.method ?? 'GET'} ${pathname} → ${describe(response.status, text)}`,
+      response.status >= 400 && response.status < 500 ? EXIT.refused : EXIT.failure,
+    );
   }
 }
 
@@ -156,7 +160,11 @@ function connect(values: { [K in keyof typeof OPTIONS]?: string | boolean }, env
   const base = pick('base-url', 'SAIL_BASE_URL')?.replace(/\/+$/, '');
   const clientId = pick('client-id', 'SAIL_CLIENT_ID');
   const clientSecret = pick('client-secret', 'SAIL_CLIENT_SECRET');
-  const missing = [!base && '--base-url (SAIL_BASE_URL)', !clientId && '--client-id (SAIL_CLIENT_ID)', !clientSecret && '--client-secret (SAIL_CLIENT_SECRET)'].filter(Boolean);
+  const missing = [
+    !base && '--base-url (SAIL_BASE_URL)',
+    !clientId && '--client-id (SAIL_CLIENT_ID)',
+    !clientSecret && '--client-secret (SAIL_CLIENT_SECRET)',
+  ].filter(Boolean);
   if (missing.length > 0) throw new CliError(`missing ${missing.join(', ')}`, EXIT.usage);
   const tokenUrl = pick('token-url', 'SAIL_TOKEN_URL') ?? `${base}/oauth/token`;
   return new Client(base!, { clientId: clientId!, clientSecret: clientSecret!, tokenUrl });
@@ -281,10 +289,14 @@ async function runExport(values: { [K in keyof typeof OPTIONS]?: string | boolea
 }
 
 /** Runs `nelm import …` or `nelm export …`; resolves with the exit code. */
-export async function runImportExport(command: 'import' | 'export', argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function runImportExport(
+  command: 'import' | 'export',
+  argv: string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
   const progress = new Progress(io.stderr);
   try {
-    let parsed;
+    let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
     try {
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     } catch (error) {

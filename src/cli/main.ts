@@ -86,7 +86,15 @@ async function main(argv: string[]): Promise<number> {
       const bad = rights.filter((r) => !isRight(r));
       if (bad.length) throw new UsageError(`unknown rights: ${bad.join(', ')}`);
       await withCore(config, async ({ services }) =>
-        print(await services.directory.createIdentity(config.tenant, { alias: values.alias!, name: values.name, email: values.email, admin: values.admin ?? false, rights: rights as Right[] })),
+        print(
+          await services.directory.createIdentity(config.tenant, {
+            alias: values.alias!,
+            name: values.name,
+            email: values.email,
+            admin: values.admin ?? false,
+            rights: rights as Right[],
+          }),
+        ),
       );
       return 0;
     }

@@ -8,8 +8,7 @@
  */
 import { Type } from '@sinclair/typebox';
 
-const SEE_ALSO =
-  'See [V3 API Standard Collection Parameters](https://developer.sailpoint.com/idn/api/standard-collection-parameters) for more information.';
+const SEE_ALSO = 'See [V3 API Standard Collection Parameters](https://developer.sailpoint.com/idn/api/standard-collection-parameters) for more information.';
 
 export const MAX_LIMIT = 250;
 /** `offset` is an int32 in the spec; a larger one is a 400, not a number the database overflows on. */

@@ -79,19 +79,12 @@ const COMPARISON = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
 /** The complement of each ordering, for the negated form. */
 const FLIPPED = { gt: 'le', ge: 'lt', lt: 'ge', le: 'gt' } as const;
 
-function comparison(
-  eb: EB,
-  node: Extract<FilterNode, { kind: 'compare' }>,
-  spec: FilterSpec,
-  negated: boolean,
-): Cond {
+function comparison(eb: EB, node: Extract<FilterNode, { kind: 'compare' }>, spec: FilterSpec, negated: boolean): Cond {
   const field = lookupField(node.field, spec);
   if (!field.ops.includes(node.op) || node.op === 'ca') {
     // `ca` is parsed but no field supports it: it is rejected here like any operator not offered.
     const offered = field.ops.filter((op) => op !== 'ca');
-    throw filterError(
-      `operator '${node.op}' is not supported for field '${node.field}'; supported operators: ${offered.join(', ')}`,
-    );
+    throw filterError(`operator '${node.op}' is not supported for field '${node.field}'; supported operators: ${offered.join(', ')}`);
   }
   const col = eb.ref(field.column);
   const isNull = eb(col, 'is', null);
@@ -143,9 +136,7 @@ function lookupField(name: string, spec: FilterSpec): FilterField {
   const field = Object.hasOwn(spec, name) ? spec[name] : undefined;
   if (!field) {
     const names = Object.keys(spec);
-    throw filterError(
-      `field '${name}' is not filterable; filterable fields: ${names.length ? names.join(', ') : '(none)'}`,
-    );
+    throw filterError(`field '${name}' is not filterable; filterable fields: ${names.length ? names.join(', ') : '(none)'}`);
   }
   return field;
 }
@@ -199,7 +190,7 @@ function sortersError(message: string) {
  * The result always ends with the tiebreak column (ascending, unless the client sorted on it).
  */
 export function parseSorters(text: string | undefined, spec: SortSpec): Sorter[] {
-  const source = text === undefined || text.trim() === '' ? spec.default ?? '' : text;
+  const source = text === undefined || text.trim() === '' ? (spec.default ?? '') : text;
   const sorters: Sorter[] = [];
   if (source.trim() !== '') {
     if (source.length > 1024) throw sortersError('longer than 1024 characters');

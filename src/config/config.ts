@@ -134,7 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     problems.push('SMTP_URL must be an smtp:// or smtps:// URL, such as smtp://user:password@mail.example.com:587');
   }
   const mailFrom = env.NELM_MAIL_FROM?.trim() || DEFAULTS.mailFrom;
-  if (/[\r\n]/.test(mailFrom) || !/@/.test(mailFrom)) problems.push('NELM_MAIL_FROM must be one email address, optionally with a name: NELM <nelm@example.com>');
+  if (/[\r\n]/.test(mailFrom) || !/@/.test(mailFrom))
+    problems.push('NELM_MAIL_FROM must be one email address, optionally with a name: NELM <nelm@example.com>');
 
   const prepared = env.NELM_PG_PREPARED_STATEMENTS?.trim().toLowerCase() || 'on';
   if (prepared !== 'on' && prepared !== 'off') problems.push(`NELM_PG_PREPARED_STATEMENTS must be 'on' or 'off', got '${prepared}'`);

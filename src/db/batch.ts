@@ -25,7 +25,10 @@ export class PointReads<R> {
   load(group: string, key: string): Promise<R | undefined> {
     return new Promise((resolve, reject) => {
       let keys = this.pending.get(group);
-      if (!keys) this.pending.set(group, (keys = new Map()));
+      if (!keys) {
+        keys = new Map();
+        this.pending.set(group, keys);
+      }
       const waiters = keys.get(key);
       if (waiters) waiters.push({ resolve, reject });
       else keys.set(key, [{ resolve, reject }]);

@@ -99,7 +99,8 @@ class TextRowsQuery {
   submit(connection: PgConnection): null {
     connection.stream.cork?.();
     try {
-      const prepared = this.name !== '' && (connection.parsedStatements[this.name] !== undefined || connection.submittedNamedStatements[this.name] !== undefined);
+      const prepared =
+        this.name !== '' && (connection.parsedStatements[this.name] !== undefined || connection.submittedNamedStatements[this.name] !== undefined);
       if (!prepared) {
         connection.parse({ text: this.text, name: this.name, types: [] });
         if (this.name !== '') connection.submittedNamedStatements[this.name] = this.text;
@@ -196,7 +197,11 @@ export function pgTimestampToIso(text: string): string {
   const n = text.length;
   if (n >= 22 && n <= 29 && n !== 23 && text.charCodeAt(4) === 45 && text.charCodeAt(10) === 32 && text.charCodeAt(13) === 58 && text.endsWith('+00')) {
     if (n === 22) return `${text.slice(0, 10)}T${text.slice(11, 19)}.000Z`;
-    if (text.charCodeAt(19) === 46) return `${text.slice(0, 10)}T${text.slice(11, 19)}.${text.slice(20, n - 3).padEnd(3, '0').slice(0, 3)}Z`;
+    if (text.charCodeAt(19) === 46)
+      return `${text.slice(0, 10)}T${text.slice(11, 19)}.${text
+        .slice(20, n - 3)
+        .padEnd(3, '0')
+        .slice(0, 3)}Z`;
   }
   const m = PG_UTC_TIMESTAMP.exec(text);
   if (m) return `${m[1]}T${m[2]}.${m[3] === undefined ? '000' : m[3].length >= 3 ? m[3].slice(0, 3) : m[3].padEnd(3, '0')}Z`;
@@ -313,7 +318,10 @@ export class PreparingPool implements PostgresPool {
         const text = typeof textOrCursor === 'string' ? textOrCursor : undefined;
         const name = text === undefined ? undefined : this.nameOf(text);
         const changes = this.changesRecords(client, text);
-        const result: unknown = name === undefined ? client.query(textOrCursor as never, values as never) : client.query({ name, text: textOrCursor as string, values: values as unknown[] });
+        const result: unknown =
+          name === undefined
+            ? client.query(textOrCursor as never, values as never)
+            : client.query({ name, text: textOrCursor as string, values: values as unknown[] });
         // A promise (a cursor comes back as itself); the caller still sees the rejection.
         if (result instanceof Promise) {
           result.catch((error: unknown) => endsSession(error) && this.ended.add(client));

@@ -255,4 +255,3 @@ export interface Database {
   bulk_jobs: BulkJobTable;
   bulk_job_errors: BulkJobErrorTable;
 }
-

@@ -108,7 +108,11 @@ class Patcher {
     const segments = this.segments(pointer);
     let node: Json = this.doc;
     for (const segment of segments) {
-      const next: Json | undefined = Array.isArray(node) ? node[this.arrayIndex(node, segment, pointer, false)] : isContainer(node) && Object.hasOwn(node, segment) ? node[segment] : undefined;
+      const next: Json | undefined = Array.isArray(node)
+        ? node[this.arrayIndex(node, segment, pointer, false)]
+        : isContainer(node) && Object.hasOwn(node, segment)
+          ? node[segment]
+          : undefined;
       if (next === undefined) this.error(`path '${pointer}' does not exist`);
       node = next;
     }
@@ -148,11 +152,17 @@ class Patcher {
 export function applyPatch<T extends object>(document: T, operations: readonly PatchOperation[], writable: readonly string[]): T {
   const causes: Cause[] = [];
   operations.forEach((op, i) => {
-    for (const [name, pointer] of [['path', op.path], ['from', op.from]] as const) {
+    for (const [name, pointer] of [
+      ['path', op.path],
+      ['from', op.from],
+    ] as const) {
       if (pointer === undefined) continue;
       const first = pointer.split('/')[1];
       if (!pointer.startsWith('/') || first === undefined || !writable.includes(first.replaceAll('~1', '/').replaceAll('~0', '~'))) {
-        causes.push({ field: `operations[${i}].${name}`, text: `operations[${i}].${name} '${pointer}' is not patchable; patchable fields: ${writable.join(', ')}` });
+        causes.push({
+          field: `operations[${i}].${name}`,
+          text: `operations[${i}].${name} '${pointer}' is not patchable; patchable fields: ${writable.join(', ')}`,
+        });
       }
     }
     if ((op.op === 'add' || op.op === 'replace' || op.op === 'test') && op.value === undefined) {

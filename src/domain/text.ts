@@ -6,6 +6,7 @@
  * multipart fields, an upload's file name. CSV content is refused by the CSV reader (NUL bytes,
  * bytes that are not UTF-8).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is looked for.
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 

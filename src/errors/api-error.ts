@@ -63,16 +63,13 @@ export class ApiError extends Error {
 export const fail = {
   badRequest: (text: string, causes: readonly Cause[] = []) => new ApiError(DetailCode.badRequest, text, causes),
   /** A request whose content is invalid field by field: one cause per problem. */
-  invalid: (causes: readonly Cause[]) =>
-    new ApiError(DetailCode.badRequest, causes.map((c) => c.text).join('; '), causes),
+  invalid: (causes: readonly Cause[]) => new ApiError(DetailCode.badRequest, causes.map((c) => c.text).join('; '), causes),
   missing: (field: string) => new ApiError(DetailCode.missing, `${field} is required`, [{ field, text: `${field} is required` }]),
   illegalValue: (field: string, text: string) => new ApiError(DetailCode.illegalValue, text, [{ field, text }]),
   illegalUpdate: (text: string, causes: readonly Cause[] = []) => new ApiError(DetailCode.illegalUpdate, text, causes),
   limitViolation: (text: string) => new ApiError(DetailCode.limitViolation, text),
-  referenceNotFound: (field: string, text: string) =>
-    new ApiError(DetailCode.referenceNotFound, text, [{ field, text }]),
-  referenceConflict: (text: string, field?: string) =>
-    new ApiError(DetailCode.referenceConflict, text, field ? [{ field, text }] : []),
+  referenceNotFound: (field: string, text: string) => new ApiError(DetailCode.referenceNotFound, text, [{ field, text }]),
+  referenceConflict: (text: string, field?: string) => new ApiError(DetailCode.referenceConflict, text, field ? [{ field, text }] : []),
   forbidden: (text = DEFAULT_TEXT[403]) => new ApiError(DetailCode.forbidden, text),
   notFound: (text = DEFAULT_TEXT[404]) => new ApiError(DetailCode.notFound, text),
   internal: () => new ApiError(DetailCode.internal, DEFAULT_TEXT[500]),

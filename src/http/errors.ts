@@ -42,7 +42,10 @@ interface AjvError {
 
 /** `/approvers/0/id` → `approvers[0].id`, prefixed by the part of the request for non-body parts. */
 function fieldName(context: string | undefined, error: AjvError): string {
-  const segments = error.instancePath.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
   if (error.keyword === 'required') segments.push(String(error.params.missingProperty));
   if (error.keyword === 'additionalProperties') segments.push(String(error.params.additionalProperty));
   // The only bodies that are arrays are JSON Patch documents: their entries are `operations[i]`,

@@ -55,7 +55,8 @@ export class RequestLogger {
 
   /** The pino child, made on first use. */
   get real(): LevelAwareLogger {
-    return (this.#child ??= this.parent.child(this.bindings, this.options) as LevelAwareLogger);
+    this.#child ??= this.parent.child(this.bindings, this.options) as LevelAwareLogger;
+    return this.#child;
   }
 
   get level(): string {

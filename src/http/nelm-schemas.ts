@@ -21,7 +21,9 @@ export const JsonPatchOperation = Type.Object(
 export const JsonPatch = Type.Array(JsonPatchOperation, { maxItems: 100, description: 'A list of JSON Patch operations according to RFC 6902' });
 
 export const IdentityReference = Type.Object({
-  type: Type.Union([Type.Literal('GOVERNANCE_GROUP'), Type.Literal('IDENTITY')], { description: 'Identifies if the identity is a normal identity or a governance group' }),
+  type: Type.Union([Type.Literal('GOVERNANCE_GROUP'), Type.Literal('IDENTITY')], {
+    description: 'Identifies if the identity is a normal identity or a governance group',
+  }),
   id: Type.String({ description: 'Identity id' }),
 });
 

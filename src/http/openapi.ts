@@ -29,13 +29,22 @@ function plain(schema: unknown): JsonSchema {
 
 function parameters(schema: FastifySchema, names: Record<string, string> = {}): JsonSchema[] {
   const out: JsonSchema[] = [];
-  for (const [where, part] of [['path', schema.params], ['query', schema.querystring]] as const) {
+  for (const [where, part] of [
+    ['path', schema.params],
+    ['query', schema.querystring],
+  ] as const) {
     if (!part) continue;
     const s = plain(part);
     const required = new Set((s.required as string[] | undefined) ?? []);
     for (const [name, prop] of Object.entries((s.properties as Record<string, JsonSchema>) ?? {})) {
       const { description, ...rest } = prop;
-      out.push({ name: where === 'path' ? (names[name] ?? name) : name, in: where, required: where === 'path' || (required.has(name) && rest.default === undefined), ...(description ? { description } : {}), schema: rest });
+      out.push({
+        name: where === 'path' ? (names[name] ?? name) : name,
+        in: where,
+        required: where === 'path' || (required.has(name) && rest.default === undefined),
+        ...(description ? { description } : {}),
+        schema: rest,
+      });
     }
   }
   return out;
@@ -47,9 +56,10 @@ const STATUS_TEXT: Record<string, string> = {
   '204': 'No content - indicates the request was successful but there is no content to be returned in the response.',
   '400': 'Client Error - Returned if the request body is invalid.',
   '401': 'Unauthorized - Returned if there is no authorization header, or if the JWT token is expired.',
-  '403': 'Forbidden - Returned if the user you are running as, doesn\'t have access to this end-point.',
+  '403': "Forbidden - Returned if the user you are running as, doesn't have access to this end-point.",
   '404': 'Not Found - returned if the request URL refers to a resource or object that does not exist',
-  '429': 'Too Many Requests - Returned in response to too many requests in a given period of time - rate limited. The Retry-After header in the response includes how long to wait before trying again.',
+  '429':
+    'Too Many Requests - Returned in response to too many requests in a given period of time - rate limited. The Retry-After header in the response includes how long to wait before trying again.',
   '500': 'Internal Server Error - Returned if there is an unexpected error.',
 };
 

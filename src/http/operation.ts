@@ -25,7 +25,13 @@ export type Resource = 'non-employee-sources' | 'non-employee-records' | 'non-em
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** A request and reply typed from a route schema through the TypeBox provider. */
-export type TypedRequest<S extends FastifySchema> = FastifyRequest<RouteGenericInterface, RawServerDefault, RawRequestDefaultExpression, S, TypeBoxTypeProvider>;
+export type TypedRequest<S extends FastifySchema> = FastifyRequest<
+  RouteGenericInterface,
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  S,
+  TypeBoxTypeProvider
+>;
 export type TypedReply<S extends FastifySchema> = FastifyReply<
   RouteGenericInterface,
   RawServerDefault,

@@ -63,7 +63,12 @@ export function requireBearerToken(app: FastifyInstance, tokens: TokenService, c
   app.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers.authorization;
     const last = (request.raw.socket as unknown as Connection | null)?.[LAST_ACCEPTED];
-    if (last !== undefined && header === last.header && tokens.stillVerified(last.verified) && clients.cachedActive(last.verified.principal.clientId) === true) {
+    if (
+      last !== undefined &&
+      header === last.header &&
+      tokens.stillVerified(last.verified) &&
+      clients.cachedActive(last.verified.principal.clientId) === true
+    ) {
       request.principal = last.verified.principal;
       return done();
     }

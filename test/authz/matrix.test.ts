@@ -72,11 +72,14 @@ const recordBody = (sourceId: string, accountName: string, over: Record<string, 
 });
 
 /** One row the job refuses (a bad date): the job ends in ERROR and writes nothing. */
-const UPLOAD_CSV = 'accountName,firstName,lastName,phone,email,manager,startDate,endDate\nbulk.row,Ann,Lee,555-0100,bulk.row@example.com,admin,not-a-date,2024-12-31\n';
+const UPLOAD_CSV =
+  'accountName,firstName,lastName,phone,email,manager,startDate,endDate\nbulk.row,Ann,Lee,555-0100,bulk.row@example.com,admin,not-a-date,2024-12-31\n';
 
 function multipart(csv: string): { payload: Buffer; contentType: string } {
   const boundary = `----authz${randomBytes(6).toString('hex')}`;
-  const payload = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="data"; filename="records.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${boundary}--\r\n`);
+  const payload = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="data"; filename="records.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${boundary}--\r\n`,
+  );
   return { payload, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
@@ -95,7 +98,9 @@ async function snapshot(w: Pick<World, 'h'>): Promise<Snapshot> {
   const rows = async (table: string, pick?: string[]) => {
     const all = await db.selectFrom(table).selectAll().execute();
     return all
-      .map((r) => JSON.stringify(pick ? Object.fromEntries(pick.map((k) => [k, r[k]])) : r, (_k, v: unknown) => (Buffer.isBuffer(v) ? `<${v.length} bytes>` : v)))
+      .map((r) =>
+        JSON.stringify(pick ? Object.fromEntries(pick.map((k) => [k, r[k]])) : r, (_k, v: unknown) => (Buffer.isBuffer(v) ? `<${v.length} bytes>` : v)),
+      )
       .sort();
   };
   const tables: [string, string[]?][] = [
@@ -135,22 +140,23 @@ async function build(): Promise<World> {
   const admin = h.admin.token;
   const person = (alias: string, rights: Right[] = []) => h.caller(`matrix.${alias}`, { rights });
   // In parallel: each API client's secret is hashed with scrypt.
-  const [read, create, update, del, manager, groupManager, otherManager, owner, requester, approver, laterApprover, unrelated, ownerB, approverB] = await Promise.all([
-    person('read', ['idn:nesr:read']),
-    person('create', ['idn:nesr:create']),
-    person('update', ['idn:nesr:update']),
-    person('delete', ['idn:nesr:delete']),
-    person('manager'),
-    person('group.manager'),
-    person('other.manager'),
-    person('owner'),
-    person('requester'),
-    person('approver'),
-    person('later.approver'),
-    person('unrelated'),
-    person('owner.b'),
-    person('approver.b'),
-  ]);
+  const [read, create, update, del, manager, groupManager, otherManager, owner, requester, approver, laterApprover, unrelated, ownerB, approverB] =
+    await Promise.all([
+      person('read', ['idn:nesr:read']),
+      person('create', ['idn:nesr:create']),
+      person('update', ['idn:nesr:update']),
+      person('delete', ['idn:nesr:delete']),
+      person('manager'),
+      person('group.manager'),
+      person('other.manager'),
+      person('owner'),
+      person('requester'),
+      person('approver'),
+      person('later.approver'),
+      person('unrelated'),
+      person('owner.b'),
+      person('approver.b'),
+    ]);
   const people: Record<Person, Caller> = {
     admin: h.admin,
     read: read!,
@@ -189,8 +195,16 @@ async function build(): Promise<World> {
     }),
     'source B',
   ).id as string;
-  const attrA = ok(await h.request('POST', `/v2024/non-employee-sources/${srcA}/schema-attributes`, admin, { type: 'TEXT', label: 'Cost center', technicalName: 'costCenter' }), 'attribute').id as string;
-  const record = async (sourceId: string, name: string) => ok(await h.request('POST', '/v2024/non-employee-records', admin, recordBody(sourceId, name)), `record ${name}`).id as string;
+  const attrA = ok(
+    await h.request('POST', `/v2024/non-employee-sources/${srcA}/schema-attributes`, admin, {
+      type: 'TEXT',
+      label: 'Cost center',
+      technicalName: 'costCenter',
+    }),
+    'attribute',
+  ).id as string;
+  const record = async (sourceId: string, name: string) =>
+    ok(await h.request('POST', '/v2024/non-employee-records', admin, recordBody(sourceId, name)), `record ${name}`).id as string;
 
   // The requester filed qA while holding idn:nesr:create; their matrix token carries no right.
   const requesterFixtureToken = (
@@ -216,7 +230,12 @@ async function build(): Promise<World> {
 
   const { payload, contentType } = multipart(UPLOAD_CSV);
   const job = ok(
-    await h.app.inject({ method: 'POST', url: `/v2024/non-employee-sources/${srcA}/non-employee-bulk-upload`, headers: { authorization: `Bearer ${admin}`, 'content-type': contentType }, payload }),
+    await h.app.inject({
+      method: 'POST',
+      url: `/v2024/non-employee-sources/${srcA}/non-employee-bulk-upload`,
+      headers: { authorization: `Bearer ${admin}`, 'content-type': contentType },
+      payload,
+    }),
     'bulk job',
   );
 
@@ -230,10 +249,15 @@ async function build(): Promise<World> {
     })()
   ).token;
   const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-  const otherKey = await new SignJWT(decodeJwt(admin)).setProtectedHeader({ alg: 'EdDSA', kid: decodeProtectedHeader(admin).kid!, typ: 'JWT' }).sign(privateKey);
+  const otherKey = await new SignJWT(decodeJwt(admin))
+    .setProtectedHeader({ alg: 'EdDSA', kid: decodeProtectedHeader(admin).kid!, typ: 'JWT' })
+    .sign(privateKey);
   const gone = ok(await h.request('POST', '/admin/v1/identities', admin, { alias: 'matrix.gone', admin: true }), 'identity');
   const client = ok(await h.request('POST', `/admin/v1/identities/${gone.id}/clients`, admin), 'client');
-  const issued = await h.app.inject({ method: 'POST', url: `/oauth/token?grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}` });
+  const issued = await h.app.inject({
+    method: 'POST',
+    url: `/oauth/token?grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}`,
+  });
   const deletedClient = ok(issued, 'token').access_token as string;
   ok(await h.request('GET', '/v2024/non-employee-sources', deletedClient), 'the token works before its client is deleted');
   ok(await h.request('DELETE', `/admin/v1/clients/${client.clientId}`, admin), 'delete client');
@@ -289,16 +313,25 @@ async function freshSource(w: World): Promise<string> {
 
 async function freshAttribute(w: World, sourceId: string): Promise<string> {
   const name = unique(w, 'fresh').replace('.', '');
-  return ok(await w.h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, w.h.admin.token, { type: 'TEXT', label: name, technicalName: name }), 'fresh attribute').id;
+  return ok(
+    await w.h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, w.h.admin.token, { type: 'TEXT', label: name, technicalName: name }),
+    'fresh attribute',
+  ).id;
 }
 
 async function freshRecord(w: World): Promise<{ id: string; accountName: string }> {
   const accountName = unique(w, 'fresh.record');
-  return { id: ok(await w.h.request('POST', '/v2024/non-employee-records', w.h.admin.token, recordBody(w.ids.srcA, accountName)), 'fresh record').id, accountName };
+  return {
+    id: ok(await w.h.request('POST', '/v2024/non-employee-records', w.h.admin.token, recordBody(w.ids.srcA, accountName)), 'fresh record').id,
+    accountName,
+  };
 }
 
 async function freshRequest(w: World): Promise<{ id: string; items: string[] }> {
-  const res = ok(await w.h.request('POST', '/v2024/non-employee-requests', w.requesterFixtureToken, recordBody(w.ids.srcA, unique(w, 'fresh.request'))), 'fresh request');
+  const res = ok(
+    await w.h.request('POST', '/v2024/non-employee-requests', w.requesterFixtureToken, recordBody(w.ids.srcA, unique(w, 'fresh.request'))),
+    'fresh request',
+  );
   return { id: res.id, items: res.approvalItems.map((i: { id: string }) => i.id) };
 }
 
@@ -349,7 +382,12 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
   // Sources
   listNonEmployeeSources: async () => ({ method: 'GET', resource: SOURCES, path: '', query: COUNT }),
   'listNonEmployeeSources/me': async () => ({ method: 'GET', resource: SOURCES, path: '', query: { 'requested-for': 'me', ...COUNT } }),
-  'listNonEmployeeSources/managerId': async ({ w }) => ({ method: 'GET', resource: SOURCES, path: '', query: { 'requested-for': w.people.manager.identity.id, ...COUNT } }),
+  'listNonEmployeeSources/managerId': async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: '',
+    query: { 'requested-for': w.people.manager.identity.id, ...COUNT },
+  }),
   createNonEmployeeSource: async ({ w }) => ({
     method: 'POST',
     resource: SOURCES,
@@ -365,9 +403,19 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
     body: [{ op: 'replace', path: '/description', value: 'patched' }],
     patch: true,
   }),
-  deleteNonEmployeeSource: async ({ w, fresh }) => ({ method: 'DELETE', resource: SOURCES, path: '/:sourceId', params: { sourceId: fresh ? await freshSource(w) : w.ids.srcA } }),
+  deleteNonEmployeeSource: async ({ w, fresh }) => ({
+    method: 'DELETE',
+    resource: SOURCES,
+    path: '/:sourceId',
+    params: { sourceId: fresh ? await freshSource(w) : w.ids.srcA },
+  }),
   // Schema attributes
-  getNonEmployeeSourceSchemaAttributes: async ({ w }) => ({ method: 'GET', resource: SOURCES, path: '/:sourceId/schema-attributes', params: { sourceId: w.ids.srcA } }),
+  getNonEmployeeSourceSchemaAttributes: async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: '/:sourceId/schema-attributes',
+    params: { sourceId: w.ids.srcA },
+  }),
   createNonEmployeeSourceSchemaAttributes: async ({ w, fresh }) => {
     const name = unique(w, 'made').replace('.', '');
     return {
@@ -378,10 +426,32 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
       body: { type: 'TEXT', label: name, technicalName: name },
     };
   },
-  deleteNonEmployeeSourceSchemaAttributes: async (ctx) => ({ method: 'DELETE', resource: SOURCES, path: '/:sourceId/schema-attributes', params: { sourceId: (await attributeTarget(ctx)).sourceId! } }),
-  getNonEmployeeSchemaAttribute: async ({ w }) => ({ method: 'GET', resource: SOURCES, path: ATTRIBUTE, params: { sourceId: w.ids.srcA, attributeId: w.attrA } }),
-  'getNonEmployeeSchemaAttribute/viaB': async ({ w }) => ({ method: 'GET', resource: SOURCES, path: ATTRIBUTE, params: { sourceId: w.ids.srcB, attributeId: w.attrA } }),
-  patchNonEmployeeSchemaAttribute: async (ctx) => ({ method: 'PATCH', resource: SOURCES, path: ATTRIBUTE, params: await attributeTarget(ctx), body: [{ op: 'replace', path: '/label', value: 'Patched' }], patch: true }),
+  deleteNonEmployeeSourceSchemaAttributes: async (ctx) => ({
+    method: 'DELETE',
+    resource: SOURCES,
+    path: '/:sourceId/schema-attributes',
+    params: { sourceId: (await attributeTarget(ctx)).sourceId! },
+  }),
+  getNonEmployeeSchemaAttribute: async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: ATTRIBUTE,
+    params: { sourceId: w.ids.srcA, attributeId: w.attrA },
+  }),
+  'getNonEmployeeSchemaAttribute/viaB': async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: ATTRIBUTE,
+    params: { sourceId: w.ids.srcB, attributeId: w.attrA },
+  }),
+  patchNonEmployeeSchemaAttribute: async (ctx) => ({
+    method: 'PATCH',
+    resource: SOURCES,
+    path: ATTRIBUTE,
+    params: await attributeTarget(ctx),
+    body: [{ op: 'replace', path: '/label', value: 'Patched' }],
+    patch: true,
+  }),
   'patchNonEmployeeSchemaAttribute/viaB': async ({ w }) => ({
     method: 'PATCH',
     resource: SOURCES,
@@ -391,16 +461,32 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
     patch: true,
   }),
   deleteNonEmployeeSchemaAttribute: async (ctx) => ({ method: 'DELETE', resource: SOURCES, path: ATTRIBUTE, params: await attributeTarget(ctx) }),
-  'deleteNonEmployeeSchemaAttribute/viaB': async ({ w }) => ({ method: 'DELETE', resource: SOURCES, path: ATTRIBUTE, params: { sourceId: w.ids.srcB, attributeId: w.attrA } }),
+  'deleteNonEmployeeSchemaAttribute/viaB': async ({ w }) => ({
+    method: 'DELETE',
+    resource: SOURCES,
+    path: ATTRIBUTE,
+    params: { sourceId: w.ids.srcB, attributeId: w.attrA },
+  }),
   // Records
   listNonEmployeeRecords: async () => ({ method: 'GET', resource: RECORDS, path: '', query: COUNT }),
   'listNonEmployeeRecords/orFilter': async ({ w }) => ({ method: 'GET', resource: RECORDS, path: '', query: { filters: orOfSources(w), ...COUNT } }),
-  'listNonEmployeeRecords/merged': async ({ w }) => ({ method: 'GET', resource: RECORDS, path: '', query: { sorters: 'lastName', filters: orOfSources(w), ...COUNT } }),
+  'listNonEmployeeRecords/merged': async ({ w }) => ({
+    method: 'GET',
+    resource: RECORDS,
+    path: '',
+    query: { sorters: 'lastName', filters: orOfSources(w), ...COUNT },
+  }),
   createNonEmployeeRecord: async ({ w }) => ({ method: 'POST', resource: RECORDS, path: '', body: recordBody(w.ids.srcA, unique(w, 'made.record')) }),
   getNonEmployeeRecord: async ({ w }) => ({ method: 'GET', resource: RECORDS, path: '/:id', params: { id: w.ids.rA1 } }),
   updateNonEmployeeRecord: async (ctx) => {
     const r = await recordTarget(ctx);
-    return { method: 'PUT', resource: RECORDS, path: '/:id', params: { id: r.id }, body: recordBody(ctx.w.ids.srcA, r.accountName, { firstName: 'Changed', endDate: NEW_END }) };
+    return {
+      method: 'PUT',
+      resource: RECORDS,
+      path: '/:id',
+      params: { id: r.id },
+      body: recordBody(ctx.w.ids.srcA, r.accountName, { firstName: 'Changed', endDate: NEW_END }),
+    };
   },
   'updateNonEmployeeRecord/endDate': async (ctx) => {
     const r = await recordTarget(ctx);
@@ -422,7 +508,14 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
     body: [{ op: 'replace', path: '/endDate', value: NEW_END }],
     patch: true,
   }),
-  'patchNonEmployeeRecord/noop': async (ctx) => ({ method: 'PATCH', resource: RECORDS, path: '/:id', params: { id: (await recordTarget(ctx)).id }, body: [], patch: true }),
+  'patchNonEmployeeRecord/noop': async (ctx) => ({
+    method: 'PATCH',
+    resource: RECORDS,
+    path: '/:id',
+    params: { id: (await recordTarget(ctx)).id },
+    body: [],
+    patch: true,
+  }),
   'patchNonEmployeeRecord/testOnly': async (ctx) => ({
     method: 'PATCH',
     resource: RECORDS,
@@ -447,17 +540,47 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
   // Requests
   createNonEmployeeRequest: async ({ w }) => ({ method: 'POST', resource: REQUESTS, path: '', body: recordBody(w.ids.srcA, unique(w, 'made.request')) }),
   'listNonEmployeeRequests/me': async () => ({ method: 'GET', resource: REQUESTS, path: '', query: { 'requested-for': 'me', ...COUNT } }),
-  'listNonEmployeeRequests/requesterId': async ({ w }) => ({ method: 'GET', resource: REQUESTS, path: '', query: { 'requested-for': w.people.requester.identity.id, ...COUNT } }),
-  'listNonEmployeeRequests/orFilter': async ({ w }) => ({ method: 'GET', resource: REQUESTS, path: '', query: { 'requested-for': 'me', filters: orOfSources(w), ...COUNT } }),
+  'listNonEmployeeRequests/requesterId': async ({ w }) => ({
+    method: 'GET',
+    resource: REQUESTS,
+    path: '',
+    query: { 'requested-for': w.people.requester.identity.id, ...COUNT },
+  }),
+  'listNonEmployeeRequests/orFilter': async ({ w }) => ({
+    method: 'GET',
+    resource: REQUESTS,
+    path: '',
+    query: { 'requested-for': 'me', filters: orOfSources(w), ...COUNT },
+  }),
   getNonEmployeeRequest: async ({ w }) => ({ method: 'GET', resource: REQUESTS, path: '/:id', params: { id: w.ids.qA } }),
-  deleteNonEmployeeRequest: async ({ w, fresh }) => ({ method: 'DELETE', resource: REQUESTS, path: '/:id', params: { id: fresh ? (await freshRequest(w)).id : w.ids.qA } }),
+  deleteNonEmployeeRequest: async ({ w, fresh }) => ({
+    method: 'DELETE',
+    resource: REQUESTS,
+    path: '/:id',
+    params: { id: fresh ? (await freshRequest(w)).id : w.ids.qA },
+  }),
   'getNonEmployeeRequestSummary/me': async () => ({ method: 'GET', resource: REQUESTS, path: '/summary/:requestedFor', params: { requestedFor: 'me' } }),
-  'getNonEmployeeRequestSummary/managerId': async ({ w }) => ({ method: 'GET', resource: REQUESTS, path: '/summary/:requestedFor', params: { requestedFor: w.people.manager.identity.id } }),
+  'getNonEmployeeRequestSummary/managerId': async ({ w }) => ({
+    method: 'GET',
+    resource: REQUESTS,
+    path: '/summary/:requestedFor',
+    params: { requestedFor: w.people.manager.identity.id },
+  }),
   // Approvals
   listNonEmployeeApprovals: async () => ({ method: 'GET', resource: APPROVALS, path: '', query: COUNT }),
   'listNonEmployeeApprovals/me': async () => ({ method: 'GET', resource: APPROVALS, path: '', query: { 'requested-for': 'me', ...COUNT } }),
-  'listNonEmployeeApprovals/approverId': async ({ w }) => ({ method: 'GET', resource: APPROVALS, path: '', query: { 'requested-for': w.people.approver.identity.id, ...COUNT } }),
-  'listNonEmployeeApprovals/orFilter': async () => ({ method: 'GET', resource: APPROVALS, path: '', query: { filters: 'approvalStatus eq "NOT_READY" or approvalStatus eq "PENDING"', ...COUNT } }),
+  'listNonEmployeeApprovals/approverId': async ({ w }) => ({
+    method: 'GET',
+    resource: APPROVALS,
+    path: '',
+    query: { 'requested-for': w.people.approver.identity.id, ...COUNT },
+  }),
+  'listNonEmployeeApprovals/orFilter': async () => ({
+    method: 'GET',
+    resource: APPROVALS,
+    path: '',
+    query: { filters: 'approvalStatus eq "NOT_READY" or approvalStatus eq "PENDING"', ...COUNT },
+  }),
   getNonEmployeeApproval: async ({ w }) => ({ method: 'GET', resource: APPROVALS, path: '/:id', params: { id: w.ids.iA1 } }),
   'getNonEmployeeApproval/L2': async ({ w }) => ({ method: 'GET', resource: APPROVALS, path: '/:id', params: { id: w.ids.iA2 } }),
   approveNonEmployeeRequest: async ({ w, fresh }) => ({
@@ -467,7 +590,13 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
     params: { id: fresh ? (await freshRequest(w)).items[0]! : w.ids.iA1 },
     body: { comment: 'fine' },
   }),
-  'approveNonEmployeeRequest/L2': async ({ w }) => ({ method: 'POST', resource: APPROVALS, path: '/:id/approve', params: { id: w.ids.iA2 }, body: { comment: 'fine' } }),
+  'approveNonEmployeeRequest/L2': async ({ w }) => ({
+    method: 'POST',
+    resource: APPROVALS,
+    path: '/:id/approve',
+    params: { id: w.ids.iA2 },
+    body: { comment: 'fine' },
+  }),
   rejectNonEmployeeRequest: async ({ w, fresh }) => ({
     method: 'POST',
     resource: APPROVALS,
@@ -475,11 +604,27 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
     params: { id: fresh ? (await freshRequest(w)).items[0]! : w.ids.iA1 },
     body: { comment: 'no' },
   }),
-  'rejectNonEmployeeRequest/L2': async ({ w }) => ({ method: 'POST', resource: APPROVALS, path: '/:id/reject', params: { id: w.ids.iA2 }, body: { comment: 'no' } }),
+  'rejectNonEmployeeRequest/L2': async ({ w }) => ({
+    method: 'POST',
+    resource: APPROVALS,
+    path: '/:id/reject',
+    params: { id: w.ids.iA2 },
+    body: { comment: 'no' },
+  }),
   'getNonEmployeeApprovalSummary/me': async () => ({ method: 'GET', resource: APPROVALS, path: '/summary/:requestedFor', params: { requestedFor: 'me' } }),
-  'getNonEmployeeApprovalSummary/approverId': async ({ w }) => ({ method: 'GET', resource: APPROVALS, path: '/summary/:requestedFor', params: { requestedFor: w.people.approver.identity.id } }),
+  'getNonEmployeeApprovalSummary/approverId': async ({ w }) => ({
+    method: 'GET',
+    resource: APPROVALS,
+    path: '/summary/:requestedFor',
+    params: { requestedFor: w.people.approver.identity.id },
+  }),
   // Bulk
-  exportNonEmployeeRecords: async ({ w }) => ({ method: 'GET', resource: SOURCES, path: '/:sourceId/non-employees/download', params: { sourceId: w.ids.srcA } }),
+  exportNonEmployeeRecords: async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: '/:sourceId/non-employees/download',
+    params: { sourceId: w.ids.srcA },
+  }),
   importNonEmployeeRecordsInBulk: async ({ w }) => ({
     method: 'POST',
     resource: SOURCES,
@@ -488,13 +633,39 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
     csv: UPLOAD_CSV,
     settle: async (res) => jobFinished(w, res.json().id),
   }),
-  getNonEmployeeBulkUploadStatus: async ({ w }) => ({ method: 'GET', resource: SOURCES, path: '/:sourceId/non-employee-bulk-upload/status', params: { sourceId: w.ids.srcA } }),
-  exportNonEmployeeSourceSchemaTemplate: async ({ w }) => ({ method: 'GET', resource: SOURCES, path: '/:sourceId/schema-attributes-template/download', params: { sourceId: w.ids.srcA } }),
-  listNonEmployeeBulkUploadJobs: async ({ w }) => ({ method: 'GET', resource: SOURCES, path: '/:sourceId/non-employee-bulk-upload/jobs', params: { sourceId: w.ids.srcA }, query: COUNT }),
+  getNonEmployeeBulkUploadStatus: async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: '/:sourceId/non-employee-bulk-upload/status',
+    params: { sourceId: w.ids.srcA },
+  }),
+  exportNonEmployeeSourceSchemaTemplate: async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: '/:sourceId/schema-attributes-template/download',
+    params: { sourceId: w.ids.srcA },
+  }),
+  listNonEmployeeBulkUploadJobs: async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: '/:sourceId/non-employee-bulk-upload/jobs',
+    params: { sourceId: w.ids.srcA },
+    query: COUNT,
+  }),
   getNonEmployeeBulkUploadJob: async ({ w }) => ({ method: 'GET', resource: SOURCES, path: JOB, params: { sourceId: w.ids.srcA, jobId: w.ids.jobA } }),
   'getNonEmployeeBulkUploadJob/viaB': async ({ w }) => ({ method: 'GET', resource: SOURCES, path: JOB, params: { sourceId: w.ids.srcB, jobId: w.ids.jobA } }),
-  exportNonEmployeeBulkUploadJobErrors: async ({ w }) => ({ method: 'GET', resource: SOURCES, path: `${JOB}/errors`, params: { sourceId: w.ids.srcA, jobId: w.ids.jobA } }),
-  'exportNonEmployeeBulkUploadJobErrors/viaB': async ({ w }) => ({ method: 'GET', resource: SOURCES, path: `${JOB}/errors`, params: { sourceId: w.ids.srcB, jobId: w.ids.jobA } }),
+  exportNonEmployeeBulkUploadJobErrors: async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: `${JOB}/errors`,
+    params: { sourceId: w.ids.srcA, jobId: w.ids.jobA },
+  }),
+  'exportNonEmployeeBulkUploadJobErrors/viaB': async ({ w }) => ({
+    method: 'GET',
+    resource: SOURCES,
+    path: `${JOB}/errors`,
+    params: { sourceId: w.ids.srcB, jobId: w.ids.jobA },
+  }),
 };
 
 // Running and judging a cell ---------------------------------------------------------------------------
@@ -572,7 +743,11 @@ function judge(w: World, flavour: Flavour, row: Row, caller: CallerKind, call: C
       assert.ok(Array.isArray(body), `${context}: not a JSON array`);
       const list = body as { id: string }[];
       if (expected.exactly) {
-        assert.deepEqual(sorted(list.map((o) => o.id)), sorted(expected.exactly.map((r) => w.ids[r])), `${context}: not exactly ${expected.exactly.join(', ') || 'nothing'}`);
+        assert.deepEqual(
+          sorted(list.map((o) => o.id)),
+          sorted(expected.exactly.map((r) => w.ids[r])),
+          `${context}: not exactly ${expected.exactly.join(', ') || 'nothing'}`,
+        );
         if (call.query?.count === 'true') assert.equal(res.headers['x-total-count'], String(expected.exactly.length), `${context}: X-Total-Count`);
       }
       break;
@@ -581,7 +756,11 @@ function judge(w: World, flavour: Flavour, row: Row, caller: CallerKind, call: C
   if (expected.body !== 'csv') assert.ok(!isCsv, `${context}: unexpected text/csv`);
   // The upstream contract: every body of a SailPoint operation; for the extensions, the error shapes.
   const template = `/${call.resource}${call.path.replace(/:(\w+)/g, '{$1}')}`;
-  const contractOp = EXTENSIONS.has(row.op) ? (expected.status >= 400 ? { resource: SOURCES, path: '/{id}/non-employee-bulk-upload/status' } : undefined) : { resource: call.resource, path: template.slice(call.resource.length + 1) };
+  const contractOp = EXTENSIONS.has(row.op)
+    ? expected.status >= 400
+      ? { resource: SOURCES, path: '/{id}/non-employee-bulk-upload/status' }
+      : undefined
+    : { resource: call.resource, path: template.slice(call.resource.length + 1) };
   if (contractOp) {
     const method: HttpMethod = EXTENSIONS.has(row.op) ? 'GET' : call.method;
     assertMatchesContract(flavour, method, `/${contractOp.resource}${contractOp.path}`, expected.status, expected.body === 'empty' ? undefined : body);
@@ -619,8 +798,12 @@ describe('authorization matrix', { concurrency: GROUPS.length }, () => {
 
       if (group.includes('v2024')) {
         test('the matrix covers every mounted operation, and every row can be called', async () => {
-          const document = (await w.h.app.inject({ method: 'GET', url: '/v2024/openapi.json' })).json() as { paths: Record<string, Record<string, { operationId?: string }>> };
-          const mounted = new Set(Object.values(document.paths).flatMap((item) => Object.values(item).flatMap((op) => (op.operationId ? [op.operationId] : []))));
+          const document = (await w.h.app.inject({ method: 'GET', url: '/v2024/openapi.json' })).json() as {
+            paths: Record<string, Record<string, { operationId?: string }>>;
+          };
+          const mounted = new Set(
+            Object.values(document.paths).flatMap((item) => Object.values(item).flatMap((op) => (op.operationId ? [op.operationId] : []))),
+          );
           assert.deepEqual(sorted(new Set(MATRIX.map((r) => r.op))), sorted(mounted));
           for (const row of MATRIX) assert.ok(CALLS[rowKey(row)], `no call for ${rowKey(row)}`);
           assert.equal(new Set(MATRIX.map(rowKey)).size, MATRIX.length, 'row keys are unique');
@@ -655,7 +838,10 @@ describe('authorization matrix', { concurrency: GROUPS.length }, () => {
       test(`${name}: the shared objects of the world are as they were built`, async () => {
         const now = await snapshot(w);
         const { ids } = w;
-        const among = (...values: string[]) => (v: unknown) => typeof v === 'string' && values.includes(v);
+        const among =
+          (...values: string[]) =>
+          (v: unknown) =>
+            typeof v === 'string' && values.includes(v);
         const sources = among(ids.srcA, ids.srcB);
         const requests = among(ids.qA, ids.qB);
         const keep: Record<string, (r: Record<string, unknown>) => boolean> = {
@@ -674,7 +860,9 @@ describe('authorization matrix', { concurrency: GROUPS.length }, () => {
           const pick = (s: Snapshot) =>
             s[table]!.map((line) => JSON.parse(line) as Record<string, unknown>)
               .filter(wanted)
-              .map(({ record_count: _r, custom_attribute_count: _c, ...rest }) => JSON.stringify(table === 'sources' ? { ...rest, modified: undefined } : rest));
+              .map(({ record_count: _r, custom_attribute_count: _c, ...rest }) =>
+                JSON.stringify(table === 'sources' ? { ...rest, modified: undefined } : rest),
+              );
           const expected = pick(w.initial);
           assert.ok(expected.length > 0, table);
           assert.deepEqual(pick(now), expected, table);

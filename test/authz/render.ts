@@ -10,7 +10,7 @@ import { CALLERS, CALLER_LABELS, CALLER_SHORT, MATRIX, cellText, type Row } from
 const cellCount = MATRIX.length * CALLERS.length;
 const ops = new Set(MATRIX.map((r) => r.op)).size;
 
-const escape = (text: string) => text.replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+const escapeCell = (text: string) => text.replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 const operation = (row: Row) => `\`${row.op}\`${row.write ? ' ✎' : ''}`;
 
 const lines: string[] = [];
@@ -59,7 +59,7 @@ lines.push('');
 lines.push(`| operation | target | ${CALLERS.map((c) => CALLER_SHORT[c]).join(' | ')} |`);
 lines.push(`|---|---|${CALLERS.map(() => '---').join('|')}|`);
 for (const row of MATRIX) {
-  lines.push(`| ${operation(row)} | ${escape(row.target)} | ${CALLERS.map((c) => escape(cellText(row.cells[c]))).join(' | ')} |`);
+  lines.push(`| ${operation(row)} | ${escapeCell(row.target)} | ${CALLERS.map((c) => escapeCell(cellText(row.cells[c]))).join(' | ')} |`);
 }
 lines.push('');
 lines.push('Cells decided here (the contract does not settle them):');
@@ -69,7 +69,7 @@ for (const note of NOTES()) lines.push(`- ${note}`);
 function NOTES(): string[] {
   return [
     'The owner of a source is not one of its account managers: without a right they cannot get the source, list or get its records ' +
-      'or schema attributes, or see its requests; they may create requests in it and change a record\'s `endDate`. ' +
+      "or schema attributes, or see its requests; they may create requests in it and change a record's `endDate`. " +
       'PUT and PATCH answer the whole record, as the contract says, so an owner who changes an `endDate` sees that record; a PATCH of ' +
       'theirs that changes nothing (`[]`, only `test` operations) or that tests another field is a 403: it would only read the record.',
     'A caller with only `idn:nesr:update` cannot get a record but may PATCH it, and a PATCH answers the record, even one that changes ' +
@@ -82,11 +82,10 @@ function NOTES(): string[] {
       'they are its approver, the item is not ready. Org admins may not approve or reject (403): only the named approver decides.',
     'The requester may get and list their request but not delete it (`idn:nesr:delete`); approvers do not get the request itself, ' +
       'they get their approval item with its detail.',
-    'Bulk upload needs `idn:nesr:create` (the contract\'s rule), although an upload may also update existing records of the source.',
-    'An object under another object\'s path (a schema attribute or a bulk job of A under B\'s URL) is 404 to whoever may read B, ' +
-      '403 to whoever may not.',
+    "Bulk upload needs `idn:nesr:create` (the contract's rule), although an upload may also update existing records of the source.",
+    "An object under another object's path (a schema attribute or a bulk job of A under B's URL) is 404 to whoever may read B, " + '403 to whoever may not.',
     '401 comes before anything else: no cell of the four bad-token columns reaches an operation.',
   ];
 }
 
-process.stdout.write(lines.join('\n') + '\n');
+process.stdout.write(`${lines.join('\n')}\n`);

@@ -7,7 +7,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Configuration, NonEmployeeLifecycleManagementApi, NonEmployeeLifecycleManagementBetaApi, NonEmployeeLifecycleManagementV2024Api } from 'sailpoint-api-client';
+import {
+  Configuration,
+  NonEmployeeLifecycleManagementApi,
+  NonEmployeeLifecycleManagementBetaApi,
+  NonEmployeeLifecycleManagementV2024Api,
+} from 'sailpoint-api-client';
 import { assertMatchesContract, type Flavour, type HttpMethod } from '../helpers/contract.js';
 import { adminToken, createApiUser, fetchToken, startTestServer, type ApiUser, type TestServer } from '../helpers/server.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
@@ -123,7 +128,8 @@ describe('e2e: requests and approvals through sailpoint-api-client', () => {
   let first: ApiUser;
   let second: ApiUser;
   let outsider: ApiUser;
-  const config = (user: ApiUser) => new Configuration({ baseurl: server.baseUrl, clientId: user.clientId, clientSecret: user.clientSecret, tokenUrl: `${server.baseUrl}/oauth/token` });
+  const config = (user: ApiUser) =>
+    new Configuration({ baseurl: server.baseUrl, clientId: user.clientId, clientSecret: user.clientSecret, tokenUrl: `${server.baseUrl}/oauth/token` });
   const call = async (method: string, path: string, user: ApiUser | string, body?: unknown) => {
     const token = typeof user === 'string' ? user : await fetchToken(server.baseUrl, user.clientId, user.clientSecret);
     const res = await fetch(`${server.baseUrl}${path}`, {
@@ -157,7 +163,10 @@ describe('e2e: requests and approvals through sailpoint-api-client', () => {
     endDate: '2021-03-25T00:00:00-05:00',
   });
   const recordCount = async (accountName: string) =>
-    ((await call('GET', `/v2024/non-employee-records?filters=${encodeURIComponent(`accountName eq "${accountName}"`)}`, await adminToken(server))).data as unknown[]).length;
+    (
+      (await call('GET', `/v2024/non-employee-records?filters=${encodeURIComponent(`accountName eq "${accountName}"`)}`, await adminToken(server)))
+        .data as unknown[]
+    ).length;
 
   before(async () => {
     smtp = await startSmtp();
@@ -185,14 +194,20 @@ describe('e2e: requests and approvals through sailpoint-api-client', () => {
       await failed(flavour, 'POST', REQUESTS, asManager!.create(body(source, `ada.${flavour}`)), 400, '400.1.409 Reference conflict');
 
       const mine = ok<{ id: string }[]>(flavour, 'GET', APPROVALS, await asFirst!.listApprovals('me', 'approvalStatus eq "Pending"'));
-      assert.deepEqual(mine.map((i) => i.id), [item1!.id]);
+      assert.deepEqual(
+        mine.map((i) => i.id),
+        [item1!.id],
+      );
       const detail = ok<{ nonEmployeeRequest: { id: string; startDate: string } }>(flavour, 'GET', APPROVAL, await asFirst!.getApproval(item1!.id));
       assert.equal(detail.nonEmployeeRequest.startDate, '2020-03-24');
       assert.equal(ok<{ nonEmployeeRequest?: unknown }>(flavour, 'GET', APPROVAL, await asFirst!.getApproval(item1!.id, false)).nonEmployeeRequest, undefined);
 
       await failed(flavour, 'POST', `${APPROVAL}/approve`, asOutsider!.approve(item1!.id), 403, '403 Forbidden');
       await failed(flavour, 'POST', `${APPROVAL}/approve`, asSecond!.approve(item2!.id), 400, '400.1.3 Illegal update attempt');
-      assert.equal(ok<{ approvalStatus: string }>(flavour, 'POST', `${APPROVAL}/approve`, await asFirst!.approve(item1!.id, 'fine')).approvalStatus, 'APPROVED');
+      assert.equal(
+        ok<{ approvalStatus: string }>(flavour, 'POST', `${APPROVAL}/approve`, await asFirst!.approve(item1!.id, 'fine')).approvalStatus,
+        'APPROVED',
+      );
       assert.equal(ok<{ approvalStatus: string }>(flavour, 'POST', `${APPROVAL}/approve`, await asSecond!.approve(item2!.id)).approvalStatus, 'APPROVED');
       const done = ok<RequestDto>(flavour, 'GET', REQUEST, await asManager!.getRequest(created.id));
       assert.equal(done.approvalStatus, 'APPROVED');
@@ -206,7 +221,10 @@ describe('e2e: requests and approvals through sailpoint-api-client', () => {
       assert.equal(await recordCount(`bob.${flavour}`), 0);
 
       const listed = ok<RequestDto[]>(flavour, 'GET', REQUESTS, await asManager!.listRequests('me', `sourceId eq "${source}"`));
-      assert.deepEqual(listed.map((r) => r.approvalStatus), ['APPROVED', 'REJECTED']);
+      assert.deepEqual(
+        listed.map((r) => r.approvalStatus),
+        ['APPROVED', 'REJECTED'],
+      );
       const summary = ok<Body>(flavour, 'GET', '/non-employee-requests/summary/{requested-for}', await asManager!.requestSummary('me'));
       assert.ok((summary.approved as number) >= 1 && (summary.rejected as number) >= 1);
       const approvals = ok<Body>(flavour, 'GET', '/non-employee-approvals/summary/{requested-for}', await asSecond!.approvalSummary('me'));
@@ -219,7 +237,11 @@ describe('e2e: requests and approvals through sailpoint-api-client', () => {
       // Mails: approver 1 (x3), approver 2 (x2), the manager (approved, rejected), approver 1 again (withdrawn).
       await server.app.services.notifications.drain();
       const mails = await smtp.waitFor(mailsBefore + 8);
-      const to = (who: ApiUser) => mails.slice(mailsBefore).filter((m) => m.to.includes(who.identity.email!)).map((m) => m.subject.split(':')[0]);
+      const to = (who: ApiUser) =>
+        mails
+          .slice(mailsBefore)
+          .filter((m) => m.to.includes(who.identity.email!))
+          .map((m) => m.subject.split(':')[0]);
       assert.deepEqual(to(first).sort(), ['Approval needed', 'Approval needed', 'Approval needed', 'Withdrawn']);
       assert.deepEqual(to(second).sort(), ['Approval needed', 'Approval needed']);
       assert.deepEqual(to(manager).sort(), ['Approved', 'Rejected']);
@@ -232,9 +254,22 @@ describe('e2e: requests and approvals through sailpoint-api-client', () => {
     const request = ok<RequestDto>('v1', 'POST', '/non-employee-requests/v1', created);
     const list = await call('GET', '/non-employee-approvals/v1?requested-for=me', first);
     ok('v1', 'GET', '/non-employee-approvals/v1', list);
-    ok('v1', 'GET', '/non-employee-approvals/v1/{id}', await call('GET', `/non-employee-approvals/v1/${request.approvalItems[0]!.id}?include-detail=true`, first));
-    ok('v1', 'POST', '/non-employee-approvals/v1/{id}/approve', await call('POST', `/non-employee-approvals/v1/${request.approvalItems[0]!.id}/approve`, first, { comment: 'ok' }));
-    assert.equal(ok<RequestDto>('v1', 'GET', '/non-employee-requests/v1/{id}', await call('GET', `/non-employee-requests/v1/${request.id}`, manager)).approvalStatus, 'APPROVED');
+    ok(
+      'v1',
+      'GET',
+      '/non-employee-approvals/v1/{id}',
+      await call('GET', `/non-employee-approvals/v1/${request.approvalItems[0]!.id}?include-detail=true`, first),
+    );
+    ok(
+      'v1',
+      'POST',
+      '/non-employee-approvals/v1/{id}/approve',
+      await call('POST', `/non-employee-approvals/v1/${request.approvalItems[0]!.id}/approve`, first, { comment: 'ok' }),
+    );
+    assert.equal(
+      ok<RequestDto>('v1', 'GET', '/non-employee-requests/v1/{id}', await call('GET', `/non-employee-requests/v1/${request.id}`, manager)).approvalStatus,
+      'APPROVED',
+    );
     ok('v1', 'GET', '/non-employee-requests/v1/summary/{requested-for}', await call('GET', '/non-employee-requests/v1/summary/me', manager));
     ok('v1', 'GET', '/non-employee-approvals/v1/summary/{requested-for}', await call('GET', '/non-employee-approvals/v1/summary/me', first));
     assert.equal(await recordCount('ada.v1'), 1);
@@ -245,7 +280,10 @@ describe('e2e: requests and approvals through sailpoint-api-client', () => {
     const group = await call('POST', '/admin/v1/workgroups', admin, { name: 'E2E approvers', members: [first.identity.id, second.identity.id] });
     assert.equal(group.status, 200, JSON.stringify(group.data));
     const source = await newSource('E2E race', [(group.data as { id: string }).id]);
-    const [t1, t2] = await Promise.all([fetchToken(server.baseUrl, first.clientId, first.clientSecret), fetchToken(server.baseUrl, second.clientId, second.clientSecret)]);
+    const [t1, t2] = await Promise.all([
+      fetchToken(server.baseUrl, first.clientId, first.clientSecret),
+      fetchToken(server.baseUrl, second.clientId, second.clientSecret),
+    ]);
     const made = await Promise.all(Array.from({ length: 8 }, (_, i) => call('POST', '/v2024/non-employee-requests', manager, body(source, `race.${i}`))));
     const results = await Promise.all(
       made.map(async (res, i) => {

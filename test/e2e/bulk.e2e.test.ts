@@ -12,7 +12,12 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Configuration, NonEmployeeLifecycleManagementApi, NonEmployeeLifecycleManagementBetaApi, NonEmployeeLifecycleManagementV2024Api } from 'sailpoint-api-client';
+import {
+  Configuration,
+  NonEmployeeLifecycleManagementApi,
+  NonEmployeeLifecycleManagementBetaApi,
+  NonEmployeeLifecycleManagementV2024Api,
+} from 'sailpoint-api-client';
 import { assertMatchesContract, type Flavour } from '../helpers/contract.js';
 import { createApiUser, fetchToken, startTestServer, type ApiUser, type TestServer } from '../helpers/server.js';
 import { dropSchema, PG_URL, testConfig } from '../helpers/app.js';
@@ -24,7 +29,7 @@ const SYSTEM = 'accountName,firstName,lastName,phone,email,manager,startDate,end
 const UPLOAD = '/non-employee-sources/{id}/non-employee-bulk-upload';
 const STATUS = '/non-employee-sources/{id}/non-employee-bulk-upload/status';
 const row = (name: string, first = 'Ann') => `${name},${first},Lee,555-0100,${name}@example.com,e2e.admin,2024-01-01,2024-12-31,Sales`;
-const csv = (...rows: string[]) => [`${SYSTEM},department`, ...rows].join('\n') + '\n';
+const csv = (...rows: string[]) => `${[`${SYSTEM},department`, ...rows].join('\n')}\n`;
 
 type Api = NonEmployeeLifecycleManagementApi | NonEmployeeLifecycleManagementV2024Api | NonEmployeeLifecycleManagementBetaApi;
 interface Response {
@@ -55,7 +60,10 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
   const newSource = async (name: string, custom = ['department']) => {
     const { data } = await v2024.createNonEmployeeSource({ nonEmployeeSourceRequestBodyV2024: { name, description: 'e2e', owner: { id: admin.identity.id } } });
     for (const technicalName of custom) {
-      await v2024.createNonEmployeeSourceSchemaAttributes({ sourceId: data.id!, nonEmployeeSchemaAttributeBodyV2024: { type: 'TEXT', label: technicalName, technicalName } });
+      await v2024.createNonEmployeeSourceSchemaAttributes({
+        sourceId: data.id!,
+        nonEmployeeSchemaAttributeBodyV2024: { type: 'TEXT', label: technicalName, technicalName },
+      });
     }
     return data.id!;
   };
@@ -69,12 +77,19 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
     throw new Error('the job did not finish');
   };
   const recordsOf = async (sourceId: string) =>
-    (await v2024.listNonEmployeeRecords({ filters: `sourceId eq "${sourceId}"`, sorters: 'accountName' })).data.map(({ id: _i, sourceId: _s, created: _c, modified: _m, ...fields }) => fields);
+    (await v2024.listNonEmployeeRecords({ filters: `sourceId eq "${sourceId}"`, sorters: 'accountName' })).data.map(
+      ({ id: _i, sourceId: _s, created: _c, modified: _m, ...fields }) => fields,
+    );
 
   before(async () => {
     server = await startTestServer();
     admin = await createApiUser(server, 'e2e.admin', { admin: true });
-    config = new Configuration({ baseurl: server.baseUrl, clientId: admin.clientId, clientSecret: admin.clientSecret, tokenUrl: `${server.baseUrl}/oauth/token` });
+    config = new Configuration({
+      baseurl: server.baseUrl,
+      clientId: admin.clientId,
+      clientSecret: admin.clientSecret,
+      tokenUrl: `${server.baseUrl}/oauth/token`,
+    });
     v2024 = new NonEmployeeLifecycleManagementV2024Api(config);
   });
   after(async () => {
@@ -95,7 +110,11 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
       assertMatchesContract(flavour, 'GET', STATUS, 200, none);
       const template = await api.exportNonEmployeeSourceSchemaTemplate({ id });
       assert.equal(template.data, `${SYSTEM},department\n`);
-      const bodies = [new File([csv(row('as.file'))], 'records.csv', { type: 'text/csv' }), new Blob([csv(row('as.blob'))]), csv(row('as.string'), row('as.file', 'Changed'))];
+      const bodies = [
+        new File([csv(row('as.file'))], 'records.csv', { type: 'text/csv' }),
+        new Blob([csv(row('as.blob'))]),
+        csv(row('as.string'), row('as.file', 'Changed')),
+      ];
       for (const data of bodies) {
         const accepted = await api.importNonEmployeeRecordsInBulk({ id, data: data as File });
         assert.equal(accepted.status, 202);
@@ -119,13 +138,19 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
       assertMatchesContract(flavour, 'POST', UPLOAD, 400, bad.data);
       assert.ok((bad.data as { causes: unknown[] }).causes.length >= 8, JSON.stringify(bad.data));
       const unknown = 'f'.repeat(32);
-      for (const call of [() => api.importNonEmployeeRecordsInBulk({ id: unknown, data: csv(row('x')) as unknown as File }), () => api.exportNonEmployeeRecords({ id: unknown }), () => api.exportNonEmployeeSourceSchemaTemplate({ id: unknown })]) {
+      for (const call of [
+        () => api.importNonEmployeeRecordsInBulk({ id: unknown, data: csv(row('x')) as unknown as File }),
+        () => api.exportNonEmployeeRecords({ id: unknown }),
+        () => api.exportNonEmployeeSourceSchemaTemplate({ id: unknown }),
+      ]) {
         const missing = await rejection(call());
         assert.equal(missing.status, 404);
         assert.equal((missing.data as { detailCode: string }).detailCode, '404 Not found');
       }
       const reader = await createApiUser(server, `e2e.reader.${flavour}`, { rights: ['idn:nesr:read'] });
-      const asReader = make(new Configuration({ baseurl: server.baseUrl, clientId: reader.clientId, clientSecret: reader.clientSecret, tokenUrl: `${server.baseUrl}/oauth/token` }));
+      const asReader = make(
+        new Configuration({ baseurl: server.baseUrl, clientId: reader.clientId, clientSecret: reader.clientSecret, tokenUrl: `${server.baseUrl}/oauth/token` }),
+      );
       assert.equal((await rejection(asReader.importNonEmployeeRecordsInBulk({ id, data: csv(row('x')) as unknown as File }))).status, 403);
     });
   }
@@ -135,14 +160,27 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
     const from = await newSource('round trip from', custom);
     const to = await newSource('round trip to', custom);
     const tricky: { accountName: string; firstName: string; lastName: string; phone: string; data: Record<string, string> }[] = [
-      { accountName: 'comma.quote', firstName: 'Ann, "the first"', lastName: "O'Neil", phone: '+1 (555) 0100', data: { department: 'R&D, Europe', costCenter: '=1+1', note: 'line one\nline two' } },
+      {
+        accountName: 'comma.quote',
+        firstName: 'Ann, "the first"',
+        lastName: "O'Neil",
+        phone: '+1 (555) 0100',
+        data: { department: 'R&D, Europe', costCenter: '=1+1', note: 'line one\nline two' },
+      },
       { accountName: 'formula.user', firstName: '@Bob', lastName: '-Minus', phone: '=cmd|calc', data: { note: "'already quoted" } },
       { accountName: 'unicodé.ünïcode', firstName: 'Zoë 😀', lastName: '李', phone: '555', data: {} },
       { accountName: 'crlf.user', firstName: 'Carla', lastName: 'Ruiz', phone: '1', data: { note: 'a\r\nb', costCenter: '"quoted"' } },
     ];
     for (const [i, r] of tricky.entries()) {
       await v2024.createNonEmployeeRecord({
-        nonEmployeeRequestBodyV2024: { ...r, email: `user${i}@example.com`, manager: 'e2e.admin', sourceId: from, startDate: `2024-0${i + 1}-15T08:30:00-05:00`, endDate: '2025-06-30' },
+        nonEmployeeRequestBodyV2024: {
+          ...r,
+          email: `user${i}@example.com`,
+          manager: 'e2e.admin',
+          sourceId: from,
+          startDate: `2024-0${i + 1}-15T08:30:00-05:00`,
+          endDate: '2025-06-30',
+        },
       });
     }
     const exported = String((await v2024.exportNonEmployeeRecords({ id: from })).data);
@@ -159,7 +197,10 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
     await v2024.importNonEmployeeRecordsInBulk({ id: third, data: exported as unknown as File });
     assert.equal(await waitFor(v2024, 'v2024', third), 'COMPLETED');
     const c = await recordsOf(third);
-    assert.deepEqual(c, a.map((r) => (r.accountName === 'crlf.user' ? { ...r, data: { ...r.data, note: 'a\nb' } } : r)));
+    assert.deepEqual(
+      c,
+      a.map((r) => (r.accountName === 'crlf.user' ? { ...r, data: { ...r.data, note: 'a\nb' } } : r)),
+    );
   });
 
   describe('nelm import / nelm export', () => {
@@ -237,7 +278,13 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
     const start = async () => {
       const child = spawn(process.execPath, [...CLI, 'serve'], { env: serverEnv, cwd: dir, stdio: 'ignore' });
       for (let i = 0; i < 300; i++) {
-        if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) return child;
+        if (
+          await fetch(`${base}/health`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          return child;
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error('the server did not start');
@@ -247,8 +294,12 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
       const k = new Configuration({ baseurl: base, clientId: 'kill-admin', clientSecret: 'kill-admin-secret-0123456789', tokenUrl: `${base}/oauth/token` });
       const api = new NonEmployeeLifecycleManagementV2024Api(k);
       const bearer = await fetchToken(base, 'kill-admin', 'kill-admin-secret-0123456789');
-      const owner = ((await (await fetch(`${base}/admin/v1/identities`, { headers: { authorization: `Bearer ${bearer}` } })).json()) as { id: string; alias: string }[]).find((i) => i.alias === 'admin')!;
-      const { data: source } = await api.createNonEmployeeSource({ nonEmployeeSourceRequestBodyV2024: { name: 'killed', description: '', owner: { id: owner.id } } });
+      const owner = (
+        (await (await fetch(`${base}/admin/v1/identities`, { headers: { authorization: `Bearer ${bearer}` } })).json()) as { id: string; alias: string }[]
+      ).find((i) => i.alias === 'admin')!;
+      const { data: source } = await api.createNonEmployeeSource({
+        nonEmployeeSourceRequestBodyV2024: { name: 'killed', description: '', owner: { id: owner.id } },
+      });
       const rows = Array.from({ length: 20_000 }, (_, i) => `k${i},A,B,1,k${i}@example.com,admin,2024-01-01,2024-02-01`);
       const { data: job } = await api.importNonEmployeeRecordsInBulk({ id: source.id!, data: [SYSTEM, ...rows].join('\n') as unknown as File });
       let seen = 'PENDING';
@@ -256,14 +307,23 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       const db = await openDatabase(dbConfig);
-      const count = async () => Number((await db.kysely.selectFrom('records').select((eb) => eb.fn.countAll().as('n')).where('source_id', '=', source.id!).executeTakeFirstOrThrow()).n);
+      const count = async () =>
+        Number(
+          (
+            await db.kysely
+              .selectFrom('records')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .where('source_id', '=', source.id!)
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
       try {
         const left = await count();
         assert.ok(left === 0 || left === 20_000, `never half-applied: ${left} records after the kill (job was ${seen})`);
         child = await start();
         assert.equal(await waitFor(api, 'v2024', source.id!), 'COMPLETED');
         assert.equal(await count(), 20_000);
-        const done = (await db.kysely.selectFrom('bulk_jobs').select(['status', 'created_count']).where('id', '=', job.id!).executeTakeFirstOrThrow());
+        const done = await db.kysely.selectFrom('bulk_jobs').select(['status', 'created_count']).where('id', '=', job.id!).executeTakeFirstOrThrow();
         assert.deepEqual([done.status, Number(done.created_count)], ['COMPLETED', 20_000]);
       } finally {
         await db.close();

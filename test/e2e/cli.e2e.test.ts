@@ -50,7 +50,18 @@ describe('nelm CLI', () => {
   });
 
   test('identities add prints the identity; clients add prints working credentials; serve accepts them', async () => {
-    const { stdout } = await nelm('identities', 'add', '--alias', 'jane.doe', '--name', 'Jane Doe', '--email', 'jane@example.com', '--rights', 'idn:nesr:read,idn:nesr:create');
+    const { stdout } = await nelm(
+      'identities',
+      'add',
+      '--alias',
+      'jane.doe',
+      '--name',
+      'Jane Doe',
+      '--email',
+      'jane@example.com',
+      '--rights',
+      'idn:nesr:read,idn:nesr:create',
+    );
     const identity = JSON.parse(stdout);
     assert.match(identity.id, /^[0-9a-f]{32}$/);
     assert.deepEqual(identity.rights, ['idn:nesr:read', 'idn:nesr:create']);
@@ -61,7 +72,11 @@ describe('nelm CLI', () => {
     assert.ok(creds.clientSecret.length >= 32);
 
     const port = await freePort();
-    const server = spawn(process.execPath, [...CLI, 'serve'], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn(process.execPath, [...CLI, 'serve'], {
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     server.stdout.on('data', (d) => (output += d));
     try {

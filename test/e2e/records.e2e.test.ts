@@ -96,10 +96,22 @@ describe('records through the official SDK', () => {
     server = await startTestServer();
     admin = await createApiUser(server, 'records.admin', { admin: true });
     await createApiUser(server, 'jane.doe', { rights: ['idn:nesr:read'] });
-    config = new Configuration({ baseurl: server.baseUrl, clientId: admin.clientId, clientSecret: admin.clientSecret, tokenUrl: `${server.baseUrl}/oauth/token` });
+    config = new Configuration({
+      baseurl: server.baseUrl,
+      clientId: admin.clientId,
+      clientSecret: admin.clientSecret,
+      tokenUrl: `${server.baseUrl}/oauth/token`,
+    });
     const sources = new NonEmployeeLifecycleManagementV2024Api(config);
-    sourceId = (await sources.createNonEmployeeSource({ nonEmployeeSourceRequestBodyV2024: { name: 'Contractors', description: 'e2e', owner: { id: admin.identity.id } } })).data.id!;
-    await sources.createNonEmployeeSourceSchemaAttributes({ sourceId, nonEmployeeSchemaAttributeBodyV2024: { type: 'TEXT', label: 'Badge', technicalName: 'badge', required: true } });
+    sourceId = (
+      await sources.createNonEmployeeSource({
+        nonEmployeeSourceRequestBodyV2024: { name: 'Contractors', description: 'e2e', owner: { id: admin.identity.id } },
+      })
+    ).data.id!;
+    await sources.createNonEmployeeSourceSchemaAttributes({
+      sourceId,
+      nonEmployeeSchemaAttributeBodyV2024: { type: 'TEXT', label: 'Badge', technicalName: 'badge', required: true },
+    });
   });
   after(async () => server.close());
 
@@ -133,15 +145,33 @@ describe('records through the official SDK', () => {
       const page = await sdk.list({ filters: `sourceId eq "${sourceId}" and accountName sw "${flavour}."`, sorters: '-accountName', count: true, limit: 1 });
       const rows = page.data as { id: string }[];
       assertMatchesContract(flavour, 'GET', '/non-employee-records', 200, rows);
-      assert.deepEqual(rows.map((r) => r.id), [second.id]);
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [second.id],
+      );
       assert.equal((page.headers as Record<string, string>)['x-total-count'], '2');
 
-      const replaced = check(flavour, 'PUT', '/non-employee-records/{id}', await sdk.put(created.id, { ...body(`${flavour}.one`, '2020-03-24'), lastName: 'Smythe' }));
+      const replaced = check(
+        flavour,
+        'PUT',
+        '/non-employee-records/{id}',
+        await sdk.put(created.id, { ...body(`${flavour}.one`, '2020-03-24'), lastName: 'Smythe' }),
+      );
       assert.equal(replaced.lastName, 'Smythe');
-      const again = check(flavour, 'PUT', '/non-employee-records/{id}', await sdk.put(created.id, { ...body(`${flavour}.one`, '2020-03-24'), lastName: 'Smythe' }));
+      const again = check(
+        flavour,
+        'PUT',
+        '/non-employee-records/{id}',
+        await sdk.put(created.id, { ...body(`${flavour}.one`, '2020-03-24'), lastName: 'Smythe' }),
+      );
       assert.deepEqual(again, replaced, 'a repeated PUT yields the same record');
 
-      const patched = check(flavour, 'PATCH', '/non-employee-records/{id}', await sdk.patch(created.id, [{ op: 'replace', path: '/endDate', value: '2030-01-01' }]));
+      const patched = check(
+        flavour,
+        'PATCH',
+        '/non-employee-records/{id}',
+        await sdk.patch(created.id, [{ op: 'replace', path: '/endDate', value: '2030-01-01' }]),
+      );
       assert.equal(patched.endDate, '2030-01-01T00:00:00.000Z');
 
       const duplicate = await rejected(sdk.create(body(`${flavour}.one`, '2020-03-24')), 400);

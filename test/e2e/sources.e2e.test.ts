@@ -311,7 +311,12 @@ describe('e2e: sources and schema attributes through sailpoint-api-client', () =
         if (flavour === 'beta') assert.equal('nonEmployeeCount' in page[0]!, false);
         else assert.equal(page[0]?.nonEmployeeCount, null, 'nonEmployeeCount is null unless asked for');
 
-        const created = ok<SourceDto[]>(flavour, 'GET', '/non-employee-sources', await sdk.listSources({ requestedFor: manager.id, nonEmployeeCount: true, sorters: '-created,name' }));
+        const created = ok<SourceDto[]>(
+          flavour,
+          'GET',
+          '/non-employee-sources',
+          await sdk.listSources({ requestedFor: manager.id, nonEmployeeCount: true, sorters: '-created,name' }),
+        );
         assert.equal(created.length, 2);
 
         const noCount = await sdk.listSources({ requestedFor: manager.id, nonEmployeeCount: true });
@@ -325,16 +330,13 @@ describe('e2e: sources and schema attributes through sailpoint-api-client', () =
         assert.deepEqual(sourceIds, [...sourceIds].sort());
       });
 
-      test(
-        'listNonEmployeeSources without nonEmployeeCount matches the contract',
-        // Beta's list item is allOf(NonEmployeeSource {nonEmployeeCount: nullable int32},
-        // {nonEmployeeCount: int32}), so null is not allowed there.
-        async () => {
-          const list = ok<SourceDto[]>(flavour, 'GET', '/non-employee-sources', await sdk.listSources({ requestedFor: manager.id }));
-          assert.equal(list.length, 2);
-          if (flavour !== 'beta') assert.ok(list.every((s) => s.nonEmployeeCount === null));
-        },
-      );
+      // Beta's list item is allOf(NonEmployeeSource {nonEmployeeCount: nullable int32},
+      // {nonEmployeeCount: int32}), so null is not allowed there.
+      test('listNonEmployeeSources without nonEmployeeCount matches the contract', async () => {
+        const list = ok<SourceDto[]>(flavour, 'GET', '/non-employee-sources', await sdk.listSources({ requestedFor: manager.id }));
+        assert.equal(list.length, 2);
+        if (flavour !== 'beta') assert.ok(list.every((s) => s.nonEmployeeCount === null));
+      });
 
       test('patchNonEmployeeSource: replace /name and /approvers', async () => {
         const patched = ok<SourceDto>(
@@ -366,7 +368,14 @@ describe('e2e: sources and schema attributes through sailpoint-api-client', () =
           flavour,
           'POST',
           '/non-employee-sources/{sourceId}/schema-attributes',
-          await sdk.createAttribute(source.id, { type: 'TEXT', label: 'Badge number', technicalName: 'badgeNumber', helpText: 'As printed on the badge', placeholder: 'B-0000', required: false }),
+          await sdk.createAttribute(source.id, {
+            type: 'TEXT',
+            label: 'Badge number',
+            technicalName: 'badgeNumber',
+            helpText: 'As printed on the badge',
+            placeholder: 'B-0000',
+            required: false,
+          }),
         );
         assert.equal(custom.system, false);
         assert.equal(custom.type, 'TEXT');
@@ -389,7 +398,12 @@ describe('e2e: sources and schema attributes through sailpoint-api-client', () =
       });
 
       test('getNonEmployeeSchemaAttribute', async () => {
-        const got = ok<AttributeDto>(flavour, 'GET', '/non-employee-sources/{sourceId}/schema-attributes/{attributeId}', await sdk.getAttribute(source.id, custom.id));
+        const got = ok<AttributeDto>(
+          flavour,
+          'GET',
+          '/non-employee-sources/{sourceId}/schema-attributes/{attributeId}',
+          await sdk.getAttribute(source.id, custom.id),
+        );
         assert.deepEqual(got, custom);
       });
 
@@ -403,7 +417,12 @@ describe('e2e: sources and schema attributes through sailpoint-api-client', () =
         assert.equal(patched.label, 'Badge #');
         assert.equal(patched.technicalName, custom.technicalName);
         assert.equal(patched.created, custom.created);
-        const got = ok<AttributeDto>(flavour, 'GET', '/non-employee-sources/{sourceId}/schema-attributes/{attributeId}', await sdk.getAttribute(source.id, custom.id));
+        const got = ok<AttributeDto>(
+          flavour,
+          'GET',
+          '/non-employee-sources/{sourceId}/schema-attributes/{attributeId}',
+          await sdk.getAttribute(source.id, custom.id),
+        );
         assert.equal(got.label, 'Badge #');
         custom = got;
       });
@@ -419,13 +438,27 @@ describe('e2e: sources and schema attributes through sailpoint-api-client', () =
           '400.1.409 Reference conflict',
         );
         // A custom attribute may not take a system attribute's technical name either.
-        await rejected(flavour, 'POST', path, sdk.createAttribute(source.id, { type: 'TEXT', label: 'E-mail', technicalName: 'email' }), 400, '400.1.409 Reference conflict');
+        await rejected(
+          flavour,
+          'POST',
+          path,
+          sdk.createAttribute(source.id, { type: 'TEXT', label: 'E-mail', technicalName: 'email' }),
+          400,
+          '400.1.409 Reference conflict',
+        );
         for (let i = 2; i <= 10; i++) {
           ok<AttributeDto>(flavour, 'POST', path, await sdk.createAttribute(source.id, { type: 'TEXT', label: `Extra ${i}`, technicalName: `extra${i}` }));
         }
         const full = ok<AttributeDto[]>(flavour, 'GET', path, await sdk.listAttributes(source.id));
         assert.equal(full.length, 18, '8 system + 10 custom');
-        await rejected(flavour, 'POST', path, sdk.createAttribute(source.id, { type: 'TEXT', label: 'Eleventh', technicalName: 'extra11' }), 400, '400.1.4 Limit violation');
+        await rejected(
+          flavour,
+          'POST',
+          path,
+          sdk.createAttribute(source.id, { type: 'TEXT', label: 'Eleventh', technicalName: 'extra11' }),
+          400,
+          '400.1.4 Limit violation',
+        );
       });
 
       test('deleteNonEmployeeSchemaAttribute', async () => {
@@ -491,9 +524,19 @@ describe('e2e: sources and schema attributes through sailpoint-api-client', () =
   }
 
   test('a base URL with a trailing slash (the SDK then requests //v2024/...) still works', async () => {
-    const config = new Configuration({ baseurl: `${server.baseUrl}/`, clientId: admin.clientId, clientSecret: admin.clientSecret, tokenUrl: `${server.baseUrl}/oauth/token` });
+    const config = new Configuration({
+      baseurl: `${server.baseUrl}/`,
+      clientId: admin.clientId,
+      clientSecret: admin.clientSecret,
+      tokenUrl: `${server.baseUrl}/oauth/token`,
+    });
     const sdk = v2024Client(config);
-    const created = ok<SourceDto>('v2024', 'POST', '/non-employee-sources', await sdk.createSource({ name: 'slash', description: '', owner: { id: owner.id } }));
+    const created = ok<SourceDto>(
+      'v2024',
+      'POST',
+      '/non-employee-sources',
+      await sdk.createSource({ name: 'slash', description: '', owner: { id: owner.id } }),
+    );
     const list = ok<SourceDto[]>('v2024', 'GET', '/non-employee-sources', await sdk.listSources({ nonEmployeeCount: true }));
     assert.ok(list.some((s) => s.id === created.id));
     ok<unknown>('v2024', 'DELETE', '/non-employee-sources/{sourceId}', await sdk.deleteSource(created.id), 204);

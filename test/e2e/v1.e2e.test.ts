@@ -149,7 +149,12 @@ describe('e2e: the per-resource v1 API with fetch', () => {
       assert.deepEqual(source.accountManagers, [{ type: 'IDENTITY', id: managerUser.identity.id }]);
       assert.equal(typeof source.cloudExternalId, 'string');
       second = expect<SourceDto>(
-        await call('POST', SOURCES, tokens.admin, { name: 'A v1 interns', description: 'second', owner: { id: owner.id }, accountManagers: [{ id: managerUser.identity.id }] }),
+        await call('POST', SOURCES, tokens.admin, {
+          name: 'A v1 interns',
+          description: 'second',
+          owner: { id: owner.id },
+          accountManagers: [{ id: managerUser.identity.id }],
+        }),
         'POST',
         SOURCES,
       );
@@ -206,7 +211,13 @@ describe('e2e: the per-resource v1 API with fetch', () => {
       const percent = expect<SourceDto[]>(await call('GET', `${SOURCES}?requested-for=me&sorters=-name,%20created`, tokens.manager), 'GET', SOURCES);
       assert.deepEqual(percent, expected);
       // A literal plus (%2B) is not a space: '+created' is no sortable field.
-      const literal = expectError(await call('GET', `${SOURCES}?requested-for=me&sorters=-name,%2Bcreated`, tokens.manager), 'GET', SOURCES, 400, '400.1 Bad Request Content');
+      const literal = expectError(
+        await call('GET', `${SOURCES}?requested-for=me&sorters=-name,%2Bcreated`, tokens.manager),
+        'GET',
+        SOURCES,
+        400,
+        '400.1 Bad Request Content',
+      );
       assert.match(literal.messages[0]!.text, /\+created/);
       // requested-for: `+` and `%20` name the same value.
       const id = managerUser.identity.id;
@@ -295,12 +306,24 @@ describe('e2e: the per-resource v1 API with fetch', () => {
 
     test('schema attribute errors: duplicate technicalName → 400.1.409, 11th custom → 400.1.4', async () => {
       const url = `${SOURCES}/${source.id}/schema-attributes`;
-      expectError(await call('POST', url, tokens.admin, { type: 'TEXT', label: 'Dup', technicalName: 'costCenter' }), 'POST', ATTRIBUTES, 400, '400.1.409 Reference conflict');
+      expectError(
+        await call('POST', url, tokens.admin, { type: 'TEXT', label: 'Dup', technicalName: 'costCenter' }),
+        'POST',
+        ATTRIBUTES,
+        400,
+        '400.1.409 Reference conflict',
+      );
       for (let i = 2; i <= 10; i++) {
         expect<AttributeDto>(await call('POST', url, tokens.admin, { type: 'TEXT', label: `Extra ${i}`, technicalName: `extra${i}` }), 'POST', ATTRIBUTES);
       }
       assert.equal(expect<AttributeDto[]>(await call('GET', url, tokens.admin), 'GET', ATTRIBUTES).length, 18);
-      expectError(await call('POST', url, tokens.admin, { type: 'TEXT', label: 'Eleventh', technicalName: 'extra11' }), 'POST', ATTRIBUTES, 400, '400.1.4 Limit violation');
+      expectError(
+        await call('POST', url, tokens.admin, { type: 'TEXT', label: 'Eleventh', technicalName: 'extra11' }),
+        'POST',
+        ATTRIBUTES,
+        400,
+        '400.1.4 Limit violation',
+      );
     });
 
     test('deleteNonEmployeeSchemaAttributeV1 and deleteNonEmployeeSourceSchemaAttributesV1', async () => {
@@ -327,7 +350,13 @@ describe('e2e: the per-resource v1 API with fetch', () => {
         403,
         '403 Forbidden',
       );
-      expectError(await call('PATCH', `${SOURCES}/${source.id}`, tokens.reader, [{ op: 'replace', path: '/name', value: 'x' }], 'application/json-patch+json'), 'PATCH', SOURCE, 403, '403 Forbidden');
+      expectError(
+        await call('PATCH', `${SOURCES}/${source.id}`, tokens.reader, [{ op: 'replace', path: '/name', value: 'x' }], 'application/json-patch+json'),
+        'PATCH',
+        SOURCE,
+        403,
+        '403 Forbidden',
+      );
       expect<SourceDto>(await call('GET', `${SOURCES}/${source.id}`, tokens.reader), 'GET', SOURCE);
       const unknown = '0123456789abcdef0123456789abcdef';
       expectError(await call('GET', `${SOURCES}/${unknown}`, tokens.admin), 'GET', SOURCE, 404, '404 Not found');

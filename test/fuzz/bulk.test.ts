@@ -56,23 +56,35 @@ describe('fuzz: hostile CSV uploads', () => {
     assert.equal(await changes(), counted, `${what}: something was stored`);
     return res.json().messages[0].text as string;
   };
-  const job = async (id: string) => (await h.request('GET', `/v2024/non-employee-sources/${w.sourceId}/non-employee-bulk-upload/jobs/${id}`, h.admin.token)).json();
+  const job = async (id: string) =>
+    (await h.request('GET', `/v2024/non-employee-sources/${w.sourceId}/non-employee-bulk-upload/jobs/${id}`, h.admin.token)).json();
 
   test('formula cells are neutralised on export and import back unchanged', async () => {
     const formula = fc
-      .tuple(fc.constantFrom('=', '+', '-', '@', "'=", "''+", "'-", "'@"), fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() === s && !/[\u0000\r\n]/.test(s)))
+      .tuple(
+        fc.constantFrom('=', '+', '-', '@', "'=", "''+", "'-", "'@"),
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is one of the characters left out.
+        fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() === s && !/[\u0000\r\n]/.test(s)),
+      )
       .map(([head, rest]) => head + rest);
     await fc.assert(
       fc.asyncProperty(fc.array(formula, { minLength: 4, maxLength: 4 }), async ([first, last, phone, dept]) => {
         const accountName = `formula.${++counter}`;
-        const csv = [`${SYSTEM_COLUMNS},dept`, line([accountName, first!, last!, phone!, `${accountName}@example.com`, 'admin', '2024-01-01', '2025-01-01', dept!])].join('\n');
+        const csv = [
+          `${SYSTEM_COLUMNS},dept`,
+          line([accountName, first!, last!, phone!, `${accountName}@example.com`, 'admin', '2024-01-01', '2025-01-01', dept!]),
+        ].join('\n');
         const res = await upload(csv);
         assert.equal(res.statusCode, 202, res.body);
         await bulkIdle(h);
         const done = await job(res.json().id);
         assert.equal(done.status, 'COMPLETED', JSON.stringify(done));
 
-        const exported = await send(h, { method: 'GET', url: `/v2024/non-employee-sources/${w.sourceId}/non-employees/download`, headers: { authorization: `Bearer ${h.admin.token}` } });
+        const exported = await send(h, {
+          method: 'GET',
+          url: `/v2024/non-employee-sources/${w.sourceId}/non-employees/download`,
+          headers: { authorization: `Bearer ${h.admin.token}` },
+        });
         assert.equal(exported.statusCode, 200);
         const rows = parse(exported.body, { relax_column_count: false }) as string[][];
         const header = rows[0]!;
@@ -82,7 +94,10 @@ describe('fuzz: hostile CSV uploads', () => {
         const cell = (name: string) => row[header.indexOf(name)]!;
         // Reading removes one neutralising apostrophe (`'=x` is the value `=x`); writing adds one.
         const stored = [first!, last!, phone!, dept!].map((v) => (/^'+[=+\-@]/.test(v) ? v.slice(1) : v));
-        assert.deepEqual([cell('firstName'), cell('lastName'), cell('phone'), cell('dept')], stored.map((v) => `'${v}`));
+        assert.deepEqual(
+          [cell('firstName'), cell('lastName'), cell('phone'), cell('dept')],
+          stored.map((v) => `'${v}`),
+        );
 
         // The export imports back to the same values: nothing changes.
         const again = await upload(exported.body);
@@ -91,7 +106,11 @@ describe('fuzz: hostile CSV uploads', () => {
         const second = await job(again.json().id);
         assert.equal(second.status, 'COMPLETED', JSON.stringify(second));
         assert.equal(second.counts.updated, 0, JSON.stringify(second));
-        const record = await h.app.db.kysely.selectFrom('records').select(['first_name', 'last_name', 'phone']).where('account_name', '=', accountName).executeTakeFirstOrThrow();
+        const record = await h.app.db.kysely
+          .selectFrom('records')
+          .select(['first_name', 'last_name', 'phone'])
+          .where('account_name', '=', accountName)
+          .executeTakeFirstOrThrow();
         assert.deepEqual([record.first_name, record.last_name, record.phone], stored.slice(0, 3));
       }),
       params(12),
@@ -135,9 +154,16 @@ describe('fuzz: hostile CSV uploads', () => {
     const bomb = gzipSync(Buffer.alloc(MAX_UPLOAD_BYTES));
     const { payload, contentType } = multipart([{ value: bomb, type: 'application/gzip' }]);
     await refused('a gzip file part', () => post(payload, contentType), /must be a CSV file/);
-    await refused('a gzip-encoded multipart body', () => post(gzipSync(multipart([{ value: header + row }], 'b0undary').payload), 'multipart/form-data; boundary=b0undary', { 'content-encoding': 'gzip' }));
+    await refused('a gzip-encoded multipart body', () =>
+      post(gzipSync(multipart([{ value: header + row }], 'b0undary').payload), 'multipart/form-data; boundary=b0undary', { 'content-encoding': 'gzip' }),
+    );
     await refused('a gzip-encoded JSON body', () =>
-      send(h, { method: 'POST', url: '/v2024/non-employee-records', headers: { authorization: `Bearer ${h.admin.token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: gzipSync(Buffer.from(JSON.stringify({ a: 'x'.repeat(1_000_000) }))) }),
+      send(h, {
+        method: 'POST',
+        url: '/v2024/non-employee-records',
+        headers: { authorization: `Bearer ${h.admin.token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        payload: gzipSync(Buffer.from(JSON.stringify({ a: 'x'.repeat(1_000_000) }))),
+      }),
     );
   });
 
@@ -148,24 +174,64 @@ describe('fuzz: hostile CSV uploads', () => {
     await refused('an empty boundary', () => post(good.payload, 'multipart/form-data; boundary='));
     await refused('another boundary', () => post(good.payload, 'multipart/form-data; boundary=AbC'), /data is required|malformed/);
     await refused('no closing boundary', () => post(good.payload.subarray(0, good.payload.length - 9), good.contentType));
-    await refused('nothing after the headers', () => post(Buffer.from('--XyZ\r\nContent-Disposition: form-data; name="data"; filename="a.csv"\r\n'), good.contentType));
+    await refused('nothing after the headers', () =>
+      post(Buffer.from('--XyZ\r\nContent-Disposition: form-data; name="data"; filename="a.csv"\r\n'), good.contentType),
+    );
     await refused('a body that is not multipart at all', () => post('{"data":"x"}', good.contentType));
     await refused('not multipart', () => post(csv, 'text/csv'));
-    await refused('two data file parts', () => post(...Object.values(multipart([{ value: csv }, { value: csv }])) as [Buffer, string]), /too many files/);
-    await refused('a data file part and a data field', () => post(...Object.values(multipart([{ value: csv }, { value: csv, filename: null }])) as [Buffer, string]), /data must be given once/);
-    await refused('22 parts', () => post(...Object.values(multipart(Array.from({ length: 22 }, (_, i) => ({ name: `f${i}`, value: 'x', filename: null })))) as [Buffer, string]), /too many/);
-    await refused('two files', () => post(...Object.values(multipart([{ name: 'other', value: csv }, { value: csv }])) as [Buffer, string]), /too many files|data/);
+    await refused('two data file parts', () => post(...(Object.values(multipart([{ value: csv }, { value: csv }])) as [Buffer, string])), /too many files/);
+    await refused(
+      'a data file part and a data field',
+      () => post(...(Object.values(multipart([{ value: csv }, { value: csv, filename: null }])) as [Buffer, string])),
+      /data must be given once/,
+    );
+    await refused(
+      '22 parts',
+      () => post(...(Object.values(multipart(Array.from({ length: 22 }, (_, i) => ({ name: `f${i}`, value: 'x', filename: null })))) as [Buffer, string])),
+      /too many/,
+    );
+    await refused(
+      'two files',
+      () => post(...(Object.values(multipart([{ name: 'other', value: csv }, { value: csv }])) as [Buffer, string])),
+      /too many files|data/,
+    );
     await refused('a file part one byte over the cap', () => upload(Buffer.alloc(MAX_UPLOAD_BYTES + 1, 'a')), /larger than 16 MiB/);
-    await refused('a text field one byte over the cap', () => {
-      const { payload, contentType } = multipart([{ value: Buffer.alloc(MAX_UPLOAD_BYTES + 1, 'a'), filename: null }]);
-      return post(payload, contentType);
-    }, /larger than 16 MiB/);
-    await refused('a part whose headers never end', () => post(Buffer.concat([Buffer.from('--XyZ\r\nContent-Disposition: form-data; name="data"\r\nX: '), Buffer.alloc(200_000, 'h')]), good.contentType));
+    await refused(
+      'a text field one byte over the cap',
+      () => {
+        const { payload, contentType } = multipart([{ value: Buffer.alloc(MAX_UPLOAD_BYTES + 1, 'a'), filename: null }]);
+        return post(payload, contentType);
+      },
+      /larger than 16 MiB/,
+    );
+    await refused('a part whose headers never end', () =>
+      post(Buffer.concat([Buffer.from('--XyZ\r\nContent-Disposition: form-data; name="data"\r\nX: '), Buffer.alloc(200_000, 'h')]), good.contentType),
+    );
   });
 
   test('generated CSV text: never a 5xx, a refusal stores nothing, an accepted upload ends COMPLETED or ERROR', async () => {
     const cell = fc.oneof(
-      { arbitrary: fc.constantFrom('gen', 'Ann', 'Lee', '555', 'ann@example.com', 'admin', '2024-01-01', '2025-01-01', '', ' ', '=1+1', '"', '""', ',', '\r\n', 'é'), weight: 4 },
+      {
+        arbitrary: fc.constantFrom(
+          'gen',
+          'Ann',
+          'Lee',
+          '555',
+          'ann@example.com',
+          'admin',
+          '2024-01-01',
+          '2025-01-01',
+          '',
+          ' ',
+          '=1+1',
+          '"',
+          '""',
+          ',',
+          '\r\n',
+          'é',
+        ),
+        weight: 4,
+      },
       { arbitrary: nastyString.filter((s) => s.length < 2000), weight: 2 },
     );
     const csvArb = fc.oneof(
@@ -173,7 +239,12 @@ describe('fuzz: hostile CSV uploads', () => {
       fc
         .tuple(fc.array(fc.array(cell, { minLength: 7, maxLength: 10 }), { maxLength: 6 }), fc.constantFrom('\n', '\r\n', '\r'))
         .map(([rows, end]) => [SYSTEM_COLUMNS, ...rows.map((r, i) => [`gen.${i}`, ...r.slice(1)].join(','))].join(end)),
-      fc.array(fc.array(cell, { maxLength: 12 }).map((r) => r.join(',')), { maxLength: 8 }).map((rows) => rows.join('\n')),
+      fc
+        .array(
+          fc.array(cell, { maxLength: 12 }).map((r) => r.join(',')),
+          { maxLength: 8 },
+        )
+        .map((rows) => rows.join('\n')),
       fc.uint8Array({ maxLength: 256 }).map((bytes) => Buffer.from(bytes)),
     );
     await fc.assert(
@@ -191,14 +262,23 @@ describe('fuzz: hostile CSV uploads', () => {
         await bulkIdle(h);
         const done = await job(res.json().id);
         assert.ok(done.status === 'COMPLETED' || done.status === 'ERROR', JSON.stringify(done));
-        const errors = await send(h, { method: 'GET', url: `/v2024/non-employee-sources/${w.sourceId}/non-employee-bulk-upload/jobs/${done.id}/errors`, headers: { authorization: `Bearer ${h.admin.token}` } });
+        const errors = await send(h, {
+          method: 'GET',
+          url: `/v2024/non-employee-sources/${w.sourceId}/non-employee-bulk-upload/jobs/${done.id}/errors`,
+          headers: { authorization: `Bearer ${h.admin.token}` },
+        });
         assert.equal(errors.statusCode, 200);
         assert.equal((parse(errors.body) as string[][])[0]!.join(','), 'line,column,value,message');
       }),
       params(150),
     );
-    const exported = await send(h, { method: 'GET', url: `/v2024/non-employee-sources/${w.sourceId}/non-employees/download`, headers: { authorization: `Bearer ${h.admin.token}` } });
+    const exported = await send(h, {
+      method: 'GET',
+      url: `/v2024/non-employee-sources/${w.sourceId}/non-employees/download`,
+      headers: { authorization: `Bearer ${h.admin.token}` },
+    });
     assert.equal(exported.statusCode, 200);
-    for (const row of parse(exported.body) as string[][]) for (const c of row) assert.doesNotMatch(c, /^[=+\-@\t\r]/, `a live formula in the export: ${JSON.stringify(c)}`);
+    for (const row of parse(exported.body) as string[][])
+      for (const c of row) assert.doesNotMatch(c, /^[=+\-@\t\r]/, `a live formula in the export: ${JSON.stringify(c)}`);
   });
 });

@@ -36,7 +36,12 @@ const OPS = ['eq', 'ne', 'gt', 'ge', 'lt', 'le', 'co', 'sw', 'ca', 'in', 'pr', '
 function literal(w: World): fc.Arbitrary<string> {
   const quoted = (s: string) => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
   return fc.oneof(
-    { arbitrary: fc.constantFrom(w.sourceId, 'seed.one', 'PENDING', 'pending', 'admin', '2024-01-01', '2024-01-01T00:00:00Z', '9999-12-31', 'not a date').map(quoted), weight: 4 },
+    {
+      arbitrary: fc
+        .constantFrom(w.sourceId, 'seed.one', 'PENDING', 'pending', 'admin', '2024-01-01', '2024-01-01T00:00:00Z', '9999-12-31', 'not a date')
+        .map(quoted),
+      weight: 4,
+    },
     { arbitrary: nastyString.filter((s) => s.length < 300).map(quoted), weight: 3 },
     { arbitrary: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })).map(String), weight: 1 },
     { arbitrary: fc.constantFrom('true', 'false', 'null', '"unterminated', '"bad \\x escape"', '1e400', '0x1F', '-', "'single'"), weight: 1 },
@@ -67,12 +72,12 @@ export function filterExpr(w: World, maxDepth: number): fc.Arbitrary<string> {
 export function filterText(w: World): fc.Arbitrary<string> {
   const { maxDepth, maxTerms, maxListSize, maxLength } = FILTER_LIMITS;
   const atLimits = fc.oneof(
-    fc.integer({ min: maxDepth - 1, max: maxDepth + 2 }).map((d) => '('.repeat(d) + 'accountName eq "x"' + ')'.repeat(d)),
-    fc.integer({ min: maxDepth - 1, max: maxDepth + 2 }).map((d) => 'not '.repeat(d) + 'accountName eq "x"'),
+    fc.integer({ min: maxDepth - 1, max: maxDepth + 2 }).map((d) => `${'('.repeat(d)}accountName eq "x"${')'.repeat(d)}`),
+    fc.integer({ min: maxDepth - 1, max: maxDepth + 2 }).map((d) => `${'not '.repeat(d)}accountName eq "x"`),
     fc.integer({ min: maxTerms - 1, max: maxTerms + 2 }).map((n) => Array.from({ length: n }, (_, i) => `accountName eq "a${i}"`).join(' or ')),
     fc.integer({ min: maxListSize - 1, max: maxListSize + 2 }).map((n) => `accountName in (${Array.from({ length: n }, (_, i) => `"a${i}"`).join(',')})`),
     fc.integer({ min: maxLength - 2, max: maxLength + 2 }).map((n) => `accountName eq "${'x'.repeat(Math.max(0, n - 17))}"`),
-    fc.constantFrom('('.repeat(10_000), ')'.repeat(100), 'not '.repeat(5000) + 'id pr', '"'.repeat(999)),
+    fc.constantFrom('('.repeat(10_000), ')'.repeat(100), `${'not '.repeat(5000)}id pr`, '"'.repeat(999)),
   );
   const broken = fc.tuple(filterExpr(w, 3), fc.nat(), fc.constantFrom('', '(', ')', '"', '\\', ',', ' and ', '\u0000', '%')).map(([e, at, insert]) => {
     const cut = at % (e.length + 1);

@@ -86,7 +86,12 @@ async function enumerate(h: Harness): Promise<Entry[]> {
   for (const flavour of FLAVOURS) {
     const res = await h.app.inject({ method: 'GET', url: `/${flavour}/openapi.json` });
     assert.equal(res.statusCode, 200);
-    const doc = res.json() as { paths: Record<string, Record<string, { operationId: string; parameters?: { name: string; in: string }[]; requestBody?: { content: Record<string, unknown> } }>> };
+    const doc = res.json() as {
+      paths: Record<
+        string,
+        Record<string, { operationId: string; parameters?: { name: string; in: string }[]; requestBody?: { content: Record<string, unknown> } }>
+      >;
+    };
     for (const [template, methods] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
         const key = flavour === 'v1' ? template.replace(/^\/([^/]+)\/v1/, '/$1') : template.slice(flavour.length + 1);
@@ -147,8 +152,9 @@ function template(entry: Entry, w: World, adminId: string, unique: string): unkn
 /** Every JSON path of a value (arrays and objects), the root included. */
 function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   const out = [prefix];
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
-  else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) out.push(...paths(v, [...prefix, i]));
+  } else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
   return out;
 }
 
@@ -182,7 +188,8 @@ function mutate(value: unknown, mutations: Mutation[]): unknown {
     const last = path[path.length - 1]!;
     if (m.how === 'replace') parent[last] = m.value;
     else if (m.how === 'delete') delete parent[last];
-    else if (typeof parent === 'object' && parent !== null && !Array.isArray(parent)) Object.defineProperty(parent, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
+    else if (typeof parent === 'object' && parent !== null && !Array.isArray(parent))
+      Object.defineProperty(parent, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
   }
   return doc;
 }
@@ -219,7 +226,11 @@ const MEDIA_TYPES = [
 
 function bodyArb(entry: Entry, w: World, adminId: string): fc.Arbitrary<Body> {
   const declared = entry.consumes[0] ?? 'application/json';
-  const mediaType = fc.oneof({ arbitrary: fc.constant(declared), weight: 6 }, { arbitrary: fc.constantFrom(...MEDIA_TYPES), weight: 2 }, { arbitrary: fc.constant(undefined), weight: 1 });
+  const mediaType = fc.oneof(
+    { arbitrary: fc.constant(declared), weight: 6 },
+    { arbitrary: fc.constantFrom(...MEDIA_TYPES), weight: 2 },
+    { arbitrary: fc.constant(undefined), weight: 1 },
+  );
   const json = (value: unknown) => {
     try {
       return JSON.stringify(value) ?? 'null';
@@ -228,10 +239,20 @@ function bodyArb(entry: Entry, w: World, adminId: string): fc.Arbitrary<Body> {
     }
   };
   const csv = fc
-    .tuple(fc.array(fc.oneof(nastyString, fc.constantFrom('accountName', 'dept', '=1+1', '"', '""', '\r', 'a,b')), { maxLength: 12 }), fc.integer({ min: 0, max: 5 }))
-    .map(([cells, rows]) => [SYSTEM_COLUMNS + ',dept', ...Array.from({ length: rows }, () => cells.join(','))].join('\n'));
+    .tuple(
+      fc.array(fc.oneof(nastyString, fc.constantFrom('accountName', 'dept', '=1+1', '"', '""', '\r', 'a,b')), { maxLength: 12 }),
+      fc.integer({ min: 0, max: 5 }),
+    )
+    .map(([cells, rows]) => [`${SYSTEM_COLUMNS},dept`, ...Array.from({ length: rows }, () => cells.join(','))].join('\n'));
   const multipartBody: fc.Arbitrary<Body> = fc
-    .tuple(csv, fc.constantFrom('data', 'file', 'Data', ''), fc.constantFrom<string | null>('records.csv', null, '../../x.csv', 'a\u0000.csv'), fc.constantFrom('text/csv', 'image/png', 'text/csv\u0000', ''), fc.boolean(), fc.boolean())
+    .tuple(
+      csv,
+      fc.constantFrom('data', 'file', 'Data', ''),
+      fc.constantFrom<string | null>('records.csv', null, '../../x.csv', 'a\u0000.csv'),
+      fc.constantFrom('text/csv', 'image/png', 'text/csv\u0000', ''),
+      fc.boolean(),
+      fc.boolean(),
+    )
     .map(([text, name, filename, type, twice, wrongBoundary]) => {
       const parts = [{ name, value: text, filename, type }, ...(twice ? [{ name: 'data', value: text, filename: null }] : [])];
       const { payload, contentType } = multipart(parts);
@@ -241,7 +262,12 @@ function bodyArb(entry: Entry, w: World, adminId: string): fc.Arbitrary<Body> {
   const hasBody = entry.method !== 'GET' && entry.method !== 'DELETE';
   return fc.oneof(
     { arbitrary: fc.constant({}), weight: hasBody ? 1 : 8 },
-    { arbitrary: fc.tuple(unique, fc.array(mutation, { minLength: 1, maxLength: 3 }), mediaType).map(([u, m, ct]) => ({ payload: json(mutate(template(entry, w, adminId, u), m)), contentType: ct })), weight: hasBody ? 8 : 1 },
+    {
+      arbitrary: fc
+        .tuple(unique, fc.array(mutation, { minLength: 1, maxLength: 3 }), mediaType)
+        .map(([u, m, ct]) => ({ payload: json(mutate(template(entry, w, adminId, u), m)), contentType: ct })),
+      weight: hasBody ? 8 : 1,
+    },
     { arbitrary: fc.tuple(unique, mediaType).map(([u, ct]) => ({ payload: json(template(entry, w, adminId, u)), contentType: ct })), weight: hasBody ? 2 : 0 },
     { arbitrary: fc.tuple(fc.jsonValue({ maxDepth: 4 }), mediaType).map(([v, ct]) => ({ payload: json(v), contentType: ct })), weight: 2 },
     { arbitrary: fc.tuple(fc.object({ maxDepth: 3 }), mediaType).map(([v, ct]) => ({ payload: json(v), contentType: ct })), weight: 1 },
@@ -254,22 +280,65 @@ function bodyArb(entry: Entry, w: World, adminId: string): fc.Arbitrary<Body> {
 function pathValueArb(name: string, w: World, destructive: boolean): fc.Arbitrary<string> {
   const hex = fc.stringMatching(/^[0-9a-f]{32}$/);
   const known = destructive ? hex : fc.constantFrom(...w.ids);
-  return fc.oneof(
-    { arbitrary: known.map(encode), weight: 5 },
-    { arbitrary: hex, weight: 2 },
-    { arbitrary: fc.tuple(fc.uuid(), fc.boolean()).map(([u, upper]) => (upper ? u.toUpperCase() : u)), weight: 1 },
-    { arbitrary: fc.constantFrom('me', 'admin', name === 'requested-for' ? w.userId : 'x'), weight: name === 'requested-for' || name === 'clientId' ? 3 : 0 },
-    { arbitrary: nastyString.filter((s) => s.length < 1000).map(encode), weight: 3 },
-    { arbitrary: fc.constantFrom('a%2Fb', '%2F', '..', '.', '%2e%2e', '%2e', '..%2F..%2Fetc', '%00', '%E0%A4%A', '%', '%ZZ', '%C0%AF', '%ED%A0%80', ';', 'a;b=c', '%20', '+'), weight: 2 },
-    { arbitrary: fc.integer({ min: 190, max: 5000 }).map((n) => 'a'.repeat(n)), weight: 1 },
-  ).map((v) => (v === '' ? 'x' : v));
+  return fc
+    .oneof(
+      { arbitrary: known.map(encode), weight: 5 },
+      { arbitrary: hex, weight: 2 },
+      { arbitrary: fc.tuple(fc.uuid(), fc.boolean()).map(([u, upper]) => (upper ? u.toUpperCase() : u)), weight: 1 },
+      { arbitrary: fc.constantFrom('me', 'admin', name === 'requested-for' ? w.userId : 'x'), weight: name === 'requested-for' || name === 'clientId' ? 3 : 0 },
+      { arbitrary: nastyString.filter((s) => s.length < 1000).map(encode), weight: 3 },
+      {
+        arbitrary: fc.constantFrom(
+          'a%2Fb',
+          '%2F',
+          '..',
+          '.',
+          '%2e%2e',
+          '%2e',
+          '..%2F..%2Fetc',
+          '%00',
+          '%E0%A4%A',
+          '%',
+          '%ZZ',
+          '%C0%AF',
+          '%ED%A0%80',
+          ';',
+          'a;b=c',
+          '%20',
+          '+',
+        ),
+        weight: 2,
+      },
+      { arbitrary: fc.integer({ min: 190, max: 5000 }).map((n) => 'a'.repeat(n)), weight: 1 },
+    )
+    .map((v) => (v === '' ? 'x' : v));
 }
 
 const COMMON_QUERY = ['limit', 'offset', 'count', 'sorters', 'filters', 'requested-for', 'include-detail', 'non-employee-count'];
-const SORTABLE = ['id', 'accountName', 'sourceId', 'manager', 'firstName', 'lastName', 'email', 'phone', 'startDate', 'endDate', 'created', 'modified', 'approvalStatus', 'name'];
+const SORTABLE = [
+  'id',
+  'accountName',
+  'sourceId',
+  'manager',
+  'firstName',
+  'lastName',
+  'email',
+  'phone',
+  'startDate',
+  'endDate',
+  'created',
+  'modified',
+  'approvalStatus',
+  'name',
+];
 
 function queryValueArb(name: string, w: World): fc.Arbitrary<string> {
-  const nasty = fc.oneof(nastyString, fc.integer().map(String), fc.double().map(String), fc.constantFrom('-1', '251', '1e3', '0x10', '1.5', '99999999999999999999', '9007199254740993', 'true', 'TRUE', 'yes', '', '[]', '{}'));
+  const nasty = fc.oneof(
+    nastyString,
+    fc.integer().map(String),
+    fc.double().map(String),
+    fc.constantFrom('-1', '251', '1e3', '0x10', '1.5', '99999999999999999999', '9007199254740993', 'true', 'TRUE', 'yes', '', '[]', '{}'),
+  );
   const valid: Record<string, fc.Arbitrary<string>> = {
     limit: fc.integer({ min: 0, max: 250 }).map(String),
     offset: fc.integer({ min: 0, max: 100 }).map(String),
@@ -277,10 +346,16 @@ function queryValueArb(name: string, w: World): fc.Arbitrary<string> {
     'non-employee-count': fc.constantFrom('true', 'false'),
     'include-detail': fc.constantFrom('true', 'false', 'True', 'FALSE'),
     'requested-for': fc.constantFrom('me', w.userId, w.approverId, 'admin'),
-    sorters: fc.array(fc.tuple(fc.boolean(), fc.constantFrom(...SORTABLE)), { minLength: 1, maxLength: 4 }).map((s) => s.map(([d, f]) => (d ? '-' : '') + f).join(',')),
+    sorters: fc
+      .array(fc.tuple(fc.boolean(), fc.constantFrom(...SORTABLE)), { minLength: 1, maxLength: 4 })
+      .map((s) => s.map(([d, f]) => (d ? '-' : '') + f).join(',')),
     filters: filterText(w),
   };
-  return fc.oneof({ arbitrary: (Object.hasOwn(valid, name) ? valid[name] : undefined) ?? nastyString, weight: 3 }, { arbitrary: nasty, weight: 2 }, { arbitrary: fc.integer({ min: 1000, max: 100_000 }).map((n) => 'x'.repeat(n)), weight: name === 'filters' || name === 'sorters' ? 1 : 0 });
+  return fc.oneof(
+    { arbitrary: (Object.hasOwn(valid, name) ? valid[name] : undefined) ?? nastyString, weight: 3 },
+    { arbitrary: nasty, weight: 2 },
+    { arbitrary: fc.integer({ min: 1000, max: 100_000 }).map((n) => 'x'.repeat(n)), weight: name === 'filters' || name === 'sorters' ? 1 : 0 },
+  );
 }
 
 function queryArb(entry: Entry, w: World): fc.Arbitrary<string> {
@@ -291,7 +366,9 @@ function queryArb(entry: Entry, w: World): fc.Arbitrary<string> {
   );
   const pair = name.chain((n) => queryValueArb(n, w).map((v) => `${encode(n)}=${encode(v)}`));
   const raw = fc.constantFrom('limit=%E0%A4%A', 'filters=%00', 'count', '&&', '=', 'offset=1&offset=2', 'limit=1;offset=2', '%', 'a=%ZZ');
-  return fc.array(fc.oneof({ arbitrary: pair, weight: 6 }, { arbitrary: raw, weight: 1 }), { maxLength: 5 }).map((items) => (items.length ? `?${items.join('&')}` : ''));
+  return fc
+    .array(fc.oneof({ arbitrary: pair, weight: 6 }, { arbitrary: raw, weight: 1 }), { maxLength: 5 })
+    .map((items) => (items.length ? `?${items.join('&')}` : ''));
 }
 
 interface Generated {
@@ -312,9 +389,22 @@ function requestArb(entry: Entry, w: World, adminId: string): fc.Arbitrary<Gener
       { arbitrary: fc.constant('admin'), weight: 12 },
       { arbitrary: fc.constant('user'), weight: 2 },
       { arbitrary: fc.constant('none'), weight: 1 },
-      { arbitrary: fc.constantFrom('Bearer ', 'Bearer x.y.z', 'Basic dXNlcjpwYXNz', 'bearer\ttoken', `Bearer ${'a'.repeat(10_000)}`, 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.'), weight: 1 },
+      {
+        arbitrary: fc.constantFrom(
+          'Bearer ',
+          'Bearer x.y.z',
+          'Basic dXNlcjpwYXNz',
+          'bearer\ttoken',
+          `Bearer ${'a'.repeat(10_000)}`,
+          'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
+        ),
+        weight: 1,
+      },
     ),
-    contentLength: fc.oneof({ arbitrary: fc.constant('right' as const), weight: 12 }, { arbitrary: fc.constantFrom('short' as const, 'long' as const, 'huge' as const), weight: 1 }),
+    contentLength: fc.oneof(
+      { arbitrary: fc.constant('right' as const), weight: 12 },
+      { arbitrary: fc.constantFrom('short' as const, 'long' as const, 'huge' as const), weight: 1 },
+    ),
   });
 }
 
@@ -366,7 +456,12 @@ describe('fuzz: every operation × hostile requests', () => {
       .filter((e) => only === undefined || e.name.includes(only))
       .sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
     for (const entry of order) {
-      const runsFor = entry.key.startsWith('/admin') || entry.oauth ? 150 : entry.template === '/health' || entry.template === '/openapi.json' || entry.template === '/oauth/jwks' ? 20 : 100;
+      const runsFor =
+        entry.key.startsWith('/admin') || entry.oauth
+          ? 150
+          : entry.template === '/health' || entry.template === '/openapi.json' || entry.template === '/oauth/jwks'
+            ? 20
+            : 100;
       await fc.assert(
         fc.asyncProperty(requestArb(entry, w, h.admin.identity.id), async (g) => {
           const options = build(entry, g, { admin: h.admin.token, user: w.userToken });

@@ -27,7 +27,7 @@ interface Target {
   sample: Record<string, unknown>;
 }
 
-const escape = (segment: string) => segment.replaceAll('~', '~0').replaceAll('/', '~1');
+const escapePointer = (segment: string) => segment.replaceAll('~', '~0').replaceAll('/', '~1');
 
 describe('fuzz: JSON Patch against forbidden paths', () => {
   let h: Harness;
@@ -42,7 +42,8 @@ describe('fuzz: JSON Patch against forbidden paths', () => {
     changes = await changeCounter(h);
     const [systemAttribute] = w.attributeIds;
     const customAttribute = w.attributeIds[w.attributeIds.length - 1]!;
-    const sources = (f: Flavour, rest = '') => (f === 'v1' ? `/non-employee-sources/v1/${w.sourceId}${rest}` : `/${f}/non-employee-sources/${w.sourceId}${rest}`);
+    const sources = (f: Flavour, rest = '') =>
+      f === 'v1' ? `/non-employee-sources/v1/${w.sourceId}${rest}` : `/${f}/non-employee-sources/${w.sourceId}${rest}`;
     targets = [
       {
         name: 'source',
@@ -90,7 +91,10 @@ describe('fuzz: JSON Patch against forbidden paths', () => {
       fc.tuple(fc.constantFrom(...target.writable), poison).map(([f, p]) => `/${f}/${p}`),
       fc.tuple(fc.constantFrom(...target.writable), poison).map(([f, p]) => `/${f}/0/${p}/x`),
       fc.constantFrom('', '/', '//', 'name', '#/name', '/-', '/~2', '/ name', '/NAME', '/name ', '/%6Eame', '/\u0000', `/${'a'.repeat(600)}`),
-      fc.string({ maxLength: 20 }).filter((s) => !target.writable.includes(s)).map((s) => `/${escape(s)}`),
+      fc
+        .string({ maxLength: 20 })
+        .filter((s) => !target.writable.includes(s))
+        .map((s) => `/${escapePointer(s)}`),
     );
   }
 
@@ -116,7 +120,12 @@ describe('fuzz: JSON Patch against forbidden paths', () => {
   for (const kind of ['source', 'custom attribute', 'system attribute', 'record']) {
     test(`${kind}: a patch touching a forbidden path is a 400 and changes nothing`, async () => {
       const target = targets.find((t) => t.name === kind)!;
-      const patchArb = fc.tuple(fc.array(allowedOp(target), { maxLength: 3 }), forbiddenOp(target), fc.array(allowedOp(target), { maxLength: 2 }), fc.constantFrom(...FLAVOURS));
+      const patchArb = fc.tuple(
+        fc.array(allowedOp(target), { maxLength: 3 }),
+        forbiddenOp(target),
+        fc.array(allowedOp(target), { maxLength: 2 }),
+        fc.constantFrom(...FLAVOURS),
+      );
       await fc.assert(
         fc.asyncProperty(patchArb, async ([head, bad, tail, flavour]) => {
           const url = target.url(flavour);
@@ -173,13 +182,27 @@ describe('fuzz: JSON Patch against forbidden paths', () => {
         ['101 operations', JSON.stringify(Array.from({ length: 101 }, () => testOp)), /must NOT have more than 100 items/],
         ['a value 10,000 levels deep', `[{"op":"replace","path":"/${field}","value":${deepJson(10_000, 'array')}}]`, /nested deeper than/],
         ['a value 10,000 objects deep', `[{"op":"add","path":"/${target.writable[0]}","value":${deepJson(10_000, 'object')}}]`, /nested deeper than/],
-        [`a value one level past ${PATCH_LIMITS.maxDepth}`, `[{"op":"test","path":"/${field}","value":${deepJson(PATCH_LIMITS.maxDepth + 2, 'array')}}]`, /nested deeper than/],
-        [`a value of ${PATCH_LIMITS.maxNodes + 1} values`, `[{"op":"replace","path":"/${field}","value":[${Array.from({ length: PATCH_LIMITS.maxNodes }, () => '0').join(',')}]}]`, /holds more than/],
+        [
+          `a value one level past ${PATCH_LIMITS.maxDepth}`,
+          `[{"op":"test","path":"/${field}","value":${deepJson(PATCH_LIMITS.maxDepth + 2, 'array')}}]`,
+          /nested deeper than/,
+        ],
+        [
+          `a value of ${PATCH_LIMITS.maxNodes + 1} values`,
+          `[{"op":"replace","path":"/${field}","value":[${Array.from({ length: PATCH_LIMITS.maxNodes }, () => '0').join(',')}]}]`,
+          /holds more than/,
+        ],
       ];
       // copy doubles: 2^100 values if nothing stopped it (a patch bomb of a few kilobytes).
-      const bomb = [{ op: 'add', path: `/${target.writable[0]}`, value: [[0]] }, ...Array.from({ length: 99 }, () => ({ op: 'copy', from: `/${target.writable[0]}`, path: `/${target.writable[0]}/0` }))];
+      const bomb = [
+        { op: 'add', path: `/${target.writable[0]}`, value: [[0]] },
+        ...Array.from({ length: 99 }, () => ({ op: 'copy', from: `/${target.writable[0]}`, path: `/${target.writable[0]}/0` })),
+      ];
       refusals.push(['a copy bomb', JSON.stringify(bomb), /patched document (is nested deeper|holds more) than/]);
-      const wide = [{ op: 'add', path: `/${target.writable[0]}`, value: [Array.from({ length: 3000 }, () => 0)] }, ...Array.from({ length: 99 }, () => ({ op: 'copy', from: `/${target.writable[0]}/0`, path: `/${target.writable[0]}/-` }))];
+      const wide = [
+        { op: 'add', path: `/${target.writable[0]}`, value: [Array.from({ length: 3000 }, () => 0)] },
+        ...Array.from({ length: 99 }, () => ({ op: 'copy', from: `/${target.writable[0]}/0`, path: `/${target.writable[0]}/-` })),
+      ];
       refusals.push(['a copy flood', JSON.stringify(wide), /patched document holds more than/]);
       for (const [what, body, pattern] of refusals) {
         const started = Date.now();
@@ -199,7 +222,20 @@ describe('fuzz: JSON Patch against forbidden paths', () => {
     const url = target.url('v2024');
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), fc.constantFrom('[{"op":"replace","path":"/name"}]', '[{"op":"replace","path":"/name","value":"x","extra":1}]', '[{"op":"REPLACE","path":"/name","value":"x"}]', '[{"op":"replace","path":5,"value":"x"}]', '[{"op":"move","path":"/name"}]', '[null]', '[[]]', '[{"op":"replace","path":"/name","value":"x"}', '')),
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+          fc.constantFrom(
+            '[{"op":"replace","path":"/name"}]',
+            '[{"op":"replace","path":"/name","value":"x","extra":1}]',
+            '[{"op":"REPLACE","path":"/name","value":"x"}]',
+            '[{"op":"replace","path":5,"value":"x"}]',
+            '[{"op":"move","path":"/name"}]',
+            '[null]',
+            '[[]]',
+            '[{"op":"replace","path":"/name","value":"x"}',
+            '',
+          ),
+        ),
         fc.constantFrom('application/json-patch+json', 'application/json', 'application/merge-patch+json', 'text/plain'),
         async (body, contentType) => {
           const before = await read(url);

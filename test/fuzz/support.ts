@@ -87,7 +87,8 @@ export function errorDtoProblem(res: LightMyRequestResponse): string | undefined
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body is not an object';
   const { detailCode, trackingId, messages, causes, ...rest } = body as Record<string, unknown>;
   if (Object.keys(rest).length > 0) return `unexpected members ${Object.keys(rest).join(', ')}`;
-  if (typeof detailCode !== 'string' || !detailCode.startsWith(String(res.statusCode))) return `detailCode ${JSON.stringify(detailCode)} does not fit status ${res.statusCode}`;
+  if (typeof detailCode !== 'string' || !detailCode.startsWith(String(res.statusCode)))
+    return `detailCode ${JSON.stringify(detailCode)} does not fit status ${res.statusCode}`;
   if (typeof trackingId !== 'string' || trackingId === '') return 'trackingId missing';
   if (trackingId !== res.headers['x-request-id']) return 'trackingId differs from X-Request-Id';
   if (!Array.isArray(messages) || messages.length === 0 || !messages.every(isMessage)) return 'messages malformed';
@@ -134,7 +135,8 @@ export function assertDocumented(res: LightMyRequestResponse, what: string, opti
 /** A request as a string for messages: method, URL (cut) and body (cut). */
 export function describeRequest(options: InjectOptions): string {
   const payload = options.payload;
-  const body = payload === undefined ? '' : typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('latin1') : JSON.stringify(payload);
+  const body =
+    payload === undefined ? '' : typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('latin1') : JSON.stringify(payload);
   return `${options.method} ${String(options.url).slice(0, 300)} ${JSON.stringify(options.headers ?? {}).slice(0, 300)} ${body.slice(0, 300)}`;
 }
 
@@ -157,7 +159,9 @@ export async function changeCounter(h: Harness): Promise<() => Promise<number>> 
   await sql`create table fuzz_changes (n integer not null)`.execute(db.kysely);
   await sql`insert into fuzz_changes (n) values (0)`.execute(db.kysely);
   if (db.engine === 'postgres') {
-    await sql`create function fuzz_bump() returns trigger language plpgsql as $$ begin update fuzz_changes set n = n + 1; return null; end $$`.execute(db.kysely);
+    await sql`create function fuzz_bump() returns trigger language plpgsql as $$ begin update fuzz_changes set n = n + 1; return null; end $$`.execute(
+      db.kysely,
+    );
   }
   for (const table of tables) {
     const events = table === 'notifications' ? ['insert', 'delete'] : ['insert', 'update', 'delete'];
@@ -236,7 +240,11 @@ export function multipart(parts: Part[], boundary = `----fuzz${randomBytes(6).to
   for (const p of parts) {
     const filename = p.filename === null ? '' : `; filename="${p.filename ?? 'records.csv'}"`;
     const type = p.filename === null ? '' : `Content-Type: ${p.type ?? 'text/csv'}\r\n`;
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name ?? 'data'}"${filename}\r\n${type}\r\n`), Buffer.from(p.value), Buffer.from('\r\n'));
+    chunks.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name ?? 'data'}"${filename}\r\n${type}\r\n`),
+      Buffer.from(p.value),
+      Buffer.from('\r\n'),
+    );
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
@@ -251,7 +259,9 @@ export async function seed(h: Harness): Promise<World> {
   const admin = h.admin.token;
   const user = await h.caller(`fuzz.user.${randomBytes(3).toString('hex')}`);
   const approver = await h.caller(`fuzz.approver.${randomBytes(3).toString('hex')}`);
-  const workgroup = await ok(await h.request('POST', '/admin/v1/workgroups', admin, { name: `fuzz-${randomBytes(3).toString('hex')}`, members: [approver.identity.id] }));
+  const workgroup = await ok(
+    await h.request('POST', '/admin/v1/workgroups', admin, { name: `fuzz-${randomBytes(3).toString('hex')}`, members: [approver.identity.id] }),
+  );
   const source = await ok(
     await h.request('POST', '/v2024/non-employee-sources', admin, {
       name: 'Fuzz source',
@@ -263,17 +273,25 @@ export async function seed(h: Harness): Promise<World> {
   );
   const sourceId = String(source.id);
   for (const technicalName of ['dept', 'badge']) {
-    await ok(await h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, admin, { type: 'TEXT', label: technicalName, technicalName }));
+    await ok(
+      await h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, admin, { type: 'TEXT', label: technicalName, technicalName }),
+    );
   }
   const attributes = (await h.request('GET', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, admin)).json() as { id: string }[];
   const recordIds: string[] = [];
-  for (const name of ['seed.one', 'seed.two', 'seed.three']) recordIds.push(String((await ok(await h.request('POST', '/v2024/non-employee-records', admin, recordBody(sourceId, name)))).id));
+  for (const name of ['seed.one', 'seed.two', 'seed.three'])
+    recordIds.push(String((await ok(await h.request('POST', '/v2024/non-employee-records', admin, recordBody(sourceId, name)))).id));
   const request = await ok(await h.request('POST', '/v2024/non-employee-requests', admin, recordBody(sourceId, 'seed.request')));
   const approvalId = String((request.approvalItems as { id: string }[])[0]!.id);
   const csv = `${SYSTEM_COLUMNS},dept\nseed.bulk,Bo,Li,555,bo@example.com,admin,2024-01-01,2025-01-01,=1+1\n`;
   const { payload, contentType } = multipart([{ value: csv }]);
   const job = await ok(
-    await h.app.inject({ method: 'POST', url: `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload`, headers: { authorization: `Bearer ${admin}`, 'content-type': contentType }, payload }),
+    await h.app.inject({
+      method: 'POST',
+      url: `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload`,
+      headers: { authorization: `Bearer ${admin}`, 'content-type': contentType },
+      payload,
+    }),
     202,
   );
   await bulkIdle(h);
@@ -290,7 +308,21 @@ export async function seed(h: Harness): Promise<World> {
     approvalId,
     jobId: String(job.id),
   };
-  return { ...world, ids: [sourceId, ...world.attributeIds, ...recordIds, world.requestId, approvalId, world.jobId, world.userId, world.approverId, world.workgroupId, h.admin.identity.id] };
+  return {
+    ...world,
+    ids: [
+      sourceId,
+      ...world.attributeIds,
+      ...recordIds,
+      world.requestId,
+      approvalId,
+      world.jobId,
+      world.userId,
+      world.approverId,
+      world.workgroupId,
+      h.admin.identity.id,
+    ],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,6 +360,7 @@ export const NASTY_STRINGS = [
   '..',
   '.',
   '%2e%2e%2f',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log-injection probe, sent as written.
   '${jndi:ldap://x}',
   '{{7*7}}',
   '<script>alert(1)</script>',
@@ -357,7 +390,10 @@ export const nastyString: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.constantFrom(...NASTY_STRINGS), weight: 4 },
   { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 2 },
   { arbitrary: fc.string({ maxLength: 40 }), weight: 2 },
-  { arbitrary: fc.tuple(fc.constantFrom('a', '\u0000', '\uD800', 'é', '"', "'", '%', '𝕏'), fc.integer({ min: 256, max: 70_000 })).map(([c, n]) => c.repeat(n)), weight: 1 },
+  {
+    arbitrary: fc.tuple(fc.constantFrom('a', '\u0000', '\uD800', 'é', '"', "'", '%', '𝕏'), fc.integer({ min: 256, max: 70_000 })).map(([c, n]) => c.repeat(n)),
+    weight: 1,
+  },
 );
 
 /** A JSON text nested `depth` levels deep (arrays, objects or both), optionally left unclosed. */
@@ -370,8 +406,12 @@ export function deepJson(depth: number, kind: 'array' | 'object' | 'mixed', clos
 
 /** JSON texts meant to hurt: deep nesting, prototype-pollution keys at any depth, odd escapes, odd numbers. */
 export const nastyJsonText: fc.Arbitrary<string> = fc.oneof(
-  fc.tuple(fc.constantFrom(10, 100, 1000, 10_000), fc.constantFrom('array', 'object', 'mixed') as fc.Arbitrary<'array' | 'object' | 'mixed'>, fc.boolean()).map(([d, k, c]) => deepJson(d, k, c)),
-  fc.tuple(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.integer({ min: 0, max: 20 })).map(([key, depth]) => '{"a":'.repeat(depth) + `{"${key}":{"polluted":true,"prototype":{"polluted":true}}}` + '}'.repeat(depth)),
+  fc
+    .tuple(fc.constantFrom(10, 100, 1000, 10_000), fc.constantFrom('array', 'object', 'mixed') as fc.Arbitrary<'array' | 'object' | 'mixed'>, fc.boolean())
+    .map(([d, k, c]) => deepJson(d, k, c)),
+  fc
+    .tuple(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.integer({ min: 0, max: 20 }))
+    .map(([key, depth]) => `${'{"a":'.repeat(depth)}{"${key}":{"polluted":true,"prototype":{"polluted":true}}}${'}'.repeat(depth)}`),
   fc.constantFrom(
     '{"__proto__":{"admin":true}}',
     '{"constructor":{"prototype":{"admin":true}}}',

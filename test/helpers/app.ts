@@ -51,7 +51,13 @@ export interface Harness {
   admin: Caller;
   /** Creates an identity and a token for it (signed directly: no slow secret hashing). */
   caller(alias: string, options?: { rights?: Right[]; admin?: boolean; email?: string }): Promise<Caller>;
-  request(method: InjectOptions['method'], url: string, token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  request(
+    method: InjectOptions['method'],
+    url: string,
+    token: string | undefined,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -109,7 +115,12 @@ export async function harness(overrides: Partial<Config> = {}, env: NodeJS.Proce
 }
 
 /** Asserts the SailPoint ErrorResponseDto shape and returns the body. */
-export function errorOf(response: LightMyRequestResponse): { detailCode: string; trackingId: string; messages: { text: string }[]; causes: { text: string }[] } {
+export function errorOf(response: LightMyRequestResponse): {
+  detailCode: string;
+  trackingId: string;
+  messages: { text: string }[];
+  causes: { text: string }[];
+} {
   const body = response.json();
   if (typeof body.detailCode !== 'string' || typeof body.trackingId !== 'string' || !Array.isArray(body.messages) || !Array.isArray(body.causes)) {
     throw new Error(`not an ErrorResponseDto: ${response.body}`);

@@ -209,7 +209,13 @@ let ajvInstance: Ajv | undefined;
 const validators = new Map<string, ValidateFunction>();
 
 /** The converted JSON Schema of a response (for debugging a failure). */
-export function contractSchema(flavour: Flavour, method: HttpMethod, pathTemplate: string, status: number, options: { strict?: boolean } = {}): SchemaObject | undefined {
+export function contractSchema(
+  flavour: Flavour,
+  method: HttpMethod,
+  pathTemplate: string,
+  status: number,
+  options: { strict?: boolean } = {},
+): SchemaObject | undefined {
   const response = responseContract(flavour, method, pathTemplate, status);
   const raw = response?.content['application/json'];
   if (!raw) return undefined;
@@ -244,7 +250,14 @@ export interface ContractOptions {
 }
 
 /** The problems of a body against the contract; empty when it conforms. */
-export function contractProblems(flavour: Flavour, method: HttpMethod, pathTemplate: string, status: number, body: unknown, options: ContractOptions = {}): string[] {
+export function contractProblems(
+  flavour: Flavour,
+  method: HttpMethod,
+  pathTemplate: string,
+  status: number,
+  body: unknown,
+  options: ContractOptions = {},
+): string[] {
   const strict = options.strict ?? true;
   const response = responseContract(flavour, method, pathTemplate, status);
   const where = `${flavour} ${method} ${pathTemplate} → ${status}`;
@@ -263,7 +276,14 @@ export function contractProblems(flavour: Flavour, method: HttpMethod, pathTempl
 }
 
 /** Throws (with every problem listed) unless the body conforms to the contract's response schema. */
-export function assertMatchesContract(flavour: Flavour, method: HttpMethod, pathTemplate: string, status: number, body: unknown, options: ContractOptions = {}): void {
+export function assertMatchesContract(
+  flavour: Flavour,
+  method: HttpMethod,
+  pathTemplate: string,
+  status: number,
+  body: unknown,
+  options: ContractOptions = {},
+): void {
   const problems = contractProblems(flavour, method, pathTemplate, status, body, options);
   if (problems.length > 0) {
     throw new Error(`response does not match the upstream contract:\n  - ${problems.join('\n  - ')}\nbody: ${JSON.stringify(body)?.slice(0, 2000)}`);

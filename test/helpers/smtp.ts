@@ -68,7 +68,13 @@ export async function startSmtp(): Promise<TestSmtp> {
           return;
         }
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        mails.push(parse(Buffer.concat(chunks).toString('utf8'), from, session.envelope.rcptTo.map((r) => r.address)));
+        mails.push(
+          parse(
+            Buffer.concat(chunks).toString('utf8'),
+            from,
+            session.envelope.rcptTo.map((r) => r.address),
+          ),
+        );
         callback();
         for (const wake of waiters.splice(0)) wake();
       });

@@ -33,7 +33,9 @@ interface Req {
 
 async function setup(): Promise<World> {
   const h = await harness();
-  const [manager, a1, a2, m1, m2, nobody] = await Promise.all(['jane.doe', 'approver.one', 'approver.two', 'member.one', 'member.two', 'nobody'].map((a) => h.caller(a)));
+  const [manager, a1, a2, m1, m2, nobody] = await Promise.all(
+    ['jane.doe', 'approver.one', 'approver.two', 'member.one', 'member.two', 'nobody'].map((a) => h.caller(a)),
+  );
   const group = await h.app.services.directory.createWorkgroup(h.config.tenant, { name: 'Approvers', members: [m1!.identity.id, m2!.identity.id] });
   const source = async (name: string, approvers: string[]) => {
     const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
@@ -80,7 +82,10 @@ const decide = (w: World, caller: Caller, itemId: string, decision: 'approve' | 
 const getRequest = async (w: World, id: string) => (await w.h.request('GET', `/v2024/non-employee-requests/${id}`, w.h.admin.token)).json();
 const statuses = (r: { approvalItems: { approvalStatus: string }[] }) => r.approvalItems.map((i) => i.approvalStatus);
 const recordsNamed = async (w: World, name: string) =>
-  (await w.h.request('GET', `/v2024/non-employee-records?filters=${encodeURIComponent(`accountName eq "${name}"`)}`, w.h.admin.token)).json() as { id: string; accountName: string }[];
+  (await w.h.request('GET', `/v2024/non-employee-records?filters=${encodeURIComponent(`accountName eq "${name}"`)}`, w.h.admin.token)).json() as {
+    id: string;
+    accountName: string;
+  }[];
 
 describe('approvals: the state machine over HTTP', () => {
   let w: World;
@@ -169,7 +174,15 @@ describe('approvals: the state machine over HTTP', () => {
     const r = await request(w, 'late.conflict');
     // A record with the name appears after the request (records do not look at pending requests).
     const record = await w.h.request('POST', '/v2024/non-employee-records', w.h.admin.token, {
-      accountName: 'late.conflict', firstName: 'A', lastName: 'B', email: 'a@example.com', phone: '1', manager: 'jane.doe', sourceId: w.source, startDate: '2020-01-01', endDate: '2020-02-01',
+      accountName: 'late.conflict',
+      firstName: 'A',
+      lastName: 'B',
+      email: 'a@example.com',
+      phone: '1',
+      manager: 'jane.doe',
+      sourceId: w.source,
+      startDate: '2020-01-01',
+      endDate: '2020-02-01',
     });
     assert.equal(record.statusCode, 200, record.body);
     assert.equal((await decide(w, w.a1, r.approvalItems[0]!.id, 'approve')).statusCode, 200);
@@ -242,15 +255,21 @@ describe('approvals: get, lists, summaries', () => {
     for (const flavour of FLAVOURS) {
       const mine = await list(w.a1, 'requested-for=me&count=true', flavour);
       assert.equal(mine.headers['x-total-count'], '3');
-      assert.deepEqual(mine.json().map((i: { accountName: string }) => i.accountName), ['list.pending', 'list.approved', 'list.rejected']);
+      assert.deepEqual(
+        mine.json().map((i: { accountName: string }) => i.accountName),
+        ['list.pending', 'list.approved', 'list.rejected'],
+      );
       assert.deepEqual(Object.keys(mine.json()[0]).sort(), ITEM_KEYS);
     }
-    assert.equal((await list(w.a1)).json().length, 3, 'no requested-for: the caller\'s own');
+    assert.equal((await list(w.a1)).json().length, 3, "no requested-for: the caller's own");
     assert.equal((await list(w.h.admin)).json().length, 6, 'no requested-for with idn:nesr:read: every item');
     const a2 = (await list(w.a2, 'requested-for=me')).json();
     assert.deepEqual(a2.map((i: { approvalStatus: string }) => i.approvalStatus).sort(), ['CANCELLED', 'NOT_READY', 'PENDING']);
     const pendingOnly = await list(w.a1, `requested-for=me&filters=${encodeURIComponent('approvalStatus eq "Pending"')}`);
-    assert.deepEqual(pendingOnly.json().map((i: { id: string }) => i.id), [pending.approvalItems[0]!.id]);
+    assert.deepEqual(
+      pendingOnly.json().map((i: { id: string }) => i.id),
+      [pending.approvalItems[0]!.id],
+    );
     const sorted = await list(w.a1, 'requested-for=me&sorters=-modified&limit=1');
     assert.equal(sorted.json().length, 1);
     for (const bad of ['sorters=accountName', 'filters=approvalStatus%20eq%20%22Done%22', 'filters=accountName%20eq%20%22x%22', 'requested-for=bad']) {
@@ -262,17 +281,26 @@ describe('approvals: get, lists, summaries', () => {
 
   test('summary: the counts of the list, per status', async () => {
     const count = async (caller: Caller, status: string) =>
-      (await w.h.request('GET', `${approvals('v2024')}?requested-for=me&filters=${encodeURIComponent(`approvalStatus eq "${status}"`)}`, caller.token)).json().length;
+      (await w.h.request('GET', `${approvals('v2024')}?requested-for=me&filters=${encodeURIComponent(`approvalStatus eq "${status}"`)}`, caller.token)).json()
+        .length;
     for (const flavour of FLAVOURS) {
       for (const caller of [w.a1, w.a2]) {
         const res = await w.h.request('GET', approvals(flavour, '/summary/me'), caller.token);
         assert.equal(res.statusCode, 200, res.body);
-        assert.deepEqual(res.json(), { approved: await count(caller, 'approved'), pending: await count(caller, 'pending'), rejected: await count(caller, 'rejected') });
+        assert.deepEqual(res.json(), {
+          approved: await count(caller, 'approved'),
+          pending: await count(caller, 'pending'),
+          rejected: await count(caller, 'rejected'),
+        });
       }
     }
     assert.deepEqual((await w.h.request('GET', approvals('v2024', '/summary/me'), w.a1.token)).json(), { approved: 1, pending: 1, rejected: 1 });
     assert.equal((await w.h.request('GET', approvals('v2024', `/summary/${w.a1.identity.id}`), w.a2.token)).statusCode, 403);
-    assert.deepEqual((await w.h.request('GET', approvals('v2024', `/summary/${w.a1.identity.id}`), w.h.admin.token)).json(), { approved: 1, pending: 1, rejected: 1 });
+    assert.deepEqual((await w.h.request('GET', approvals('v2024', `/summary/${w.a1.identity.id}`), w.h.admin.token)).json(), {
+      approved: 1,
+      pending: 1,
+      rejected: 1,
+    });
   });
 });
 
@@ -287,7 +315,7 @@ describe('approvals: races', () => {
     for (let round = 0; round < 5; round++) {
       const r = await request(w, `race.${round}`, w.grouped);
       const id = r.approvalItems[0]!.id;
-      const [x, y] = round % 2 === 0 ? ['approve', 'approve'] as const : ['approve', 'reject'] as const;
+      const [x, y] = round % 2 === 0 ? (['approve', 'approve'] as const) : (['approve', 'reject'] as const);
       const results = await Promise.all([decide(w, w.m1, id, x, 'first'), decide(w, w.m2, id, y, 'second')]);
       assert.deepEqual(results.map((res) => res.statusCode).sort(), [200, 400], results.map((res) => res.body).join(' | '));
       const loser = results.find((res) => res.statusCode === 400)!;
@@ -302,11 +330,17 @@ describe('approvals: races', () => {
 
   test('many requests approved in parallel: every record created once, counters right', async () => {
     const made = await Promise.all(Array.from({ length: 12 }, (_, i) => request(w, `bulk.${i}`, w.grouped)));
-    const results = await Promise.all(made.flatMap((r) => [decide(w, w.m1, r.approvalItems[0]!.id, 'approve'), decide(w, w.m2, r.approvalItems[0]!.id, 'approve')]));
+    const results = await Promise.all(
+      made.flatMap((r) => [decide(w, w.m1, r.approvalItems[0]!.id, 'approve'), decide(w, w.m2, r.approvalItems[0]!.id, 'approve')]),
+    );
     assert.equal(results.filter((r) => r.statusCode === 200).length, 12);
     assert.equal(results.filter((r) => r.statusCode === 400).length, 12);
     const db = w.h.app.db.kysely;
-    const records = await db.selectFrom('records').select((eb) => eb.fn.countAll<number>().as('n')).where('source_id', '=', w.grouped).executeTakeFirstOrThrow();
+    const records = await db
+      .selectFrom('records')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('source_id', '=', w.grouped)
+      .executeTakeFirstOrThrow();
     const counter = await db.selectFrom('sources').select('record_count').where('id', '=', w.grouped).executeTakeFirstOrThrow();
     assert.equal(Number(records.n), Number(counter.record_count));
     for (const r of made) assert.equal((await getRequest(w, r.id)).approvalStatus, 'APPROVED');
@@ -315,7 +349,10 @@ describe('approvals: races', () => {
   test('delete racing an approval: one of them wins, the state is consistent', async () => {
     for (let round = 0; round < 4; round++) {
       const r = await request(w, `del.race.${round}`, w.grouped);
-      const [approved, deleted] = await Promise.all([decide(w, w.m1, r.approvalItems[0]!.id, 'approve'), w.h.request('DELETE', `/v2024/non-employee-requests/${r.id}`, w.h.admin.token)]);
+      const [approved, deleted] = await Promise.all([
+        decide(w, w.m1, r.approvalItems[0]!.id, 'approve'),
+        w.h.request('DELETE', `/v2024/non-employee-requests/${r.id}`, w.h.admin.token),
+      ]);
       assert.equal(deleted.statusCode, 204, deleted.body);
       const records = await recordsNamed(w, `del.race.${round}`);
       if (approved.statusCode === 200) {

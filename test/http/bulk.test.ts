@@ -13,10 +13,11 @@ import { assertMatchesContract, type Flavour } from '../helpers/contract.js';
 
 const SYSTEM = 'accountName,firstName,lastName,phone,email,manager,startDate,endDate';
 const row = (name: string, first = 'Ann', extra = 'Sales,B1') => `${name},${first},Lee,555-0100,${name}@example.com,admin,2024-01-01,2024-12-31,${extra}`;
-const file = (...rows: string[]) => [`${SYSTEM},department,badge`, ...rows].join('\n') + '\n';
+const file = (...rows: string[]) => `${[`${SYSTEM},department,badge`, ...rows].join('\n')}\n`;
 const many = (n: number, prefix: string) => file(...Array.from({ length: n }, (_, i) => row(`${prefix}${i}`)));
 
-const base = (flavour: Flavour, sourceId: string) => (flavour === 'v1' ? `/non-employee-sources/v1/${sourceId}` : `/${flavour}/non-employee-sources/${sourceId}`);
+const base = (flavour: Flavour, sourceId: string) =>
+  flavour === 'v1' ? `/non-employee-sources/v1/${sourceId}` : `/${flavour}/non-employee-sources/${sourceId}`;
 
 interface Part {
   name?: string;
@@ -31,7 +32,11 @@ function multipart(parts: Part[]): { payload: Buffer; contentType: string } {
   for (const p of parts) {
     const filename = p.filename === null ? '' : `; filename="${p.filename ?? 'records.csv'}"`;
     const type = p.filename === null ? '' : `Content-Type: ${p.type ?? 'text/csv'}\r\n`;
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name ?? 'data'}"${filename}\r\n${type}\r\n`), Buffer.from(p.value), Buffer.from('\r\n'));
+    chunks.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name ?? 'data'}"${filename}\r\n${type}\r\n`),
+      Buffer.from(p.value),
+      Buffer.from('\r\n'),
+    );
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
@@ -47,7 +52,12 @@ describe('bulk upload, export, template, status', () => {
 
   const upload = (sourceId: string, parts: Part[] | string, options: { token?: string; flavour?: Flavour } = {}) => {
     const { payload, contentType } = multipart(typeof parts === 'string' ? [{ value: parts }] : parts);
-    return h.app.inject({ method: 'POST', url: `${base(options.flavour ?? 'v2024', sourceId)}/non-employee-bulk-upload`, headers: { authorization: `Bearer ${options.token ?? token}`, 'content-type': contentType }, payload });
+    return h.app.inject({
+      method: 'POST',
+      url: `${base(options.flavour ?? 'v2024', sourceId)}/non-employee-bulk-upload`,
+      headers: { authorization: `Bearer ${options.token ?? token}`, 'content-type': contentType },
+      payload,
+    });
   };
   const get = (url: string, as = token) => h.request('GET', url, as);
   const job = async (sourceId: string, id: string) => (await get(`${base('v2024', sourceId)}/non-employee-bulk-upload/jobs/${id}`)).json();
@@ -65,12 +75,36 @@ describe('bulk upload, export, template, status', () => {
     return finished(sourceId, res.json().id);
   };
   const records = async (sourceId: string) =>
-    (await h.app.db.kysely.selectFrom('records').selectAll().where('source_id', '=', sourceId).orderBy('account_name').execute()).map((r) => ({ ...r, data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data }));
-  const newSource = async (name: string, custom: [string, boolean][] = [['department', false], ['badge', true]]) => {
-    const res = await h.request('POST', '/v2024/non-employee-sources', token, { name, description: 'bulk', owner: { id: h.admin.identity.id }, accountManagers: [{ id: manager.identity.id }] });
+    (await h.app.db.kysely.selectFrom('records').selectAll().where('source_id', '=', sourceId).orderBy('account_name').execute()).map((r) => ({
+      ...r,
+      data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data,
+    }));
+  const newSource = async (
+    name: string,
+    custom: [string, boolean][] = [
+      ['department', false],
+      ['badge', true],
+    ],
+  ) => {
+    const res = await h.request('POST', '/v2024/non-employee-sources', token, {
+      name,
+      description: 'bulk',
+      owner: { id: h.admin.identity.id },
+      accountManagers: [{ id: manager.identity.id }],
+    });
     assert.equal(res.statusCode, 200, res.body);
     for (const [technicalName, required] of custom) {
-      assert.equal((await h.request('POST', `/v2024/non-employee-sources/${res.json().id}/schema-attributes`, token, { type: 'TEXT', label: technicalName, technicalName, required })).statusCode, 200);
+      assert.equal(
+        (
+          await h.request('POST', `/v2024/non-employee-sources/${res.json().id}/schema-attributes`, token, {
+            type: 'TEXT',
+            label: technicalName,
+            technicalName,
+            required,
+          })
+        ).statusCode,
+        200,
+      );
     }
     return res.json().id as string;
   };
@@ -93,7 +127,11 @@ describe('bulk upload, export, template, status', () => {
       assert.match(String(res.headers['content-disposition']), /^attachment; filename=".+\.csv"$/);
       assert.equal(res.body, `${SYSTEM},department,badge\n`);
     }
-    assert.equal((await get(`${base('v2024', sources.main!)}/schema-attributes-template/download`, manager.token)).statusCode, 200, 'an account manager may read it');
+    assert.equal(
+      (await get(`${base('v2024', sources.main!)}/schema-attributes-template/download`, manager.token)).statusCode,
+      200,
+      'an account manager may read it',
+    );
   });
 
   test('status: {} while the source has no job, valid against every flavour', async () => {
@@ -134,7 +172,12 @@ describe('bulk upload, export, template, status', () => {
 
   test('import updates by accountName; unchanged rows write nothing; a left-out optional column keeps its values', async () => {
     const before = await records(sources.main!);
-    const csv = [`${SYSTEM},badge`, 'jon.smith,Jonathan,Smith,555-555-5555,jon@example.com,admin,2020-04-05T18:00:00Z,2020-08-08T05:00:00Z,B1', `ann.o'neil,Ann,O'Neil,+1 555,ann@example.com,admin,2021-01-01,2021-12-31,=SUM(A1)`, 'new.one,New,One,1,new@example.com,admin,2022-01-01,2022-01-02,B9'].join('\n');
+    const csv = [
+      `${SYSTEM},badge`,
+      'jon.smith,Jonathan,Smith,555-555-5555,jon@example.com,admin,2020-04-05T18:00:00Z,2020-08-08T05:00:00Z,B1',
+      `ann.o'neil,Ann,O'Neil,+1 555,ann@example.com,admin,2021-01-01,2021-12-31,=SUM(A1)`,
+      'new.one,New,One,1,new@example.com,admin,2022-01-01,2022-01-02,B9',
+    ].join('\n');
     const done = await imported(sources.main!, csv);
     assert.equal(done.status, 'COMPLETED', JSON.stringify(done));
     assert.deepEqual(done.counts, { created: 1, updated: 1, unchanged: 1, failed: 0 });
@@ -190,8 +233,16 @@ describe('bulk upload, export, template, status', () => {
     const id = sources.errors!;
     assert.match(await causes(await upload(id, [{ name: 'other', value: 'x' }]), 1), /data is required/);
     assert.match(await causes(await h.request('POST', `${base('v2024', id)}/non-employee-bulk-upload`, token, {}), 1), /data is required/);
-    assert.match(await causes(await h.request('POST', `${base('v2024', id)}/non-employee-bulk-upload`, token, '', { 'content-type': 'application/json' })), /body/);
-    const cut = await h.app.inject({ method: 'POST', url: `${base('v2024', id)}/non-employee-bulk-upload`, headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=b' }, payload: '--b\r\nContent-Disposition: form-data; name="data"\r\n\r\naccountName' });
+    assert.match(
+      await causes(await h.request('POST', `${base('v2024', id)}/non-employee-bulk-upload`, token, '', { 'content-type': 'application/json' })),
+      /body/,
+    );
+    const cut = await h.app.inject({
+      method: 'POST',
+      url: `${base('v2024', id)}/non-employee-bulk-upload`,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=b' },
+      payload: '--b\r\nContent-Disposition: form-data; name="data"\r\n\r\naccountName',
+    });
     assert.match(await causes(cut, 1), /multipart\/form-data body is malformed/);
     assert.match(await causes(await upload(id, [{ value: '' }]), 1), /empty/);
     assert.match(await causes(await upload(id, [{ value: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]) }]), 1), /not UTF-8/);
@@ -199,10 +250,15 @@ describe('bulk upload, export, template, status', () => {
     assert.match(await causes(await upload(id, file(row('a'), '"b,c')), 1), /line 3: a quoted field is not closed/);
     assert.match(await causes(await upload(id, file(row('a'), 'b,c')), 1), /line 3 has 2 fields/);
     const header = await causes(await upload(id, 'accountname,nickname,EMAIL,email,badge\n1,2,3,4,5\n'));
-    for (const expected of [/"nickname" is not an attribute/, /"email" repeats column 3/, /"firstName" is missing/, /"endDate" is missing/]) assert.match(header, expected);
+    for (const expected of [/"nickname" is not an attribute/, /"email" repeats column 3/, /"firstName" is missing/, /"endDate" is missing/])
+      assert.match(header, expected);
     assert.equal(header.split('\n').length, 8, 'one cause per problem: nickname, the repeat and 6 missing columns');
     assert.match(await causes(await upload(id, [{ value: Buffer.alloc(16 * 1024 * 1024 + 1, 'a') }]), 1), /larger than 16 MiB/);
-    assert.match(await causes(await upload(id, [{ value: Buffer.alloc(16 * 1024 * 1024 + 1, 'a'), filename: null }]), 1), /larger than 16 MiB/, 'a text field too');
+    assert.match(
+      await causes(await upload(id, [{ value: Buffer.alloc(16 * 1024 * 1024 + 1, 'a'), filename: null }]), 1),
+      /larger than 16 MiB/,
+      'a text field too',
+    );
     assert.match(await causes(await upload(id, [{ value: 'a' }, { value: 'b' }])), /given once|too many files/);
     const tooMany = await upload(id, many(20_001, 'x'));
     assert.equal(errorOf(tooMany).detailCode, '400.1.4 Limit violation');
@@ -238,8 +294,18 @@ describe('bulk upload, export, template, status', () => {
     const lines = errors.body.trimEnd().split('\n');
     assert.equal(lines[0], 'line,column,value,message');
     assert.equal(lines.length - 1, done.errorCount);
-    for (const expected of [/^3,firstName,,firstName is required$/, /^3,badge,,data\.badge is required$/, /^5,email,not-mail,/, /^5,manager,nobody,/, /^5,startDate,2024-02-30,/, /^6,accountName,ok\.one,"?accountName ""?ok\.one""? is already on line 2/]) {
-      assert.ok(lines.some((l) => expected.test(l)), `${expected} in\n${errors.body}`);
+    for (const expected of [
+      /^3,firstName,,firstName is required$/,
+      /^3,badge,,data\.badge is required$/,
+      /^5,email,not-mail,/,
+      /^5,manager,nobody,/,
+      /^5,startDate,2024-02-30,/,
+      /^6,accountName,ok\.one,"?accountName ""?ok\.one""? is already on line 2/,
+    ]) {
+      assert.ok(
+        lines.some((l) => expected.test(l)),
+        `${expected} in\n${errors.body}`,
+      );
     }
     assert.deepEqual((await get(`${base('v2024', id)}/non-employee-bulk-upload/status`)).json(), { status: 'ERROR' });
   });
@@ -257,7 +323,10 @@ describe('bulk upload, export, template, status', () => {
     assert.equal((await get(`${base('v2024', sources.other!)}/non-employee-bulk-upload/jobs/${newest.id}`)).statusCode, 404, 'a job of another source');
     assert.equal((await get(`${base('v2024', sources.main!)}/non-employee-bulk-upload/jobs/${'e'.repeat(32)}/errors`)).statusCode, 404);
     const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    for (const p of ['/v2024/non-employee-sources/{id}/non-employee-bulk-upload/jobs', '/non-employee-sources/v1/{id}/non-employee-bulk-upload/jobs/{jobId}/errors']) {
+    for (const p of [
+      '/v2024/non-employee-sources/{id}/non-employee-bulk-upload/jobs',
+      '/non-employee-sources/v1/{id}/non-employee-bulk-upload/jobs/{jobId}/errors',
+    ]) {
       assert.equal(doc.paths[p].get['x-nelm-extension'], true, p);
     }
     assert.deepEqual(Object.keys(doc.paths['/v2024/non-employee-sources/{id}/non-employee-bulk-upload'].post.requestBody.content), ['multipart/form-data']);
@@ -266,7 +335,14 @@ describe('bulk upload, export, template, status', () => {
   test('an export lets the event loop turn between two pages of 1,000 records', async () => {
     const id = await newSource('export-turns');
     assert.equal((await imported(id, many(2500, 'turn'))).counts.created, 2500);
-    const principal = { tenantId: h.config.tenant, identityId: h.admin.identity.id, alias: 'admin', clientId: ADMIN.clientId, admin: true, rights: new Set<Right>() };
+    const principal = {
+      tenantId: h.config.tenant,
+      identityId: h.admin.identity.id,
+      alias: 'admin',
+      clientId: ADMIN.clientId,
+      admin: true,
+      rights: new Set<Right>(),
+    };
     const download = await h.app.services.bulk.export(principal, id);
     const lines = download.lines[Symbol.asyncIterator]();
     const chunks = [(await lines.next()).value, (await lines.next()).value];
@@ -296,7 +372,11 @@ describe('bulk upload, export, template, status', () => {
       const jobs = await Promise.all(ids.map((j) => finished(id, j)));
       assert.deepEqual(
         jobs.map((j) => [j.status, j.counts.created, j.counts.updated]),
-        [['COMPLETED', 1, 0], ['COMPLETED', 0, 1], ['COMPLETED', 0, 1]],
+        [
+          ['COMPLETED', 1, 0],
+          ['COMPLETED', 0, 1],
+          ['COMPLETED', 0, 1],
+        ],
       );
       assert.equal((await records(id))[0]!.first_name, 'Three');
     } finally {
@@ -315,7 +395,18 @@ describe('bulk upload, export, template, status', () => {
     let late: string;
     try {
       late = (await upload(id, file(row('n1'), row('n2')))).json().id;
-      const body = { accountName: 'direct', firstName: 'D', lastName: 'R', email: 'd@example.com', phone: '1', manager: 'admin', sourceId: id, startDate: '2024-01-01', endDate: '2024-02-01', data: { badge: 'B' } };
+      const body = {
+        accountName: 'direct',
+        firstName: 'D',
+        lastName: 'R',
+        email: 'd@example.com',
+        phone: '1',
+        manager: 'admin',
+        sourceId: id,
+        startDate: '2024-01-01',
+        endDate: '2024-02-01',
+        data: { badge: 'B' },
+      };
       assert.equal((await h.request('POST', '/v2024/non-employee-records', token, body)).statusCode, 200);
     } finally {
       await runner.start();

@@ -15,8 +15,13 @@ describe('foundation', () => {
     test('accepts multipart form data, as the official SDK sends it', async () => {
       const boundary = '----nelmtest';
       const field = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
-      const payload = field('grant_type', 'client_credentials') + field('client_id', ADMIN.clientId) + field('client_secret', ADMIN.clientSecret) + `--${boundary}--\r\n`;
-      const res = await h.app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
+      const payload = `${field('grant_type', 'client_credentials') + field('client_id', ADMIN.clientId) + field('client_secret', ADMIN.clientSecret)}--${boundary}--\r\n`;
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        payload,
+      });
       assert.equal(res.statusCode, 200);
       const body = res.json();
       assert.equal(body.token_type, 'bearer');
@@ -28,7 +33,12 @@ describe('foundation', () => {
 
     test('accepts urlencoded forms and query parameters', async () => {
       const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: ADMIN.clientId, client_secret: ADMIN.clientSecret });
-      const urlencoded = await h.app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form.toString() });
+      const urlencoded = await h.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form.toString(),
+      });
       assert.equal(urlencoded.statusCode, 200);
       const query = await h.app.inject({ method: 'POST', url: `/oauth/token?${form.toString()}` });
       assert.equal(query.statusCode, 200);
@@ -61,7 +71,11 @@ describe('foundation', () => {
       const claims = { tenant_id: 'default', identity_id: h.admin.identity.id, user_name: 'admin', client_id: 'x', authorities: ['ORG_ADMIN'] };
       const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: 'forged' }).setIssuer('nelm').setExpirationTime('1h').sign(privateKey);
       const [realKid] = (await h.app.services.tokens.jwks()).keys.map((k) => k.kid);
-      const forgedWithRealKid = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: realKid! }).setIssuer('nelm').setExpirationTime('1h').sign(privateKey);
+      const forgedWithRealKid = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'EdDSA', kid: realKid! })
+        .setIssuer('nelm')
+        .setExpirationTime('1h')
+        .sign(privateKey);
       for (const header of [undefined, 'Basic abc', 'Bearer not-a-jwt', `Bearer ${forged}`, `Bearer ${forgedWithRealKid}`]) {
         const res = await h.app.inject({ method: 'GET', url: '/v3/non-employee-sources', headers: header ? { authorization: header } : {} });
         assert.equal(res.statusCode, 401, String(header));
@@ -73,7 +87,14 @@ describe('foundation', () => {
     test('an expired token says so', async () => {
       const short = await harness({ tokenTtl: 1 });
       try {
-        const { token } = await short.app.services.tokens.issue({ tenantId: 'default', identityId: short.admin.identity.id, alias: 'admin', clientId: ADMIN.clientId, admin: true, rights: [] });
+        const { token } = await short.app.services.tokens.issue({
+          tenantId: 'default',
+          identityId: short.admin.identity.id,
+          alias: 'admin',
+          clientId: ADMIN.clientId,
+          admin: true,
+          rights: [],
+        });
         await new Promise((r) => setTimeout(r, 2100));
         const res = await short.request('GET', '/v2024/non-employee-sources', token);
         assert.equal(res.statusCode, 401);
@@ -88,13 +109,23 @@ describe('foundation', () => {
       const kid = await h.app.services.tokens.rotate();
       const res = await h.request('GET', '/v2024/non-employee-sources', before);
       assert.equal(res.statusCode, 200);
-      const { token } = await h.app.services.tokens.issue({ tenantId: 'default', identityId: h.admin.identity.id, alias: 'admin', clientId: ADMIN.clientId, admin: true, rights: [] });
+      const { token } = await h.app.services.tokens.issue({
+        tenantId: 'default',
+        identityId: h.admin.identity.id,
+        alias: 'admin',
+        clientId: ADMIN.clientId,
+        admin: true,
+        rights: [],
+      });
       const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
       assert.equal(header.kid, kid);
       assert.equal((await h.request('GET', '/v2024/non-employee-sources', token)).statusCode, 200);
       const jwks = await h.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
       assert.ok(jwks.json().keys.length >= 2);
-      assert.ok(jwks.json().keys.every((k: Record<string, unknown>) => k.d === undefined), 'no private parts in the JWKS');
+      assert.ok(
+        jwks.json().keys.every((k: Record<string, unknown>) => k.d === undefined),
+        'no private parts in the JWKS',
+      );
     });
   });
 
@@ -105,7 +136,11 @@ describe('foundation', () => {
       const body = errorOf(res);
       assert.equal(body.detailCode, '404 Not found');
       assert.match(body.trackingId, /^[0-9a-f]{32}$/);
-      assert.deepEqual(body.messages[0], { locale: 'en-US', localeOrigin: 'DEFAULT', text: 'The server did not find a current representation for the target resource.' });
+      assert.deepEqual(body.messages[0], {
+        locale: 'en-US',
+        localeOrigin: 'DEFAULT',
+        text: 'The server did not find a current representation for the target resource.',
+      });
     });
 
     test('malformed JSON, a wrong content type, a schema violation, an oversize body → 400 naming the field', async () => {
@@ -124,13 +159,17 @@ describe('foundation', () => {
       assert.ok(texts.includes('description is required'), texts.join(' | '));
       assert.ok(texts.includes('owner.id is required'), texts.join(' | '));
 
-      const huge = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }), { 'content-type': 'application/json' });
+      const huge = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }), {
+        'content-type': 'application/json',
+      });
       assert.equal(huge.statusCode, 400);
       assert.match(errorOf(huge).causes[0]!.text, /larger/);
     });
 
     test('prototype-pollution keys are refused', async () => {
-      const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, '{"__proto__": {"admin": true}, "name": "x"}', { 'content-type': 'application/json' });
+      const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, '{"__proto__": {"admin": true}, "name": "x"}', {
+        'content-type': 'application/json',
+      });
       assert.equal(res.statusCode, 400);
       errorOf(res);
     });
@@ -147,7 +186,7 @@ describe('foundation', () => {
       const limited = await harness({ rateLimit: { max: 3, windowSeconds: 60 } });
       try {
         const statuses: number[] = [];
-        let last;
+        let last: Awaited<ReturnType<typeof limited.request>> | undefined;
         for (let i = 0; i < 5; i++) {
           last = await limited.request('GET', '/v2024/non-employee-sources', limited.admin.token);
           statuses.push(last.statusCode);
@@ -165,11 +204,19 @@ describe('foundation', () => {
 
   describe('admin API', () => {
     test('creates identities and clients whose credentials work, for org admins only', async () => {
-      const created = await h.request('POST', '/admin/v1/identities', h.admin.token, { alias: 'jane.doe', name: 'Jane Doe', email: 'jane@example.com', rights: ['idn:nesr:read'] });
+      const created = await h.request('POST', '/admin/v1/identities', h.admin.token, {
+        alias: 'jane.doe',
+        name: 'Jane Doe',
+        email: 'jane@example.com',
+        rights: ['idn:nesr:read'],
+      });
       assert.equal(created.statusCode, 200);
       const jane = created.json();
       assert.match(jane.id, /^[0-9a-f]{32}$/);
-      assert.deepEqual({ ...jane, id: undefined }, { id: undefined, alias: 'jane.doe', name: 'Jane Doe', email: 'jane@example.com', admin: false, rights: ['idn:nesr:read'] });
+      assert.deepEqual(
+        { ...jane, id: undefined },
+        { id: undefined, alias: 'jane.doe', name: 'Jane Doe', email: 'jane@example.com', admin: false, rights: ['idn:nesr:read'] },
+      );
 
       const duplicate = await h.request('POST', '/admin/v1/identities', h.admin.token, { alias: 'jane.doe' });
       assert.equal(errorOf(duplicate).detailCode, '400.1.409 Reference conflict');
@@ -177,7 +224,10 @@ describe('foundation', () => {
       const client = await h.request('POST', `/admin/v1/identities/${jane.id}/clients`, h.admin.token);
       assert.equal(client.statusCode, 200);
       const { clientId, clientSecret } = client.json();
-      const token = await h.app.inject({ method: 'POST', url: `/oauth/token?grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}` });
+      const token = await h.app.inject({
+        method: 'POST',
+        url: `/oauth/token?grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}`,
+      });
       assert.equal(token.statusCode, 200);
       const janeToken = token.json().access_token;
 
@@ -197,15 +247,23 @@ describe('foundation', () => {
     test('deleting an API client revokes its tokens at once', async () => {
       const bob = (await h.request('POST', '/admin/v1/identities', h.admin.token, { alias: 'bob', rights: ['idn:nesr:read'] })).json();
       const { clientId, clientSecret } = (await h.request('POST', `/admin/v1/identities/${bob.id}/clients`, h.admin.token)).json();
-      const token = (await h.app.inject({ method: 'POST', url: `/oauth/token?grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}` })).json().access_token;
+      const token = (
+        await h.app.inject({ method: 'POST', url: `/oauth/token?grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}` })
+      ).json().access_token;
       assert.equal((await h.request('GET', '/v2024/non-employee-sources', token)).statusCode, 200);
       const clients = (await h.request('GET', `/admin/v1/identities/${bob.id}/clients`, h.admin.token)).json();
-      assert.deepEqual(clients.map((c: { clientId: string }) => c.clientId), [clientId]);
+      assert.deepEqual(
+        clients.map((c: { clientId: string }) => c.clientId),
+        [clientId],
+      );
       assert.equal((await h.request('DELETE', `/admin/v1/clients/${clientId}`, h.admin.token)).statusCode, 204);
       const after = await h.request('GET', '/v2024/non-employee-sources', token);
       assert.equal(after.statusCode, 401);
       assert.match(after.json().error, /deleted/);
-      const again = await h.app.inject({ method: 'POST', url: `/oauth/token?grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}` });
+      const again = await h.app.inject({
+        method: 'POST',
+        url: `/oauth/token?grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}`,
+      });
       assert.equal(again.statusCode, 401);
       assert.equal((await h.request('DELETE', `/admin/v1/clients/${clientId}`, h.admin.token)).statusCode, 404);
     });
@@ -223,7 +281,12 @@ describe('foundation', () => {
       assert.equal(bad.statusCode, 400);
       assert.match(errorOf(bad).causes[0]!.text, /0123456789abcdef0123456789abcdef/);
       const source = (
-        await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name: 'Uses a group', description: '', owner: { id: a.identity.id }, approvers: [{ id: group.id }] })
+        await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
+          name: 'Uses a group',
+          description: '',
+          owner: { id: a.identity.id },
+          approvers: [{ id: group.id }],
+        })
       ).json();
       const refused = await h.request('DELETE', `/admin/v1/workgroups/${group.id}`, h.admin.token);
       assert.equal(refused.statusCode, 400);

@@ -72,7 +72,10 @@ describe('notifications by SMTP', () => {
     assert.deepEqual(first.to, ['one@example.com']);
     assert.equal(first.from, 'nelm@example.com');
     assert.equal(first.subject, 'Approval needed: non-employee Grace Hopper in Contractors');
-    assert.match(first.text, /jane\.doe asked for a non-employee account for Grace Hopper \(account name grace\.hopper, grace\.hopper@example\.com\) in the source "Contractors"\./);
+    assert.match(
+      first.text,
+      /jane\.doe asked for a non-employee account for Grace Hopper \(account name grace\.hopper, grace\.hopper@example\.com\) in the source "Contractors"\./,
+    );
     assert.match(first.text, /You are approver 1 of 2/);
     assert.ok(first.text.includes(`/non-employee-approvals/${r.approvalItems[0]!.id}/approve`));
     assert.ok(first.text.includes(`/non-employee-approvals/${r.approvalItems[0]!.id}/reject`));
@@ -111,7 +114,10 @@ describe('notifications by SMTP', () => {
   test('a rejection notifies the requester with the comment; a withdrawal the pending approver', async () => {
     const start = smtp.mails.length;
     const r = await newRequest('to.reject');
-    assert.equal((await h.request('POST', `/v2024/non-employee-approvals/${r.approvalItems[0]!.id}/reject`, a1.token, { comment: 'Budget is closed' })).statusCode, 200);
+    assert.equal(
+      (await h.request('POST', `/v2024/non-employee-approvals/${r.approvalItems[0]!.id}/reject`, a1.token, { comment: 'Budget is closed' })).statusCode,
+      200,
+    );
     await drain();
     await smtp.waitFor(start + 2);
     const rejected = smtp.mails.slice(start).find((m) => m.subject.startsWith('Rejected'))!;
@@ -126,7 +132,10 @@ describe('notifications by SMTP', () => {
     const withdrawn = smtp.mails.slice(start).find((m) => m.subject.startsWith('Withdrawn'))!;
     assert.deepEqual(withdrawn.to, ['one@example.com']);
     assert.match(withdrawn.text, /was withdrawn by Organization Administrator \(admin\)/);
-    assert.deepEqual((await rows(w.id)).map((n) => n.kind), ['APPROVAL_REQUESTED', 'REQUEST_WITHDRAWN']);
+    assert.deepEqual(
+      (await rows(w.id)).map((n) => n.kind),
+      ['APPROVAL_REQUESTED', 'REQUEST_WITHDRAWN'],
+    );
   });
 
   test('a governance group approver: every member is mailed; a member without an address is UNDELIVERABLE', async () => {
@@ -148,7 +157,13 @@ describe('notifications by SMTP', () => {
     assert.equal(smtp.mails.length, start + 1);
     assert.deepEqual(smtp.mails[start]!.to, ['two@example.com']);
     const stored = await rows(r.id);
-    assert.deepEqual(stored.map((n) => [n.recipientId, n.status]).sort(), [[a2.identity.id, 'SENT'], [silent.id, 'UNDELIVERABLE']].sort());
+    assert.deepEqual(
+      stored.map((n) => [n.recipientId, n.status]).sort(),
+      [
+        [a2.identity.id, 'SENT'],
+        [silent.id, 'UNDELIVERABLE'],
+      ].sort(),
+    );
     assert.match(stored.find((n) => n.status === 'UNDELIVERABLE')!.lastError!, /no email address/);
   });
 

@@ -9,7 +9,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { harness, type Harness } from '../helpers/app.js';
 
-type Op = { operationId: string; parameters?: { name: string; in: string; required?: boolean }[]; requestBody?: { content: Record<string, unknown> }; responses: Record<string, unknown>; 'x-nelm-extension'?: boolean };
+type Op = {
+  operationId: string;
+  parameters?: { name: string; in: string; required?: boolean }[];
+  requestBody?: { content: Record<string, unknown> };
+  responses: Record<string, unknown>;
+  'x-nelm-extension'?: boolean;
+};
 type Doc = { paths: Record<string, Record<string, Op>> };
 
 const reference = (slice: string): Doc => JSON.parse(readFileSync(path.resolve(import.meta.dirname, '..', 'contract', `nelm-${slice}.openapi.json`), 'utf8'));
@@ -51,7 +57,11 @@ describe('served OpenAPI', () => {
         assert.equal(op.operationId, theirs.operationId, key);
         const params = (o: Op) => (o.parameters ?? []).map((p) => `${p.in}:${p.in === 'path' ? '' : p.name}:${Boolean(p.required)}`).sort();
         assert.deepEqual(params(op), params(theirs), `${key} parameters`);
-        assert.deepEqual(Object.keys(op.requestBody?.content ?? {}).sort(), Object.keys(theirs.requestBody?.content ?? {}).sort(), `${key} request content types`);
+        assert.deepEqual(
+          Object.keys(op.requestBody?.content ?? {}).sort(),
+          Object.keys(theirs.requestBody?.content ?? {}).sort(),
+          `${key} request content types`,
+        );
         for (const status of Object.keys(theirs.responses)) assert.ok(status in op.responses, `${key} declares ${status}`);
         const success = (o: Op) => Object.keys(o.responses).filter((s) => s.startsWith('2'));
         assert.deepEqual(success(op), success(theirs), `${key} success status`);

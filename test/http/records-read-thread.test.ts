@@ -24,7 +24,12 @@ describe('records: many gets at once on a SQLite file', () => {
     manager = await h.caller('read.manager');
     const other = await h.caller('other.manager');
     for (const [i, owner] of [manager, other].entries()) {
-      const source = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name: `Read ${i}`, description: 'd', owner: { id: owner.identity.id }, accountManagers: [{ id: owner.identity.id }] });
+      const source = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
+        name: `Read ${i}`,
+        description: 'd',
+        owner: { id: owner.identity.id },
+        accountManagers: [{ id: owner.identity.id }],
+      });
       assert.equal(source.statusCode, 200, source.body);
       for (let n = 0; n < 20; n++) {
         const res = await h.request('POST', '/v2024/non-employee-records', h.admin.token, {
@@ -81,7 +86,9 @@ describe('records: many gets at once on a SQLite file', () => {
     const put = await h.request('PUT', `/v2024/non-employee-records/${changed}`, h.admin.token, { ...JSON.parse(single.get(changed!)!), firstName: 'Changed' });
     assert.equal(put.statusCode, 200, put.body);
     assert.equal((await h.request('DELETE', `/v2024/non-employee-records/${deleted}`, h.admin.token)).statusCode, 204);
-    const answers = await Promise.all([changed, deleted, changed, deleted, changed].map((id) => h.request('GET', `/v2024/non-employee-records/${id}`, h.admin.token)));
+    const answers = await Promise.all(
+      [changed, deleted, changed, deleted, changed].map((id) => h.request('GET', `/v2024/non-employee-records/${id}`, h.admin.token)),
+    );
     assert.deepEqual(
       answers.map((res) => res.statusCode),
       [200, 404, 200, 404, 200],
@@ -122,14 +129,23 @@ describe('records: many gets at once on a SQLite file', () => {
   });
 
   test('gets are answered while a bulk import writes, from the last committed state', async () => {
-    const source = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name: 'Imported', description: 'd', owner: { id: manager.identity.id } });
+    const source = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
+      name: 'Imported',
+      description: 'd',
+      owner: { id: manager.identity.id },
+    });
     assert.equal(source.statusCode, 200, source.body);
     const sourceId = source.json().id as string;
     const rows = Array.from({ length: 4000 }, (_, n) => `bulk.${n},First,Last ${n},555,bulk.${n}@example.com,read.manager,2020-03-24,2021-03-24`);
     const csv = `accountName,firstName,lastName,phone,email,manager,startDate,endDate\n${rows.join('\n')}\n`;
     const boundary = 'read-thread-boundary';
     const payload = `--${boundary}\r\nContent-Disposition: form-data; name="data"; filename="bulk.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${boundary}--\r\n`;
-    const posted = await h.app.inject({ method: 'POST', url: `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload`, headers: { authorization: `Bearer ${h.admin.token}`, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
+    const posted = await h.app.inject({
+      method: 'POST',
+      url: `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload`,
+      headers: { authorization: `Bearer ${h.admin.token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload,
+    });
     assert.equal(posted.statusCode, 202, posted.body);
     const jobUrl = `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload/jobs/${posted.json().id}`;
 
@@ -146,7 +162,11 @@ describe('records: many gets at once on a SQLite file', () => {
       assert.ok(gets < 100_000, 'the import ends');
     }
     assert.ok(h.app.db.readCounts!.thread > before, `of ${gets} gets, none was answered while the import's transaction was open`);
-    const counted = await h.request('GET', `/v2024/non-employee-records?count=true&limit=1&filters=${encodeURIComponent(`sourceId eq "${sourceId}"`)}`, h.admin.token);
+    const counted = await h.request(
+      'GET',
+      `/v2024/non-employee-records?count=true&limit=1&filters=${encodeURIComponent(`sourceId eq "${sourceId}"`)}`,
+      h.admin.token,
+    );
     assert.equal(counted.headers['x-total-count'], '4000');
   });
 

@@ -9,7 +9,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, type Harness } from '../helpers/app.js';
 
-const TEXTS = ['plain', 'control \u0001 and \u001f chars', 'quote " and \\ backslash', 'slash / and ünïcödé 漢字', 'emoji 😀 and \u2028 separator', 'tab\there', "O'Neil", '{"not":"json"}', ' spaced '];
+const TEXTS = [
+  'plain',
+  'control \u0001 and \u001f chars',
+  'quote " and \\ backslash',
+  'slash / and ünïcödé 漢字',
+  'emoji 😀 and \u2028 separator',
+  'tab\there',
+  "O'Neil",
+  '{"not":"json"}',
+  ' spaced ',
+];
 
 describe('records: lists serialized as GET serializes each record', () => {
   let h: Harness;
@@ -25,7 +35,11 @@ describe('records: lists serialized as GET serializes each record', () => {
       assert.equal(res.statusCode, 200, res.body);
       const sourceId = res.json().id as string;
       for (const technicalName of ['note', 'quote']) {
-        const attr = await h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, h.admin.token, { type: 'TEXT', label: technicalName, technicalName });
+        const attr = await h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, h.admin.token, {
+          type: 'TEXT',
+          label: technicalName,
+          technicalName,
+        });
         assert.equal(attr.statusCode, 200, attr.body);
       }
       sources.push(sourceId);
@@ -101,7 +115,11 @@ describe('records: lists serialized as GET serializes each record', () => {
   test('every write is in the JSON sent next: PUT, PATCH, a schema attribute deleted', async () => {
     const sourceId = sources[1]!;
     const listed = async () => {
-      const res = await h.request('GET', `/v2024/non-employee-records?filters=${encodeURIComponent(`sourceId eq "${sourceId}"`)}&sorters=accountName`, h.admin.token);
+      const res = await h.request(
+        'GET',
+        `/v2024/non-employee-records?filters=${encodeURIComponent(`sourceId eq "${sourceId}"`)}&sorters=accountName`,
+        h.admin.token,
+      );
       assert.equal(res.statusCode, 200, res.body);
       return res.json() as Record<string, unknown>[];
     };
@@ -110,18 +128,35 @@ describe('records: lists serialized as GET serializes each record', () => {
     const sent = async () => {
       const one = await h.request('GET', url, h.admin.token);
       assert.equal(one.statusCode, 200, one.body);
-      assert.deepEqual((await listed()).find((r) => r.id === target.id), one.json());
+      assert.deepEqual(
+        (await listed()).find((r) => r.id === target.id),
+        one.json(),
+      );
       return one.json();
     };
 
-    const put = await h.request('PUT', url, h.admin.token, { ...target, firstName: 'Put \u0002 "again"', endDate: '2022-01-31T10:11:12.345Z', data: { note: 'new', quote: 'q' } });
+    const put = await h.request('PUT', url, h.admin.token, {
+      ...target,
+      firstName: 'Put \u0002 "again"',
+      endDate: '2022-01-31T10:11:12.345Z',
+      data: { note: 'new', quote: 'q' },
+    });
     assert.equal(put.statusCode, 200, put.body);
     assert.deepEqual(await sent(), put.json());
     assert.equal((await sent()).endDate, '2022-01-31T10:11:12.345Z');
 
-    const patched = await h.request('PATCH', url, h.admin.token, [{ op: 'replace', path: '/lastName', value: 'Patched' }, { op: 'remove', path: '/data/quote' }], {
-      'content-type': 'application/json-patch+json',
-    });
+    const patched = await h.request(
+      'PATCH',
+      url,
+      h.admin.token,
+      [
+        { op: 'replace', path: '/lastName', value: 'Patched' },
+        { op: 'remove', path: '/data/quote' },
+      ],
+      {
+        'content-type': 'application/json-patch+json',
+      },
+    );
     assert.equal(patched.statusCode, 200, patched.body);
     assert.deepEqual(await sent(), patched.json());
     assert.deepEqual((await sent()).data, { note: 'new' });
@@ -207,7 +242,12 @@ describe('records: pages keep their order when read as one value', () => {
       for (const sorters of [['lastName'], ['-lastName'], ['firstName'], ['-firstName'], ['firstName', '-lastName']]) {
         const all = expected(plan.subset(), sorters);
         assert.ok(all.length >= 30);
-        for (const [offset, limit] of [[0, 250], [0, 7], [11, 13], [all.length - 5, 50]]) {
+        for (const [offset, limit] of [
+          [0, 250],
+          [0, 7],
+          [11, 13],
+          [all.length - 5, 50],
+        ]) {
           const query = `sorters=${sorters.join(',')}&limit=${limit}&offset=${offset}${plan.filter ? `&filters=${encodeURIComponent(plan.filter)}` : ''}`;
           const res = await h.request('GET', `/v2024/non-employee-records?${query}`, h.admin.token);
           assert.equal(res.statusCode, 200, res.body);

@@ -22,13 +22,23 @@ interface World {
 }
 
 async function createSource(h: Harness, name: string, ownerId: string, accountManagers: string[] = []): Promise<string> {
-  const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name, description: name, owner: { id: ownerId }, accountManagers: accountManagers.map((id) => ({ id })) });
+  const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
+    name,
+    description: name,
+    owner: { id: ownerId },
+    accountManagers: accountManagers.map((id) => ({ id })),
+  });
   assert.equal(res.statusCode, 200, res.body);
   return res.json().id;
 }
 
 async function addAttribute(h: Harness, sourceId: string, technicalName: string, required = false): Promise<string> {
-  const res = await h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, h.admin.token, { type: 'TEXT', label: technicalName, technicalName, required });
+  const res = await h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, h.admin.token, {
+    type: 'TEXT',
+    label: technicalName,
+    technicalName,
+    required,
+  });
   assert.equal(res.statusCode, 200, res.body);
   return res.json().id;
 }
@@ -68,7 +78,11 @@ async function recordCount(h: Harness, sourceId: string): Promise<number> {
 }
 
 async function realCount(h: Harness, sourceId: string): Promise<number> {
-  const row = await h.app.db.kysely.selectFrom('records').select((eb) => eb.fn.countAll<number>().as('n')).where('source_id', '=', sourceId).executeTakeFirstOrThrow();
+  const row = await h.app.db.kysely
+    .selectFrom('records')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('source_id', '=', sourceId)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -102,7 +116,16 @@ describe('records: operations and validation', () => {
     assert.equal(put.json().endDate, '2021-06-30T00:00:00.000Z');
     assert.equal(put.json().created, record.created);
 
-    const patch = await w.h.request('PATCH', url('v2025', `/${record.id}`), w.h.admin.token, [{ op: 'replace', path: '/endDate', value: '2021-07-01T00:00-05:00' }, { op: 'remove', path: '/data/note' }], PATCH);
+    const patch = await w.h.request(
+      'PATCH',
+      url('v2025', `/${record.id}`),
+      w.h.admin.token,
+      [
+        { op: 'replace', path: '/endDate', value: '2021-07-01T00:00-05:00' },
+        { op: 'remove', path: '/data/note' },
+      ],
+      PATCH,
+    );
     assert.equal(patch.statusCode, 200, patch.body);
     assert.equal(patch.json().endDate, '2021-07-01T05:00:00.000Z');
     assert.deepEqual(patch.json().data, { costCenter: 'CC1' });
@@ -120,7 +143,8 @@ describe('records: operations and validation', () => {
     const missing = await w.h.request('POST', url('v2024'), w.h.admin.token, { accountName: 'x', data: { costCenter: 'CC' } });
     assert.equal(missing.statusCode, 400);
     const texts = errorOf(missing).causes.map((c) => c.text);
-    for (const f of ['firstName', 'lastName', 'email', 'phone', 'manager', 'sourceId', 'startDate', 'endDate']) assert.ok(texts.includes(`${f} is required`), texts.join(' | '));
+    for (const f of ['firstName', 'lastName', 'email', 'phone', 'manager', 'sourceId', 'startDate', 'endDate'])
+      assert.ok(texts.includes(`${f} is required`), texts.join(' | '));
 
     const bad = await w.h.request(
       'POST',
@@ -140,7 +164,10 @@ describe('records: operations and validation', () => {
     const order = await create(w, 'order', { startDate: '2021-01-02', endDate: '2021-01-01' });
     assert.match(errorOf(order).causes[0]!.text, /endDate .* is before startDate/);
     const unknownSource = await w.h.request('POST', url('v2024'), w.h.admin.token, body('0123456789abcdef0123456789abcdef', 'x'));
-    assert.deepEqual(errorOf(unknownSource).causes.map((c) => c.text), ['sourceId 0123456789abcdef0123456789abcdef does not name a non-employee source']);
+    assert.deepEqual(
+      errorOf(unknownSource).causes.map((c) => c.text),
+      ['sourceId 0123456789abcdef0123456789abcdef does not name a non-employee source'],
+    );
     const nonString = await create(w, 'ns', { data: { costCenter: 5 } });
     assert.equal(nonString.statusCode, 400);
     assert.equal(await recordCount(w.h, w.sourceId), 0);
@@ -190,22 +217,36 @@ describe('records: operations and validation', () => {
     }
     assert.equal((await patch([{ op: 'replace', path: '/nickname', value: 'x' }])).statusCode, 400);
     // The schema's causes name the entries as the patch rules do.
-    const malformed = await patch([{ op: 'replace', path: '/email', value: 'a@example.com' }, { op: 'bogus', path: '/email' }]);
-    assert.deepEqual(errorOf(malformed).causes.map((c) => c.text.split(' ')[0]), ['operations[1].op']);
+    const malformed = await patch([
+      { op: 'replace', path: '/email', value: 'a@example.com' },
+      { op: 'bogus', path: '/email' },
+    ]);
+    assert.deepEqual(
+      errorOf(malformed).causes.map((c) => c.text.split(' ')[0]),
+      ['operations[1].op'],
+    );
     const removed = await patch([{ op: 'remove', path: '/firstName' }]);
-    assert.deepEqual(errorOf(removed).causes.map((c) => c.text), ['firstName is required']);
+    assert.deepEqual(
+      errorOf(removed).causes.map((c) => c.text),
+      ['firstName is required'],
+    );
     const unknownKey = await patch([{ op: 'add', path: '/data/shoeSize', value: '44' }]);
     assert.match(errorOf(unknownKey).causes[0]!.text, /data.shoeSize is not a custom attribute/);
     assert.equal((await patch([{ op: 'replace', path: '/startDate', value: '2020-02-30' }])).statusCode, 400);
     assert.equal((await patch([{ op: 'replace', path: '/endDate', value: '2000-01-01' }])).statusCode, 400);
     assert.equal((await patch([{ op: 'replace', path: '/endDate', value: '2030-01-01' }], newId())).statusCode, 404);
-    const ok = await patch([{ op: 'add', path: '/data/note', value: 'hi' }, { op: 'replace', path: '/email', value: 'new@example.com' }]);
+    const ok = await patch([
+      { op: 'add', path: '/data/note', value: 'hi' },
+      { op: 'replace', path: '/email', value: 'new@example.com' },
+    ]);
     assert.equal(ok.statusCode, 200, ok.body);
     assert.deepEqual([ok.json().email, ok.json().data], ['new@example.com', { costCenter: 'CC1', note: 'hi' }]);
   });
 
   test('deleting a custom attribute removes its values from the records', async () => {
-    const noteId = (await w.h.request('GET', `/v2024/non-employee-sources/${w.sourceId}/schema-attributes`, w.h.admin.token)).json().find((a: { technicalName: string }) => a.technicalName === 'note').id;
+    const noteId = (await w.h.request('GET', `/v2024/non-employee-sources/${w.sourceId}/schema-attributes`, w.h.admin.token))
+      .json()
+      .find((a: { technicalName: string }) => a.technicalName === 'note').id;
     const record = (await create(w, 'stale.key', { data: { costCenter: 'CC9', note: 'bye' } })).json();
     assert.equal((await w.h.request('DELETE', `/v2024/non-employee-sources/${w.sourceId}/schema-attributes/${noteId}`, w.h.admin.token)).statusCode, 204);
     const got = (await w.h.request('GET', url('v2024', `/${record.id}`), w.h.admin.token)).json();
@@ -222,7 +263,14 @@ describe('records: authorization', () => {
   before(async () => {
     w = await setup();
     const h = w.h;
-    for (const [alias, rights] of [['reader', ['idn:nesr:read']], ['creator', ['idn:nesr:create']], ['updater', ['idn:nesr:update']], ['deleter', ['idn:nesr:delete']], ['nobody', []], ['grouped', []]] as const) {
+    for (const [alias, rights] of [
+      ['reader', ['idn:nesr:read']],
+      ['creator', ['idn:nesr:create']],
+      ['updater', ['idn:nesr:update']],
+      ['deleter', ['idn:nesr:delete']],
+      ['nobody', []],
+      ['grouped', []],
+    ] as const) {
       people[alias] = await h.caller(alias, { rights: [...rights] });
     }
     const group = await h.request('POST', '/admin/v1/workgroups', h.admin.token, { name: 'Managers', members: [people.grouped!.identity.id] });
@@ -254,7 +302,11 @@ describe('records: authorization', () => {
   });
 
   test('list: idn:nesr:read sees all, account managers their sources only, anyone else nothing', async () => {
-    const names = async (c: Caller, query = '') => (await w.h.request('GET', url('v1', query), c.token)).json().map((r: { accountName: string }) => r.accountName).sort();
+    const names = async (c: Caller, query = '') =>
+      (await w.h.request('GET', url('v1', query), c.token))
+        .json()
+        .map((r: { accountName: string }) => r.accountName)
+        .sort();
     assert.deepEqual(await names(people.reader!), ['c1', 'mine', 'theirs']);
     assert.deepEqual(await names(w.manager), ['c1', 'mine']);
     assert.deepEqual(await names(people.grouped!), ['theirs']);
@@ -265,7 +317,9 @@ describe('records: authorization', () => {
     // Pages past offset 0 (a seek) stay within the manager's sources too.
     for (const sorters of ['accountName', '-accountName', 'created']) {
       const whole = (await w.h.request('GET', url('v1', `?sorters=${sorters}`), w.manager.token)).json().map((r: { accountName: string }) => r.accountName);
-      const second = (await w.h.request('GET', url('v1', `?sorters=${sorters}&limit=1&offset=1`), w.manager.token)).json().map((r: { accountName: string }) => r.accountName);
+      const second = (await w.h.request('GET', url('v1', `?sorters=${sorters}&limit=1&offset=1`), w.manager.token))
+        .json()
+        .map((r: { accountName: string }) => r.accountName);
       assert.deepEqual(second, whole.slice(1, 2), sorters);
       assert.deepEqual((await w.h.request('GET', url('v1', `?sorters=${sorters}&offset=2`), w.manager.token)).json(), [], sorters);
     }
@@ -287,7 +341,15 @@ describe('records: authorization', () => {
     const ownerPatch = await patch(w.owner, [{ op: 'replace', path: '/endDate', value: '2022-03-01' }]);
     assert.equal(ownerPatch.statusCode, 200, ownerPatch.body);
     mine = ownerPatch.json();
-    assert.equal((await patch(w.owner, [{ op: 'replace', path: '/endDate', value: '2022-04-01' }, { op: 'replace', path: '/phone', value: '1' }])).statusCode, 403);
+    assert.equal(
+      (
+        await patch(w.owner, [
+          { op: 'replace', path: '/endDate', value: '2022-04-01' },
+          { op: 'replace', path: '/phone', value: '1' },
+        ])
+      ).statusCode,
+      403,
+    );
     assert.equal((await patch(w.owner, [{ op: 'add', path: '/data/note', value: 'x' }])).statusCode, 403);
     assert.equal((await patch(w.owner, [{ op: 'replace', path: '/id', value: 'x' }])).statusCode, 400, 'read-only paths are a 400 for everyone');
 
@@ -302,7 +364,7 @@ describe('records: authorization', () => {
     assert.equal((await w.h.request('PUT', url('v2024', `/${newId()}`), w.owner.token, { ...mine })).statusCode, 404);
   });
 
-  test('an attribute made required later does not block updates that leave it empty, the owner\'s endDate included', async () => {
+  test("an attribute made required later does not block updates that leave it empty, the owner's endDate included", async () => {
     const h = w.h;
     const sourceId = await createSource(h, 'Later rules', w.owner.identity.id);
     const created = await h.request('POST', url('v2024'), h.admin.token, body(sourceId, 'before.rule'));
@@ -317,14 +379,21 @@ describe('records: authorization', () => {
     const ownerPut = await h.request('PUT', path, w.owner.token, { ...(ownerPatch.json() as Record<string, unknown>), endDate: '2024-07-31' });
     assert.equal(ownerPut.statusCode, 200, ownerPut.body);
     assert.deepEqual(ownerPut.json().data, {});
-    const updaterPut = await h.request('PUT', path, people.updater!.token, { ...(ownerPut.json() as Record<string, unknown>), firstName: 'Still', data: { badge: ' ' } });
+    const updaterPut = await h.request('PUT', path, people.updater!.token, {
+      ...(ownerPut.json() as Record<string, unknown>),
+      firstName: 'Still',
+      data: { badge: ' ' },
+    });
     assert.equal(updaterPut.statusCode, 200, updaterPut.body);
 
     const set = await h.request('PATCH', path, people.updater!.token, [{ op: 'add', path: '/data/badge', value: 'B1' }], PATCH);
     assert.deepEqual(set.json().data, { badge: 'B1' });
     const emptied = await h.request('PATCH', path, people.updater!.token, [{ op: 'remove', path: '/data/badge' }], PATCH);
     assert.equal(emptied.statusCode, 400, 'once given, it cannot be emptied');
-    assert.deepEqual(errorOf(emptied).causes.map((c) => c.text), ['data.badge is required']);
+    assert.deepEqual(
+      errorOf(emptied).causes.map((c) => c.text),
+      ['data.badge is required'],
+    );
   });
 
   test('delete and bulk delete need idn:nesr:delete', async () => {
@@ -365,7 +434,17 @@ describe('records: filters, sorters, paging', () => {
       [s2, 'eve.e', 'Eve', 'Evans', 'eve@other.example', 'jane.doe', '5550004', '2022-01-01', '2023-01-01'],
     ];
     for (const [sourceId, accountName, firstName, lastName, email, manager, phone, startDate, endDate] of rows) {
-      const res = await h.request('POST', url('v2024'), h.admin.token, { sourceId, accountName, firstName, lastName, email, manager, phone, startDate, endDate });
+      const res = await h.request('POST', url('v2024'), h.admin.token, {
+        sourceId,
+        accountName,
+        firstName,
+        lastName,
+        email,
+        manager,
+        phone,
+        startDate,
+        endDate,
+      });
       assert.equal(res.statusCode, 200, res.body);
     }
     all = (await get('')).json();
@@ -449,7 +528,11 @@ describe('records: filters, sorters, paging', () => {
     // Also where the page needs no query: limit=0, or a caller who manages no source.
     const nobody = await h.caller('filters.nobody');
     for (const [filter, text] of cases) {
-      for (const res of [await get(`filters=${encodeURIComponent(filter)}`), await get(`limit=0&filters=${encodeURIComponent(filter)}`), await h.request('GET', url('v2024', `?filters=${encodeURIComponent(filter)}`), nobody.token)]) {
+      for (const res of [
+        await get(`filters=${encodeURIComponent(filter)}`),
+        await get(`limit=0&filters=${encodeURIComponent(filter)}`),
+        await h.request('GET', url('v2024', `?filters=${encodeURIComponent(filter)}`), nobody.token),
+      ]) {
         assert.equal(res.statusCode, 400, filter);
         assert.match(errorOf(res).causes[0]!.text, text, filter);
       }
@@ -473,9 +556,16 @@ describe('records: filters, sorters, paging', () => {
     }
     const multi = await get('sorters=manager,-startDate');
     assert.equal(ids(multi.json()), 'eve,carol,alice,bob,dave');
-    const s1Ids = all.filter((r) => r.sourceId === s1).map((r) => r.id!).sort();
+    const s1Ids = all
+      .filter((r) => r.sourceId === s1)
+      .map((r) => r.id!)
+      .sort();
     const explicit = (await get(`sorters=sourceId,-id&filters=${encodeURIComponent(`sourceId eq "${s1}"`)}`)).json();
-    assert.deepEqual(explicit.map((r: { id: string }) => r.id), [...s1Ids].reverse(), 'an explicit id sorter keeps its direction');
+    assert.deepEqual(
+      explicit.map((r: { id: string }) => r.id),
+      [...s1Ids].reverse(),
+      'an explicit id sorter keeps its direction',
+    );
     for (const bad of ['nope', 'data', 'accountName,accountName', '-', 'name,']) {
       const res = await get(`sorters=${encodeURIComponent(bad)}`);
       assert.equal(res.statusCode, 400, bad);
@@ -547,7 +637,10 @@ describe('records: bulk delete, source deletion, limits and races', () => {
     const ghost = newId();
     const refused = await bulk([made[0], ghost, made[1], ghost]);
     assert.equal(refused.statusCode, 400);
-    assert.deepEqual(errorOf(refused).causes.map((c) => c.text), [`ids[1] ${ghost} does not name a non-employee record`]);
+    assert.deepEqual(
+      errorOf(refused).causes.map((c) => c.text),
+      [`ids[1] ${ghost} does not name a non-employee record`],
+    );
     assert.equal(await realCount(w.h, w.sourceId), 3, 'nothing was deleted');
 
     const dashed = (id: string) => `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
@@ -597,7 +690,9 @@ describe('records: bulk delete, source deletion, limits and races', () => {
       assert.ok(await repo.reserveSlots(trx, w.h.config.tenant, source, seed.length, 20_000));
       await repo.insertMany(trx, w.h.config.tenant, seed);
     });
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => w.h.request('POST', url(i % 2 ? 'v3' : 'v1'), w.h.admin.token, body(source, `race.${i}`))));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => w.h.request('POST', url(i % 2 ? 'v3' : 'v1'), w.h.admin.token, body(source, `race.${i}`))),
+    );
     const statuses = results.map((r) => r.statusCode);
     assert.equal(statuses.filter((s) => s === 200).length, 10, statuses.join(','));
     const refused = results.filter((r) => r.statusCode !== 200);

@@ -11,7 +11,26 @@ type Flavour = 'v3' | 'beta' | 'v2024' | 'v2025' | 'v2026' | 'v1';
 const FLAVOURS: Flavour[] = ['v3', 'beta', 'v2024', 'v2025', 'v2026', 'v1'];
 const url = (flavour: Flavour, resource: string, path = '') => (flavour === 'v1' ? `/${resource}/v1${path}` : `/${flavour}/${resource}${path}`);
 const requests = (flavour: Flavour, path = '') => url(flavour, 'non-employee-requests', path);
-const KEYS = ['id', 'sourceId', 'name', 'description', 'accountName', 'firstName', 'lastName', 'email', 'phone', 'manager', 'nonEmployeeSource', 'data', 'approvalItems', 'approvalStatus', 'startDate', 'endDate', 'modified', 'created'];
+const KEYS = [
+  'id',
+  'sourceId',
+  'name',
+  'description',
+  'accountName',
+  'firstName',
+  'lastName',
+  'email',
+  'phone',
+  'manager',
+  'nonEmployeeSource',
+  'data',
+  'approvalItems',
+  'approvalStatus',
+  'startDate',
+  'endDate',
+  'modified',
+  'created',
+];
 const CONFLICT = (name: string) => `Unable to create Non-Employee because the accountName "${name}" is already being used.`;
 
 interface World {
@@ -64,7 +83,12 @@ async function setup(): Promise<World> {
   const a2 = await h.caller('approver.two');
   const nobody = await h.caller('nobody');
   const source = await createSource(h, 'Contractors', owner.identity.id, [a1.identity.id, a2.identity.id], [manager.identity.id]);
-  const attr = await h.request('POST', `/v2024/non-employee-sources/${source}/schema-attributes`, h.admin.token, { type: 'TEXT', label: 'Cost center', technicalName: 'costCenter', required: true });
+  const attr = await h.request('POST', `/v2024/non-employee-sources/${source}/schema-attributes`, h.admin.token, {
+    type: 'TEXT',
+    label: 'Cost center',
+    technicalName: 'costCenter',
+    required: true,
+  });
   assert.equal(attr.statusCode, 200, attr.body);
   const open = await createSource(h, 'Open', owner.identity.id, [], [manager.identity.id]);
   const other = await createSource(h, 'Other', owner.identity.id, [a1.identity.id], [nobody.identity.id]);
@@ -99,7 +123,12 @@ describe('requests: create, get, list, summary, delete', () => {
       assert.equal(r.startDate, '2020-03-24T05:00:00.000Z');
       assert.deepEqual(r.data, { costCenter: 'CC1' });
       assert.deepEqual(
-        r.approvalItems.map((i: { approver: unknown; approvalStatus: string; approvalOrder: number; accountName: string }) => [i.approver, i.approvalStatus, i.approvalOrder, i.accountName]),
+        r.approvalItems.map((i: { approver: unknown; approvalStatus: string; approvalOrder: number; accountName: string }) => [
+          i.approver,
+          i.approvalStatus,
+          i.approvalOrder,
+          i.accountName,
+        ]),
         [
           [{ type: 'IDENTITY', id: w.a1.identity.id }, 'PENDING', 1, `create.${flavour}`],
           [{ type: 'IDENTITY', id: w.a2.identity.id }, 'NOT_READY', 2, `create.${flavour}`],
@@ -155,9 +184,15 @@ describe('requests: create, get, list, summary, delete', () => {
     const creator = await w.h.caller('creator', { rights: ['idn:nesr:create'] });
     const member = await w.h.caller('group.member');
     const group = await w.h.app.services.directory.createWorkgroup(w.h.config.tenant, { name: 'Managers', members: [member.identity.id] });
-    const patched = await w.h.request('PATCH', `/v2024/non-employee-sources/${w.other}`, w.h.admin.token, [{ op: 'add', path: '/accountManagers/-', value: { id: group.id } }], {
-      'content-type': 'application/json-patch+json',
-    });
+    const patched = await w.h.request(
+      'PATCH',
+      `/v2024/non-employee-sources/${w.other}`,
+      w.h.admin.token,
+      [{ op: 'add', path: '/accountManagers/-', value: { id: group.id } }],
+      {
+        'content-type': 'application/json-patch+json',
+      },
+    );
     assert.equal(patched.statusCode, 200, patched.body);
     assert.equal((await create(w, creator, 'by.creator')).statusCode, 200);
     assert.equal((await create(w, w.owner, 'by.owner')).statusCode, 200);
@@ -177,7 +212,11 @@ describe('requests: create, get, list, summary, delete', () => {
     assert.equal(r.approvalStatus, 'APPROVED');
     assert.deepEqual(r.approvalItems, []);
     assert.equal(r.completionDate, r.created);
-    const records = await w.h.request('GET', `/v2024/non-employee-records?filters=${encodeURIComponent(`sourceId eq "${w.open}" and accountName eq "instant"`)}`, w.h.admin.token);
+    const records = await w.h.request(
+      'GET',
+      `/v2024/non-employee-records?filters=${encodeURIComponent(`sourceId eq "${w.open}" and accountName eq "instant"`)}`,
+      w.h.admin.token,
+    );
     assert.equal(records.json().length, 1);
     const again = await create(w, w.manager, 'instant', { data: {} }, 'v3', w.open);
     assert.equal(errorOf(again).detailCode, '400.1.409 Reference conflict');
@@ -187,7 +226,8 @@ describe('requests: create, get, list, summary, delete', () => {
     const creator = await w.h.caller('creator2', { rights: ['idn:nesr:create'] });
     const reader = await w.h.caller('reader', { rights: ['idn:nesr:read'] });
     const r = (await create(w, creator, 'for.get')).json();
-    for (const caller of [creator, reader, w.manager, w.h.admin]) assert.equal((await w.h.request('GET', requests('v2025', `/${r.id}`), caller.token)).statusCode, 200);
+    for (const caller of [creator, reader, w.manager, w.h.admin])
+      assert.equal((await w.h.request('GET', requests('v2025', `/${r.id}`), caller.token)).statusCode, 200);
     assert.equal((await w.h.request('GET', requests('v2025', `/${r.id}`), w.nobody.token)).statusCode, 403);
     const unknown = await w.h.request('GET', requests('v2025', '/0123456789abcdef0123456789abcdef'), w.h.admin.token);
     assert.equal(unknown.statusCode, 404);
@@ -240,21 +280,33 @@ describe('requests: lists and summaries', () => {
     for (const sorter of ['created', 'approvalStatus', 'firstName', 'lastName', 'email', 'phone', 'accountName', 'startDate', 'endDate']) {
       assert.equal((await list(w.manager, q(`sorters=-${sorter}`))).statusCode, 200, sorter);
     }
-    for (const bad of ['sorters=modified', 'filters=firstName%20eq%20%22x%22', 'filters=approvalStatus%20eq%20%22Done%22', 'filters=sourceId%20co%20%22x%22', 'limit=251']) {
+    for (const bad of [
+      'sorters=modified',
+      'filters=firstName%20eq%20%22x%22',
+      'filters=approvalStatus%20eq%20%22Done%22',
+      'filters=sourceId%20co%20%22x%22',
+      'limit=251',
+    ]) {
       const res = await list(w.manager, q(bad));
       assert.equal(res.statusCode, 400, bad);
     }
   });
 
   test('the summary counts exactly what the list shows; nonEmployeeCount counts the records of managed sources', async () => {
-    const pendingOne = (await list(w.manager, 'requested-for=me&filters=' + encodeURIComponent('accountName eq "a.two"'))).json()[0];
+    const pendingOne = (await list(w.manager, `requested-for=me&filters=${encodeURIComponent('accountName eq "a.two"')}`)).json()[0];
     const reject = await w.h.request('POST', `/v2024/non-employee-approvals/${pendingOne.approvalItems[0].id}/reject`, w.a1.token, { comment: 'no' });
     assert.equal(reject.statusCode, 200, reject.body);
     for (const flavour of FLAVOURS) {
       const summary = await w.h.request('GET', requests(flavour, '/summary/me'), w.manager.token);
       assert.equal(summary.statusCode, 200, summary.body);
-      const counted = async (status: string) => (await list(w.manager, `requested-for=me&filters=${encodeURIComponent(`approvalStatus eq "${status}"`)}`)).json().length;
-      assert.deepEqual(summary.json(), { approved: await counted('APPROVED'), rejected: await counted('REJECTED'), pending: await counted('PENDING'), nonEmployeeCount: 1 });
+      const counted = async (status: string) =>
+        (await list(w.manager, `requested-for=me&filters=${encodeURIComponent(`approvalStatus eq "${status}"`)}`)).json().length;
+      assert.deepEqual(summary.json(), {
+        approved: await counted('APPROVED'),
+        rejected: await counted('REJECTED'),
+        pending: await counted('PENDING'),
+        nonEmployeeCount: 1,
+      });
       assert.deepEqual(summary.json(), { approved: 1, rejected: 1, pending: 2, nonEmployeeCount: 1 });
     }
     assert.equal((await w.h.request('GET', requests('v2024', `/summary/${w.manager.identity.id}`), w.nobody.token)).statusCode, 403);

@@ -47,7 +47,12 @@ const assertForbidden = (res: LightMyRequestResponse) => assertError(res, 403, '
 const assertNotFound = (res: LightMyRequestResponse) => assertError(res, 404, '404 Not found');
 
 async function createSource(h: Harness, name: string, ownerId: string, accountManagers: string[] = []): Promise<string> {
-  const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name, description: name, owner: { id: ownerId }, accountManagers: accountManagers.map((id) => ({ id })) });
+  const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
+    name,
+    description: name,
+    owner: { id: ownerId },
+    accountManagers: accountManagers.map((id) => ({ id })),
+  });
   assert.equal(res.statusCode, 200, res.body);
   return res.json().id;
 }
@@ -74,13 +79,15 @@ describe('schema attributes', () => {
     assert.equal(res.statusCode, 200, res.body);
     return res.json();
   };
-  const create = (sourceId: string, payload: Record<string, unknown>, token = h.admin.token, flavour: Flavour = 'v2024') => h.request('POST', attrs(sourceId, '', flavour), token, payload);
+  const create = (sourceId: string, payload: Record<string, unknown>, token = h.admin.token, flavour: Flavour = 'v2024') =>
+    h.request('POST', attrs(sourceId, '', flavour), token, payload);
   const createOk = async (sourceId: string, technicalName: string, over: Record<string, unknown> = {}): Promise<Attribute> => {
     const res = await create(sourceId, { type: 'TEXT', label: `Label ${technicalName}`, technicalName, ...over });
     assert.equal(res.statusCode, 200, res.body);
     return res.json();
   };
-  const patch = (sourceId: string, attributeId: string, ops: unknown, token = h.admin.token, flavour: Flavour = 'v2024') => h.request('PATCH', attrs(sourceId, `/${attributeId}`, flavour), token, ops, PATCH);
+  const patch = (sourceId: string, attributeId: string, ops: unknown, token = h.admin.token, flavour: Flavour = 'v2024') =>
+    h.request('PATCH', attrs(sourceId, `/${attributeId}`, flavour), token, ops, PATCH);
 
   before(async () => {
     h = await harness();
@@ -134,15 +141,7 @@ describe('schema attributes', () => {
     });
 
     test('200 with the attribute; listed after the system ones, in creation order', async () => {
-      const res = await create(sourceId, { type: 'TEXT', label: 'Cost center', technicalName: 'costCenter', helpText: 'The cost center', placeholder: 'CC-000', required: true });
-      assert.equal(res.statusCode, 200, res.body);
-      const a: Attribute = res.json();
-      assert.match(a.id, /^[0-9a-f]{32}$/);
-      assert.deepEqual({ ...a, id: '', created: '', modified: '' }, {
-        id: '',
-        system: false,
-        created: '',
-        modified: '',
+      const res = await create(sourceId, {
         type: 'TEXT',
         label: 'Cost center',
         technicalName: 'costCenter',
@@ -150,6 +149,24 @@ describe('schema attributes', () => {
         placeholder: 'CC-000',
         required: true,
       });
+      assert.equal(res.statusCode, 200, res.body);
+      const a: Attribute = res.json();
+      assert.match(a.id, /^[0-9a-f]{32}$/);
+      assert.deepEqual(
+        { ...a, id: '', created: '', modified: '' },
+        {
+          id: '',
+          system: false,
+          created: '',
+          modified: '',
+          type: 'TEXT',
+          label: 'Cost center',
+          technicalName: 'costCenter',
+          helpText: 'The cost center',
+          placeholder: 'CC-000',
+          required: true,
+        },
+      );
       assert.match(a.created, ISO);
       const minimal = await createOk(sourceId, 'account.name');
       assert.equal(minimal.required, false);
@@ -182,9 +199,16 @@ describe('schema attributes', () => {
       for (const bad of ['1abc', '_abc', 'has space', '', 'a'.repeat(65), 'a/b', 'émile', 'a:b', '.dot']) {
         const res = await create(sourceId, { type: 'TEXT', label: 'L', technicalName: bad });
         assertBadRequest(res);
-        assert.ok(texts(res).some((t) => t.startsWith('technicalName')), `${bad}: ${texts(res).join(' | ')}`);
+        assert.ok(
+          texts(res).some((t) => t.startsWith('technicalName')),
+          `${bad}: ${texts(res).join(' | ')}`,
+        );
         // The pattern is said, not "is not a valid id" (that is for id fields).
-        if (bad !== '' && bad.length <= 64) assert.ok(texts(res).some((t) => t.includes('does not match ^[A-Za-z]')), `${bad}: ${texts(res).join(' | ')}`);
+        if (bad !== '' && bad.length <= 64)
+          assert.ok(
+            texts(res).some((t) => t.includes('does not match ^[A-Za-z]')),
+            `${bad}: ${texts(res).join(' | ')}`,
+          );
       }
       assert.equal((await create(sourceId, { type: 'TEXT', label: 'L', technicalName: 'a'.repeat(64) })).statusCode, 200);
     });
@@ -202,7 +226,10 @@ describe('schema attributes', () => {
       for (const [payload, pattern] of cases) {
         const res = await create(sourceId, payload);
         assertBadRequest(res);
-        assert.ok(texts(res).some((t) => pattern.test(t)), `${JSON.stringify(payload).slice(0, 80)}: ${texts(res).join(' | ')}`);
+        assert.ok(
+          texts(res).some((t) => pattern.test(t)),
+          `${JSON.stringify(payload).slice(0, 80)}: ${texts(res).join(' | ')}`,
+        );
       }
     });
 
@@ -385,7 +412,10 @@ describe('schema attributes', () => {
           { op: 'replace', path, value: path === '/system' ? true : 'x' },
         ]);
         assertBadRequest(res);
-        assert.ok(texts(res).some((t) => t.includes(`'${path}' is not patchable`)), `${path}: ${texts(res).join(' | ')}`);
+        assert.ok(
+          texts(res).some((t) => t.includes(`'${path}' is not patchable`)),
+          `${path}: ${texts(res).join(' | ')}`,
+        );
       }
       assert.deepEqual(await get(custom.id), before);
     });
@@ -400,12 +430,21 @@ describe('schema attributes', () => {
         [[{ op: 'replace', path: '/required', value: 'yes' }], /^required /],
         [[{ op: 'replace', path: '/helpText', value: 'h'.repeat(1001) }], /^helpText /],
         [[{ op: 'replace', path: '/placeholder', value: { a: 1 } }], /^placeholder /],
-        [[{ op: 'replace', path: '/label', value: 'ok' }, { op: 'test', path: '/required', value: 'nope' }], /test failed/],
+        [
+          [
+            { op: 'replace', path: '/label', value: 'ok' },
+            { op: 'test', path: '/required', value: 'nope' },
+          ],
+          /test failed/,
+        ],
       ];
       for (const [ops, pattern] of cases) {
         const res = await patch(sourceId, custom.id, ops);
         assertBadRequest(res);
-        assert.ok(texts(res).some((t) => pattern.test(t)), `${JSON.stringify(ops)}: ${texts(res).join(' | ')}`);
+        assert.ok(
+          texts(res).some((t) => pattern.test(t)),
+          `${JSON.stringify(ops)}: ${texts(res).join(' | ')}`,
+        );
       }
       assert.deepEqual(await get(custom.id), before);
     });
@@ -438,10 +477,13 @@ describe('schema attributes', () => {
       const target = await createOk(sourceId, 'concurrent');
       const values: Record<string, unknown> = { label: 'New label', helpText: 'Help', placeholder: 'Hint', required: true };
       for (let round = 0; round < 3; round++) {
-        const responses = await Promise.all(Object.entries(values).map(([field, value]) => patch(sourceId, target.id, [{ op: 'add', path: `/${field}`, value }])));
+        const responses = await Promise.all(
+          Object.entries(values).map(([field, value]) => patch(sourceId, target.id, [{ op: 'add', path: `/${field}`, value }])),
+        );
         for (const res of responses) assert.equal(res.statusCode, 200, res.body);
         const stored = await get(target.id);
-        for (const [field, value] of Object.entries(values)) assert.deepEqual((stored as unknown as Record<string, unknown>)[field], value, `${field} (round ${round})`);
+        for (const [field, value] of Object.entries(values))
+          assert.deepEqual((stored as unknown as Record<string, unknown>)[field], value, `${field} (round ${round})`);
         // Reset for the next round.
         const reset = await patch(sourceId, target.id, [
           { op: 'replace', path: '/label', value: 'L' },
@@ -679,7 +721,10 @@ describe('schema attributes', () => {
           SYSTEM_NAMES,
           flavour,
         );
-        assert.ok(listed.some((x) => x.id === a.id), flavour);
+        assert.ok(
+          listed.some((x) => x.id === a.id),
+          flavour,
+        );
         const got = await h.request('GET', attrs(sourceId, `/${a.id}`, flavour), h.admin.token);
         assert.equal(got.statusCode, 200, flavour);
         assert.deepEqual(got.json(), a);

@@ -39,7 +39,13 @@ const texts = (res: LightMyRequestResponse) => errorOf(res).causes.map((c) => c.
 const sorted = (keys: string[]) => [...keys].sort();
 
 function body(name: string, ownerId: string, approvers: string[] = [], accountManagers: string[] = []) {
-  return { name, description: `${name} description`, owner: { id: ownerId }, approvers: approvers.map((id) => ({ id })), accountManagers: accountManagers.map((id) => ({ id })) };
+  return {
+    name,
+    description: `${name} description`,
+    owner: { id: ownerId },
+    approvers: approvers.map((id) => ({ id })),
+    accountManagers: accountManagers.map((id) => ({ id })),
+  };
 }
 
 async function createSource(h: Harness, name: string, ownerId: string, approvers: string[] = [], accountManagers: string[] = []): Promise<SourceDto> {
@@ -60,7 +66,10 @@ async function identityId(h: Harness, alias: string): Promise<string> {
 }
 
 async function sourceRows(h: Harness): Promise<number> {
-  const row = await h.app.db.kysely.selectFrom('sources').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await h.app.db.kysely
+    .selectFrom('sources')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -183,7 +192,12 @@ describe('sources: create, get, patch, delete', () => {
       const ghost2 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
       const ghost3 = 'cccccccccccccccccccccccccccccccc';
       const slotsBefore = await sourceSlots(h);
-      const res = await h.request('POST', v(), h.admin.token, body('Ghosts', owner.identity.id, [alice.identity.id, ghost1, ghost2], [groupId, bob.identity.id, ghost3]));
+      const res = await h.request(
+        'POST',
+        v(),
+        h.admin.token,
+        body('Ghosts', owner.identity.id, [alice.identity.id, ghost1, ghost2], [groupId, bob.identity.id, ghost3]),
+      );
       assertBadRequest(res);
       const causes = texts(res);
       assert.equal(causes.length, 3, causes.join(' | '));
@@ -222,7 +236,12 @@ describe('sources: create, get, patch, delete', () => {
     });
 
     test('a member listed twice (in any id form) → 400 naming the second entry', async () => {
-      const twice = await h.request('POST', v(), h.admin.token, body('Twice', owner.identity.id, [alice.identity.id, bob.identity.id, dashed(alice.identity.id)]));
+      const twice = await h.request(
+        'POST',
+        v(),
+        h.admin.token,
+        body('Twice', owner.identity.id, [alice.identity.id, bob.identity.id, dashed(alice.identity.id)]),
+      );
       assertBadRequest(twice);
       const causes = texts(twice);
       assert.equal(causes.length, 1, causes.join(' | '));
@@ -249,7 +268,10 @@ describe('sources: create, get, patch, delete', () => {
       for (const [payload, pattern] of cases) {
         const res = await h.request('POST', v(), h.admin.token, payload);
         assertBadRequest(res);
-        assert.ok(texts(res).some((t) => pattern.test(t)), `${JSON.stringify(payload).slice(0, 80)}: ${texts(res).join(' | ')}`);
+        assert.ok(
+          texts(res).some((t) => pattern.test(t)),
+          `${JSON.stringify(payload).slice(0, 80)}: ${texts(res).join(' | ')}`,
+        );
       }
     });
 
@@ -342,7 +364,8 @@ describe('sources: create, get, patch, delete', () => {
 
   describe('patch', () => {
     let source: SourceDto;
-    const patch = (id: string, ops: unknown, token = h.admin.token, flavour: Flavour = 'v2024') => h.request('PATCH', url(flavour, `/${id}`), token, ops, PATCH);
+    const patch = (id: string, ops: unknown, token = h.admin.token, flavour: Flavour = 'v2024') =>
+      h.request('PATCH', url(flavour, `/${id}`), token, ops, PATCH);
     const current = async (id: string): Promise<SourceDto> => (await h.request('GET', v(`/${id}`), h.admin.token)).json();
 
     before(async () => {
@@ -422,7 +445,10 @@ describe('sources: create, get, patch, delete', () => {
           { op: 'replace', path, value: 'x' },
         ]);
         assertBadRequest(res);
-        assert.ok(texts(res).some((t) => t.includes(`'${path}' is not patchable`)), `${path}: ${texts(res).join(' | ')}`);
+        assert.ok(
+          texts(res).some((t) => t.includes(`'${path}' is not patchable`)),
+          `${path}: ${texts(res).join(' | ')}`,
+        );
       }
       assert.deepEqual(await current(source.id), before);
     });
@@ -441,19 +467,33 @@ describe('sources: create, get, patch, delete', () => {
         [[{ op: 'replace', path: '/name', value: 7 }], /^name /],
         [[{ op: 'remove', path: '/name' }], /^name /],
         [[{ op: 'replace', path: '/description', value: 'x'.repeat(2001) }], /^description /],
-        [[{ op: 'replace', path: '/name', value: 'Ok' }, { op: 'test', path: '/name', value: 'Not ok' }], /test failed/],
+        [
+          [
+            { op: 'replace', path: '/name', value: 'Ok' },
+            { op: 'test', path: '/name', value: 'Not ok' },
+          ],
+          /test failed/,
+        ],
         [[{ op: 'replace', path: '/approvers/3', value: alice.identity.id }], /out of bounds/],
       ];
       for (const [ops, pattern] of cases) {
         const res = await patch(source.id, ops);
         assertBadRequest(res);
-        assert.ok(texts(res).some((t) => pattern.test(t)), `${JSON.stringify(ops).slice(0, 100)}: ${texts(res).join(' | ')}`);
+        assert.ok(
+          texts(res).some((t) => pattern.test(t)),
+          `${JSON.stringify(ops).slice(0, 100)}: ${texts(res).join(' | ')}`,
+        );
       }
       assert.deepEqual(await current(source.id), before);
     });
 
     test('malformed patch bodies → 400', async () => {
-      for (const payload of [{ op: 'replace', path: '/name', value: 'x' }, [{ op: 'frobnicate', path: '/name' }], [{ path: '/name', value: 'x' }], [{ op: 'replace', value: 'x' }]]) {
+      for (const payload of [
+        { op: 'replace', path: '/name', value: 'x' },
+        [{ op: 'frobnicate', path: '/name' }],
+        [{ path: '/name', value: 'x' }],
+        [{ op: 'replace', value: 'x' }],
+      ]) {
         assertBadRequest(await patch(source.id, payload));
       }
       const broken = await h.request('PATCH', v(`/${source.id}`), h.admin.token, '[{"op": ', PATCH);
@@ -540,7 +580,11 @@ describe('sources: create, get, patch, delete', () => {
   describe('delete', () => {
     test('204, then GET and DELETE → 404; its schema attributes and members are gone', async () => {
       const source = await createSource(h, 'Doomed', owner.identity.id, [alice.identity.id], [groupId]);
-      const attr = await h.request('POST', v(`/${source.id}/schema-attributes`), h.admin.token, { type: 'TEXT', label: 'Cost center', technicalName: 'costCenter' });
+      const attr = await h.request('POST', v(`/${source.id}/schema-attributes`), h.admin.token, {
+        type: 'TEXT',
+        label: 'Cost center',
+        technicalName: 'costCenter',
+      });
       assert.equal(attr.statusCode, 200, attr.body);
       const slotsBefore = await sourceSlots(h);
 
@@ -639,7 +683,10 @@ describe('sources: create, get, patch, delete', () => {
         const source = await createSource(h, `To delete ${flavour}`, owner.identity.id, [], [carol.identity.id]);
         const list = await h.request('GET', url(flavour, '?requested-for=me'), carol.token);
         assert.equal(list.statusCode, 200, `${flavour}: ${list.body}`);
-        assert.ok(list.json().some((s: SourceDto) => s.id === source.id), flavour);
+        assert.ok(
+          list.json().some((s: SourceDto) => s.id === source.id),
+          flavour,
+        );
         assertMatchesContract(flavour, 'GET', '/non-employee-sources', 200, list.json());
         const counted = await h.request('GET', url(flavour, '?non-employee-count=true'), h.admin.token);
         assertMatchesContract(flavour, 'GET', '/non-employee-sources', 200, counted.json());
@@ -763,7 +810,10 @@ describe('sources: list', () => {
 
   test('beta lists leave nonEmployeeCount out unless asked for, then give numbers', async () => {
     const without = (await list('?sorters=name', reader.token, 'beta')).items;
-    assert.ok(without.every((s) => !Object.hasOwn(s, 'nonEmployeeCount')), JSON.stringify(without[0]));
+    assert.ok(
+      without.every((s) => !Object.hasOwn(s, 'nonEmployeeCount')),
+      JSON.stringify(without[0]),
+    );
     const withCount = (await list('?sorters=name&non-employee-count=true', reader.token, 'beta')).items;
     assert.deepEqual(
       withCount.map((s) => s.nonEmployeeCount),
@@ -844,7 +894,10 @@ describe('sources: list', () => {
     ] as const) {
       const res = await h.request('GET', v(query), reader.token);
       assertBadRequest(res);
-      assert.ok(texts(res).some((t) => t.includes(name)), `${query}: ${texts(res).join(' | ')}`);
+      assert.ok(
+        texts(res).some((t) => t.includes(name)),
+        `${query}: ${texts(res).join(' | ')}`,
+      );
     }
     for (const query of ['?limit=007', '?offset=0', '?limit=-0']) assert.equal((await h.request('GET', v(query), reader.token)).statusCode, 200, query);
   });
@@ -886,7 +939,10 @@ describe('sources: the 50-source limit', () => {
     assert.equal(await sourceRows(h), 50);
     assert.equal(await sourceSlots(h), 50);
     // No refused create left anything behind.
-    const attributes = await h.app.db.kysely.selectFrom('schema_attributes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const attributes = await h.app.db.kysely
+      .selectFrom('schema_attributes')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(Number(attributes.n), 50 * 8);
     const listed = await h.request('GET', v('?count=true&limit=0'), h.admin.token);
     assert.equal(listed.headers['x-total-count'], '50');

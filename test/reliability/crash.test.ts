@@ -48,21 +48,34 @@ describe(`crash: SIGKILL and restart (${/^postgres/.test(process.env.DATABASE_UR
     const delays = [0, 700];
     const outcomes: string[] = [];
     for (const [round, delay] of delays.entries()) {
-      const source = await s.call<{ id: string }>('POST', '/v2024/non-employee-sources', { name: `crash import ${round}`, description: 'crash', owner: { id: admin.id } });
+      const source = await s.call<{ id: string }>('POST', '/v2024/non-employee-sources', {
+        name: `crash import ${round}`,
+        description: 'crash',
+        owner: { id: admin.id },
+      });
       for (const technicalName of CUSTOM) {
         await s.call('POST', `/v2024/non-employee-sources/${source.id}/schema-attributes`, { type: 'TEXT', label: technicalName, technicalName });
       }
       const form = new FormData();
       form.set('data', new Blob([file], { type: 'text/csv' }), 'crash.csv');
-      const posted = await fetch(`${s.baseUrl}/v2024/non-employee-sources/${source.id}/non-employee-bulk-upload`, { method: 'POST', headers: { authorization: `Bearer ${s.token}` }, body: form });
+      const posted = await fetch(`${s.baseUrl}/v2024/non-employee-sources/${source.id}/non-employee-bulk-upload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.token}` },
+        body: form,
+      });
       assert.equal(posted.status, 202, await posted.clone().text());
       const job = (await posted.json()) as { id: string };
       const jobUrl = `/v2024/non-employee-sources/${source.id}/non-employee-bulk-upload/jobs/${job.id}`;
       const current = s;
-      const seen = await waitUntil('the job to start', async () => {
-        const j = await current.call<{ status: string }>('GET', jobUrl);
-        return j.status === 'PENDING' ? undefined : j.status;
-      }, 30_000, 5);
+      const seen = await waitUntil(
+        'the job to start',
+        async () => {
+          const j = await current.call<{ status: string }>('GET', jobUrl);
+          return j.status === 'PENDING' ? undefined : j.status;
+        },
+        30_000,
+        5,
+      );
       await sleep(delay);
       await kill(s);
       const [atKill] = await store.query<{ status: string }>('SELECT status FROM bulk_jobs WHERE id = ?', [job.id]);
@@ -71,19 +84,29 @@ describe(`crash: SIGKILL and restart (${/^postgres/.test(process.env.DATABASE_UR
       s = await restart();
       const restartMs = Date.now() - t0;
       const after = s;
-      const ended = await waitUntil('the job to end after the restart', async () => {
-        const j = await after.call<{ status: string; counts: { created: number } }>('GET', jobUrl);
-        return j.status === 'COMPLETED' || j.status === 'ERROR' ? j : undefined;
-      }, 60_000);
-      const [{ n }] = (await store.query<{ n: number | string }>('SELECT count(*) AS n FROM records WHERE source_id = ?', [source.id])) as [{ n: number | string }];
-      const [{ record_count: slots }] = (await store.query<{ record_count: number | string }>('SELECT record_count FROM sources WHERE id = ?', [source.id])) as [{ record_count: number | string }];
+      const ended = await waitUntil(
+        'the job to end after the restart',
+        async () => {
+          const j = await after.call<{ status: string; counts: { created: number } }>('GET', jobUrl);
+          return j.status === 'COMPLETED' || j.status === 'ERROR' ? j : undefined;
+        },
+        60_000,
+      );
+      const [{ n }] = (await store.query<{ n: number | string }>('SELECT count(*) AS n FROM records WHERE source_id = ?', [source.id])) as [
+        { n: number | string },
+      ];
+      const [{ record_count: slots }] = (await store.query<{ record_count: number | string }>('SELECT record_count FROM sources WHERE id = ?', [
+        source.id,
+      ])) as [{ record_count: number | string }];
       const count = Number(n);
       assert.ok(count === 0 || count === ROWS, `round ${round}: ${count} records: a partial import`);
       assert.equal(Number(slots), count, `round ${round}: the source's record count matches its records`);
       if (ended.status === 'COMPLETED') assert.equal(count, ROWS, `round ${round}: COMPLETED with every row`);
       else assert.equal(count, 0, `round ${round}: ERROR with nothing applied`);
       assert.equal(ended.status, 'COMPLETED', `round ${round}: a valid file completes after the restart`);
-      outcomes.push(`${delay} ms after ${seen}: ${atKill?.status} at the kill → ${ended.status} (restart ${restartMs} ms, job end ${Date.now() - t0 - restartMs} ms later)`);
+      outcomes.push(
+        `${delay} ms after ${seen}: ${atKill?.status} at the kill → ${ended.status} (restart ${restartMs} ms, job end ${Date.now() - t0 - restartMs} ms later)`,
+      );
     }
     const unfinished = await store.query('SELECT id FROM bulk_jobs WHERE status IN (?, ?)', ['PENDING', 'IN_PROGRESS']);
     assert.deepEqual(unfinished, [], 'every job ended');
@@ -154,9 +177,18 @@ describe(`crash: SIGKILL and restart (${/^postgres/.test(process.env.DATABASE_UR
     const state = async () => {
       const out = new Map<string, { status: string; item: string; record: boolean; approvedMail: boolean }>();
       const reqRows = await store.query<{ id: string; status: string }>('SELECT id, approval_status AS status FROM requests WHERE source_id = ?', [source.id]);
-      const records = new Set((await store.query<{ account_name: string }>('SELECT account_name FROM records WHERE source_id = ?', [source.id])).map((r) => r.account_name));
-      const mails = new Set((await store.query<{ request_id: string }>('SELECT request_id FROM notifications WHERE kind = ?', ['REQUEST_APPROVED'])).map((r) => r.request_id));
-      const items = new Map((await store.query<{ request_id: string; status: string }>('SELECT request_id, approval_status AS status FROM approval_items')).map((r) => [r.request_id, r.status]));
+      const records = new Set(
+        (await store.query<{ account_name: string }>('SELECT account_name FROM records WHERE source_id = ?', [source.id])).map((r) => r.account_name),
+      );
+      const mails = new Set(
+        (await store.query<{ request_id: string }>('SELECT request_id FROM notifications WHERE kind = ?', ['REQUEST_APPROVED'])).map((r) => r.request_id),
+      );
+      const items = new Map(
+        (await store.query<{ request_id: string; status: string }>('SELECT request_id, approval_status AS status FROM approval_items')).map((r) => [
+          r.request_id,
+          r.status,
+        ]),
+      );
       for (const r of reqRows) {
         const accountName = requests.find((q) => q.id === r.id)!.accountName;
         out.set(r.id, { status: r.status, item: items.get(r.id)!, record: records.has(accountName), approvedMail: mails.has(r.id) });
@@ -188,18 +220,31 @@ describe(`crash: SIGKILL and restart (${/^postgres/.test(process.env.DATABASE_UR
     }
     const final = await state();
     consistent('at the end', final);
-    assert.ok([...final.values()].every((x) => x.status === 'APPROVED'), 'every request approved at the end');
+    assert.ok(
+      [...final.values()].every((x) => x.status === 'APPROVED'),
+      'every request approved at the end',
+    );
 
     // Delivery: every notification leaves PENDING, and each arrives once (the leased ones at most twice).
-    await waitUntil('the outbox to drain', async () => {
-      const [{ n }] = (await store.query<{ n: number | string }>('SELECT count(*) AS n FROM notifications WHERE status = ?', ['PENDING'])) as [{ n: number | string }];
-      return Number(n) === 0;
-    }, 60_000, 200);
+    await waitUntil(
+      'the outbox to drain',
+      async () => {
+        const [{ n }] = (await store.query<{ n: number | string }>('SELECT count(*) AS n FROM notifications WHERE status = ?', ['PENDING'])) as [
+          { n: number | string },
+        ];
+        return Number(n) === 0;
+      },
+      60_000,
+      200,
+    );
     const rows = await store.query<{ id: string; status: string; subject: string; request_id: string; email: string }>(
       'SELECT n.id, n.status, n.subject, n.request_id, i.email FROM notifications n JOIN identities i ON i.id = n.recipient_id AND i.tenant_id = n.tenant_id',
     );
     assert.equal(rows.length, 2 * N, 'one APPROVAL_REQUESTED and one REQUEST_APPROVED per request');
-    assert.ok(rows.every((r) => r.status === 'SENT'), 'every notification SENT');
+    assert.ok(
+      rows.every((r) => r.status === 'SENT'),
+      'every notification SENT',
+    );
     await sleep(300); // a mail accepted by the SMTP server is counted before its row is marked SENT; settle
     const key = (to: string, subject: string, requestId: string) => `${to.toLowerCase()}|${subject}|${requestId}`;
     const arrived = new Map<string, number>();
@@ -216,6 +261,8 @@ describe(`crash: SIGKILL and restart (${/^postgres/.test(process.env.DATABASE_UR
       if (got === 2) duplicates++;
     }
     assert.equal(smtp.mails.length, rows.length + duplicates, 'no mail beyond the notifications');
-    console.log(`approvals: ${approved.size} answered 200 before the kill, ${survivors} APPROVED after it; ${leased.length} mails in flight at the kill, ${duplicates} sent twice; ${smtp.mails.length} mails`);
+    console.log(
+      `approvals: ${approved.size} answered 200 before the kill, ${survivors} APPROVED after it; ${leased.length} mails in flight at the kill, ${duplicates} sent twice; ${smtp.mails.length} mails`,
+    );
   });
 });

@@ -37,7 +37,12 @@ export function newStore(): Store {
         try {
           await client.query(`SET search_path TO "${schema}"`);
           let n = 0;
-          return (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
+          return (
+            await client.query(
+              sql.replace(/\?/g, () => `$${++n}`),
+              params,
+            )
+          ).rows as T[];
         } finally {
           await client.end();
         }
@@ -114,6 +119,7 @@ export async function apiUser(server: NelmServer, alias: string, options: { admi
 }
 
 /** A fetch with a bearer token; the status and parsed body. Never throws on HTTP errors. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read whichever fields a response has.
 export async function call(baseUrl: string, token: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(`${baseUrl}${url}`, {
     method,

@@ -14,7 +14,9 @@ import { logSerializers } from '../../src/http/logging.js';
 
 const postgres = process.env.DATABASE_URL?.startsWith('postgres');
 
-test('the server survives PostgreSQL terminating its connections, logs it, and serves the next requests', { skip: !postgres && 'PostgreSQL only' }, async () => {
+test('the server survives PostgreSQL terminating its connections, logs it, and serves the next requests', {
+  skip: !postgres && 'PostgreSQL only',
+}, async () => {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
@@ -31,13 +33,17 @@ test('the server survives PostgreSQL terminating its connections, logs it, and s
   try {
     await app.ready();
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: ADMIN.clientId, client_secret: ADMIN.clientSecret });
-    const token = (await app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form.toString() })).json().access_token as string;
+    const token = (
+      await app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form.toString() })
+    ).json().access_token as string;
     const list = () => app.inject({ method: 'GET', url: '/v2024/non-employee-sources', headers: { authorization: `Bearer ${token}` } });
     assert.equal((await list()).statusCode, 200);
 
     // Every connection the app's pool holds (several at once, so the pool opens more than one).
     const pids = new Set(
-      (await Promise.all(Array.from({ length: 4 }, () => sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.05)`.execute(app.db.kysely)))).map((r) => r.rows[0]!.pid),
+      (await Promise.all(Array.from({ length: 4 }, () => sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.05)`.execute(app.db.kysely)))).map(
+        (r) => r.rows[0]!.pid,
+      ),
     );
     assert.ok(pids.size >= 2, `the pool held ${pids.size} connection(s)`);
     await killer.query('select pg_terminate_backend(pid) from unnest($1::int[]) pid', [[...pids]]);

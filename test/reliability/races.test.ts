@@ -12,7 +12,17 @@ import { errorOf, harness, type Harness } from '../helpers/app.js';
 import { csvLine } from '../../src/modules/bulk/csv.js';
 
 const HEADER = ['accountName', 'firstName', 'lastName', 'phone', 'email', 'manager', 'startDate', 'endDate', 'note'];
-const row = (accountName: string) => [accountName, 'Bulk', 'Row', '555', `${accountName}@example.com`, 'admin', '2024-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'bulk'];
+const row = (accountName: string) => [
+  accountName,
+  'Bulk',
+  'Row',
+  '555',
+  `${accountName}@example.com`,
+  'admin',
+  '2024-01-01T00:00:00.000Z',
+  '2026-01-01T00:00:00.000Z',
+  'bulk',
+];
 const csv = (names: string[]) => [csvLine(HEADER), ...names.map((n) => csvLine(row(n)))].join('');
 
 function multipart(text: string): { payload: Buffer; contentType: string } {
@@ -36,13 +46,22 @@ describe('races: bulk upload against single creates, PATCH against PATCH', () =>
     const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name, description: name, owner: { id: h.admin.identity.id } });
     assert.equal(res.statusCode, 200, res.body);
     const id = res.json().id as string;
-    const attr = await h.request('POST', `/v2024/non-employee-sources/${id}/schema-attributes`, h.admin.token, { type: 'TEXT', label: 'note', technicalName: 'note' });
+    const attr = await h.request('POST', `/v2024/non-employee-sources/${id}/schema-attributes`, h.admin.token, {
+      type: 'TEXT',
+      label: 'note',
+      technicalName: 'note',
+    });
     assert.equal(attr.statusCode, 200, attr.body);
     return id;
   };
   const upload = (sourceId: string, text: string) => {
     const { payload, contentType } = multipart(text);
-    return h.app.inject({ method: 'POST', url: `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload`, headers: { authorization: `Bearer ${h.admin.token}`, 'content-type': contentType }, payload });
+    return h.app.inject({
+      method: 'POST',
+      url: `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload`,
+      headers: { authorization: `Bearer ${h.admin.token}`, 'content-type': contentType },
+      payload,
+    });
   };
   const finished = async (sourceId: string, jobId: string) => {
     for (let i = 0; i < 3000; i++) {

@@ -30,7 +30,12 @@ describe('record cache: gets from memory, fenced against every other writer', { 
 
   const cacheOf = (app: FastifyInstance) => app.db.recordCache!;
   const call = (app: FastifyInstance, method: 'GET' | 'PUT' | 'DELETE' | 'POST', url: string, body?: unknown) =>
-    app.inject({ method, url, headers: { authorization: `Bearer ${a.admin.token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { payload: JSON.stringify(body) } : {}) });
+    app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${a.admin.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { payload: JSON.stringify(body) } : {}),
+    });
   const body = (accountName: string, firstName = 'First') => ({
     accountName,
     firstName,
@@ -91,7 +96,11 @@ describe('record cache: gets from memory, fenced against every other writer', { 
     await b.ready();
     raw = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${a.config.databaseSchema}` });
     await raw.connect();
-    const res = await a.request('POST', '/v2024/non-employee-sources', a.admin.token, { name: 'cache', description: 'cache', owner: { id: a.admin.identity.id } });
+    const res = await a.request('POST', '/v2024/non-employee-sources', a.admin.token, {
+      name: 'cache',
+      description: 'cache',
+      owner: { id: a.admin.identity.id },
+    });
     assert.equal(res.statusCode, 200, res.body);
     sourceId = res.json().id;
   });

@@ -58,15 +58,29 @@ describe('notification sender', () => {
     assert.deepEqual(outbox.calls, ['sent a', 'undeliverable b: the recipient has no email address']);
     const info = log.lines.find((l) => l.level === 'info')!;
     assert.match(info.msg, /no SMTP_URL configured/);
-    assert.deepEqual(info.obj, { notification: { id: 'a', kind: 'APPROVAL_REQUESTED', recipientId: 'r-a' }, to: 'one@example.com', subject: 'subject a', text: 'body a\n' });
+    assert.deepEqual(info.obj, {
+      notification: { id: 'a', kind: 'APPROVAL_REQUESTED', recipientId: 'r-a' },
+      to: 'one@example.com',
+      subject: 'subject a',
+      text: 'body a\n',
+    });
     assert.equal(log.lines.find((l) => l.level === 'warn')!.msg, 'notification undeliverable: the recipient has no email address');
   });
 
   test('SMTP failures are retried with exponential back-off, then FAILED; the URL is never logged', async () => {
     const outbox = new FakeOutbox();
     const smtpUrl = 'smtp://user:s3cret@127.0.0.1:1';
-    const sender = new NotificationSender(outbox as unknown as NotificationRepository, { smtpUrl, from: 'nelm@example.com', retryBaseMs: 1000, retryMaxMs: 5000, maxAttempts: 3 });
-    assert.deepEqual([1, 2, 3, 4, 10].map((n) => sender.retryDelay(n)), [1000, 2000, 4000, 5000, 5000]);
+    const sender = new NotificationSender(outbox as unknown as NotificationRepository, {
+      smtpUrl,
+      from: 'nelm@example.com',
+      retryBaseMs: 1000,
+      retryMaxMs: 5000,
+      maxAttempts: 3,
+    });
+    assert.deepEqual(
+      [1, 2, 3, 4, 10].map((n) => sender.retryDelay(n)),
+      [1000, 2000, 4000, 5000, 5000],
+    );
     const log = recordingLog();
     sender.start(log);
     outbox.due = [notification('x', 'x@example.com', 0), notification('y', 'y@example.com', 2)];
@@ -81,7 +95,10 @@ describe('notification sender', () => {
     assert.equal(loadConfig({}).smtpUrl, undefined);
     assert.equal(loadConfig({}).mailFrom, 'NELM <nelm@localhost>');
     assert.equal(loadConfig({ SMTP_URL: 'smtps://u:p@mail.example.com:465', NELM_MAIL_FROM: 'Us <us@example.com>' }).mailFrom, 'Us <us@example.com>');
-    assert.throws(() => loadConfig({ SMTP_URL: 'http://u:hunter2@mail.example.com' }), (e: Error) => /SMTP_URL must be/.test(e.message) && !e.message.includes('hunter2'));
+    assert.throws(
+      () => loadConfig({ SMTP_URL: 'http://u:hunter2@mail.example.com' }),
+      (e: Error) => /SMTP_URL must be/.test(e.message) && !e.message.includes('hunter2'),
+    );
     assert.throws(() => loadConfig({ NELM_MAIL_FROM: 'nobody' }), /NELM_MAIL_FROM/);
   });
 });
@@ -103,13 +120,19 @@ describe('notification texts', () => {
     const ask = approvalRequested('ap1', facts, { id: 'item1', order: 1, levels: 2 });
     assert.equal(ask.recipientId, 'ap1');
     assert.equal(ask.requestId, 'req1');
-    assert.match(ask.body, /^Jane Doe \(jane\.doe\) asked for a non-employee account for Ada Lovelace \(account name ada, ada@example\.com\) in the source "Contractors"\./);
+    assert.match(
+      ask.body,
+      /^Jane Doe \(jane\.doe\) asked for a non-employee account for Ada Lovelace \(account name ada, ada@example\.com\) in the source "Contractors"\./,
+    );
     assert.match(ask.body, /approver 1 of 2\. Please approve or reject approval item item1/);
     assert.match(ask.body, /Employment: 2020-03-24 to 2021-03-25/);
     const ok = requestApproved(facts, 'rec1', undefined);
     assert.equal(ok.recipientId, 'jd');
     assert.match(ok.body, /approved at once: the source has no approvers/);
-    assert.match(requestRejected(facts, { id: 'x', alias: 'bob', name: null }, 2, 'No budget').body, /rejected by bob \(approval level 2\)\.\nComment: No budget/);
+    assert.match(
+      requestRejected(facts, { id: 'x', alias: 'bob', name: null }, 2, 'No budget').body,
+      /rejected by bob \(approval level 2\)\.\nComment: No budget/,
+    );
     assert.match(requestWithdrawn('ap1', facts, undefined).body, /withdrawn by an unknown identity\.\nYour approval is no longer needed/);
   });
 });

@@ -72,12 +72,27 @@ describe('approval state: decisions', () => {
 
   test('approving the last level completes the request', () => {
     assert.deepEqual(planDecision(items('PENDING'), 'i1', 'approve'), { decided: 'APPROVED', activate: [], cancel: [], requestEvent: 'complete' });
-    assert.deepEqual(planDecision(items('APPROVED', 'APPROVED', 'PENDING'), 'i3', 'approve'), { decided: 'APPROVED', activate: [], cancel: [], requestEvent: 'complete' });
+    assert.deepEqual(planDecision(items('APPROVED', 'APPROVED', 'PENDING'), 'i3', 'approve'), {
+      decided: 'APPROVED',
+      activate: [],
+      cancel: [],
+      requestEvent: 'complete',
+    });
   });
 
   test('a rejection at any level rejects the request and cancels the open items', () => {
-    assert.deepEqual(planDecision(items('PENDING', 'NOT_READY', 'NOT_READY'), 'i1', 'reject'), { decided: 'REJECTED', activate: [], cancel: ['i2', 'i3'], requestEvent: 'reject' });
-    assert.deepEqual(planDecision(items('APPROVED', 'PENDING', 'NOT_READY'), 'i2', 'reject'), { decided: 'REJECTED', activate: [], cancel: ['i3'], requestEvent: 'reject' });
+    assert.deepEqual(planDecision(items('PENDING', 'NOT_READY', 'NOT_READY'), 'i1', 'reject'), {
+      decided: 'REJECTED',
+      activate: [],
+      cancel: ['i2', 'i3'],
+      requestEvent: 'reject',
+    });
+    assert.deepEqual(planDecision(items('APPROVED', 'PENDING', 'NOT_READY'), 'i2', 'reject'), {
+      decided: 'REJECTED',
+      activate: [],
+      cancel: ['i3'],
+      requestEvent: 'reject',
+    });
   });
 
   test('deciding a NOT_READY, APPROVED, REJECTED or CANCELLED item is 400.1.3 with a reason', () => {
@@ -104,7 +119,9 @@ describe('approval state: decisions', () => {
 
   test('any sequence of decisions keeps at most one PENDING item, in level order, and final states final', () => {
     const levels = fc.integer({ min: 1, max: 3 });
-    const steps = fc.array(fc.record({ level: fc.integer({ min: 1, max: 3 }), decision: fc.constantFrom('approve' as const, 'reject' as const) }), { maxLength: 8 });
+    const steps = fc.array(fc.record({ level: fc.integer({ min: 1, max: 3 }), decision: fc.constantFrom('approve' as const, 'reject' as const) }), {
+      maxLength: 8,
+    });
     fc.assert(
       fc.property(levels, steps, (n, moves) => {
         let state: ItemState[] = initialState(n).items.map((status, i) => ({ id: `i${i + 1}`, order: i + 1, status }));
@@ -113,7 +130,7 @@ describe('approval state: decisions', () => {
           const target = state.find((i) => i.order === move.level);
           if (!target) continue;
           const before = target.status;
-          let plan;
+          let plan: ReturnType<typeof planDecision>;
           try {
             plan = planDecision(state, target.id, move.decision);
           } catch (error) {
@@ -125,7 +142,13 @@ describe('approval state: decisions', () => {
           assert.equal(before, 'PENDING');
           assert.equal(request, 'PENDING', 'no item is PENDING once the request ended');
           state = state.map((i) =>
-            i.id === target.id ? { ...i, status: plan.decided } : plan.activate.includes(i.id) ? { ...i, status: 'PENDING' } : plan.cancel.includes(i.id) ? { ...i, status: 'CANCELLED' } : i,
+            i.id === target.id
+              ? { ...i, status: plan.decided }
+              : plan.activate.includes(i.id)
+                ? { ...i, status: 'PENDING' }
+                : plan.cancel.includes(i.id)
+                  ? { ...i, status: 'CANCELLED' }
+                  : i,
           );
           if (plan.requestEvent === 'complete') request = 'APPROVED';
           if (plan.requestEvent === 'reject') request = 'REJECTED';

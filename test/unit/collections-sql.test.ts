@@ -197,7 +197,14 @@ for (const engine of engines) {
         .insertInto(table)
         .values(
           PEOPLE.map(([id, first, last, email, status, start, age, active]) => ({
-            id, first_name: first, last_name: last, email, status, start_date: start, age, active: opened.bool(active),
+            id,
+            first_name: first,
+            last_name: last,
+            email,
+            status,
+            start_date: start,
+            age,
+            active: opened.bool(active),
           })),
         )
         .execute();
@@ -210,7 +217,12 @@ for (const engine of engines) {
 
     const people = () => db.selectFrom(`${table} as p`).select('p.id');
     const ids = async (filter: string) =>
-      (await people().where((eb) => filterExpression(eb, parseFilter(filter), FILTERS)).orderBy('p.id').execute()).map((r) => r.id);
+      (
+        await people()
+          .where((eb) => filterExpression(eb, parseFilter(filter), FILTERS))
+          .orderBy('p.id')
+          .execute()
+      ).map((r) => r.id);
     const sorted = async (sorters: string | undefined, filter?: string) => {
       let qb = people();
       if (filter) qb = qb.where((eb) => filterExpression(eb, parseFilter(filter), FILTERS));
@@ -225,14 +237,24 @@ for (const engine of engines) {
 
     describe('filter errors are 400s', () => {
       for (const [filter, pattern] of FILTER_ERRORS) {
-        test(filter, () => assertBadRequest(() => people().where((eb) => filterExpression(eb, parseFilter(filter), FILTERS)).compile(), pattern));
+        test(filter, () =>
+          assertBadRequest(
+            () =>
+              people()
+                .where((eb) => filterExpression(eb, parseFilter(filter), FILTERS))
+                .compile(),
+            pattern,
+          ),
+        );
       }
     });
 
     test('values are bound as parameters, never interpolated', async () => {
       const evil = `x'); drop table ${table}; --`;
       const filter = `firstName eq "${evil}" or lastName co "${evil}"`;
-      const compiled = people().where((eb) => filterExpression(eb, parseFilter(filter), FILTERS)).compile();
+      const compiled = people()
+        .where((eb) => filterExpression(eb, parseFilter(filter), FILTERS))
+        .compile();
       assert.ok(!compiled.sql.includes('drop'), compiled.sql);
       assert.ok(compiled.parameters.includes(evil));
       assert.deepEqual(await ids(filter), []);
@@ -264,7 +286,10 @@ for (const engine of engines) {
           parseSorters('-age', SORTS),
         );
         const page = await qb.limit(2).offset(2).execute();
-        assert.deepEqual(page.map((r) => r.id), ['p02', 'p05']);
+        assert.deepEqual(
+          page.map((r) => r.id),
+          ['p02', 'p05'],
+        );
       });
     });
   });

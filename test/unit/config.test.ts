@@ -44,11 +44,20 @@ test('the record cache: 64 MiB by default, any whole number of MiB up to 16384, 
 
 test('every problem is named at once', () => {
   assert.throws(
-    () => loadConfig({ PORT: 'eighty', NELM_TOKEN_TTL: '5', NELM_RATE_LIMIT: 'lots', NELM_ADMIN_CLIENT_ID: 'only-the-id', DATABASE_URL: 'mysql://x', NELM_LOG_LEVEL: 'loud' }),
+    () =>
+      loadConfig({
+        PORT: 'eighty',
+        NELM_TOKEN_TTL: '5',
+        NELM_RATE_LIMIT: 'lots',
+        NELM_ADMIN_CLIENT_ID: 'only-the-id',
+        DATABASE_URL: 'mysql://x',
+        NELM_LOG_LEVEL: 'loud',
+      }),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       const text = error.problems.join('\n');
-      for (const name of ['PORT', 'NELM_TOKEN_TTL', 'NELM_RATE_LIMIT', 'NELM_ADMIN_CLIENT_SECRET', 'DATABASE_URL', 'NELM_LOG_LEVEL']) assert.match(text, new RegExp(name));
+      for (const name of ['PORT', 'NELM_TOKEN_TTL', 'NELM_RATE_LIMIT', 'NELM_ADMIN_CLIENT_SECRET', 'DATABASE_URL', 'NELM_LOG_LEVEL'])
+        assert.match(text, new RegExp(name));
       return true;
     },
   );

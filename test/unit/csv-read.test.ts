@@ -8,7 +8,10 @@ import { columnValues, mapColumns, validateRows } from '../../src/modules/bulk/c
 
 const read = (text: string | Buffer) => parseCsv(Buffer.isBuffer(text) ? text : Buffer.from(text));
 const fails = (text: string | Buffer, message: RegExp, line?: number) =>
-  assert.throws(() => read(text), (e: unknown) => e instanceof CsvError && message.test(e.message) && (line === undefined || e.line === line));
+  assert.throws(
+    () => read(text),
+    (e: unknown) => e instanceof CsvError && message.test(e.message) && (line === undefined || e.line === line),
+  );
 
 test('a BOM, CRLF or CR line ends, spaces around fields, quoted fields and empty lines are accepted', () => {
   const t = read('\uFEFF accountName , firstName \r\n\r\nJon.Smith, Jon\r\n"a,b", "multi\r\nline" \r\n,\r\n   \r\n"x","say ""hi"""\rlast,one');
@@ -69,7 +72,11 @@ test('the reader agrees with csv-parse on RFC 4180 documents', () => {
 });
 
 const ATTRIBUTES = [
-  ...['accountName', 'firstName', 'lastName', 'phone', 'email', 'manager', 'startDate', 'endDate'].map((technicalName) => ({ technicalName, system: true, required: true })),
+  ...['accountName', 'firstName', 'lastName', 'phone', 'email', 'manager', 'startDate', 'endDate'].map((technicalName) => ({
+    technicalName,
+    system: true,
+    required: true,
+  })),
   { technicalName: 'department', system: false, required: false },
   { technicalName: 'badge', system: false, required: true },
 ];
@@ -86,7 +93,10 @@ test('columns match attributes in any case; one problem per unknown, repeated, u
   assert.ok(texts.some((t) => /column 3 of the header has no name/.test(t)));
   assert.ok(texts.some((t) => /column 5 "email" repeats column 4/.test(t)));
   for (const missing of ['firstName', 'lastName', 'phone', 'manager', 'startDate', 'endDate', 'badge']) {
-    assert.ok(texts.some((t) => t === `the required column "${missing}" is missing`), missing);
+    assert.ok(
+      texts.some((t) => t === `the required column "${missing}" is missing`),
+      missing,
+    );
   }
   assert.ok(!texts.some((t) => /column "department" is missing/.test(t)), 'an optional custom attribute may be left out');
   assert.ok(bad.problems.every((p) => p.field === 'data'));

@@ -38,14 +38,20 @@ describe('PointReads', () => {
     const { reads, calls } = recorder(rows);
     const keys = Object.keys(rows.t);
     assert.deepEqual(await Promise.all(keys.map((k) => reads.load('t', k))), ['K1', 'K2', 'K3', 'K4', 'K5', 'K6', 'K7']);
-    assert.deepEqual(calls.map((c) => c.keys), [['k1', 'k2', 'k3'], ['k4', 'k5', 'k6'], ['k7']]);
+    assert.deepEqual(
+      calls.map((c) => c.keys),
+      [['k1', 'k2', 'k3'], ['k4', 'k5', 'k6'], ['k7']],
+    );
   });
 
   test('later turns are batches of their own', async () => {
     const { reads, calls } = recorder({ t: { a: 'A', b: 'B' } });
     assert.equal(await reads.load('t', 'a'), 'A');
     assert.equal(await reads.load('t', 'b'), 'B');
-    assert.deepEqual(calls.map((c) => c.keys), [['a'], ['b']]);
+    assert.deepEqual(
+      calls.map((c) => c.keys),
+      [['a'], ['b']],
+    );
   });
 
   test("a failed fetch rejects exactly its own batch's loads", async () => {

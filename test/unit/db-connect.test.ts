@@ -51,13 +51,13 @@ describe('StatementCache', () => {
   });
 
   test('Kysely over the cache: parameters bind per call, streams and transactions work, schema changes are seen', async () => {
-    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new StatementCache(new Database(':memory:')) }) });
+    const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: new StatementCache(new Database(':memory:')) }) });
     await sql`create table t (id integer primary key, name text not null)`.execute(db);
     for (const name of ['a', 'b', 'c']) await db.insertInto('t').values({ name }).execute();
     assert.deepEqual(await db.selectFrom('t').select('name').where('id', '=', 2).execute(), [{ name: 'b' }]);
     assert.deepEqual(await db.selectFrom('t').select('name').where('id', '=', 3).execute(), [{ name: 'c' }]);
     const streamed: string[] = [];
-    for await (const row of db.selectFrom('t').select('name').orderBy('id').stream()) streamed.push(row.name);
+    for await (const row of db.selectFrom('t').select('name').orderBy('id').stream()) streamed.push(String(row.name));
     assert.deepEqual(streamed, ['a', 'b', 'c']);
     await assert.rejects(
       db.transaction().execute(async (trx) => {
@@ -93,7 +93,7 @@ describe('pgTimestampToIso', () => {
       const ms = Math.floor(Math.random() * 253402300799999);
       const iso = new Date(ms).toISOString();
       const micro = String(Math.floor(Math.random() * 1000)).padStart(3, '0');
-      const pgText = `${iso.slice(0, 10)} ${iso.slice(11, 23)}${micro}`.replace(/\.?0+$/, '') + '+00';
+      const pgText = `${`${iso.slice(0, 10)} ${iso.slice(11, 23)}${micro}`.replace(/\.?0+$/, '')}+00`;
       assert.equal(pgTimestampToIso(pgText), iso, pgText);
     }
   });
@@ -119,7 +119,7 @@ describe('pgTimestampToIso', () => {
 describe('PreparingPool (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith('postgres') && 'PostgreSQL only' }, () => {
   test('runs each text as one named statement per connection; long texts and other commands unnamed', async () => {
     const pool = new PreparingPool(new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 }));
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new PostgresDialect({ pool }) });
     try {
       for (const n of [1, 2, 3]) assert.deepEqual((await sql<{ x: number }>`select ${n}::int * 2 as x`.execute(db)).rows, [{ x: n * 2 }]);
       // A statement that fails when it runs fails alone: the next call of the same text works.
@@ -132,7 +132,10 @@ describe('PreparingPool (PostgreSQL)', { skip: !process.env.DATABASE_URL?.starts
       });
       const { rows } = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements order by name`.execute(db);
       const texts = rows.map((r) => r.statement);
-      assert.ok(rows.every((r) => /^nelm_\d+$/.test(r.name)), JSON.stringify(rows.map((r) => r.name)));
+      assert.ok(
+        rows.every((r) => /^nelm_\d+$/.test(r.name)),
+        JSON.stringify(rows.map((r) => r.name)),
+      );
       assert.ok(texts.includes('select $1::int * 2 as x'), 'the repeated text is prepared once');
       assert.equal(texts.filter((t) => t === 'select $1::int * 2 as x').length, 1);
       assert.ok(!texts.includes(long), 'a long text runs unnamed');
@@ -194,13 +197,25 @@ describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith
       // A parameter pg cannot write rejects, and the connection serves the next query.
       const circular: Record<string, unknown> = {};
       circular.self = circular;
-      await assert.rejects(db.eachRow!(CompiledQuery.raw('select $1::jsonb', [circular]), () => {}), /circular/i);
-      await assert.rejects(db.eachRow!(CompiledQuery.raw('select $1::int', ['not a number']), () => {}), /invalid input syntax/);
-      await assert.rejects(db.eachRow!(CompiledQuery.raw('selec 1', []), () => {}), /syntax error/);
+      await assert.rejects(
+        db.eachRow!(CompiledQuery.raw('select $1::jsonb', [circular]), () => {}),
+        /circular/i,
+      );
+      await assert.rejects(
+        db.eachRow!(CompiledQuery.raw('select $1::int', ['not a number']), () => {}),
+        /invalid input syntax/,
+      );
+      await assert.rejects(
+        db.eachRow!(CompiledQuery.raw('selec 1', []), () => {}),
+        /syntax error/,
+      );
       await db.eachRow!(CompiledQuery.raw('select 1 as x where false', []), () => assert.fail('no row'));
       // A database error rejects; so does a throwing callback (after the rows are read); the pool's
       // 10 connections still serve 30 queries afterwards.
-      await assert.rejects(db.eachRow!(CompiledQuery.raw('select 1 / $1::int', [0]), () => {}), /division by zero/);
+      await assert.rejects(
+        db.eachRow!(CompiledQuery.raw('select 1 / $1::int', [0]), () => {}),
+        /division by zero/,
+      );
       await assert.rejects(
         db.eachRow!(CompiledQuery.raw(text, [5]), () => {
           throw new Error('callback failed');
@@ -307,7 +322,11 @@ describe('pgEachRow (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith
       assert.deepEqual(await statements(), []);
       const named = pgEachRow(pool, (t) => (t === text ? 'each_row_test' : undefined));
       for (const value of ['y', 'z']) await named(CompiledQuery.raw(text, [value]), (v) => seen.push(v));
-      assert.deepEqual(seen, [['x', '2'], ['y', '2'], ['z', '2']]);
+      assert.deepEqual(seen, [
+        ['x', '2'],
+        ['y', '2'],
+        ['z', '2'],
+      ]);
       assert.deepEqual(await statements(), [{ name: 'each_row_test', statement: text }]);
     } finally {
       await pool.end();

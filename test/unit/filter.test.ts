@@ -190,11 +190,11 @@ describe('parseFilter: errors', () => {
   });
 
   test('depth limit (parentheses and not)', () => {
-    const ok = '('.repeat(FILTER_LIMITS.maxDepth) + 'a pr' + ')'.repeat(FILTER_LIMITS.maxDepth);
+    const ok = `${'('.repeat(FILTER_LIMITS.maxDepth)}a pr${')'.repeat(FILTER_LIMITS.maxDepth)}`;
     assert.deepEqual(parseFilter(ok), cmp('a', 'pr'));
-    const deep = '('.repeat(FILTER_LIMITS.maxDepth + 1) + 'a pr' + ')'.repeat(FILTER_LIMITS.maxDepth + 1);
+    const deep = `${'('.repeat(FILTER_LIMITS.maxDepth + 1)}a pr${')'.repeat(FILTER_LIMITS.maxDepth + 1)}`;
     rejects(deep, new RegExp(`nesting deeper than ${FILTER_LIMITS.maxDepth} levels at position ${FILTER_LIMITS.maxDepth + 1}`));
-    rejects('not '.repeat(FILTER_LIMITS.maxDepth + 1) + 'a pr', /nesting deeper than/);
+    rejects(`${'not '.repeat(FILTER_LIMITS.maxDepth + 1)}a pr`, /nesting deeper than/);
   });
 
   test('term limit', () => {

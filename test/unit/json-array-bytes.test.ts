@@ -24,7 +24,10 @@ test('multi-byte text (2-, 3- and 4-byte UTF-8) and growth well past the first 6
   const bytes = bytesOf(elements);
   assert.ok(bytes.length > 4 * 64 * 1024);
   assert.ok(bytes.equals(Buffer.from(`[${elements.join(',')}]`)));
-  assert.deepEqual(JSON.parse(bytes.toString('utf8')), elements.map((e) => JSON.parse(e)));
+  assert.deepEqual(
+    JSON.parse(bytes.toString('utf8')),
+    elements.map((e) => JSON.parse(e)),
+  );
 });
 
 test('an element of only 4-byte characters fills its reservation exactly', () => {

@@ -182,7 +182,12 @@ describe('applyPatch: the writable whitelist', () => {
 
   test('paths outside it are refused, naming the path and the patchable fields', () => {
     for (const path of ['/id', '/owner', '/created', '/modified', '/cloudExternalId', '/Name']) {
-      const causes = rejects([{ op: 'replace', path, value: 'x' }], new RegExp(`'${path}' is not patchable; patchable fields: name, description, approvers, accountManagers`), doc(), WRITABLE);
+      const causes = rejects(
+        [{ op: 'replace', path, value: 'x' }],
+        new RegExp(`'${path}' is not patchable; patchable fields: name, description, approvers, accountManagers`),
+        doc(),
+        WRITABLE,
+      );
       assert.equal(causes[0]!.field, 'operations[0].path');
     }
   });

@@ -16,7 +16,11 @@ test('a batch of gets runs a generic plan after five custom ones', { skip: PG_UR
   const client = new pg.Client({ connectionString: h.config.databaseUrl, options: `-c search_path=${h.config.databaseSchema}` });
   await client.connect();
   try {
-    const source = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name: 'Plans', description: 'p', owner: { id: h.admin.identity.id } });
+    const source = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
+      name: 'Plans',
+      description: 'p',
+      owner: { id: h.admin.identity.id },
+    });
     assert.equal(source.statusCode, 200, source.body);
     // Enough rows, analyzed, that PostgreSQL costs plans as at scale (on a handful of rows every
     // plan costs the same and the generic one wins anyway).
@@ -27,14 +31,22 @@ test('a batch of gets runs a generic plan after five custom ones', { skip: PG_UR
       [h.config.tenant, source.json().id],
     );
     await client.query('analyze records');
-    const ids = Array.from({ length: 40 }, (_, n) => createHash('md5').update(String(1 + n * 97)).digest('hex'));
+    const ids = Array.from({ length: 40 }, (_, n) =>
+      createHash('md5')
+        .update(String(1 + n * 97))
+        .digest('hex'),
+    );
     const text = pgRecordsByIdsSql(h.app.db.kysely);
     for (let run = 0; run < 8; run++) {
       const batch = ids.slice(run * 5, run * 5 + 5);
       const { rows } = await client.query({ name: 'gets', text, values: [h.config.tenant, batch], rowMode: 'array' });
       assert.deepEqual(rows.map((r) => r[0]).sort(), [...batch].sort());
     }
-    const { rows: [plans] } = await client.query<{ generic_plans: string; custom_plans: string }>("select generic_plans, custom_plans from pg_prepared_statements where name = 'gets'");
+    const {
+      rows: [plans],
+    } = await client.query<{ generic_plans: string; custom_plans: string }>(
+      "select generic_plans, custom_plans from pg_prepared_statements where name = 'gets'",
+    );
     assert.deepEqual([Number(plans!.custom_plans), Number(plans!.generic_plans)], [5, 3]);
   } finally {
     await client.end();

@@ -174,7 +174,13 @@ describe('RecordCache', () => {
   });
 
   test('which statements count as writes of records, and which end a transaction', () => {
-    for (const text of ['update "records" set "first_name" = $1', 'delete from "sources" where "id" = $1', 'insert into "records" values ($1)', 'with v (id) as (values ($1)) update records set x = v.x from v', 'truncate records']) {
+    for (const text of [
+      'update "records" set "first_name" = $1',
+      'delete from "sources" where "id" = $1',
+      'insert into "records" values ($1)',
+      'with v (id) as (values ($1)) update records set x = v.x from v',
+      'truncate records',
+    ]) {
       assert.equal(writesRecords(text), true, text);
     }
     for (const text of ['select "records"."json" from "records"', '  SELECT 1 from sources', 'update "requests" set "status" = $1', 'begin', 'commit']) {

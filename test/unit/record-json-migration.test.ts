@@ -32,19 +32,40 @@ after(async () => {
 });
 
 /** Whether `records.json` can be read (introspection leaves generated columns out on SQLite). */
-const hasJson = () => sql`select json from records limit 1`.execute(db.kysely).then(() => true, () => false);
+const hasJson = () =>
+  sql`select json from records limit 1`.execute(db.kysely).then(
+    () => true,
+    () => false,
+  );
 
 test('0004 on a database with records: each gets the JSON the API sent; down drops it', async () => {
   const owner = await h.caller('owner.one');
   const source = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name: 'Before', description: 'd', owner: { id: owner.identity.id } });
   assert.equal(source.statusCode, 200, source.body);
   const sourceId = source.json().id as string;
-  assert.equal((await h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, h.admin.token, { type: 'TEXT', label: 'Note', technicalName: 'note' })).statusCode, 200);
+  assert.equal(
+    (
+      await h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, h.admin.token, {
+        type: 'TEXT',
+        label: 'Note',
+        technicalName: 'note',
+      })
+    ).statusCode,
+    200,
+  );
   const sent = new Map<string, string>();
   for (const [n, text] of ['plain', 'quote " \\ \u0001 \n 漢字 😀'].entries()) {
     const res = await h.request('POST', '/v2024/non-employee-records', h.admin.token, {
-      accountName: `before.${n}`, firstName: text, lastName: 'Last', email: `before.${n}@example.com`, phone: text, manager: 'owner.one',
-      sourceId, startDate: '2020-03-24T00:00:00-05:00', endDate: '2021-03-25T10:11:12.345Z', data: { note: text },
+      accountName: `before.${n}`,
+      firstName: text,
+      lastName: 'Last',
+      email: `before.${n}@example.com`,
+      phone: text,
+      manager: 'owner.one',
+      sourceId,
+      startDate: '2020-03-24T00:00:00-05:00',
+      endDate: '2021-03-25T10:11:12.345Z',
+      data: { note: text },
     });
     assert.equal(res.statusCode, 200, res.body);
     const id = res.json().id as string;
@@ -54,10 +75,13 @@ test('0004 on a database with records: each gets the JSON the API sent; down dro
   const steps = migrator(db.kysely, db.engine, db.schema);
   const down = await steps.migrateTo('20261123_0003_bulk_jobs');
   assert.equal(down.error, undefined);
-  assert.deepEqual(down.results?.map((r) => [r.migrationName, r.direction, r.status]), [
-    ['20261124_0005_record_cache', 'Down', 'Success'],
-    ['20261123_0004_record_json', 'Down', 'Success'],
-  ]);
+  assert.deepEqual(
+    down.results?.map((r) => [r.migrationName, r.direction, r.status]),
+    [
+      ['20261124_0005_record_cache', 'Down', 'Success'],
+      ['20261123_0004_record_json', 'Down', 'Success'],
+    ],
+  );
   assert.equal(await hasJson(), false);
 
   assert.deepEqual(await migrateToLatest(db.kysely, db.engine, db.schema), ['20261123_0004_record_json', '20261124_0005_record_cache']);
@@ -72,7 +96,9 @@ test('0004 on a database with records: each gets the JSON the API sent; down dro
   if (db.engine === 'postgres') {
     // A VACUUM was run (not how many pages it could mark all-visible: other tests' transactions,
     // open at the same time on the same server, keep the newest rows from being visible to all).
-    const { rows: [stats] } = await sql<{ vacuum_count: string }>`select vacuum_count from pg_stat_user_tables where relid = 'records'::regclass`.execute(db.kysely);
+    const {
+      rows: [stats],
+    } = await sql<{ vacuum_count: string }>`select vacuum_count from pg_stat_user_tables where relid = 'records'::regclass`.execute(db.kysely);
     assert.ok(Number(stats!.vacuum_count) > 0, 'VACUUM after the table was rewritten');
   }
 });

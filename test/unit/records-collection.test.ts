@@ -16,11 +16,26 @@ describe('record sorters', () => {
     ]);
   });
   test('the tiebreak follows the last sorter, unless the client sorted on id', () => {
-    assert.deepEqual(recordSorters('-modified').map((s) => s.direction), ['desc', 'desc']);
-    assert.deepEqual(recordSorters('lastName,-startDate').map((s) => `${s.column}:${s.direction}`), ['records.last_name:asc', 'records.start_date:desc', 'records.id:desc']);
-    assert.deepEqual(recordSorters('-lastName,id').map((s) => s.direction), ['desc', 'asc']);
-    assert.deepEqual(recordSorters('-id').map((s) => `${s.column}:${s.direction}`), ['records.id:desc']);
-    assert.deepEqual(recordSorters('sourceId').map((s) => s.column), ['records.source_id', 'records.id']);
+    assert.deepEqual(
+      recordSorters('-modified').map((s) => s.direction),
+      ['desc', 'desc'],
+    );
+    assert.deepEqual(
+      recordSorters('lastName,-startDate').map((s) => `${s.column}:${s.direction}`),
+      ['records.last_name:asc', 'records.start_date:desc', 'records.id:desc'],
+    );
+    assert.deepEqual(
+      recordSorters('-lastName,id').map((s) => s.direction),
+      ['desc', 'asc'],
+    );
+    assert.deepEqual(
+      recordSorters('-id').map((s) => `${s.column}:${s.direction}`),
+      ['records.id:desc'],
+    );
+    assert.deepEqual(
+      recordSorters('sourceId').map((s) => s.column),
+      ['records.source_id', 'records.id'],
+    );
   });
 });
 

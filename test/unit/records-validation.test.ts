@@ -2,7 +2,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeRecordDate, parseRecordDate } from '../../src/domain/records/dates.js';
-import { changedFields, isPlausibleEmail, validateRecordInput, type RecordAttribute, type RecordValidationContext } from '../../src/domain/records/validation.js';
+import {
+  changedFields,
+  isPlausibleEmail,
+  validateRecordInput,
+  type RecordAttribute,
+  type RecordValidationContext,
+} from '../../src/domain/records/validation.js';
 import { filterDate } from '../../src/modules/records/collection.js';
 import { ApiError } from '../../src/errors/api-error.js';
 import { SYSTEM_ATTRIBUTES } from '../../src/domain/system-attributes.js';
@@ -58,7 +64,18 @@ describe('record dates', () => {
   });
 
   test('impossible dates and times are refused, saying why', () => {
-    for (const bad of ['2020-02-30', '2020-04-31', '2020-13-01', '2020-00-10', '2020-01-00', '2020-03-24T24:00:00Z', '2020-03-24T10:60Z', '2020-03-24T10:00:60Z', '2020-03-24T00:00+19:00', '2020-03-24T00:00+05:60']) {
+    for (const bad of [
+      '2020-02-30',
+      '2020-04-31',
+      '2020-13-01',
+      '2020-00-10',
+      '2020-01-00',
+      '2020-03-24T24:00:00Z',
+      '2020-03-24T10:60Z',
+      '2020-03-24T10:00:60Z',
+      '2020-03-24T00:00+19:00',
+      '2020-03-24T00:00+05:60',
+    ]) {
       const parsed = parseRecordDate(bad);
       assert.equal(parsed.ok, false, bad);
       assert.ok(!parsed.ok && parsed.reason.length > 0);
@@ -68,7 +85,19 @@ describe('record dates', () => {
   });
 
   test('malformed text is refused', () => {
-    for (const bad of ['', 'yesterday', '2020-3-24', '20200324', '2020-03-24T', '2020-03-24 10:00', '2020-03-24T10', '2020-03-24T10:00:00ZZ', '24/03/2020', '1584835200000', '+02020-03-24']) {
+    for (const bad of [
+      '',
+      'yesterday',
+      '2020-3-24',
+      '20200324',
+      '2020-03-24T',
+      '2020-03-24 10:00',
+      '2020-03-24T10',
+      '2020-03-24T10:00:00ZZ',
+      '24/03/2020',
+      '1584835200000',
+      '+02020-03-24',
+    ]) {
       assert.equal(normalizeRecordDate(bad), undefined, bad);
     }
   });
@@ -87,16 +116,38 @@ describe('record dates', () => {
 
   test('filter values use the same parser, and a bad one is a 400', () => {
     assert.equal(filterDate('2020-03-24'), '2020-03-24T00:00:00.000Z');
-    assert.throws(() => filterDate('2020-02-30'), (e: unknown) => e instanceof ApiError && e.status === 400 && /filter/i.test(e.text));
+    assert.throws(
+      () => filterDate('2020-02-30'),
+      (e: unknown) => e instanceof ApiError && e.status === 400 && /filter/i.test(e.text),
+    );
   });
 });
 
 describe('email', () => {
   test('plausible addresses pass', () => {
-    for (const ok of ['a@b.co', 'william.smith@example.com', 'first+tag@sub.example.org', "o'hara@example.ie", 'x_y-z@a-b.example', 'josé@exemple.fr']) assert.ok(isPlausibleEmail(ok), ok);
+    for (const ok of ['a@b.co', 'william.smith@example.com', 'first+tag@sub.example.org', "o'hara@example.ie", 'x_y-z@a-b.example', 'josé@exemple.fr'])
+      assert.ok(isPlausibleEmail(ok), ok);
   });
   test('implausible ones fail', () => {
-    for (const bad of ['', 'plain', '@example.com', 'a@', 'a@b', 'a@@b.com', 'a b@c.com', 'a@b .com', '.a@b.com', 'a.@b.com', 'a..b@c.com', 'a@-b.com', 'a@b-.com', 'a@b..com', 'a@1.2.3.4', `${'x'.repeat(65)}@b.com`, `a@${'b'.repeat(250)}.com`]) {
+    for (const bad of [
+      '',
+      'plain',
+      '@example.com',
+      'a@',
+      'a@b',
+      'a@@b.com',
+      'a b@c.com',
+      'a@b .com',
+      '.a@b.com',
+      'a.@b.com',
+      'a..b@c.com',
+      'a@-b.com',
+      'a@b-.com',
+      'a@b..com',
+      'a@1.2.3.4',
+      `${'x'.repeat(65)}@b.com`,
+      `a@${'b'.repeat(250)}.com`,
+    ]) {
       assert.ok(!isPlausibleEmail(bad), bad);
     }
   });
@@ -104,7 +155,10 @@ describe('email', () => {
 
 describe('validateRecordInput', () => {
   test('a valid body is normalised: trimmed text, 32-hex sourceId, ISO dates, data', () => {
-    const result = validateRecordInput(body({ accountName: '  william.smith ', sourceId: '2c918085-68c5-29c6-0168-cca6f90c1313'.toUpperCase(), data: { description: ' Auditing ' } }), ctx([custom('description')]));
+    const result = validateRecordInput(
+      body({ accountName: '  william.smith ', sourceId: '2c918085-68c5-29c6-0168-cca6f90c1313'.toUpperCase(), data: { description: ' Auditing ' } }),
+      ctx([custom('description')]),
+    );
     assert.ok(result.ok);
     assert.deepEqual(result.value, {
       accountName: 'william.smith',
@@ -156,7 +210,10 @@ describe('validateRecordInput', () => {
 
   test('startDate after endDate is refused; equal is fine', () => {
     const causes = causesOf(body({ startDate: '2021-01-02', endDate: '2021-01-01T23:59:59Z' }));
-    assert.deepEqual(causes.map((c) => c.field), ['endDate']);
+    assert.deepEqual(
+      causes.map((c) => c.field),
+      ['endDate'],
+    );
     assert.match(causes[0]!.text, /before startDate/);
     assert.ok(validateRecordInput(body({ startDate: '2021-01-01', endDate: '2021-01-01T00:00:00Z' }), ctx()).ok);
     // The same instant written with two offsets.
@@ -187,7 +244,10 @@ describe('validateRecordInput', () => {
       { field: 'data.costCenter', text: 'data.costCenter is required' },
       { field: 'data.team', text: 'data.team is required' },
     ]);
-    assert.deepEqual(causesOf(body(), attrs).map((c) => c.field), ['data.costCenter', 'data.team']);
+    assert.deepEqual(
+      causesOf(body(), attrs).map((c) => c.field),
+      ['data.costCenter', 'data.team'],
+    );
     const ok = validateRecordInput(body({ data: { costCenter: 'CC1', team: 'Blue' } }), attrs);
     assert.ok(ok.ok && ok.value.data.costCenter === 'CC1' && !('note' in ok.value.data));
   });
@@ -197,14 +257,18 @@ describe('validateRecordInput', () => {
     const stored = validateRecordInput(body({ manager: 'gone.manager', data: { team: 'Blue' } }), { ...ctx([custom('team')]) });
     assert.ok(stored.ok);
     const existing = stored.value;
-    const update = (over: Record<string, unknown>) => validateRecordInput(body({ manager: 'gone.manager', data: { team: 'Blue' }, ...over }), { ...attrs, existing });
+    const update = (over: Record<string, unknown>) =>
+      validateRecordInput(body({ manager: 'gone.manager', data: { team: 'Blue' }, ...over }), { ...attrs, existing });
     // costCenter became required and the manager's identity went away after the record was stored:
     // leaving both as they were passes; a create of the same body does not.
     const endDateOnly = update({ endDate: '2030-01-01' });
     assert.ok(endDateOnly.ok, JSON.stringify(endDateOnly));
     assert.equal(endDateOnly.value.endDate, '2030-01-01T00:00:00.000Z');
     assert.ok(update({ data: { team: 'Blue', costCenter: '  ' } }).ok, 'still as empty as stored');
-    assert.deepEqual(causesOf(body({ manager: 'gone.manager', data: { team: 'Blue' } }), attrs).map((c) => c.field), ['manager', 'data.costCenter']);
+    assert.deepEqual(
+      causesOf(body({ manager: 'gone.manager', data: { team: 'Blue' } }), attrs).map((c) => c.field),
+      ['manager', 'data.costCenter'],
+    );
     // A new manager must exist; a required value once set cannot be emptied.
     const moved = update({ manager: 'someone.else' });
     assert.ok(!moved.ok && moved.causes.map((c) => c.field).join() === 'manager');
@@ -218,7 +282,10 @@ describe('validateRecordInput', () => {
 
   test('a data value longer than 1024 characters', () => {
     const causes = causesOf(body({ data: { note: 'x'.repeat(1025) } }), ctx([custom('note')]));
-    assert.deepEqual(causes.map((c) => c.field), ['data.note']);
+    assert.deepEqual(
+      causes.map((c) => c.field),
+      ['data.note'],
+    );
   });
 
   test('changedFields compares normalised values, data as a map', () => {

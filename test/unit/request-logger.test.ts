@@ -17,7 +17,12 @@ async function app(level: string) {
     },
   });
   let ids = 0;
-  const server = Fastify({ logger: { level, stream }, childLoggerFactory: requestLoggerFactory, genReqId: () => `req-${++ids}`, logController: new LogController({ disableRequestLogging: true }) });
+  const server = Fastify({
+    logger: { level, stream },
+    childLoggerFactory: requestLoggerFactory,
+    genReqId: () => `req-${++ids}`,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   server.get('/quiet', async (request) => {
     request.log.debug('debug line');
     request.log.info({ detail: 1 }, 'info line');

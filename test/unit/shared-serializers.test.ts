@@ -30,7 +30,13 @@ test('the shared serializers write what Fastify’s own write', () => {
   const ours = sharedSerializers();
   const fastify = SerializerSelector()();
   const route = { method: 'GET', url: '/v3/items', httpStatus: '200', schema: List };
-  const data = [{ id: 'a"b', count: 2, extra: 'dropped' }, { id: 'ü', count: 0, tags: ['x'] }];
+  const data = [
+    { id: 'a"b', count: 2, extra: 'dropped' },
+    { id: 'ü', count: 0, tags: ['x'] },
+  ];
   assert.equal(ours(route)(data), fastify(route)(data));
-  assert.deepEqual(JSON.parse(ours(route)(data)), [{ id: 'a"b', count: 2 }, { id: 'ü', count: 0, tags: ['x'] }]);
+  assert.deepEqual(JSON.parse(ours(route)(data)), [
+    { id: 'a"b', count: 2 },
+    { id: 'ü', count: 0, tags: ['x'] },
+  ]);
 });

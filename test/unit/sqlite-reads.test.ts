@@ -76,14 +76,25 @@ describe('SQLite reads', () => {
   test('the read thread sees every committed write, and never an uncommitted one', async () => {
     await withDb(true, async (db) => {
       await oneTurn(db, ['k0', 'k1']); // the thread is up
-      await db.kysely.updateTable('t' as never).set({ v: 'changed' } as never).where('id' as never, '=', 'k1' as never).execute();
+      await db.kysely
+        .updateTable('t' as never)
+        .set({ v: 'changed' } as never)
+        .where('id' as never, '=', 'k1' as never)
+        .execute();
       assert.deepEqual(await oneTurn(db, ['k0', 'k1']), [{ v: 'value 0' }, { v: 'changed' }]);
 
       let during: (Row | undefined)[] = [];
       await assert.rejects(
         db.kysely.transaction().execute(async (trx) => {
-          await trx.insertInto('t' as never).values({ id: 'new', v: 'uncommitted' } as never).execute();
-          await trx.updateTable('t' as never).set({ v: 'uncommitted' } as never).where('id' as never, '=', 'k2' as never).execute();
+          await trx
+            .insertInto('t' as never)
+            .values({ id: 'new', v: 'uncommitted' } as never)
+            .execute();
+          await trx
+            .updateTable('t' as never)
+            .set({ v: 'uncommitted' } as never)
+            .where('id' as never, '=', 'k2' as never)
+            .execute();
           // Other requests' gets while the transaction is open: the server's connection holds the
           // transaction, so all of them, the turn's first too, go to the thread and see the
           // committed state without waiting for the transaction.
@@ -103,7 +114,10 @@ describe('SQLite reads', () => {
       assert.deepEqual(db.readCounts, { main: 3, thread: 0, queued: 0 });
       let during: Promise<(Row | undefined)[]> | undefined;
       await db.kysely.transaction().execute(async (trx) => {
-        await trx.insertInto('t' as never).values({ id: 'new', v: 'committed at the end' } as never).execute();
+        await trx
+          .insertInto('t' as never)
+          .values({ id: 'new', v: 'committed at the end' } as never)
+          .execute();
         during = oneTurn(db, ['new']);
       });
       assert.deepEqual(await during, [{ v: 'committed at the end' }]);
@@ -113,7 +127,12 @@ describe('SQLite reads', () => {
 
   test('a failing statement fails only its own read; the thread runs read-only statements only', async () => {
     await withDb(true, async (db) => {
-      const reads = [db.readFirst!<Row>(READ, ['k5']), db.readFirst!<Row>('select nope from t', []), db.readFirst!<Row>("delete from t where id = 'k6'", []), db.readFirst!<Row>(READ, ['k6'])];
+      const reads = [
+        db.readFirst!<Row>(READ, ['k5']),
+        db.readFirst!<Row>('select nope from t', []),
+        db.readFirst!<Row>("delete from t where id = 'k6'", []),
+        db.readFirst!<Row>(READ, ['k6']),
+      ];
       const settled = await Promise.allSettled(reads);
       assert.deepEqual(settled[0], { status: 'fulfilled', value: { v: 'value 5' } });
       assert.equal(settled[1]!.status, 'rejected');
@@ -122,7 +141,16 @@ describe('SQLite reads', () => {
       assert.equal(settled[2]!.status, 'rejected');
       assert.match(String((settled[2] as PromiseRejectedResult).reason.message), /read-only/);
       assert.deepEqual(settled[3], { status: 'fulfilled', value: { v: 'value 6' } });
-      assert.equal((await db.kysely.selectFrom('t' as never).select(sql`count(*)`.as('n')).executeTakeFirst() as { n: number }).n, ROWS, 'nothing deleted');
+      assert.equal(
+        (
+          (await db.kysely
+            .selectFrom('t' as never)
+            .select(sql`count(*)`.as('n'))
+            .executeTakeFirst()) as { n: number }
+        ).n,
+        ROWS,
+        'nothing deleted',
+      );
     });
   });
 
@@ -140,7 +168,11 @@ describe('SQLite reads', () => {
       mmapBytes: 0,
     });
     try {
-      assert.deepEqual(await Promise.all([reads.first(READ, ['a']), reads.first(READ, ['b']), reads.first(READ, ['c'])]), [{ v: 'one' }, { v: 'two' }, undefined]);
+      assert.deepEqual(await Promise.all([reads.first(READ, ['a']), reads.first(READ, ['b']), reads.first(READ, ['c'])]), [
+        { v: 'one' },
+        { v: 'two' },
+        undefined,
+      ]);
       assert.deepEqual(await Promise.all([reads.first(READ, ['b']), reads.first(READ, ['a'])]), [{ v: 'two' }, { v: 'one' }]);
       assert.equal(reads.counts.thread, 2, 'two were sent before the thread failed');
       assert.equal(reads.counts.main, 5, 'then every read ran on the main thread');
@@ -172,7 +204,11 @@ describe('SQLite reads', () => {
       assert.equal(database.pragma('wal_autocheckpoint', { simple: true }), 1000);
       await Promise.all([reads.first(READ, ['a']), reads.first(READ, ['b'])]);
       assert.equal(reads.counts.thread, 1);
-      assert.equal(database.pragma('wal_autocheckpoint', { simple: true }), 10_000, 'the thread is up: the connection leaves checkpoints to it, but for a backstop');
+      assert.equal(
+        database.pragma('wal_autocheckpoint', { simple: true }),
+        10_000,
+        'the thread is up: the connection leaves checkpoints to it, but for a backstop',
+      );
       const before = statSync(file).size;
       const insert = database.prepare('insert into t values (?, ?)');
       database.transaction(() => {

@@ -16,8 +16,7 @@
 
 export const DATE_RANGE = { minYear: 1900, maxYear: 9999 } as const;
 
-const DATE_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
 
 const outOfRange = `must fall within the years ${DATE_RANGE.minYear} to ${DATE_RANGE.maxYear} (UTC)`;
 

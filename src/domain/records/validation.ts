@@ -90,7 +90,12 @@ function requiredText(input: RecordInput, field: string, max: number, causes: Ca
   return value;
 }
 
-function checkData(raw: unknown, attributes: readonly RecordAttribute[] | null, causes: Cause[], stored?: Readonly<Record<string, string>>): Record<string, string> {
+function checkData(
+  raw: unknown,
+  attributes: readonly RecordAttribute[] | null,
+  causes: Cause[],
+  stored?: Readonly<Record<string, string>>,
+): Record<string, string> {
   const data: Record<string, string> = {};
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
     causes.push({ field: 'data', text: 'data must be an object of string values' });

@@ -27,12 +27,16 @@ export function adminRoutes(parent: FastifyInstance, directory: DirectoryService
     return directory.createIdentity(principal.tenantId, request.body);
   });
 
-  app.get('/admin/v1/identities', { schema: { tags, querystring: Page, response: { 200: Type.Array(Identity), ...ErrorResponses } } }, async (request, reply) => {
-    const principal = requireAdmin(request);
-    const { limit, offset, count } = request.query;
-    if (count) reply.header('X-Total-Count', await directory.countIdentities(principal.tenantId));
-    return directory.listIdentities(principal.tenantId, limit, offset);
-  });
+  app.get(
+    '/admin/v1/identities',
+    { schema: { tags, querystring: Page, response: { 200: Type.Array(Identity), ...ErrorResponses } } },
+    async (request, reply) => {
+      const principal = requireAdmin(request);
+      const { limit, offset, count } = request.query;
+      if (count) reply.header('X-Total-Count', await directory.countIdentities(principal.tenantId));
+      return directory.listIdentities(principal.tenantId, limit, offset);
+    },
+  );
 
   app.get('/admin/v1/identities/:id', { schema: { tags, params: IdParam, response: { 200: Identity, ...ErrorResponses } } }, async (request) => {
     const principal = requireAdmin(request);
@@ -90,7 +94,10 @@ export function adminRoutes(parent: FastifyInstance, directory: DirectoryService
     async (request) => {
       const principal = requireAdmin(request);
       const { members, ...rest } = request.body;
-      return directory.updateWorkgroup(principal.tenantId, normalizeId(request.params.id), { ...rest, ...(members ? { members: members.map(normalizeId) } : {}) });
+      return directory.updateWorkgroup(principal.tenantId, normalizeId(request.params.id), {
+        ...rest,
+        ...(members ? { members: members.map(normalizeId) } : {}),
+      });
     },
   );
 

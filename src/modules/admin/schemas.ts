@@ -6,7 +6,12 @@ import { MAX_OFFSET } from '../../collections/paging.js';
 
 export const IdParam = Type.Object({ id: Type.String({ pattern: ID_PATTERN, description: 'Object id (32 hex characters)' }) });
 
-export const Alias = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._@+-]*$', description: 'Unique account name, e.g. jane.doe' });
+export const Alias = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._@+-]*$',
+  description: 'Unique account name, e.g. jane.doe',
+});
 
 export const Right = Type.Union(
   RIGHTS.map((r) => Type.Literal(r)),

@@ -57,7 +57,9 @@ export class ApprovalRepository {
   }
 
   async list(tenantId: string, query: ApprovalListQuery): Promise<ApprovalItemView[]> {
-    const qb = this.base(this.db, tenantId, query.approverIds, query.filter).selectAll('approval_items').select(['requests.requester_id', 'requests.account_name']);
+    const qb = this.base(this.db, tenantId, query.approverIds, query.filter)
+      .selectAll('approval_items')
+      .select(['requests.requester_id', 'requests.account_name']);
     const rows = await applySorters(qb, query.sorters).limit(query.limit).offset(query.offset).execute();
     return rows.map((r) => ApprovalRepository.view(r));
   }
@@ -84,7 +86,15 @@ export class ApprovalRepository {
   }
 
   /** PENDING → `status` (APPROVED or REJECTED) with the approver's comment; false when it was not PENDING. */
-  async decide(trx: Transaction<Database>, tenantId: string, id: string, status: ApprovalStatus, comment: string | null, decidedBy: string, now: string): Promise<boolean> {
+  async decide(
+    trx: Transaction<Database>,
+    tenantId: string,
+    id: string,
+    status: ApprovalStatus,
+    comment: string | null,
+    decidedBy: string,
+    now: string,
+  ): Promise<boolean> {
     const result = await trx
       .updateTable('approval_items')
       .set({ approval_status: status, comment, decided_by: decidedBy, modified: now })

@@ -106,7 +106,11 @@ export function approvalOperations({ approvals }: Services): Operation[] {
       schema: { params: IdParams, querystring: GetApprovalQuery, response: { 200: NonEmployeeApprovalItemDetail, ...ErrorResponses } },
       beta: { querystring: BetaGetApprovalQuery, response: { 200: BetaNonEmployeeApprovalItemDetail, ...ErrorResponses } },
       handler: async (request) => {
-        const detail = await approvals.get(principalOf(request), request.params.id, includeDetail(request.query['include-detail'] as boolean | string | undefined));
+        const detail = await approvals.get(
+          principalOf(request),
+          request.params.id,
+          includeDetail(request.query['include-detail'] as boolean | string | undefined),
+        );
         return approvalDetailDto(detail);
       },
     }),

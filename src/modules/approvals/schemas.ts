@@ -25,7 +25,10 @@ function detail(attribute: TSchema) {
     {
       ...requestLiteFields,
       ...requestPersonFields,
-      nonEmployeeSource: Type.Object({ ...NonEmployeeSourceLite.properties, schemaAttributes: Type.Array(attribute, { description: 'List of schema attributes associated with this non-employee source.' }) }),
+      nonEmployeeSource: Type.Object({
+        ...NonEmployeeSourceLite.properties,
+        schemaAttributes: Type.Array(attribute, { description: 'List of schema attributes associated with this non-employee source.' }),
+      }),
       data: DataSchema,
       approvalStatus: ApprovalStatusSchema,
       comment: Type.Optional(Type.String({ description: 'Comment of requester' })),
@@ -71,7 +74,7 @@ export const NonEmployeeApprovalSummary = Type.Object(
 export const ListApprovalsQuery = Type.Object({
   'requested-for': Type.Optional(
     RequestedFor(
-      'The identity for whom the request was made. *me* indicates the current user: the items whose approver is that identity or one of its governance groups. Without it: every item for `idn:nesr:read`, the caller\'s items for anyone else.',
+      "The identity for whom the request was made. *me* indicates the current user: the items whose approver is that identity or one of its governance groups. Without it: every item for `idn:nesr:read`, the caller's items for anyone else.",
     ),
   ),
   limit: Limit,
@@ -80,12 +83,16 @@ export const ListApprovalsQuery = Type.Object({
   filters: Type.Optional(
     Type.String({
       maxLength: 4096,
-      description: 'Filter results using the standard syntax. Filtering is supported for the following fields and operators: **approvalStatus**: *eq* (any case). Extension: **approvalStatus**: *in*.',
+      description:
+        'Filter results using the standard syntax. Filtering is supported for the following fields and operators: **approvalStatus**: *eq* (any case). Extension: **approvalStatus**: *in*.',
       example: 'approvalStatus eq "Pending"',
     }),
   ),
   sorters: Type.Optional(
-    Type.String({ maxLength: 1024, description: 'Sort results using the standard syntax. Sorting is supported for the following fields: **created, modified**. Without sorters: `created`.' }),
+    Type.String({
+      maxLength: 1024,
+      description: 'Sort results using the standard syntax. Sorting is supported for the following fields: **created, modified**. Without sorters: `created`.',
+    }),
   ),
 });
 

@@ -58,7 +58,9 @@ export class ApprovalService {
     if (raw === '' && !required && hasRight(principal, 'idn:nesr:read')) return undefined;
     if (raw === '' || raw.toLowerCase() === 'me' || normalizeId(raw) === principal.identityId) return this.directory.actorIds(principal);
     assertThat(isId(raw), () => fail.illegalValue('requested-for', `requested-for must be "me" or an identity id, got "${raw}"`));
-    assertThat(hasRight(principal, 'idn:nesr:read'), () => fail.forbidden("The approvals of another identity require idn:nesr:read; approvers pass requested-for=me."));
+    assertThat(hasRight(principal, 'idn:nesr:read'), () =>
+      fail.forbidden('The approvals of another identity require idn:nesr:read; approvers pass requested-for=me.'),
+    );
     return this.directory.actorIds({ ...principal, identityId: normalizeId(raw) });
   }
 
@@ -139,7 +141,8 @@ export class ApprovalService {
           await this.workflow.reject(trx, tenantId, request, plan.cancel, facts, me, item.order, comment ?? '', now);
         } else {
           await this.repo.activate(trx, tenantId, plan.activate, now);
-          for (const next of items.filter((i) => plan.activate.includes(i.id))) await this.workflow.notifyApprover(trx, tenantId, facts, next, items.length, now);
+          for (const next of items.filter((i) => plan.activate.includes(i.id)))
+            await this.workflow.notifyApprover(trx, tenantId, facts, next, items.length, now);
         }
         return (await this.repo.byId(tenantId, id, trx))!;
       }),

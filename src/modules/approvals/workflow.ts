@@ -81,7 +81,14 @@ export class ApprovalWorkflow {
    * Last level approved (or no approvers): creates the record, re-checking the accountName and the
    * source's 20,000 limit, and ends the request APPROVED with its completionDate.
    */
-  async complete(trx: Trx, tenantId: string, request: NonEmployeeRequest, facts: RequestFacts, approvedBy: Person | undefined, now: string): Promise<NonEmployeeRecord> {
+  async complete(
+    trx: Trx,
+    tenantId: string,
+    request: NonEmployeeRequest,
+    facts: RequestFacts,
+    approvedBy: Person | undefined,
+    now: string,
+  ): Promise<NonEmployeeRecord> {
     const record: NonEmployeeRecord = {
       id: newId(),
       sourceId: request.source.id,
@@ -111,7 +118,17 @@ export class ApprovalWorkflow {
   }
 
   /** A rejection: the request ends REJECTED, the other open items are CANCELLED, the requester hears of it. */
-  async reject(trx: Trx, tenantId: string, request: NonEmployeeRequest, cancel: readonly string[], facts: RequestFacts, by: Person | undefined, level: number, comment: string, now: string): Promise<void> {
+  async reject(
+    trx: Trx,
+    tenantId: string,
+    request: NonEmployeeRequest,
+    cancel: readonly string[],
+    facts: RequestFacts,
+    by: Person | undefined,
+    level: number,
+    comment: string,
+    now: string,
+  ): Promise<void> {
     await this.items.cancel(trx, tenantId, cancel, now);
     if (!(await this.requests.finish(trx, tenantId, request.id, 'REJECTED', now))) {
       throw fail.illegalUpdate(`Non-employee request ${request.id} is no longer PENDING.`);

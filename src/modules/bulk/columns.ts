@@ -58,19 +58,19 @@ export function mapColumns(header: readonly string[], attributes: readonly Recor
     else more++;
   };
   const known = attributes.map((a) => a.technicalName).join(', ');
-  header.forEach((raw, index) => {
+  for (const [index, raw] of header.entries()) {
     const name = raw.trim();
     const at = `column ${index + 1}`;
-    if (name === '') return problem(() => `${at} of the header has no name`);
-    const attribute = byName.get(name.toLowerCase());
-    if (!attribute) {
-      return problem(() => `${at} "${shown(name)}" is not an attribute of the source; its columns are ${known}`);
+    const attribute = name === '' ? undefined : byName.get(name.toLowerCase());
+    const first = attribute && seen.get(attribute.technicalName);
+    if (name === '') problem(() => `${at} of the header has no name`);
+    else if (!attribute) problem(() => `${at} "${shown(name)}" is not an attribute of the source; its columns are ${known}`);
+    else if (first !== undefined) problem(() => `${at} "${name}" repeats column ${first + 1} (${attribute.technicalName})`);
+    else {
+      seen.set(attribute.technicalName, index);
+      columns.push({ index, name, technicalName: attribute.technicalName, system: attribute.system });
     }
-    const first = seen.get(attribute.technicalName);
-    if (first !== undefined) return problem(() => `${at} "${name}" repeats column ${first + 1} (${attribute.technicalName})`);
-    seen.set(attribute.technicalName, index);
-    columns.push({ index, name, technicalName: attribute.technicalName, system: attribute.system });
-  });
+  }
   const absent: string[] = [];
   for (const a of attributes) {
     if (seen.has(a.technicalName)) continue;

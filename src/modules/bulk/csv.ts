@@ -131,9 +131,15 @@ class Tokenizer {
       } else {
         let end = this.i;
         let c = 0;
-        while (end < n && (c = text.charCodeAt(end)) !== 44 && c !== 13 && c !== 10 && c !== 34) end++;
+        for (; end < n; end++) {
+          c = text.charCodeAt(end);
+          if (c === 44 || c === 13 || c === 10 || c === 34) break;
+        }
         if (end < n && c === 34) {
-          throw new CsvError(`line ${this.line}: field ${cells.length + 1} holds a double quote but is not quoted (quote the field and double its quotes)`, this.line);
+          throw new CsvError(
+            `line ${this.line}: field ${cells.length + 1} holds a double quote but is not quoted (quote the field and double its quotes)`,
+            this.line,
+          );
         }
         value = text.slice(this.i, end);
         const last = value.length > 0 ? value.charCodeAt(value.length - 1) : 0;

@@ -66,8 +66,27 @@ const ERROR_CHUNK = 500;
 
 type JobRow = Omit<Selectable<BulkJobTable>, 'file'>;
 const JOB_COLUMNS = [
-  'seq', 'tenant_id', 'id', 'source_id', 'status', 'requested_by', 'file_name', 'file_size', 'row_count', 'created_count', 'updated_count',
-  'unchanged_count', 'failed_count', 'error_count', 'message', 'attempts', 'claimed_by', 'created', 'modified', 'started', 'finished',
+  'seq',
+  'tenant_id',
+  'id',
+  'source_id',
+  'status',
+  'requested_by',
+  'file_name',
+  'file_size',
+  'row_count',
+  'created_count',
+  'updated_count',
+  'unchanged_count',
+  'failed_count',
+  'error_count',
+  'message',
+  'attempts',
+  'claimed_by',
+  'created',
+  'modified',
+  'started',
+  'finished',
 ] as const;
 
 function toJob(row: JobRow): BulkJob {
@@ -81,7 +100,12 @@ function toJob(row: JobRow): BulkJob {
     fileName: row.file_name,
     fileSize: Number(row.file_size),
     rows: Number(row.row_count),
-    counts: { created: Number(row.created_count), updated: Number(row.updated_count), unchanged: Number(row.unchanged_count), failed: Number(row.failed_count) },
+    counts: {
+      created: Number(row.created_count),
+      updated: Number(row.updated_count),
+      unchanged: Number(row.unchanged_count),
+      failed: Number(row.failed_count),
+    },
     errorCount: Number(row.error_count),
     message: row.message,
     attempts: Number(row.attempts),
@@ -124,7 +148,13 @@ export class BulkRepository {
   }
 
   async job(tenantId: string, sourceId: string, id: string): Promise<BulkJob | undefined> {
-    const row = await this.db.selectFrom('bulk_jobs').select(JOB_COLUMNS).where('tenant_id', '=', tenantId).where('source_id', '=', sourceId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('bulk_jobs')
+      .select(JOB_COLUMNS)
+      .where('tenant_id', '=', tenantId)
+      .where('source_id', '=', sourceId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toJob(row);
   }
 
@@ -153,7 +183,13 @@ export class BulkRepository {
   }
 
   async errors(tenantId: string, jobId: string): Promise<RowError[]> {
-    const rows = await this.db.selectFrom('bulk_job_errors').selectAll().where('tenant_id', '=', tenantId).where('job_id', '=', jobId).orderBy('position').execute();
+    const rows = await this.db
+      .selectFrom('bulk_job_errors')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('job_id', '=', jobId)
+      .orderBy('position')
+      .execute();
     return rows.map((r) => ({ line: r.line === null ? null : Number(r.line), column: r.column_name, value: r.value, message: r.message }));
   }
 
@@ -199,7 +235,11 @@ export class BulkRepository {
   /** SQLite, at start-up: the jobs a previous process left IN_PROGRESS run again. */
   async requeueInterrupted(now: string): Promise<number> {
     if (this.engine === 'postgres') return 0;
-    const result = await this.db.updateTable('bulk_jobs').set({ status: 'PENDING', claimed_by: null, modified: now }).where('status', '=', 'IN_PROGRESS').executeTakeFirst();
+    const result = await this.db
+      .updateTable('bulk_jobs')
+      .set({ status: 'PENDING', claimed_by: null, modified: now })
+      .where('status', '=', 'IN_PROGRESS')
+      .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
 
@@ -209,7 +249,11 @@ export class BulkRepository {
    * no other process takes the job while it runs), on SQLite a new one. Undefined when the job
    * was claimed again by another process in the meantime.
    */
-  async hold<T>(seq: number, workerId: string, work: (apply: <R>(fn: (trx: Transaction<Database>) => Promise<R>) => Promise<R>) => Promise<T>): Promise<T | undefined> {
+  async hold<T>(
+    seq: number,
+    workerId: string,
+    work: (apply: <R>(fn: (trx: Transaction<Database>) => Promise<R>) => Promise<R>) => Promise<T>,
+  ): Promise<T | undefined> {
     if (this.engine !== 'postgres') return work((fn) => this.transaction(fn));
     return this.transaction(async (trx) => {
       const mine = await trx
@@ -265,7 +309,12 @@ export class BulkRepository {
 
   /** Gives the job back to the queue after an unexpected failure. */
   async release(seq: number, workerId: string, now: string): Promise<void> {
-    await this.db.updateTable('bulk_jobs').set({ status: 'PENDING', claimed_by: null, modified: now }).where('seq', '=', seq).where('claimed_by', '=', workerId).execute();
+    await this.db
+      .updateTable('bulk_jobs')
+      .set({ status: 'PENDING', claimed_by: null, modified: now })
+      .where('seq', '=', seq)
+      .where('claimed_by', '=', workerId)
+      .execute();
   }
 
   /** Every record of the source (import: to tell creates from updates). */
@@ -292,7 +341,12 @@ export class BulkRepository {
     const all = [...new Set(aliases)].filter((a) => a !== '');
     const known = new Set<string>();
     for (let i = 0; i < all.length; i += 500) {
-      const rows = await this.db.selectFrom('identities').select('alias').where('tenant_id', '=', tenantId).where('alias', 'in', all.slice(i, i + 500)).execute();
+      const rows = await this.db
+        .selectFrom('identities')
+        .select('alias')
+        .where('tenant_id', '=', tenantId)
+        .where('alias', 'in', all.slice(i, i + 500))
+        .execute();
       for (const r of rows) known.add(r.alias);
     }
     return known;

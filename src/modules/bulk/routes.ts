@@ -13,7 +13,16 @@ import { principalOf } from '../../plugins/auth.js';
 import { ApiError, fail } from '../../errors/api-error.js';
 import type { BulkJob } from './repository.js';
 import { MAX_UPLOAD_BYTES, type Upload } from './service.js';
-import { BulkUploadBody, BulkUploadJobDetail, CsvBody, JobParams, ListJobsQuery, NonEmployeeBulkUploadJob, NonEmployeeBulkUploadStatus, SourceParams } from './schemas.js';
+import {
+  BulkUploadBody,
+  BulkUploadJobDetail,
+  CsvBody,
+  JobParams,
+  ListJobsQuery,
+  NonEmployeeBulkUploadJob,
+  NonEmployeeBulkUploadStatus,
+  SourceParams,
+} from './schemas.js';
 
 export function jobDto(job: BulkJob) {
   return { id: job.id, sourceId: job.sourceId, created: job.created, modified: job.modified, status: job.status };
@@ -59,7 +68,13 @@ async function readParts(request: FastifyRequest): Promise<Upload | undefined> {
     if (part.type === 'file') {
       const chunks: Buffer[] = [];
       for await (const chunk of part.file) chunks.push(chunk as Buffer);
-      upload = { bytes: Buffer.concat(chunks), textField: false, fileName: part.filename || null, mediaType: part.mimetype || null, truncated: part.file.truncated };
+      upload = {
+        bytes: Buffer.concat(chunks),
+        textField: false,
+        fileName: part.filename || null,
+        mediaType: part.mimetype || null,
+        truncated: part.file.truncated,
+      };
     } else {
       const value = typeof part.value === 'string' ? part.value : String(part.value ?? '');
       upload = { bytes: Buffer.from(value, 'utf8'), textField: true, fileName: null, mediaType: null, truncated: part.valueTruncated };

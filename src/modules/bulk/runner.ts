@@ -120,7 +120,12 @@ export class BulkJobRunner {
       const reader = readCsv(file);
       const { map, problems } = mapColumns(reader.header, attributes);
       if (problems.length > 0) {
-        return end(failure('The header does not match the schema of the source.', problems.map((p) => ({ line: 1, column: null, value: null, message: p.text }))));
+        return end(
+          failure(
+            'The header does not match the schema of the source.',
+            problems.map((p) => ({ line: 1, column: null, value: null, message: p.text })),
+          ),
+        );
       }
       // Two passes over the file, keeping no table: the managers it names, then the rows.
       const managers = await this.repo.knownAliases(tenantId, (await columnValues(reader, map, 'manager')).values);

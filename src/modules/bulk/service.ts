@@ -165,7 +165,14 @@ export class BulkService {
     const repo = this.repo;
     const cell = (r: NonEmployeeRecord, name: string): string => {
       switch (name) {
-        case 'accountName': case 'firstName': case 'lastName': case 'phone': case 'email': case 'manager': case 'startDate': case 'endDate':
+        case 'accountName':
+        case 'firstName':
+        case 'lastName':
+        case 'phone':
+        case 'email':
+        case 'manager':
+        case 'startDate':
+        case 'endDate':
           return r[name];
         default:
           return r.data[name] ?? '';

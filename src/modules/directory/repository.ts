@@ -38,7 +38,11 @@ export class DirectoryRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async ensureTenant(tenantId: string, now: string): Promise<void> {
-    await this.db.insertInto('tenants').values({ id: tenantId, name: tenantId, source_count: 0, created: now }).onConflict((c) => c.column('id').doNothing()).execute();
+    await this.db
+      .insertInto('tenants')
+      .values({ id: tenantId, name: tenantId, source_count: 0, created: now })
+      .onConflict((c) => c.column('id').doNothing())
+      .execute();
   }
 
   async insertIdentity(tenantId: string, identity: Identity, now: string, db: Exec = this.db): Promise<void> {
@@ -82,12 +86,19 @@ export class DirectoryRepository {
   }
 
   async countIdentities(tenantId: string): Promise<number> {
-    const row = await this.db.selectFrom('identities').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('identities')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
   async insertClient(tenantId: string, clientId: string, identityId: string, secretHash: string, now: string): Promise<void> {
-    await this.db.insertInto('api_clients').values({ tenant_id: tenantId, client_id: clientId, identity_id: identityId, secret_hash: secretHash, created: now }).execute();
+    await this.db
+      .insertInto('api_clients')
+      .values({ tenant_id: tenantId, client_id: clientId, identity_id: identityId, secret_hash: secretHash, created: now })
+      .execute();
   }
 
   async clientWithIdentity(clientId: string): Promise<{ tenantId: string; secretHash: string; identity: Identity } | undefined> {
@@ -233,7 +244,12 @@ export class DirectoryRepository {
 
   /** The governance groups `identityId` belongs to. */
   async groupsOf(tenantId: string, identityId: string, db: Exec = this.db): Promise<string[]> {
-    const rows = await db.selectFrom('workgroup_members').select('workgroup_id').where('tenant_id', '=', tenantId).where('identity_id', '=', identityId).execute();
+    const rows = await db
+      .selectFrom('workgroup_members')
+      .select('workgroup_id')
+      .where('tenant_id', '=', tenantId)
+      .where('identity_id', '=', identityId)
+      .execute();
     return rows.map((r) => r.workgroup_id);
   }
 }

@@ -222,7 +222,9 @@ export class DirectoryService {
   async deleteWorkgroup(tenantId: string, id: string): Promise<void> {
     const sources = await this.repo.sourcesNaming(tenantId, id);
     if (sources.length > 0) {
-      throw fail.referenceConflict(`Governance group ${id} is an approver or account manager of non-employee sources ${sources.join(', ')}; remove it from them first.`);
+      throw fail.referenceConflict(
+        `Governance group ${id} is an approver or account manager of non-employee sources ${sources.join(', ')}; remove it from them first.`,
+      );
     }
     const deleted = await this.repo.deleteWorkgroup(tenantId, id);
     assertThat(deleted, () => fail.notFound(`Governance group ${id} was not found.`));
@@ -233,7 +235,8 @@ export class DirectoryService {
       await this.repo.saveWorkgroup(tenantId, group, isNew);
     } catch (error) {
       if (uniqueViolation(error) === 'workgroups_name_key') throw fail.referenceConflict(`A governance group named "${group.name}" already exists.`, 'name');
-      if (isForeignKeyViolation(error)) throw fail.badRequest('A member identity no longer exists.', [{ field: 'members', text: 'A member identity no longer exists.' }]);
+      if (isForeignKeyViolation(error))
+        throw fail.badRequest('A member identity no longer exists.', [{ field: 'members', text: 'A member identity no longer exists.' }]);
       throw error;
     }
   }

@@ -138,7 +138,11 @@ export class NotificationRepository {
       .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
-  private async finish(tenantId: string, id: string, changes: { status: NotificationStatus; sent_at?: string; last_error?: string | null; next_attempt_at?: string }): Promise<void> {
+  private async finish(
+    tenantId: string,
+    id: string,
+    changes: { status: NotificationStatus; sent_at?: string; last_error?: string | null; next_attempt_at?: string },
+  ): Promise<void> {
     await this.db.updateTable('notifications').set(changes).where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'PENDING').execute();
   }
 

@@ -18,7 +18,8 @@ async function collectFields(request: FastifyRequest): Promise<Partial<Record<Fi
   const out: Partial<Record<Field, string>> = {};
   const take = (name: string, value: unknown) => {
     // Too long, or holding text no database stores (NUL…): left out, so the request is invalid_request.
-    if ((FIELDS as readonly string[]).includes(name) && typeof value === 'string' && value.length <= MAX_FIELD && isStorableText(value)) out[name as Field] = value;
+    if ((FIELDS as readonly string[]).includes(name) && typeof value === 'string' && value.length <= MAX_FIELD && isStorableText(value))
+      out[name as Field] = value;
   };
   for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) take(name, value);
   if (request.isMultipart()) {

@@ -34,6 +34,7 @@ const CROSS_SOURCE_ORDER = new Set(['records.created', 'records.id', 'records.so
 /** Bound parameters a merge may use in all (both engines accept well over this). */
 const MAX_MERGE_PARAMETERS = 20_000;
 
+// biome-ignore lint/suspicious/noExplicitAny: a merge selects from derived tables Kysely cannot type.
 type AnySelect = SelectQueryBuilder<any, any, any>;
 
 /** The columns a list reads, from a query over `records` (joined in a merge). */
@@ -139,7 +140,9 @@ export class RecordLists {
       // (offset 5,000: 11 ms of database CPU, 2.4 ms seeking); SQLite gains ~10 %. Sorters end in
       // the unique id, so the key order is total; one statement, so one snapshot.
       const keys = sql.join(sorters.map((s) => sql.ref(s.column)));
-      const start = orderBy(base.select(sorters.map((s) => sql.ref(s.column).as(s.column.replace('records.', '')))), sorters).limit(1).offset(offset);
+      const start = orderBy(base.select(sorters.map((s) => sql.ref(s.column).as(s.column.replace('records.', '')))), sorters)
+        .limit(1)
+        .offset(offset);
       const page = select(base).where(sql<boolean>`(${keys}) ${sql.raw(direction === 'asc' ? '>=' : '<=')} (${start})`);
       return orderBy(page, sorters).limit(limit);
     }
@@ -151,16 +154,26 @@ export class RecordLists {
       sorters.forEach((s, j) => {
         if (alias[j] !== 'id') qb = qb.select(sql.ref(s.column).as(alias[j]!));
       });
-      return this.db.selectFrom(orderBy(qb, sorters).limit(offset + limit).as(`b${i}`)).selectAll() as AnySelect;
+      return this.db
+        .selectFrom(
+          orderBy(qb, sorters)
+            .limit(offset + limit)
+            .as(`b${i}`),
+        )
+        .selectAll() as AnySelect;
     };
     let union = branch(sources[0]!, 0);
     for (let i = 1; i < sources.length; i++) union = union.unionAll(branch(sources[i]!, i));
     const keys = [...new Set(alias)];
     const at = (table: string) => sorters.map((s, j) => ({ column: `${table}.${alias[j]}`, direction: s.direction }));
-    const page = orderBy(this.db.selectFrom(union.as('u')).select(keys.map((k) => `u.${k}`)) as AnySelect, at('u')).limit(limit).offset(offset);
+    const page = orderBy(this.db.selectFrom(union.as('u')).select(keys.map((k) => `u.${k}`)) as AnySelect, at('u'))
+      .limit(limit)
+      .offset(offset);
     // The page and its rows in one statement: one snapshot, so a page never comes back short.
     const rows = select(
-      this.db.selectFrom(page.as('p')).innerJoin('records', (join) => join.onRef('records.id', '=', 'p.id').on('records.tenant_id', '=', tenantId)) as AnySelect,
+      this.db
+        .selectFrom(page.as('p'))
+        .innerJoin('records', (join) => join.onRef('records.id', '=', 'p.id').on('records.tenant_id', '=', tenantId)) as AnySelect,
     );
     // LIMIT changes no result here (the page has at most `limit` rows), but it keeps the ORDER BY
     // binding when the statement is read as a subquery: SQLite's planner may ignore the ORDER BY

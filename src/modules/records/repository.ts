@@ -136,7 +136,10 @@ export async function removeDataKeys(db: Exec, tenantId: string, sourceId: strin
   const base = db.updateTable('records').where('tenant_id', '=', tenantId).where('source_id', '=', sourceId);
   if (isPostgres(db)) {
     const list = sql`cast(${[...keys]} as text[])`;
-    await base.set({ data: sql`data - ${list}` }).where(sql<boolean>`jsonb_exists_any(data, ${list})`).execute();
+    await base
+      .set({ data: sql`data - ${list}` })
+      .where(sql<boolean>`jsonb_exists_any(data, ${list})`)
+      .execute();
     return;
   }
   const paths = keys.map((k) => `$."${k}"`);
@@ -222,7 +225,9 @@ export class RecordRepository {
       return found;
     }
     type Row = { source_id: string; json: string };
-    const row = this.readFirst ? await this.readFirst<Row>(this.byIdJsonSql, [tenantId, id]) : (await this.db.executeQuery<Row>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows[0];
+    const row = this.readFirst
+      ? await this.readFirst<Row>(this.byIdJsonSql, [tenantId, id])
+      : (await this.db.executeQuery<Row>(CompiledQuery.raw(this.byIdJsonSql, [tenantId, id]))).rows[0];
     return row && { sourceId: row.source_id, json: row.json };
   }
 
@@ -237,8 +242,13 @@ export class RecordRepository {
     }
     const page = await this.lists.pageQuery(tenantId, query, (qb) => qb.select('records.json'));
     if (!page) return '[]';
-    const { sql: text, parameters } = this.db.selectFrom(page.as('page')).select(jsonArraySql(sql.ref('page.json')).as('json')).compile();
-    const row = this.readFirst ? await this.readFirst<{ json: Buffer }>(text, parameters) : (await this.db.executeQuery<{ json: Buffer }>(CompiledQuery.raw(text, [...parameters]))).rows[0];
+    const { sql: text, parameters } = this.db
+      .selectFrom(page.as('page'))
+      .select(jsonArraySql(sql.ref('page.json')).as('json'))
+      .compile();
+    const row = this.readFirst
+      ? await this.readFirst<{ json: Buffer }>(text, parameters)
+      : (await this.db.executeQuery<{ json: Buffer }>(CompiledQuery.raw(text, [...parameters]))).rows[0];
     return row!.json;
   }
 

@@ -43,7 +43,13 @@ export function recordOperations({ records }: Services): Operation[] {
       schema: { querystring: ListRecordsQuery, response: { 200: Type.Array(NonEmployeeRecord), ...ErrorResponses } },
       handler: async (request, reply) => {
         const q = request.query;
-        const { json, total } = await records.listJson(principalOf(request), { filters: q.filters, sorters: q.sorters, limit: q.limit, offset: q.offset, count: q.count });
+        const { json, total } = await records.listJson(principalOf(request), {
+          filters: q.filters,
+          sorters: q.sorters,
+          limit: q.limit,
+          offset: q.offset,
+          count: q.count,
+        });
         if (total !== undefined) reply.header('X-Total-Count', total);
         // Serialized already, in the response schema's shape (wire.ts): JSON text or bytes, sent as is.
         return reply.type('application/json; charset=utf-8').send(json as never);
@@ -70,7 +76,8 @@ export function recordOperations({ records }: Services): Operation[] {
       right: 'idn:nesr:read',
       schema: { params: RecordIdParams, response: one },
       // Serialized already, in the response schema's shape (wire.ts), as list pages are.
-      handler: async (request, reply) => reply.type('application/json; charset=utf-8').send((await records.getJson(principalOf(request), request.params.id)) as never),
+      handler: async (request, reply) =>
+        reply.type('application/json; charset=utf-8').send((await records.getJson(principalOf(request), request.params.id)) as never),
     }),
     operation({
       id: 'updateNonEmployeeRecord',

@@ -53,7 +53,10 @@ export const NonEmployeeRecord = Type.Object(
     phone: Type.String({ description: "Non-Employee's phone." }),
     manager: Type.String({ description: "The account ID of a valid identity to serve as this non-employee's manager." }),
     sourceId: Type.String({ description: "Non-Employee's source id." }),
-    data: Type.Object({}, { additionalProperties: Type.String(), description: 'Additional attributes for a non-employee. Up to 10 custom attributes can be added.' }),
+    data: Type.Object(
+      {},
+      { additionalProperties: Type.String(), description: 'Additional attributes for a non-employee. Up to 10 custom attributes can be added.' },
+    ),
     startDate: DateTime('Non-Employee employment start date.'),
     endDate: DateTime('Non-Employee employment end date.'),
     modified: DateTime('When the request was last modified.'),

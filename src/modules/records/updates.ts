@@ -81,7 +81,10 @@ export async function patchRecord(service: RecordService, principal: Principal, 
 
   const causes: Cause[] = [];
   operations.forEach((op, i) => {
-    for (const [name, pointer] of [['path', op.path], ['from', op.from]] as const) {
+    for (const [name, pointer] of [
+      ['path', op.path],
+      ['from', op.from],
+    ] as const) {
       const first = pointer?.split('/')[1];
       if (first === undefined || !READ_ONLY.includes(first)) continue;
       const field = `operations[${i}].${name}`;
@@ -91,9 +94,13 @@ export async function patchRecord(service: RecordService, principal: Principal, 
   if (causes.length > 0) throw fail.illegalUpdate(causes.map((c) => c.text).join('; '), causes);
   if (!full) {
     const touched = operations.filter((op) => op.path !== '/endDate' || (op.from !== undefined && op.from !== '/endDate'));
-    if (touched.length > 0) throw ownerOnlyForbidden([...new Set(touched.flatMap((op) => [op.path, ...(op.from ? [op.from] : [])]).filter((p) => p !== '/endDate'))]);
+    if (touched.length > 0)
+      throw ownerOnlyForbidden([...new Set(touched.flatMap((op) => [op.path, ...(op.from ? [op.from] : [])]).filter((p) => p !== '/endDate'))]);
     // Nothing but tests (or nothing): a read of the record, not an update of its endDate.
-    if (operations.every((op) => op.op === 'test')) throw fail.forbidden('The owner of the source may change endDate; a patch that changes nothing would only read the record, which requires idn:nesr:read.');
+    if (operations.every((op) => op.op === 'test'))
+      throw fail.forbidden(
+        'The owner of the source may change endDate; a patch that changes nothing would only read the record, which requires idn:nesr:read.',
+      );
   }
 
   const { sourceId, ...document } = normalisedOf(existing);

@@ -293,7 +293,12 @@ export class RequestRepository {
 
   /** Removes a request that is no longer PENDING, with its items; false when there is none such. */
   async deleteFinished(trx: Transaction<Database>, tenantId: string, id: string): Promise<boolean> {
-    const result = await trx.deleteFrom('requests').where('tenant_id', '=', tenantId).where('id', '=', id).where('approval_status', '<>', 'PENDING').executeTakeFirst();
+    const result = await trx
+      .deleteFrom('requests')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('approval_status', '<>', 'PENDING')
+      .executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
   }
 }

@@ -38,7 +38,10 @@ const person = {
 };
 export const requestPersonFields = person;
 
-export const DataSchema = Type.Object({}, { additionalProperties: Type.String(), description: 'Additional attributes for a non-employee. Up to 10 custom attributes can be added.' });
+export const DataSchema = Type.Object(
+  {},
+  { additionalProperties: Type.String(), description: 'Additional attributes for a non-employee. Up to 10 custom attributes can be added.' },
+);
 
 /**
  * NonEmployeeRequest = NonEmployeeSourceLite + the request. The top-level `id` is the request's;
@@ -87,7 +90,8 @@ export const ListRequestsQuery = Type.Object({
   sorters: Type.Optional(
     Type.String({
       maxLength: 1024,
-      description: 'Sort results using the standard syntax. Sorting is supported for the following fields: **created, approvalStatus, firstName, lastName, email, phone, accountName, startDate, endDate**. Without sorters: `created`.',
+      description:
+        'Sort results using the standard syntax. Sorting is supported for the following fields: **created, approvalStatus, firstName, lastName, email, phone, accountName, startDate, endDate**. Without sorters: `created`.',
     }),
   ),
   filters: Type.Optional(

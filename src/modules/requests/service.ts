@@ -131,7 +131,9 @@ export class RequestService {
   async get(principal: Principal, id: string): Promise<NonEmployeeRequest> {
     const request = await this.find(principal.tenantId, id);
     const allowed =
-      hasRight(principal, 'idn:nesr:read') || request.requesterId === principal.identityId || (await this.sources.isAccountManager(principal, request.source.id));
+      hasRight(principal, 'idn:nesr:read') ||
+      request.requesterId === principal.identityId ||
+      (await this.sources.isAccountManager(principal, request.source.id));
     assertThat(allowed, () => fail.forbidden('Reading a request requires idn:nesr:read, having made it, or being an account manager of its source.'));
     return request;
   }
@@ -143,7 +145,9 @@ export class RequestService {
       return { requesterId: principal.identityId, managerIds: await this.directory.actorIds(principal) };
     }
     assertThat(isId(raw), () => fail.illegalValue('requested-for', `requested-for must be "me" or an identity id, got "${raw}"`));
-    assertThat(hasRight(principal, 'idn:nesr:read'), () => fail.forbidden('The requests of another identity require idn:nesr:read; account managers pass requested-for=me.'));
+    assertThat(hasRight(principal, 'idn:nesr:read'), () =>
+      fail.forbidden('The requests of another identity require idn:nesr:read; account managers pass requested-for=me.'),
+    );
     const identityId = normalizeId(raw);
     return { requesterId: identityId, managerIds: await this.directory.actorIds({ ...principal, identityId }) };
   }

@@ -94,8 +94,7 @@ export function schemaAttributeOperations({ attributes }: Services): Operation[]
       consumes: ['application/json-patch+json'],
       schema: { params: AttributeParams, body: JsonPatch, response: one(false) },
       beta: { response: one(true) },
-      handler: async (request) =>
-        attributeDto(await attributes.patch(principalOf(request), request.params.sourceId, request.params.attributeId, request.body)),
+      handler: async (request) => attributeDto(await attributes.patch(principalOf(request), request.params.sourceId, request.params.attributeId, request.body)),
     }),
     operation({
       id: 'deleteNonEmployeeSchemaAttribute',

@@ -31,7 +31,7 @@ export const TECHNICAL_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9._-]{0,63}$';
 
 export const SchemaAttributeBody = Type.Object(
   {
-    type: Type.String({ maxLength: 32, description: 'Type of the attribute. Only type \'TEXT\' is supported for custom attributes.' }),
+    type: Type.String({ maxLength: 32, description: "Type of the attribute. Only type 'TEXT' is supported for custom attributes." }),
     label: Type.String({ minLength: 1, maxLength: 128, description: 'Label displayed on the UI for this schema attribute.' }),
     technicalName: Type.String({ pattern: TECHNICAL_NAME_PATTERN, description: 'The technical name of the attribute. Must be unique per source.' }),
     helpText: Type.Optional(Type.String({ maxLength: 1000, description: 'help text displayed by UI.' })),

@@ -60,7 +60,9 @@ export class SchemaAttributeService {
   async create(principal: Principal, sourceId: string, input: SchemaAttributeInput): Promise<SchemaAttribute> {
     const id = await this.writableSource(principal, sourceId, 'idn:nesr:create');
     const type = input.type.toUpperCase();
-    assertThat(CUSTOM_TYPES.includes(type), () => fail.illegalValue('type', `type must be TEXT: only TEXT is supported for custom attributes, got '${input.type}'`));
+    assertThat(CUSTOM_TYPES.includes(type), () =>
+      fail.illegalValue('type', `type must be TEXT: only TEXT is supported for custom attributes, got '${input.type}'`),
+    );
     const tenantId = principal.tenantId;
     const now = nowIso();
     try {
@@ -132,7 +134,8 @@ export class SchemaAttributeService {
       return v;
     };
     const label = patched.label;
-    if (typeof label !== 'string' || label.length < 1 || label.length > 128) causes.push({ field: 'label', text: 'label must be a string of 1 to 128 characters' });
+    if (typeof label !== 'string' || label.length < 1 || label.length > 128)
+      causes.push({ field: 'label', text: 'label must be a string of 1 to 128 characters' });
     if (typeof patched.required !== 'boolean') causes.push({ field: 'required', text: 'required must be a boolean' });
     const next: SchemaAttribute = {
       ...attribute,
@@ -144,7 +147,9 @@ export class SchemaAttributeService {
     };
     if (causes.length > 0) throw fail.invalid(causes);
     if (attribute.system && next.required !== attribute.required) {
-      throw fail.illegalUpdate('required cannot be changed on a system attribute', [{ field: 'required', text: 'required cannot be changed on a system attribute' }]);
+      throw fail.illegalUpdate('required cannot be changed on a system attribute', [
+        { field: 'required', text: 'required cannot be changed on a system attribute' },
+      ]);
     }
     const written = await this.repo.update(tenantId, next, attribute.modified);
     return { attribute: next, written };

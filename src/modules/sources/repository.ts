@@ -52,7 +52,11 @@ export class SourceRepository {
     return this.db.transaction().execute(work);
   }
 
-  private async members(tenantId: string, ids: readonly string[], db: Exec): Promise<Map<string, { approvers: SourceMember[]; accountManagers: SourceMember[] }>> {
+  private async members(
+    tenantId: string,
+    ids: readonly string[],
+    db: Exec,
+  ): Promise<Map<string, { approvers: SourceMember[]; accountManagers: SourceMember[] }>> {
     const out = new Map(ids.map((id) => [id, { approvers: [] as SourceMember[], accountManagers: [] as SourceMember[] }]));
     if (ids.length === 0) return out;
     const rows = await db

@@ -3,10 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DateTime, IdentityReference, PathId } from '../../http/nelm-schemas.js';
 import { Count, Limit, Offset, Sorters } from '../../collections/paging.js';
 
-const IdnUserRequest = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 64, description: 'Identity id.' }) },
-  { additionalProperties: false },
-);
+const IdnUserRequest = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, description: 'Identity id.' }) }, { additionalProperties: false });
 
 export const SourceRequestBody = Type.Object(
   {
@@ -58,6 +55,9 @@ export const ListSourcesQuery = Type.Object({
   offset: Offset,
   count: Count,
   'requested-for': Type.Optional(Type.String({ maxLength: 64, description: "The identity for whom the request was made. 'me' for the caller." })),
-  'non-employee-count': Type.Boolean({ default: false, description: 'Flag that determines whether the API will return a non-employee count associated with the source.' }),
+  'non-employee-count': Type.Boolean({
+    default: false,
+    description: 'Flag that determines whether the API will return a non-employee count associated with the source.',
+  }),
   sorters: Type.Optional(Sorters),
 });

@@ -161,7 +161,9 @@ export class SourceService {
     let managedBy: string[] | undefined;
     const requestedFor = params.requestedFor;
     if (requestedFor === undefined || requestedFor === '') {
-      assertThat(hasRight(principal, 'idn:nesr:read'), () => fail.forbidden('Listing every source requires idn:nesr:read; account managers pass requested-for=me.'));
+      assertThat(hasRight(principal, 'idn:nesr:read'), () =>
+        fail.forbidden('Listing every source requires idn:nesr:read; account managers pass requested-for=me.'),
+      );
     } else if (requestedFor === 'me' || normalizeId(requestedFor) === principal.identityId) {
       managedBy = await this.directory.actorIds(principal);
     } else {
@@ -217,7 +219,12 @@ export class SourceService {
         return [];
       }
       return v.flatMap((item, i) => {
-        const ref = typeof item === 'string' ? item : typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : undefined;
+        const ref =
+          typeof item === 'string'
+            ? item
+            : typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string'
+              ? (item as { id: string }).id
+              : undefined;
         if (ref === undefined || ref.length === 0 || ref.length > 64) {
           causes.push({ field: `${field}[${i}]`, text: `${field}[${i}] must be an identity id or {"id": …}` });
           return [];
