@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Runs every test file under test/ with node's test runner (TypeScript through tsx).
-// Pass file paths or name fragments to run a subset: `npm test -- sources`.
-// The engine is the one DATABASE_URL names (SQLite by default, each test on its own database;
-// on PostgreSQL each test app gets its own schema).
-import { spawn } from 'node:child_process';
+// Builds dist/ (the CLI tests run the built `nelm`, as users do), then runs every test file under
+// test/ with node's test runner (TypeScript through tsx). Pass file paths or name fragments to run
+// a subset: `npm test -- sources`. The engine is the one DATABASE_URL names (SQLite by default,
+// each test on its own database; on PostgreSQL each test app gets its own schema).
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -23,6 +23,7 @@ if (files.length === 0) {
   console.error('no test files match');
   process.exit(1);
 }
+execFileSync(process.execPath, [path.join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 const engine = /^postgres/.test(process.env.DATABASE_URL ?? '') ? 'PostgreSQL' : 'SQLite';
 console.log(`Running ${files.length} test files on ${engine}`);
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {

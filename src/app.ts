@@ -9,31 +9,32 @@ import rateLimit from '@fastify/rate-limit';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { Config } from './config/config.js';
-import { openDatabase, type Db } from './db/connect.js';
+import type { Db } from './db/dialect.js';
+import { openDatabase } from './db/open.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
 import { fail } from './errors/api-error.js';
 import { unstorableTextAt, unstorableTextMessage } from './domain/text.js';
 import { logSerializers, requestLoggerFactory } from './http/logging.js';
-import { mountOperations } from './http/operation.js';
 import { requireBearerToken } from './plugins/auth.js';
-import type { ClientCredentials } from './modules/directory/service.js';
+import type { ClientCredentials } from './modules/directory/model.js';
 import { oauthRoutes } from './modules/oauth/routes.js';
-import { adminRoutes } from './modules/admin/routes.js';
+import { adminRoutes } from './modules/directory/routes.js';
 import { sourceOperations } from './modules/sources/routes.js';
 import { schemaAttributeOperations } from './modules/schema-attributes/routes.js';
 import { recordOperations } from './modules/records/routes.js';
-import { requestOperations } from './modules/requests/routes.js';
-import { approvalOperations } from './modules/approvals/routes.js';
+import { approvalOperations, requestOperations } from './modules/requests/routes.js';
 import { bulkOperations } from './modules/bulk/routes.js';
-import { allOperations, openApiDocument } from './http/openapi.js';
-import { FLAVOURS } from './http/operation.js';
+import { openApiDocument } from './http/openapi.js';
+import { FLAVOURS, mountOperations, mountRoutes } from './http/operation.js';
 import { createCore, type Services } from './services.js';
 import { newId } from './auth/secrets.js';
 
-export type { Services } from './services.js';
-
 export interface BuildOptions {
-  /** Use this database instead of opening the configured one (the caller closes it). */
+  /**
+   * Use this database instead of opening the configured one (the caller closes it). Without it,
+   * the app opens the configured database as its owner: a second app on the same SQLite file
+   * refuses to start.
+   */
   db?: Db;
   logger?: FastifyServerOptions['logger'];
 }
@@ -126,8 +127,15 @@ export function sharedSerializers(externalSchemas?: unknown, options?: Parameter
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const db = options.db ?? (await openDatabase(config));
-  const { services, generatedAdmin } = await createCore(config, db);
+  const db = options.db ?? (await openDatabase(config, { exclusive: true }));
+  let core: Awaited<ReturnType<typeof createCore>>;
+  try {
+    core = await createCore(config, db);
+  } catch (error) {
+    if (!options.db) await db.close();
+    throw error;
+  }
+  const { services, generatedAdmin } = core;
   const { directory, tokens } = services;
 
   const app = Fastify({
@@ -163,10 +171,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('generatedAdmin', generatedAdmin);
   app.decorateRequest('principal', null);
   // Heard while the app runs (a database the caller passed in outlives it).
-  const unheard = db.onConnectionLost?.((error) =>
+  const unheard = db.onConnectionLost((error) =>
     app.log.warn({ err: error }, 'a pooled PostgreSQL connection broke; the pool dropped it and opens a new one when needed'),
   );
-  if (unheard) app.addHook('onClose', async () => unheard());
+  app.addHook('onClose', async () => unheard());
 
   // Hooks that never wait are written with `done`: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
@@ -182,12 +190,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // before the database closes).
   app.addHook('onReady', async () => services.notifications.start(app.log.child({ component: 'notifications' })));
   app.addHook('onClose', async () => services.notifications.stop());
-  // Likewise the bulk upload job runner (it first re-queues jobs a previous process left unfinished).
+  // Likewise the bulk upload job runner.
   app.addHook('onReady', async () => services.bulkJobs.start(app.log.child({ component: 'bulk-jobs' })));
   app.addHook('onClose', async () => services.bulkJobs.stop());
-  // Record gets from memory (PostgreSQL): the server takes part in the lease, the `nelm` commands
-  // do not. The database stops it when it closes.
-  app.addHook('onReady', async () => db.recordCache?.start());
+  // Variables an earlier version read: said once, so that an operator can remove them.
+  app.addHook('onReady', async () => {
+    for (const name of config.ignored) app.log.warn({ variable: name }, `${name} is set but no longer used: the server ignores it`);
+  });
 
   // No operation takes plain text: a text body is refused by media type, not mistaken for a string.
   app.removeContentTypeParser('text/plain');
@@ -222,11 +231,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Public scope: token issuance, keys, health and the API description.
   oauthRoutes(app, directory, tokens);
   app.get('/health', async () => ({ status: 'ok' }));
-  const set = allOperations(operations);
-  const document = openApiDocument(set);
+  const admin = adminRoutes(services);
+  const document = openApiDocument({ operations, routes: admin });
   app.get('/openapi.json', async () => document);
   for (const flavour of FLAVOURS) {
-    const one = openApiDocument(set, [flavour]);
+    const one = openApiDocument({ operations, routes: admin }, [flavour], false);
     app.get(flavour === 'v1' ? '/v1/openapi.json' : `/${flavour}/openapi.json`, async () => one);
   }
 
@@ -243,7 +252,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       });
     }
     mountOperations(api, operations);
-    adminRoutes(api, directory);
+    mountRoutes(api, admin);
   });
 
   return app;

@@ -17,6 +17,7 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
       ].join('\n')}\n`,
     );
   }
+  app.log.info({ database: app.db.description }, `database: ${app.db.description}`);
   await app.listen({ port: config.port, host: config.host });
   let closing = false;
   const stop = (signal: string) => {

@@ -1,29 +1,32 @@
 /**
  * The domain services wired to their repositories over one database. The HTTP app and the CLI
- * both build them here.
+ * both build them here. A module calls another module's service, never its repository; where two
+ * modules need each other, the later one is reached through a function given here (a source's new
+ * system attributes, a deleted attribute's values in the records, the sources naming a group).
  */
-import type { Config } from './config/config.js';
-import type { Db } from './db/connect.js';
-import { migrateToLatest } from './db/migrate.js';
+import { SecretHasher } from './auth/secrets.js';
 import { TokenService } from './auth/tokens.js';
+import type { Config } from './config/config.js';
+import type { Db } from './db/dialect.js';
+import { migrateToLatest } from './db/migrate.js';
+import { BulkRepository } from './modules/bulk/repository.js';
+import { BulkJobRunner } from './modules/bulk/runner.js';
+import { BulkService } from './modules/bulk/service.js';
+import type { ClientCredentials } from './modules/directory/model.js';
 import { DirectoryRepository } from './modules/directory/repository.js';
-import { DirectoryService, type ClientCredentials } from './modules/directory/service.js';
-import { SourceRepository } from './modules/sources/repository.js';
-import { SourceService } from './modules/sources/service.js';
-import { SchemaAttributeRepository } from './modules/schema-attributes/repository.js';
-import { SchemaAttributeService } from './modules/schema-attributes/service.js';
+import { DirectoryService } from './modules/directory/service.js';
+import { NotificationRepository } from './modules/notifications/repository.js';
+import { NotificationService } from './modules/notifications/service.js';
 import { RecordRepository } from './modules/records/repository.js';
 import { RecordService } from './modules/records/service.js';
-import { NotificationRepository } from './modules/notifications/repository.js';
-import { NotificationSender } from './modules/notifications/sender.js';
+import { ApprovalService } from './modules/requests/approvals.js';
 import { RequestRepository } from './modules/requests/repository.js';
 import { RequestService } from './modules/requests/service.js';
-import { ApprovalRepository } from './modules/approvals/repository.js';
-import { ApprovalService } from './modules/approvals/service.js';
-import { ApprovalWorkflow } from './modules/approvals/workflow.js';
-import { BulkRepository } from './modules/bulk/repository.js';
-import { BulkService } from './modules/bulk/service.js';
-import { BulkJobRunner } from './modules/bulk/runner.js';
+import { ApprovalWorkflow } from './modules/requests/workflow.js';
+import { SchemaAttributeRepository } from './modules/schema-attributes/repository.js';
+import { SchemaAttributeService } from './modules/schema-attributes/service.js';
+import { SourceRepository } from './modules/sources/repository.js';
+import { SourceService } from './modules/sources/service.js';
 
 export interface Services {
   directory: DirectoryService;
@@ -33,8 +36,8 @@ export interface Services {
   records: RecordService;
   requests: RequestService;
   approvals: ApprovalService;
-  /** Delivers the notification outbox; the app starts and stops it. */
-  notifications: NotificationSender;
+  /** Writes and delivers notifications; the app starts and stops its delivery. */
+  notifications: NotificationService;
   bulk: BulkService;
   /** Runs the bulk upload jobs; the app starts and stops it. */
   bulkJobs: BulkJobRunner;
@@ -49,25 +52,39 @@ export interface Core {
 /** Migrates the database, loads the signing keys, makes sure the admin exists, wires the services. */
 export async function createCore(config: Config, db: Db): Promise<Core> {
   await migrateToLatest(db.kysely, db.engine, db.schema);
-  const directory = new DirectoryService(new DirectoryRepository(db.kysely));
-  const tokens = new TokenService(db.kysely, config.tokenTtl);
+  const k = db.kysely;
+  // Bound below; the functions that reach them run only after createCore returns.
+  let sources: SourceService | undefined;
+  let attributes: SchemaAttributeService | undefined;
+  let records: RecordService | undefined;
+
+  const directory = new DirectoryService(k, new DirectoryRepository(), new SecretHasher(config.secretHashCost), (tenantId, id) =>
+    sources!.naming(tenantId, id),
+  );
+  const tokens = new TokenService(k, config.tokenTtl);
   await tokens.init();
   const admin = await directory.bootstrapAdmin(
     config.tenant,
     config.adminClientId && config.adminClientSecret ? { clientId: config.adminClientId, clientSecret: config.adminClientSecret } : undefined,
   );
-  const sources = new SourceService(new SourceRepository(db.kysely), directory);
-  const attributeRepository = new SchemaAttributeRepository(db.kysely);
-  const attributes = new SchemaAttributeService(attributeRepository, sources);
-  const records = new RecordService(new RecordRepository(db.kysely, db.eachRow, db.readFirst, db.recordCache), attributeRepository, sources, directory);
-  const outbox = new NotificationRepository(db.kysely, db.engine);
-  const notifications = new NotificationSender(outbox, { smtpUrl: config.smtpUrl, from: config.mailFrom });
-  const workflow = new ApprovalWorkflow(new RequestRepository(db.kysely), new ApprovalRepository(db.kysely), records, outbox, directory);
-  const requests = new RequestService(workflow.requests, workflow, records, sources, directory, notifications);
-  const approvals = new ApprovalService(workflow.items, workflow, attributeRepository, directory, notifications);
-  const bulkRepository = new BulkRepository(db.kysely, db.engine);
-  const bulk = new BulkService(bulkRepository, attributeRepository, sources);
-  const bulkJobs = new BulkJobRunner(bulkRepository, records.repo, attributeRepository);
+  sources = new SourceService(k, new SourceRepository(), directory, (trx, tenantId, sourceId, now) =>
+    attributes!.createSystemAttributes(trx, tenantId, sourceId, now),
+  );
+  attributes = new SchemaAttributeService(k, new SchemaAttributeRepository(), sources, (trx, tenantId, sourceId, names) =>
+    records!.removeCustomValues(trx, tenantId, sourceId, names),
+  );
+  records = new RecordService(k, new RecordRepository(db.dialect), attributes, sources, directory);
+  const notifications = new NotificationService(k, new NotificationRepository(db.dialect), directory, { smtpUrl: config.smtpUrl, from: config.mailFrom });
+  const requestRepository = new RequestRepository();
+  const workflow = new ApprovalWorkflow(requestRepository, records, notifications, directory);
+  const requests = new RequestService(k, requestRepository, workflow, records, sources, directory, notifications);
+  const approvals = new ApprovalService(k, requestRepository, workflow, attributes, directory, notifications);
+  const bulkRepository = new BulkRepository(db.dialect);
+  const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory });
+  const bulk = new BulkService(k, bulkRepository, attributes, sources, records);
   bulk.onQueued = () => bulkJobs.wake();
-  return { services: { directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs }, generatedAdmin: admin.generated };
+  return {
+    services: { directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs },
+    generatedAdmin: admin.generated,
+  };
 }

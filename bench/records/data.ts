@@ -5,7 +5,7 @@
  * the same kind of objects.
  */
 import { randomUUID } from 'node:crypto';
-import type { NonEmployeeRecord } from '../../src/modules/records/repository.js';
+import type { NonEmployeeRecord } from '../../src/modules/records/model.js';
 
 /** The custom schema attributes each bench source has (and every record fills). */
 export const CUSTOM = ['department', 'costCenter', 'location', 'contractType'] as const;

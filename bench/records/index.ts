@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- records [options]`: record reads at 1,000,000 records, against a bare Fastify.
+ * `npm run bench -- records [options]`: record reads at 1,000,000 records, against the floor (the
+ * same SQL through the same driver, floor.ts) and a bare Fastify (a fixed answer, bare.ts).
  *
  * For each engine (SQLite on a temp file; PostgreSQL when a postgres:// URL is given through
  * DATABASE_URL or --pg, in a fresh schema dropped afterwards):
@@ -10,10 +11,12 @@
  * - cells: get-by-id (`GET /v2024/non-employee-records/{id}`, ids drawn at random from ~50,000
  *   spread over all sources) and a list page (`GET /v2024/non-employee-records?filters=sourceId eq
  *   "…"&sorters=lastName&limit=250&offset=…`, a random source and offset 0, 250, 1000 or 5000), at
- *   10 and 50 connections; each cell runs first against the bare server (bare.ts: same Fastify,
- *   same response schema, a fixed record or page) and then against NELM, each time from a separate
+ *   10 and 50 connections; each cell runs against the bare server (bare.ts: same Fastify, same
+ *   response schema, a fixed record or page), the floor server (floor.ts: same Fastify, driver,
+ *   pool settings and SQL, no auth, validation or logging) and NELM, each time from a separate
  *   load process (load.ts, autocannon): `--warmup` seconds discarded, then `--duration` measured.
- * Target per cell: NELM req/s ≥ 0.5 × bare req/s, and NELM p99 ≤ 2 × bare p99. Each run also
+ * Target per cell (the median of `--rounds` rounds): NELM req/s ≥ 0.75 × the floor's, and NELM
+ * p99 ≤ 1.5 × the floor's. The ratios to the bare server are reported beside. Each run also
  * reports the CPU time stolen by the hypervisor while it ran (on a shared VM a noisy neighbour
  * shows there, and skews a ratio whose two runs were hit unequally), and the CPU time each
  * response cost the server (and on PostgreSQL the database), which moves less with the machine
@@ -22,8 +25,8 @@
  *
  * Options: --records N (default 1000000; 50 sources of N/50, at most 20,000 each), --duration S
  * (10), --warmup S (3), --connections 10,50, --engines sqlite,postgres, --pg URL, --only get|list,
- * --rounds R (each cell R times, bare and NELM alternating; the round of median throughput ratio is
- * shown, every round's ratio is in records.json), --cpu-prof (profiles of the NELM server into bench/results/profiles/nelm-<engine>-<time>/), --keep (keep the seeded
+ * --rounds R (default 3: each cell R times, bare, floor and NELM in turn; the round of median
+ * throughput ratio to the floor is shown, every round's ratio is in records.json), --cpu-prof (profiles of the NELM server into bench/results/profiles/nelm-<engine>-<time>/), --keep (keep the seeded
  * database, bench/results/records-db/ for SQLite and schema bench_records_kept_<shape> for
  * PostgreSQL, and reuse it on the next run with --keep and the same --records and --sources).
  */
@@ -50,7 +53,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
   },
   strict: true,
 });
@@ -83,20 +86,28 @@ interface Cell {
   endpoint: 'get' | 'list';
   connections: number;
   nelm: LoadResult;
+  floor: LoadResult;
   bare: LoadResult;
+  /** NELM against the floor: the targets. */
   throughputRatio: number;
   p99Ratio: number;
+  /** NELM against the bare server. */
+  bareThroughputRatio: number;
   pass: boolean;
   /** CPU time the hypervisor gave to others while each server was measured, % (Linux /proc/stat). */
-  steal: { bare: number; nelm: number };
+  steal: { bare: number; floor: number; nelm: number };
   /**
-   * CPU time per response while measured, µs (Linux /proc): the server process (bare, NELM) and,
-   * on PostgreSQL, the database's processes (all of them: backends and background workers).
+   * CPU time per response while measured, µs (Linux /proc): the server process (floor, NELM) and,
+   * on PostgreSQL, the database's processes while NELM was measured (all of them: backends and
+   * background workers).
    */
-  cpu: { bare: number; nelm: number; db?: number };
-  /** With --rounds > 1: every round's throughput ratio (the cell shows the median round). */
+  cpu: { floor: number; nelm: number; db?: number };
+  /** With --rounds > 1: every round's throughput ratio to the floor (the cell shows the median round). */
   roundRatios?: number[];
 }
+
+/** The targets of a cell, against the floor. */
+const TARGET = { throughput: 0.75, p99: 1.5 };
 
 const RESULTS = path.join(ROOT, 'bench', 'results');
 const children = new Set<Child>();
@@ -271,6 +282,12 @@ interface KeptSeed {
   ids: string[];
 }
 
+/** The floor server on the same database, with every list page of the load prepared. */
+function startFloor(env: Record<string, string>, sourceIds: string[]): Promise<Child> {
+  const pages = sourceIds.flatMap((id) => OFFSETS.map((offset) => [id, offset]));
+  return track(startChild(path.join(ROOT, 'bench', 'records', 'floor.ts'), [], { ...env, FLOOR_PAGES: JSON.stringify(pages) }));
+}
+
 async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string): Promise<Cell[]> {
   const shape = `${SOURCES}x${PER_SOURCE}`;
   const schema = KEEP ? `bench_records_kept_${shape}` : `bench_records_${randomBytes(4).toString('hex')}`;
@@ -309,6 +326,7 @@ async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string
     const { sourceIds } = seed;
 
     const server = await track(startNelm(env, nodeArgs));
+    const floor = await startFloor(env, sourceIds);
     try {
       await verify(server, seed.ids, sourceIds);
       const paths = {
@@ -320,29 +338,33 @@ async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string
         for (const connections of CONNECTIONS) {
           if (stopping) return cells;
           const common = { paths: paths[endpoint], connections, warmupSeconds: WARMUP, durationSeconds: DURATION };
-          // Bare, then NELM, `--rounds` times; the cell is the round of median throughput ratio.
+          // Bare, floor, then NELM, `--rounds` times; the cell is the round of median throughput ratio.
           const rounds: Cell[] = [];
           for (let r = 0; r < ROUNDS && !stopping; r++) {
             const bareRun = await measured({ ...common, baseUrl: bare.baseUrl }, tmp, bare.pid, false);
+            const floorRun = await measured({ ...common, baseUrl: floor.baseUrl }, tmp, floor.pid, false);
             const nelmRun = await measured({ ...common, baseUrl: server.baseUrl, token: server.token }, tmp, server.pid, engine === 'postgres');
-            const [nelm, bareResult] = [nelmRun.result, bareRun.result];
-            if (nelm.failures > 0 || bareResult.failures > 0)
-              throw new Error(`${engine} ${endpoint} c${connections}: ${nelm.failures} failed requests (bare: ${bareResult.failures})`);
-            const throughputRatio = nelm.rps / bareResult.rps;
-            const p99Ratio = nelm.p99 / bareResult.p99;
-            const steal = { bare: bareRun.steal, nelm: nelmRun.steal };
-            const cpu = { bare: bareRun.cpu, nelm: nelmRun.cpu, ...(nelmRun.db !== undefined ? { db: nelmRun.db } : {}) };
+            const [nelm, floorResult, bareResult] = [nelmRun.result, floorRun.result, bareRun.result];
+            const failures = nelm.failures + floorResult.failures + bareResult.failures;
+            if (failures > 0)
+              throw new Error(
+                `${engine} ${endpoint} c${connections}: failed requests: NELM ${nelm.failures}, floor ${floorResult.failures}, bare ${bareResult.failures}`,
+              );
+            const throughputRatio = nelm.rps / floorResult.rps;
+            const p99Ratio = nelm.p99 / floorResult.p99;
             rounds.push({
               engine,
               endpoint,
               connections,
               nelm,
+              floor: floorResult,
               bare: bareResult,
               throughputRatio,
               p99Ratio,
-              pass: throughputRatio >= 0.5 && p99Ratio <= 2,
-              steal,
-              cpu,
+              bareThroughputRatio: nelm.rps / bareResult.rps,
+              pass: throughputRatio >= TARGET.throughput && p99Ratio <= TARGET.p99,
+              steal: { bare: bareRun.steal, floor: floorRun.steal, nelm: nelmRun.steal },
+              cpu: { floor: floorRun.cpu, nelm: nelmRun.cpu, ...(nelmRun.db !== undefined ? { db: nelmRun.db } : {}) },
             });
           }
           if (rounds.length === 0) return cells;
@@ -357,6 +379,7 @@ async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string
       }
       return cells;
     } finally {
+      await floor.stop();
       await server.stop();
     }
   } finally {
@@ -368,14 +391,15 @@ async function engineRun(engine: 'sqlite' | 'postgres', bare: Child, tmp: string
 }
 
 const HEADER = [
-  '| engine | endpoint | connections | req/s | p50 ms | p99 ms | bare req/s | bare p99 ms | throughput ratio | p99 ratio | target | steal % bare / NELM | CPU µs/response bare / NELM (+ database) |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+  '| engine | endpoint | connections | NELM req/s | NELM p99 ms | floor req/s | floor p99 ms | req/s ÷ floor | p99 ÷ floor | target | bare req/s | req/s ÷ bare | CPU µs/response floor / NELM (+ database) | steal % |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|',
 ];
 const ENDPOINT_NAMES = { get: 'get by id', list: 'list page (250)' };
 
 function row(c: Cell): string {
   const f = (n: number, d: number) => n.toFixed(d);
-  return `| ${c.engine} | ${ENDPOINT_NAMES[c.endpoint]} | ${c.connections} | ${f(c.nelm.rps, 0)} | ${f(c.nelm.p50, 2)} | ${f(c.nelm.p99, 2)} | ${f(c.bare.rps, 0)} | ${f(c.bare.p99, 2)} | ${f(c.throughputRatio, 2)} | ${f(c.p99Ratio, 2)} | ${c.pass ? 'PASS' : 'FAIL'} | ${f(c.steal.bare, 1)} / ${f(c.steal.nelm, 1)} | ${f(c.cpu.bare, 0)} / ${f(c.cpu.nelm, 0)}${c.cpu.db === undefined ? '' : ` (+ ${f(c.cpu.db, 0)})`} |`;
+  const steal = Math.max(c.steal.bare, c.steal.floor, c.steal.nelm);
+  return `| ${c.engine} | ${ENDPOINT_NAMES[c.endpoint]} | ${c.connections} | ${f(c.nelm.rps, 0)} | ${f(c.nelm.p99, 2)} | ${f(c.floor.rps, 0)} | ${f(c.floor.p99, 2)} | ${f(c.throughputRatio, 2)} | ${f(c.p99Ratio, 2)} | ${c.pass ? 'PASS' : 'FAIL'} | ${f(c.bare.rps, 0)} | ${f(c.bareThroughputRatio, 2)} | ${f(c.cpu.floor, 0)} / ${f(c.cpu.nelm, 0)}${c.cpu.db === undefined ? '' : ` (+ ${f(c.cpu.db, 0)})`} | ${f(steal, 1)} |`;
 }
 
 const started = Date.now();

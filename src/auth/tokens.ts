@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { type CryptoKey, type JWK, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, decodeProtectedHeader } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.js';
+import { SigningKeyRepository } from './repository.js';
 import { isRight, type Principal, type Right } from './principal.js';
 
 const ALG = 'EdDSA';
@@ -68,6 +69,7 @@ class VerifiedCache {
 }
 
 export class TokenService {
+  private readonly repo = new SigningKeyRepository();
   private keys = new Map<string, Key>();
   private signer: Key | undefined;
   private readonly cache = new VerifiedCache(10_000);
@@ -87,7 +89,7 @@ export class TokenService {
   }
 
   async reload(): Promise<void> {
-    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created', 'desc').orderBy('kid', 'desc').execute();
+    const rows = await this.repo.all(this.db);
     const keys = new Map<string, Key>();
     let signer: Key | undefined;
     for (const row of rows) {
@@ -110,19 +112,13 @@ export class TokenService {
     const { publicKey, privateKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
     const kid = randomUUID().replaceAll('-', '');
     const now = new Date().toISOString();
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('signing_keys').set({ retired: now }).where('retired', 'is', null).execute();
-      await trx
-        .insertInto('signing_keys')
-        .values({
-          kid,
-          alg: ALG,
-          private_jwk: JSON.stringify(await exportJWK(privateKey)),
-          public_jwk: JSON.stringify(await exportJWK(publicKey)),
-          created: now,
-          retired: null,
-        })
-        .execute();
+    await this.repo.replaceSigner(this.db, {
+      kid,
+      alg: ALG,
+      private_jwk: JSON.stringify(await exportJWK(privateKey)),
+      public_jwk: JSON.stringify(await exportJWK(publicKey)),
+      created: now,
+      retired: null,
     });
     await this.reload();
     return kid;
@@ -131,9 +127,9 @@ export class TokenService {
   /** Deletes keys retired longer ago than a token lives: no valid token can name them any more. */
   async prune(now = new Date()): Promise<number> {
     const cutoff = new Date(now.getTime() - this.ttlSeconds * 1000).toISOString();
-    const result = await this.db.deleteFrom('signing_keys').where('retired', '<', cutoff).executeTakeFirst();
+    const deleted = await this.repo.deleteRetired(this.db, cutoff);
     await this.reload();
-    return Number(result.numDeletedRows);
+    return deleted;
   }
 
   /** The public keys, as a JWKS document. */

@@ -59,6 +59,7 @@ const OPTIONS = {
   errors: { type: 'string' },
   'no-wait': { type: 'boolean' },
   timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Progress on standard error: one redrawn line on a terminal, milestone lines otherwise. */
@@ -301,6 +302,10 @@ export async function runImportExport(
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     } catch (error) {
       throw new CliError((error as Error).message, EXIT.usage);
+    }
+    if (parsed.values.help) {
+      io.stdout.write(`Usage: nelm ${command} …\n\n${IMPORT_EXPORT_USAGE}\n`);
+      return EXIT.ok;
     }
     const run = command === 'import' ? runImport : runExport;
     return await run(parsed.values, parsed.positionals, io, progress);

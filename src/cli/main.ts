@@ -1,36 +1,63 @@
 /**
  * The `nelm` command line: serve, migrate, and the directory (identities, API clients, signing
- * keys) straight on the configured database. Exit codes: 0 success, 1 failure, 2 usage error.
+ * keys) straight on the configured database; import and export as clients of a running server.
+ * Every command takes --help. Exit codes: 0 success, 1 failure, 2 usage error (import and export
+ * have more: import-export.ts).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, ConfigError, type Config } from '../config/config.js';
-import { openDatabase } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrate.js';
-import { createCore } from '../services.js';
-import { startServer } from '../server.js';
-import { ApiError } from '../errors/api-error.js';
 import { isRight, type Right } from '../auth/principal.js';
+import { type Config, ConfigError, INSTALL_DIR, loadConfig } from '../config/config.js';
+import type { Db } from '../db/dialect.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { openDatabase } from '../db/open.js';
+import { ApiError } from '../errors/api-error.js';
+import { startServer } from '../server.js';
+import { type Core, createCore } from '../services.js';
 import { IMPORT_EXPORT_USAGE, runImportExport } from './import-export.js';
 
-const USAGE = `Usage: nelm <command> [options]
+const COMMANDS: Record<string, string> = {
+  serve: `serve                                   start the HTTP server (PORT, HOST, DATABASE_URL, …: docs/configuration.md)`,
+  migrate: `migrate                                 create the database, or apply the migrations it lacks`,
+  identities: `identities add --alias A [--name N] [--email E] [--admin | --rights idn:nesr:read,…]
+                                          create an identity; prints it as JSON
+  identities list                         list identities as JSON`,
+  clients: `clients add --identity ALIAS            create an API client; prints {"clientId","clientSecret"} (shown once)`,
+  keys: `keys rotate                             start signing tokens with a new key (older tokens stay valid)
+  keys prune                              delete keys retired longer ago than a token lives`,
+  import: IMPORT_EXPORT_USAGE.split('\n').slice(0, 2).join('\n'),
+  export: IMPORT_EXPORT_USAGE.split('\n').slice(2).join('\n'),
+};
+
+const USAGE = `Usage: nelm <command> [options]   (nelm <command> --help for one command)
 
 Commands:
-  serve                                   start the HTTP server (PORT, HOST, DATABASE_URL, …)
-  migrate                                 apply the database migrations
-  identities add --alias A [--name N] [--email E] [--admin | --rights idn:nesr:read,…]
-                                          create an identity; prints it as JSON
-  identities list                         list identities as JSON
-  clients add --identity ALIAS            create an API client; prints {"clientId","clientSecret"}
-  keys rotate                             start signing with a new key (old tokens stay valid)
-  keys prune                              delete keys retired longer ago than a token lives
-${IMPORT_EXPORT_USAGE}
+${Object.values(COMMANDS)
+  .map((text) => `  ${text}`)
+  .join('\n')}
 
+Options: --help, --version.
+The database is DATABASE_URL's; without it, the SQLite file data/nelm.sqlite of this checkout
+(${path.join(INSTALL_DIR, 'data', 'nelm.sqlite')}), whatever directory the command runs in.
 Configuration comes from the environment: see docs/configuration.md.`;
 
 class UsageError extends Error {}
 
-async function withCore<T>(config: Config, work: (core: Awaited<ReturnType<typeof createCore>>) => Promise<T>): Promise<T> {
-  const db = await openDatabase(config);
+function version(): string {
+  return (JSON.parse(readFileSync(path.join(INSTALL_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Opens the configured database for a command and says which it is, on standard error. */
+async function open(config: Config, mustExist: boolean): Promise<Db> {
+  const db = await openDatabase(config, { mustExist });
+  process.stderr.write(`nelm: database: ${db.description}\n`);
+  return db;
+}
+
+/** Runs `work` on the services over the configured database, which must exist already. */
+async function withCore<T>(config: Config, work: (core: Core) => Promise<T>): Promise<T> {
+  const db = await open(config, true);
   try {
     return await work(await createCore(config, db));
   } finally {
@@ -42,22 +69,44 @@ function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+function rightsOf(text: string | undefined): Right[] {
+  const rights = (text ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const bad = rights.filter((r) => !isRight(r));
+  if (bad.length > 0) throw new UsageError(`unknown rights: ${bad.join(', ')}`);
+  return rights as Right[];
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [command, sub, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
+  const [command, ...args] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
-    return command ? 0 : 2;
+    return command === undefined ? 2 : 0;
   }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command '${command}'`);
   // Clients of a running server: no database, no server configuration (exit codes: import-export.ts).
-  if (command === 'import' || command === 'export') return runImportExport(command, argv.slice(1));
+  if (command === 'import' || command === 'export') return runImportExport(command, args);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`Usage: nelm ${COMMANDS[command]}\n`);
+    return 0;
+  }
+  const [sub, ...rest] = args;
   const config = loadConfig();
 
   switch (command) {
     case 'serve':
+      if (args.length > 0) throw new UsageError('serve takes no arguments');
       await startServer(config);
-      return -1; // keep running
+      return -1; // keeps running
     case 'migrate': {
-      const db = await openDatabase(config);
+      if (args.length > 0) throw new UsageError('migrate takes no arguments');
+      const db = await open(config, false);
       try {
         const applied = await migrateToLatest(db.kysely, db.engine, db.schema);
         process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n');
@@ -67,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'identities': {
-      if (sub === 'list') {
+      if (sub === 'list' && rest.length === 0) {
         await withCore(config, async ({ services }) => print(await services.directory.listIdentities(config.tenant, 10_000, 0)));
         return 0;
       }
@@ -79,23 +128,8 @@ async function main(argv: string[]): Promise<number> {
       });
       if (!values.alias) throw new UsageError('identities add needs --alias');
       if (values.admin && values.rights) throw new UsageError('--admin and --rights exclude each other');
-      const rights = (values.rights ?? '')
-        .split(',')
-        .map((r) => r.trim())
-        .filter(Boolean);
-      const bad = rights.filter((r) => !isRight(r));
-      if (bad.length) throw new UsageError(`unknown rights: ${bad.join(', ')}`);
-      await withCore(config, async ({ services }) =>
-        print(
-          await services.directory.createIdentity(config.tenant, {
-            alias: values.alias!,
-            name: values.name,
-            email: values.email,
-            admin: values.admin ?? false,
-            rights: rights as Right[],
-          }),
-        ),
-      );
+      const identity = { alias: values.alias, name: values.name, email: values.email, admin: values.admin ?? false, rights: rightsOf(values.rights) };
+      await withCore(config, async ({ services }) => print(await services.directory.createIdentity(config.tenant, identity)));
       return 0;
     }
     case 'clients': {
@@ -110,19 +144,21 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'keys': {
-      if (sub === 'rotate') {
-        await withCore(config, async ({ services }) => print({ kid: await services.tokens.rotate() }));
-        return 0;
-      }
-      if (sub === 'prune') {
-        await withCore(config, async ({ services }) => print({ deleted: await services.tokens.prune() }));
-        return 0;
-      }
-      throw new UsageError('keys takes rotate or prune');
+      if (rest.length > 0 || (sub !== 'rotate' && sub !== 'prune')) throw new UsageError('keys takes rotate or prune');
+      await withCore(config, async ({ services }) =>
+        print(sub === 'rotate' ? { kid: await services.tokens.rotate() } : { deleted: await services.tokens.prune() }),
+      );
+      return 0;
     }
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
+}
+
+/** An ApiError as one line: its text, and its causes where they say more. */
+function apiErrorText(error: ApiError): string {
+  const more = error.causes.map((c) => c.text).filter((text) => !error.text.includes(text));
+  return more.length > 0 ? `${error.text} (${more.join('; ')})` : error.text;
 }
 
 main(process.argv.slice(2)).then(
@@ -130,18 +166,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`nelm: ${(error as Error).message}\n\n${USAGE}\n`);
-      process.exitCode = 2;
-    } else if (error instanceof ConfigError) {
-      process.stderr.write(`nelm: ${error.message}\n`);
-      process.exitCode = 2;
-    } else if (error instanceof ApiError) {
-      process.stderr.write(`nelm: ${error.text}${error.causes.length ? ` (${error.causes.map((c) => c.text).join('; ')})` : ''}\n`);
-      process.exitCode = 1;
-    } else {
-      process.stderr.write(`nelm: ${(error as Error).message ?? String(error)}\n`);
-      process.exitCode = 1;
-    }
+    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const text = error instanceof ApiError ? apiErrorText(error) : ((error as Error).message ?? String(error));
+    process.stderr.write(`nelm: ${text}\n${usage ? `\n${USAGE}\n` : ''}`);
+    process.exitCode = usage || error instanceof ConfigError ? 2 : 1;
   },
 );

@@ -3,6 +3,10 @@
  * Every option is documented in docs/configuration.md.
  */
 import path from 'node:path';
+import { DEFAULT_SECRET_HASH_COST } from '../auth/secrets.js';
+
+/** Variables earlier versions read and this one ignores (the server says so once at start). */
+const RETIRED = ['NELM_RECORD_CACHE_MB', 'NELM_SQLITE_READ_THREAD'];
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -21,17 +25,14 @@ export interface Config {
   /** PostgreSQL schema to use (created if missing); lets tests run in isolation. */
   databaseSchema: string | undefined;
   /**
-   * PostgreSQL: run queries as named prepared statements (src/db/connect.ts). Off for a
+   * PostgreSQL: run queries as named prepared statements (src/db/postgres.ts). Off for a
    * connection pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21.
    */
   pgPreparedStatements: boolean;
-  /**
-   * PostgreSQL only: bytes of record gets kept in memory under a lease the database fences
-   * (src/db/record-cache.ts); 0 turns the cache off.
-   */
-  recordCacheBytes: number;
-  /** SQLite only: reads after the first of an event-loop turn go to a read thread (src/db/sqlite-reads.ts). */
-  sqliteReadThread: boolean;
+  /** log2 of scrypt's N for API client secrets (src/auth/secrets.ts). */
+  secretHashCost: number;
+  /** Variables that are set but that this version no longer reads: the server warns of each. */
+  ignored: string[];
   adminClientId: string | undefined;
   adminClientSecret: string | undefined;
   /** Token lifetime in seconds. */
@@ -58,12 +59,18 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The checkout the server runs from (this file is src/config/config.ts, or dist/config/config.js
+ * once built): the default SQLite file lives in its `data/`, whatever directory a command runs in.
+ */
+export const INSTALL_DIR = path.resolve(import.meta.dirname, '..', '..');
+
 const DEFAULTS = {
   port: 8080,
   host: '0.0.0.0',
-  sqliteFile: path.join('data', 'nelm.sqlite'),
+  sqliteFile: path.join(INSTALL_DIR, 'data', 'nelm.sqlite'),
   tokenTtl: 749,
-  recordCacheMb: 64,
+  secretHashCost: DEFAULT_SECRET_HASH_COST,
   rateLimit: '100/10s',
   bodyLimit: 1024 * 1024,
   requestTimeout: 120,
@@ -140,9 +147,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const prepared = env.NELM_PG_PREPARED_STATEMENTS?.trim().toLowerCase() || 'on';
   if (prepared !== 'on' && prepared !== 'off') problems.push(`NELM_PG_PREPARED_STATEMENTS must be 'on' or 'off', got '${prepared}'`);
 
-  const readThread = env.NELM_SQLITE_READ_THREAD?.trim().toLowerCase() || 'on';
-  if (readThread !== 'on' && readThread !== 'off') problems.push(`NELM_SQLITE_READ_THREAD must be 'on' or 'off', got '${readThread}'`);
-
   const logLevel = env.NELM_LOG_LEVEL?.trim() || DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`NELM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -153,8 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl,
     databaseSchema: schema,
     pgPreparedStatements: prepared !== 'off',
-    sqliteReadThread: readThread !== 'off',
-    recordCacheBytes: integer('NELM_RECORD_CACHE_MB', env.NELM_RECORD_CACHE_MB, DEFAULTS.recordCacheMb, 0, 16384, problems) * 1024 * 1024,
+    secretHashCost: integer('NELM_SECRET_HASH_COST', env.NELM_SECRET_HASH_COST, DEFAULTS.secretHashCost, 10, 20, problems),
+    ignored: RETIRED.filter((name) => env[name] !== undefined && env[name] !== ''),
     adminClientId,
     adminClientSecret,
     tokenTtl: integer('NELM_TOKEN_TTL', env.NELM_TOKEN_TTL, DEFAULTS.tokenTtl, 30, 7 * 24 * 3600, problems),

@@ -9,6 +9,7 @@ import * as requests from './migrations/20261123_0002_requests.js';
 import * as bulkJobs from './migrations/20261123_0003_bulk_jobs.js';
 import * as recordJson from './migrations/20261123_0004_record_json.js';
 import * as recordCache from './migrations/20261124_0005_record_cache.js';
+import * as plainRecords from './migrations/20261206_0006_plain_records.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261123_0003_bulk_jobs': bulkJobs,
   '20261123_0004_record_json': recordJson,
   '20261124_0005_record_cache': recordCache,
+  '20261206_0006_plain_records': plainRecords,
 };
 
 class EngineMigrationProvider implements MigrationProvider {
@@ -51,11 +53,23 @@ export function migrator(db: Kysely<any>, engine: Engine, schema?: string): Migr
   return new Migrator({ db, provider: new EngineMigrationProvider(engine), ...(schema ? { migrationTableSchema: schema } : {}) });
 }
 
+export class MigrationError extends Error {
+  constructor(
+    readonly migration: string,
+    cause: unknown,
+  ) {
+    super(`Migration ${migration} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'MigrationError';
+  }
+}
+
+/** Applies every migration not applied yet; the names of those it applied. */
 export async function migrateToLatest(db: Kysely<any>, engine: Engine, schema?: string): Promise<string[]> {
   const result: MigrationResultSet = await migrator(db, engine, schema).migrateToLatest();
   if (result.error) {
+    // No migration named: the migrator itself failed (its tables, its lock), and its error says why.
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`Migration ${failed ?? ''} failed: ${(result.error as Error).message ?? String(result.error)}`);
+    throw failed ? new MigrationError(failed, result.error) : result.error;
   }
   const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   for (const name of applied) await MIGRATIONS[name]?.afterUp?.(db, engine);

@@ -1,14 +1,15 @@
 /**
- * Table types as stored. They are the database's shapes, not the API's: repositories map them to
- * domain objects. Conventions on both engines:
+ * Table types as stored. They are the database's shapes, not the API's: each module's model.ts
+ * maps them to domain objects. Conventions on both engines:
  * - every tenant-owned table starts its keys with tenant_id;
- * - timestamps are ISO 8601 UTC strings in JS (TEXT in SQLite, timestamptz in PostgreSQL, normalised
- *   by the pg type parser in connect.ts);
+ * - timestamps are ISO 8601 UTC strings in JS (TEXT in SQLite, timestamptz in PostgreSQL, whose
+ *   text postgres.ts rewrites);
  * - booleans are 0/1 integers (better-sqlite3 binds no booleans);
- * - JSON columns are TEXT in SQLite and jsonb in PostgreSQL (see `parseJson`).
+ * - JSON columns are JSON text in JS (TEXT in SQLite, jsonb in PostgreSQL, whose text postgres.ts
+ *   hands over unparsed).
  */
 
-import type { ColumnType, Generated } from 'kysely';
+import type { Generated } from 'kysely';
 
 export type Flag = 0 | 1;
 
@@ -122,18 +123,10 @@ export interface RecordTable {
   manager: string;
   start_date: string;
   end_date: string;
-  /** JSON object of custom attributes (TEXT in SQLite, jsonb in PostgreSQL). */
-  data: unknown;
+  /** The custom attributes: a JSON object of strings. */
+  data: string;
   created: string;
   modified: string;
-}
-
-/**
- * `records` as the database has it: the columns above and `json`, the record's wire JSON, which
- * the database computes (a generated column, migration 0004) and nobody writes.
- */
-export interface RecordJsonTable extends RecordTable {
-  json: ColumnType<string, never, never>;
 }
 
 export type BulkJobStatus = 'PENDING' | 'IN_PROGRESS' | 'COMPLETED' | 'ERROR';
@@ -193,8 +186,8 @@ export interface RequestTable {
   manager: string;
   start_date: string;
   end_date: string;
-  /** JSON object of custom attributes (TEXT in SQLite, jsonb in PostgreSQL). */
-  data: unknown;
+  /** The custom attributes: a JSON object of strings. */
+  data: string;
   approval_status: RequestStatusColumn;
   completion_date: string | null;
   /** The record created when the request was approved. */
@@ -248,7 +241,7 @@ export interface Database {
   sources: SourceTable;
   source_members: SourceMemberTable;
   schema_attributes: SchemaAttributeTable;
-  records: RecordJsonTable;
+  records: RecordTable;
   requests: RequestTable;
   approval_items: ApprovalItemTable;
   notifications: NotificationTable;

@@ -16,3 +16,9 @@ export function normalizeId(value: string): string {
 export function nowIso(): string {
   return new Date().toISOString();
 }
+
+/** Now, or 1 ms after `previous` if now is not later: a `modified` that tells every write apart. */
+export function laterThan(previous: string): string {
+  const now = nowIso();
+  return now > previous ? now : new Date(Date.parse(previous) + 1).toISOString();
+}

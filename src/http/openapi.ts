@@ -1,21 +1,22 @@
 /**
  * The served OpenAPI document, generated from the route table: the same TypeBox schemas that
- * validate requests and serialize responses. `/openapi.json` describes the v2024 paths and the
- * per-resource v1 paths (operationIds are unique across the two); `/{flavour}/openapi.json`
- * describes one flavour.
+ * validate requests and serialize responses. `/openapi.json` describes the v2024 paths, the
+ * per-resource v1 paths (operationIds are unique across the two) and the admin API;
+ * `/{flavour}/openapi.json` describes one flavour of the NELM API.
  */
 import type { FastifySchema } from 'fastify';
-import { FLAVOURS, type Flavour, type Operation, operationId, schemaOf, urlOf } from './operation.js';
+import { type Flavour, type Operation, operationId, type Route, schemaOf, urlOf } from './operation.js';
 
 type JsonSchema = Record<string, unknown>;
 
-export interface OperationSet {
+export interface RouteTable {
+  /** The NELM operations, mounted under every flavour. */
   operations: readonly Operation[];
+  /** This server's own routes (the admin API). */
+  routes: readonly Route[];
 }
 
-export function allOperations(operations: readonly Operation[]): OperationSet {
-  return { operations };
-}
+const NELM_TAG = 'Non-Employee Lifecycle Management';
 
 /** `/v2024/non-employee-sources/:sourceId` → `/v2024/non-employee-sources/{sourceId}`. */
 function openApiPath(url: string, names: Record<string, string> = {}): string {
@@ -63,7 +64,7 @@ const STATUS_TEXT: Record<string, string> = {
   '500': 'Internal Server Error - Returned if there is an unexpected error.',
 };
 
-function responses(op: Operation, schema: FastifySchema): JsonSchema {
+function responses(op: Pick<Operation, 'produces'>, schema: FastifySchema): JsonSchema {
   const out: JsonSchema = {};
   for (const [status, body] of Object.entries((schema.response as Record<string, unknown>) ?? {})) {
     const s = plain(body);
@@ -89,7 +90,7 @@ function operationObject(op: Operation, flavour: Flavour): JsonSchema {
     : {};
   return {
     operationId: operationId(op, flavour),
-    tags: ['Non-Employee Lifecycle Management'],
+    tags: [NELM_TAG],
     summary: op.summary,
     ...(flavour === 'beta' ? { deprecated: true } : {}),
     ...(op.extension ? { 'x-nelm-extension': true } : {}),
@@ -100,24 +101,53 @@ function operationObject(op: Operation, flavour: Flavour): JsonSchema {
   };
 }
 
-export function openApiDocument(set: OperationSet, flavours: readonly Flavour[] = ['v2024', 'v1']): JsonSchema {
+function routeObject(route: Route): JsonSchema {
+  const { schema } = route;
+  return {
+    operationId: route.id,
+    tags: [route.tag],
+    summary: route.summary,
+    'x-nelm-extension': true,
+    security: [{ userAuth: [] }, { applicationAuth: [] }],
+    parameters: parameters(schema),
+    ...(schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: plain(schema.body) } } } } : {}),
+    responses: responses({}, schema),
+  };
+}
+
+/**
+ * The document of `flavours` of the NELM API (v2024 and v1 by default) and, when `withRoutes`,
+ * this server's own routes.
+ */
+export function openApiDocument(table: RouteTable, flavours: readonly Flavour[] = ['v2024', 'v1'], withRoutes = true): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const flavour of flavours) {
-    for (const op of set.operations) {
+    for (const op of table.operations) {
       const path = openApiPath(urlOf(op, flavour), op.wireParamNames);
       paths[path] ??= {};
       paths[path][op.method.toLowerCase()] = operationObject(op, flavour);
     }
+  }
+  const tags = [{ name: NELM_TAG }];
+  if (withRoutes) {
+    for (const route of table.routes) {
+      const path = openApiPath(route.url);
+      paths[path] ??= {};
+      paths[path][route.method.toLowerCase()] = routeObject(route);
+    }
+    for (const name of new Set(table.routes.map((r) => r.tag))) tags.push({ name });
   }
   return {
     openapi: '3.0.1',
     info: {
       title: 'NELM: Non-Employee Lifecycle Management API (self-hosted)',
       version: flavours.length === 1 ? flavours[0] : 'v2024',
-      description: 'A wire-compatible implementation of the SailPoint Identity Security Cloud Non-Employee Lifecycle Management API.',
+      description:
+        'A wire-compatible implementation of the SailPoint Identity Security Cloud Non-Employee Lifecycle Management API. ' +
+        "Operations marked x-nelm-extension are this server's own: the bulk job endpoints, and the admin API (identities, API clients, governance groups; org admins only).",
     },
     servers: [{ url: '/' }],
-    tags: [{ name: 'Non-Employee Lifecycle Management' }],
+    tags,
     paths,
     components: {
       securitySchemes: {
@@ -127,5 +157,3 @@ export function openApiDocument(set: OperationSet, flavours: readonly Flavour[] 
     },
   };
 }
-
-export const DOCUMENTED_FLAVOURS = FLAVOURS;

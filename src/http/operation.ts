@@ -2,7 +2,8 @@
  * The route table. Every NELM operation is declared once, relative to its resource, and mounted
  * under every API flavour by `mountOperations`: `/v3`, `/beta`, `/v2024`, `/v2025`, `/v2026` put
  * the flavour first (`/v2024/non-employee-records/{id}`), the per-resource v1 API puts `/v1` after
- * the resource (`/non-employee-records/v1/{id}`).
+ * the resource (`/non-employee-records/v1/{id}`). Routes of this server's own (the admin API) are
+ * declared once too, at one URL each (`Route`, `mountRoutes`). Both lists make the served OpenAPI.
  */
 import type {
   ContextConfigDefault,
@@ -107,5 +108,35 @@ export function mountOperations(app: FastifyInstance, operations: readonly Opera
         handler: (request, reply) => op.handler(request as never, reply as never, context),
       });
     }
+  }
+}
+
+/** A route of this server's own API, at one URL (the admin API). */
+export interface Route<S extends FastifySchema = FastifySchema> {
+  id: string;
+  method: Method;
+  /** Fastify style: `/admin/v1/identities/:id`. */
+  url: string;
+  /** The OpenAPI tag that groups it. */
+  tag: string;
+  summary: string;
+  schema: S;
+  handler: (request: TypedRequest<S>, reply: TypedReply<S>) => Promise<unknown>;
+}
+
+/** Declares a route with its handler typed from its schema. */
+export function route<S extends FastifySchema>(def: Route<S>): Route {
+  return def as unknown as Route;
+}
+
+export function mountRoutes(app: FastifyInstance, routes: readonly Route[]): void {
+  for (const r of routes) {
+    app.route({
+      method: r.method,
+      url: r.url,
+      schema: r.schema,
+      config: { operationId: r.id },
+      handler: (request, reply) => r.handler(request as never, reply as never),
+    });
   }
 }

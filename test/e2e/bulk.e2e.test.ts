@@ -21,10 +21,9 @@ import {
 import { assertMatchesContract, type Flavour } from '../helpers/contract.js';
 import { createApiUser, fetchToken, startTestServer, type ApiUser, type TestServer } from '../helpers/server.js';
 import { dropSchema, PG_URL, testConfig } from '../helpers/app.js';
-import { openDatabase } from '../../src/db/connect.js';
+import { CLI } from '../helpers/cli.js';
+import { openDatabase } from '../../src/db/open.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const CLI = ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'src', 'cli', 'main.ts')];
 const SYSTEM = 'accountName,firstName,lastName,phone,email,manager,startDate,endDate';
 const UPLOAD = '/non-employee-sources/{id}/non-employee-bulk-upload';
 const STATUS = '/non-employee-sources/{id}/non-employee-bulk-upload/status';

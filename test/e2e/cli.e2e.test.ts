@@ -1,17 +1,16 @@
-/** The `nelm` command as a user runs it: a child process on a real database. */
+/** The `nelm` command as a user runs it: the built command in a child process, on a real database. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { dropSchema, PG_URL, testConfig } from '../helpers/app.js';
+import { CLI, ROOT } from '../helpers/cli.js';
 
 const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const CLI = ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'src', 'cli', 'main.ts')];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -109,6 +108,7 @@ describe('nelm CLI', () => {
     await assert.rejects(nelm('identities', 'add', '--alias', 'root'), (error: { code: number; stderr: string }) => {
       assert.equal(error.code, 1);
       assert.match(error.stderr, /already exists/);
+      assert.equal(error.stderr.split('already exists').length, 2, `said once: ${error.stderr}`);
       return true;
     });
   });
@@ -127,8 +127,89 @@ describe('nelm CLI', () => {
     await assert.rejects(nelm('frobnicate'), (error: { code: number }) => error.code === 2);
   });
 
-  test('bin/nelm.js runs', async () => {
-    const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin', 'nelm.js'), '--help'], { env, cwd: dir });
-    assert.match(stdout, /Usage: nelm/);
+  test('--help on every command prints its usage and exits 0, starting nothing; --version prints the version', async () => {
+    const { stdout } = await nelm('--help');
+    assert.match(stdout, /^Usage: nelm <command>/);
+    for (const command of ['serve', 'migrate', 'identities', 'clients', 'keys', 'import', 'export']) {
+      for (const flag of ['--help', '-h']) {
+        const started = Date.now();
+        const shown = await nelm(command, flag);
+        assert.match(shown.stdout, new RegExp(`^Usage: nelm ${command}`), `${command} ${flag}`);
+        assert.equal(shown.stderr, '', `${command} ${flag} opens no database`);
+        assert.ok(Date.now() - started < 5000, `${command} ${flag} returns at once`);
+      }
+    }
+    const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
+    assert.equal((await nelm('--version')).stdout, `${version}\n`);
+  });
+
+  test('the default database is data/nelm.sqlite of the checkout, from any directory; a command that only reads creates none', async () => {
+    const { DATABASE_URL: _url, NELM_DATABASE_SCHEMA: _schema, ...withoutDatabase } = env;
+    const where = path.join(ROOT, 'data', 'nelm.sqlite');
+    const result = await run(process.execPath, [...CLI, 'identities', 'list'], { env: withoutDatabase, cwd: path.join(ROOT, 'src') }).then(
+      ({ stderr }) => stderr,
+      (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        return error.stderr;
+      },
+    );
+    assert.ok(result.includes(where), result);
+    assert.equal(existsSync(path.join(ROOT, 'src', 'data')), false, 'nothing made in the working directory');
+
+    const missing = path.join(dir, 'missing', 'nelm.sqlite');
+    await assert.rejects(
+      run(process.execPath, [...CLI, 'identities', 'list'], { env: { ...env, DATABASE_URL: missing }, cwd: dir }),
+      (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        assert.equal(
+          error.stderr,
+          `nelm: There is no database at ${missing}. Start the server (nelm serve) or run nelm migrate to create it, or set DATABASE_URL.\n`,
+        );
+        return true;
+      },
+    );
+    assert.equal(existsSync(path.dirname(missing)), false);
+  });
+
+  test('a second server on the same SQLite file refuses to start, naming the file', { skip: PG_URL ? 'SQLite only' : false }, async () => {
+    const port = await freePort();
+    const first = spawn(process.execPath, [...CLI, 'serve'], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, cwd: dir, stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 600; i++) {
+        try {
+          if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      const second = spawn(process.execPath, [...CLI, 'serve'], { env: { ...env, PORT: String(await freePort()), HOST: '127.0.0.1' }, cwd: dir });
+      let stderr = '';
+      second.stderr.on('data', (d) => (stderr += d));
+      const code = await new Promise((r) => second.once('exit', r));
+      assert.equal(code, 1);
+      assert.equal(
+        stderr,
+        `nelm: Another nelm server is using the database ${env.DATABASE_URL}; one server process owns a SQLite file (use PostgreSQL to run several).\n`,
+      );
+      // The commands still work beside the server.
+      assert.ok(JSON.parse((await nelm('identities', 'list')).stdout).some((i: { alias: string }) => i.alias === 'admin'));
+    } finally {
+      first.kill('SIGTERM');
+      await new Promise((r) => first.once('exit', r));
+    }
+  });
+
+  test('a database that cannot be reached is said to be a connection failure, once', async () => {
+    await assert.rejects(
+      run(process.execPath, [...CLI, 'migrate'], { env: { ...env, DATABASE_URL: 'postgres://nelm:pw@127.0.0.1:1/nelm' }, cwd: dir }),
+      (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        assert.equal(
+          error.stderr,
+          'nelm: Could not connect to PostgreSQL at 127.0.0.1:1/nelm: the connection was refused (ECONNREFUSED). Is the server running, and is DATABASE_URL right?\n',
+        );
+        return true;
+      },
+    );
   });
 });

@@ -14,7 +14,7 @@ import {
 } from 'sailpoint-api-client';
 import { assertMatchesContract, type Flavour, type HttpMethod } from '../helpers/contract.js';
 import { createApiUser, createIdentity, startTestServer, type ApiUser, type TestServer } from '../helpers/server.js';
-import type { Identity } from '../../src/modules/directory/repository.js';
+import type { Identity } from '../../src/modules/directory/model.js';
 
 // ---------------------------------------------------------------------------------------------
 // One shape for the three SDK classes: each adapter calls the class's own methods with its own

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertMatchesContract, type Flavour, type HttpMethod } from '../helpers/contract.js';
 import { createApiUser, createIdentity, fetchToken, startTestServer, type ApiUser, type TestServer } from '../helpers/server.js';
-import type { Identity } from '../../src/modules/directory/repository.js';
+import type { Identity } from '../../src/modules/directory/model.js';
 
 interface Reply {
   status: number;

@@ -16,8 +16,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { FILTER_LIMITS } from '../../src/collections/filter.js';
 import { MAX_OFFSET } from '../../src/collections/paging.js';
 import { LIMITS } from '../../src/domain/limits.js';
-import { RECORD_LIMITS } from '../../src/domain/records/validation.js';
-import { BULK_DELETE_MAX_IDS } from '../../src/modules/records/schemas.js';
+import { BULK_DELETE_MAX_IDS, RECORD_LIMITS } from '../../src/modules/records/schemas.js';
 import {
   assertDocumented,
   bulkIdle,

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import type { Right } from '../../src/auth/principal.js';
-import type { Identity } from '../../src/modules/directory/repository.js';
+import type { Identity } from '../../src/modules/directory/model.js';
 
 export const ADMIN = { clientId: 'test-admin', clientSecret: 'test-admin-secret-0123456789' };
 export const PG_URL = /^postgres/.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL : undefined;
@@ -23,6 +23,8 @@ export function testConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
       NELM_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
       NELM_RATE_LIMIT: 'off',
       NELM_LOG_LEVEL: 'silent',
+      // Secrets hashed at the lowest cost: the tests make hundreds (test/unit/secrets.test.ts checks the default cost).
+      NELM_SECRET_HASH_COST: '10',
       ...env,
     },
     overrides,

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/config.js';
 import type { Right } from '../../src/auth/principal.js';
-import type { Identity } from '../../src/modules/directory/repository.js';
+import type { Identity } from '../../src/modules/directory/model.js';
 import { ADMIN, dropSchema, testConfig } from './app.js';
 
 export interface TestServer {

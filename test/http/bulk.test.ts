@@ -365,9 +365,9 @@ describe('bulk upload, export, template, status', () => {
       for (const first of ['One', 'Two', 'Three']) ids.push((await upload(id, file(row('same.person', first)))).json().id);
       const { BulkJobRunner } = await import('../../src/modules/bulk/runner.js');
       const { BulkRepository } = await import('../../src/modules/bulk/repository.js');
-      const { SchemaAttributeRepository } = await import('../../src/modules/schema-attributes/repository.js');
       const db = h.app.db;
-      const second = new BulkJobRunner(new BulkRepository(db.kysely, db.engine), h.app.services.records.repo, new SchemaAttributeRepository(db.kysely));
+      const { records: recordService, attributes, sources: sourceService, directory } = h.app.services;
+      const second = new BulkJobRunner(db.kysely, new BulkRepository(db.dialect), { records: recordService, attributes, sources: sourceService, directory });
       await Promise.all([runner.drain(), second.drain(), runner.drain()]);
       const jobs = await Promise.all(ids.map((j) => finished(id, j)));
       assert.deepEqual(
@@ -424,19 +424,19 @@ describe('bulk upload, export, template, status', () => {
   test('a failure inside the apply leaves nothing behind; a job left IN_PROGRESS runs again at start-up', async () => {
     const id = sources.restart!;
     const runner = h.app.services.bulkJobs;
-    const repo = h.app.services.records.repo;
+    const service = h.app.services.records;
     await runner.stop();
-    const original = repo.insertMany;
+    const original = service.insertNew;
     try {
       const jobId = (await upload(id, many(300, 'r'))).json().id;
-      repo.insertMany = async function (this: typeof repo, ...args: Parameters<typeof original>) {
+      service.insertNew = async function (this: typeof service, ...args: Parameters<typeof original>) {
         await original.apply(this, args);
         throw new Error('crash after the inserts');
       };
       assert.equal(await runner.tick(), true);
       assert.equal((await job(id, jobId)).status, 'PENDING', 'given back to the queue');
       assert.equal((await records(id)).length, 0, 'the inserts were rolled back');
-      repo.insertMany = original;
+      service.insertNew = original;
       // A worker that died holding the job: IN_PROGRESS, claimed by nobody alive.
       await h.app.db.kysely.updateTable('bulk_jobs').set({ status: 'IN_PROGRESS', claimed_by: 'dead-worker' }).where('id', '=', jobId).execute();
       await runner.start();
@@ -444,7 +444,7 @@ describe('bulk upload, export, template, status', () => {
       assert.deepEqual([done.status, done.counts.created], ['COMPLETED', 300]);
       assert.equal((await records(id)).length, 300);
     } finally {
-      repo.insertMany = original;
+      service.insertNew = original;
       await runner.start();
     }
   });

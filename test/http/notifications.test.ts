@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { harness, type Caller, type Harness } from '../helpers/app.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { NotificationRepository } from '../../src/modules/notifications/repository.js';
-import { NotificationSender } from '../../src/modules/notifications/sender.js';
+import { NotificationService } from '../../src/modules/notifications/service.js';
 
 interface Req {
   id: string;
@@ -23,7 +23,7 @@ describe('notifications by SMTP', () => {
   let a2: Caller;
   let source: string;
 
-  const rows = (requestId: string) => new NotificationRepository(h.app.db.kysely, h.config.engine).forRequest(h.config.tenant, requestId);
+  const rows = (requestId: string) => h.app.services.notifications.forRequest(h.config.tenant, requestId);
   const drain = () => h.app.services.notifications.drain();
 
   async function newRequest(accountName: string, sourceId = source): Promise<Req> {
@@ -169,8 +169,12 @@ describe('notifications by SMTP', () => {
 
   test('a failed send is retried with back-off and mailed once; after the last attempt it is FAILED', async () => {
     await h.app.services.notifications.stop();
-    const repo = new NotificationRepository(h.app.db.kysely, h.config.engine);
-    const sender = new NotificationSender(repo, { smtpUrl: smtp.url, from: 'nelm@example.com', retryBaseMs: 200, maxAttempts: 3 });
+    const sender = new NotificationService(h.app.db.kysely, new NotificationRepository(h.app.db.dialect), h.app.services.directory, {
+      smtpUrl: smtp.url,
+      from: 'nelm@example.com',
+      retryBaseMs: 200,
+      maxAttempts: 3,
+    });
     try {
       const start = smtp.mails.length;
       smtp.failNext(2);

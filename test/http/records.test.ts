@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
 import { newId } from '../../src/auth/secrets.js';
-import type { NonEmployeeRecord } from '../../src/modules/records/repository.js';
+import type { NonEmployeeRecord } from '../../src/modules/records/model.js';
+import { transaction } from '../../src/db/dialect.js';
 
 type Flavour = 'v3' | 'beta' | 'v2024' | 'v2025' | 'v2026' | 'v1';
 const url = (flavour: Flavour, path = '') => (flavour === 'v1' ? `/non-employee-records/v1${path}` : `/${flavour}/non-employee-records${path}`);
@@ -669,7 +670,7 @@ describe('records: bulk delete, source deletion, limits and races', () => {
 
   test('20,000 records per source, even under 30 parallel creates; record_count stays true', async () => {
     const source = await createSource(w.h, 'Full', w.owner.identity.id);
-    const { repo } = w.h.app.services.records;
+    const { records } = w.h.app.services;
     const now = new Date().toISOString();
     const seed: NonEmployeeRecord[] = Array.from({ length: 19_990 }, (_, i) => ({
       id: newId(),
@@ -686,9 +687,8 @@ describe('records: bulk delete, source deletion, limits and races', () => {
       created: now,
       modified: now,
     }));
-    await repo.transaction(async (trx) => {
-      assert.ok(await repo.reserveSlots(trx, w.h.config.tenant, source, seed.length, 20_000));
-      await repo.insertMany(trx, w.h.config.tenant, seed);
+    await transaction(w.h.app.db.kysely, async (trx) => {
+      assert.ok(await records.insertNew(trx, w.h.config.tenant, source, seed));
     });
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, i) => w.h.request('POST', url(i % 2 ? 'v3' : 'v1'), w.h.admin.token, body(source, `race.${i}`))),

@@ -24,9 +24,7 @@ test('the server survives PostgreSQL terminating its connections, logs it, and s
       done();
     },
   });
-  // No record cache: its lease renewals would be queries in flight on connections the test ends
-  // (a query in flight hears of it as its own error, and no warning is logged for it).
-  const config = testConfig({ recordCacheBytes: 0 });
+  const config = testConfig();
   const app = await buildApp(config, { logger: { level: 'warn', stream, serializers: logSerializers } });
   const killer = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await killer.connect();

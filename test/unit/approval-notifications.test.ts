@@ -1,40 +1,52 @@
-/** The notification sender without a database (a fake outbox) and the message texts. */
+/** The notification sender without a database (a fake outbox and directory) and the message texts. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NotificationSender, type SenderLog } from '../../src/modules/notifications/sender.js';
-import type { ClaimedNotification, NotificationRepository } from '../../src/modules/notifications/repository.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/db/types.js';
+import type { DirectoryService } from '../../src/modules/directory/service.js';
+import type { ClaimedNotification } from '../../src/modules/notifications/model.js';
+import type { NotificationRepository } from '../../src/modules/notifications/repository.js';
+import { type NotificationLog, NotificationService } from '../../src/modules/notifications/service.js';
 import { approvalRequested, requestApproved, requestRejected, requestWithdrawn, type RequestFacts } from '../../src/modules/notifications/messages.js';
 import { loadConfig } from '../../src/config/config.js';
 
+type Claimed = ClaimedNotification & { email: string | null };
+
 class FakeOutbox {
-  due: ClaimedNotification[] = [];
+  due: Claimed[] = [];
   calls: string[] = [];
+  /** The recipients' addresses, as the directory has them. */
+  readonly addresses = new Map<string, string>();
   async claim(): Promise<ClaimedNotification[]> {
-    const out = this.due.map((n) => ({ ...n, attempts: n.attempts + 1 }));
+    for (const n of this.due) if (n.email !== null) this.addresses.set(n.recipientId, n.email);
+    const out = this.due.map(({ email: _email, ...n }) => ({ ...n, attempts: n.attempts + 1 }));
     this.due = [];
     return out;
   }
-  async markSent(_t: string, id: string) {
-    this.calls.push(`sent ${id}`);
-  }
-  async markUndeliverable(_t: string, id: string, reason: string) {
-    this.calls.push(`undeliverable ${id}: ${reason}`);
-  }
-  async markFailed(_t: string, id: string, error: string) {
-    this.calls.push(`failed ${id}: ${error.slice(0, 20)}`);
-  }
-  async retryLater(_t: string, id: string, at: string) {
-    this.calls.push(`retry ${id} at ${at}`);
+  async finish(_db: unknown, _t: string, id: string, changes: { status: string; last_error?: string | null; next_attempt_at?: string }) {
+    if (changes.status === 'SENT') this.calls.push(`sent ${id}`);
+    else if (changes.status === 'UNDELIVERABLE') this.calls.push(`undeliverable ${id}: ${changes.last_error}`);
+    else if (changes.status === 'FAILED') this.calls.push(`failed ${id}: ${changes.last_error!.slice(0, 20)}`);
+    else this.calls.push(`retry ${id} at ${changes.next_attempt_at}`);
   }
 }
 
-function recordingLog(): SenderLog & { lines: { level: string; obj: object; msg: string }[] } {
+/** The sender over the fake outbox; recipients' addresses are those of the notifications claimed. */
+function senderOf(outbox: FakeOutbox, options: ConstructorParameters<typeof NotificationService>[3]) {
+  const directory = {
+    emails: async (_t: string, ids: readonly string[]) =>
+      new Map(ids.flatMap((id) => (outbox.addresses.has(id) ? [[id, outbox.addresses.get(id)!] as const] : []))),
+  };
+  return new NotificationService({} as Kysely<Database>, outbox as unknown as NotificationRepository, directory as unknown as DirectoryService, options);
+}
+
+function recordingLog(): NotificationLog & { lines: { level: string; obj: object; msg: string }[] } {
   const lines: { level: string; obj: object; msg: string }[] = [];
   const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj, msg });
   return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-const notification = (id: string, email: string | null, attempts = 0): ClaimedNotification => ({
+const notification = (id: string, email: string | null, attempts = 0): Claimed => ({
   tenantId: 't',
   id,
   kind: 'APPROVAL_REQUESTED',
@@ -48,7 +60,7 @@ const notification = (id: string, email: string | null, attempts = 0): ClaimedNo
 describe('notification sender', () => {
   test('without SMTP_URL: logs each notification (no secrets) and marks it sent; no address: undeliverable', async () => {
     const outbox = new FakeOutbox();
-    const sender = new NotificationSender(outbox as unknown as NotificationRepository, { from: 'nelm@example.com' });
+    const sender = senderOf(outbox, { from: 'nelm@example.com' });
     const log = recordingLog();
     sender.start(log);
     assert.equal(sender.mode, 'log');
@@ -70,7 +82,7 @@ describe('notification sender', () => {
   test('SMTP failures are retried with exponential back-off, then FAILED; the URL is never logged', async () => {
     const outbox = new FakeOutbox();
     const smtpUrl = 'smtp://user:s3cret@127.0.0.1:1';
-    const sender = new NotificationSender(outbox as unknown as NotificationRepository, {
+    const sender = senderOf(outbox, {
       smtpUrl,
       from: 'nelm@example.com',
       retryBaseMs: 1000,

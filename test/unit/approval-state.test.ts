@@ -15,7 +15,7 @@ import {
   requestTransition,
   type ApprovalStatus,
   type ItemState,
-} from '../../src/domain/approvals/state.js';
+} from '../../src/modules/requests/state.js';
 import { ApiError, DetailCode } from '../../src/errors/api-error.js';
 
 const items = (...statuses: ApprovalStatus[]): ItemState[] => statuses.map((status, i) => ({ id: `i${i + 1}`, order: i + 1, status }));

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { ConfigError, loadConfig, parseRateLimit } from '../../src/config/config.js';
 
-test('defaults: SQLite file under data/, port 8080, 749 s tokens, 100 requests per 10 s', () => {
+test('defaults: the SQLite file data/nelm.sqlite of the checkout, port 8080, 749 s tokens, 100 requests per 10 s', () => {
   const c = loadConfig({});
   assert.equal(c.engine, 'sqlite');
-  assert.equal(c.databaseUrl, 'data/nelm.sqlite');
+  assert.equal(c.databaseUrl, path.resolve(import.meta.dirname, '..', '..', 'data', 'nelm.sqlite'));
   assert.equal(c.port, 8080);
   assert.equal(c.tokenTtl, 749);
   assert.deepEqual(c.rateLimit, { max: 100, windowSeconds: 10 });
@@ -27,19 +28,16 @@ test('PostgreSQL prepared statements: on by default, off on request, nothing els
   assert.throws(() => loadConfig({ NELM_PG_PREPARED_STATEMENTS: 'sometimes' }), /NELM_PG_PREPARED_STATEMENTS must be 'on' or 'off'/);
 });
 
-test('the SQLite read thread: on by default, off on request, nothing else', () => {
-  assert.equal(loadConfig({}).sqliteReadThread, true);
-  assert.equal(loadConfig({ NELM_SQLITE_READ_THREAD: 'Off' }).sqliteReadThread, false);
-  assert.equal(loadConfig({ NELM_SQLITE_READ_THREAD: ' on ' }).sqliteReadThread, true);
-  assert.throws(() => loadConfig({ NELM_SQLITE_READ_THREAD: 'yes' }), /NELM_SQLITE_READ_THREAD must be 'on' or 'off', got 'yes'/);
+test('retired variables are ignored and named, so that the server can say so', () => {
+  assert.deepEqual(loadConfig({}).ignored, []);
+  assert.deepEqual(loadConfig({ NELM_RECORD_CACHE_MB: '64', NELM_SQLITE_READ_THREAD: 'off' }).ignored, ['NELM_RECORD_CACHE_MB', 'NELM_SQLITE_READ_THREAD']);
+  assert.deepEqual(loadConfig({ NELM_RECORD_CACHE_MB: '' }).ignored, []);
 });
 
-test('the record cache: 64 MiB by default, any whole number of MiB up to 16384, 0 turns it off', () => {
-  assert.equal(loadConfig({}).recordCacheBytes, 64 * 1024 * 1024);
-  assert.equal(loadConfig({ NELM_RECORD_CACHE_MB: '0' }).recordCacheBytes, 0);
-  assert.equal(loadConfig({ NELM_RECORD_CACHE_MB: '512' }).recordCacheBytes, 512 * 1024 * 1024);
-  assert.throws(() => loadConfig({ NELM_RECORD_CACHE_MB: 'lots' }), /NELM_RECORD_CACHE_MB must be a whole number, got 'lots'/);
-  assert.throws(() => loadConfig({ NELM_RECORD_CACHE_MB: '20000' }), /NELM_RECORD_CACHE_MB must be between 0 and 16384/);
+test('the cost of hashing client secrets: 15 by default, 10 to 20', () => {
+  assert.equal(loadConfig({}).secretHashCost, 15);
+  assert.equal(loadConfig({ NELM_SECRET_HASH_COST: '10' }).secretHashCost, 10);
+  assert.throws(() => loadConfig({ NELM_SECRET_HASH_COST: '9' }), /NELM_SECRET_HASH_COST must be between 10 and 20/);
 });
 
 test('every problem is named at once', () => {

@@ -1,17 +1,17 @@
 /** The record rules shared by records, requests and bulk import: dates, email, data, causes. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeRecordDate, parseRecordDate } from '../../src/domain/records/dates.js';
+import { normalizeRecordDate, parseRecordDate } from '../../src/modules/records/dates.js';
 import {
   changedFields,
   isPlausibleEmail,
   validateRecordInput,
   type RecordAttribute,
   type RecordValidationContext,
-} from '../../src/domain/records/validation.js';
+} from '../../src/modules/records/validation.js';
 import { filterDate } from '../../src/modules/records/collection.js';
 import { ApiError } from '../../src/errors/api-error.js';
-import { SYSTEM_ATTRIBUTES } from '../../src/domain/system-attributes.js';
+import { SYSTEM_ATTRIBUTES } from '../../src/modules/schema-attributes/system.js';
 
 const SOURCE = '2c91808568c529c60168cca6f90c1313';
 const system: RecordAttribute[] = SYSTEM_ATTRIBUTES.map((a) => ({ technicalName: a.technicalName, required: true, system: true }));

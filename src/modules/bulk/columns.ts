@@ -11,7 +11,9 @@
  * - An accountName that appears on two rows is an error on the later one.
  */
 import type { Cause } from '../../errors/api-error.js';
-import { validateRecordInput, type NormalisedRecord, type RecordAttribute } from '../../domain/records/validation.js';
+import type { NormalisedRecord } from '../records/model.js';
+import { type RecordAttribute, validateRecordInput } from '../records/validation.js';
+import type { RowError } from './model.js';
 import type { CsvReader, CsvRow } from './csv.js';
 
 export interface Column {
@@ -27,14 +29,6 @@ export interface ColumnMap {
   columns: Column[];
   /** Custom attributes without a column: updated records keep their values. */
   absent: string[];
-}
-
-/** One problem of a row (or of the file when `line` is null). */
-export interface RowError {
-  line: number | null;
-  column: string | null;
-  value: string | null;
-  message: string;
 }
 
 /**

@@ -6,12 +6,12 @@
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services.js';
 import { operation, type Operation } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
 import { ApiError, fail } from '../../errors/api-error.js';
-import type { BulkJob } from './repository.js';
+import type { BulkJob } from './model.js';
 import { MAX_UPLOAD_BYTES, type Upload } from './service.js';
 import {
   BulkUploadBody,
@@ -24,11 +24,11 @@ import {
   SourceParams,
 } from './schemas.js';
 
-export function jobDto(job: BulkJob) {
+function jobDto(job: BulkJob) {
   return { id: job.id, sourceId: job.sourceId, created: job.created, modified: job.modified, status: job.status };
 }
 
-export function jobDetailDto(job: BulkJob) {
+function jobDetailDto(job: BulkJob) {
   return {
     ...jobDto(job),
     fileName: job.fileName,

@@ -11,19 +11,23 @@
  * the size cap, more new records than the source can take → 400 with one cause per problem.
  * The rows themselves are validated by the job.
  */
-import { ApiError, DetailCode, fail, assertThat, type Cause } from '../../errors/api-error.js';
+import type { Kysely } from 'kysely';
 import { hasRight, type Principal } from '../../auth/principal.js';
-import { LIMITS } from '../../domain/limits.js';
 import { newId } from '../../auth/secrets.js';
+import type { Database } from '../../db/types.js';
 import { normalizeId, nowIso } from '../../domain/ids.js';
+import { LIMITS } from '../../domain/limits.js';
 import { isStorableText } from '../../domain/text.js';
+import { ApiError, assertThat, type Cause, DetailCode, fail } from '../../errors/api-error.js';
+import type { NonEmployeeRecord } from '../records/model.js';
+import type { RecordService } from '../records/service.js';
+import type { SchemaAttributeService } from '../schema-attributes/service.js';
+import type { Source } from '../sources/model.js';
 import type { SourceService } from '../sources/service.js';
-import type { Source } from '../sources/repository.js';
-import type { SchemaAttributeRepository } from '../schema-attributes/repository.js';
-import type { NonEmployeeRecord } from '../records/repository.js';
-import { columnValues, mapColumns, nextTurn, type RowError } from './columns.js';
+import { columnValues, mapColumns, nextTurn } from './columns.js';
 import { CsvError, csvLine, readCsv } from './csv.js';
-import type { BulkJob, BulkRepository } from './repository.js';
+import type { BulkJob } from './model.js';
+import type { BulkRepository } from './repository.js';
 import type { JobStatus } from './schemas.js';
 
 /** The largest accepted upload: 16 MiB (a full source of 20,000 rows with 10 custom attributes is about 5 MiB). */
@@ -58,9 +62,11 @@ export class BulkService {
   onQueued: () => void = () => {};
 
   constructor(
+    private readonly db: Kysely<Database>,
     private readonly repo: BulkRepository,
-    private readonly attributes: SchemaAttributeRepository,
+    private readonly attributes: SchemaAttributeService,
     private readonly sources: SourceService,
+    private readonly records: RecordService,
   ) {}
 
   private async readable(principal: Principal, sourceId: string): Promise<Source> {
@@ -73,7 +79,7 @@ export class BulkService {
 
   /** The header of the source's CSV files: system attributes first, then custom ones by position. */
   private async columns(tenantId: string, sourceId: string): Promise<string[]> {
-    return (await this.attributes.list(tenantId, sourceId)).map((a) => a.technicalName);
+    return (await this.attributes.of(tenantId, sourceId)).map((a) => a.technicalName);
   }
 
   /** 403 or 404 before the upload is read. */
@@ -98,7 +104,7 @@ export class BulkService {
     // A form's text field has its line breaks turned into CRLF by the sender (the HTML form
     // encoding, which the SDK's FormData applies to a string): LF was meant, inside values too.
     const bytes = upload.textField ? Buffer.from(upload.bytes.toString('utf8').replace(/\r\n?/g, '\n')) : upload.bytes;
-    const attributes = await this.attributes.list(tenantId, source.id);
+    const attributes = await this.attributes.of(tenantId, source.id);
     let scan: { problems: Cause[]; rows: number; accountNames: Set<string> };
     try {
       // Every row is read (a malformed one is refused now), but none is kept.
@@ -117,7 +123,7 @@ export class BulkService {
       causes.push({ field: 'data', text: `data has ${scan.rows} rows; a source holds at most ${max} records` });
       limited = true;
     } else if (scan.problems.length === 0) {
-      const existing = await this.repo.accountNames(tenantId, source.id);
+      const existing = await this.records.accountNames(tenantId, source.id);
       let added = 0;
       for (const name of scan.accountNames) if (!existing.has(name)) added++;
       if (existing.size + added > max) {
@@ -129,7 +135,7 @@ export class BulkService {
       if (limited && causes.length === 1) throw new ApiError(DetailCode.limitViolation, causes[0]!.text, causes);
       throw fail.invalid(causes);
     }
-    const job = await this.repo.insertJob(tenantId, {
+    const job = await this.repo.insert(this.db, tenantId, {
       id: newId(),
       sourceId: source.id,
       requestedBy: principal.identityId,
@@ -145,7 +151,7 @@ export class BulkService {
   /** The newest job's status; `{}` when the source has none. */
   async status(principal: Principal, sourceId: string): Promise<{ status?: JobStatus }> {
     const source = await this.readable(principal, sourceId);
-    const [newest] = await this.repo.jobs(principal.tenantId, source.id, 1, 0);
+    const [newest] = await this.repo.list(this.db, principal.tenantId, source.id, 1, 0);
     return newest ? { status: newest.status } : {};
   }
 
@@ -162,7 +168,7 @@ export class BulkService {
     const source = await this.readable(principal, sourceId);
     const tenantId = principal.tenantId;
     const header = await this.columns(tenantId, source.id);
-    const repo = this.repo;
+    const records = this.records;
     const cell = (r: NonEmployeeRecord, name: string): string => {
       switch (name) {
         case 'accountName':
@@ -185,7 +191,7 @@ export class BulkService {
         // A client that reads as fast as pages are made would otherwise hold the event loop for
         // the whole file (~180 ms for 20,000 records on SQLite): other requests go between pages.
         if (after !== undefined) await nextTurn();
-        const page = await repo.exportPage(tenantId, source.id, after, EXPORT_PAGE);
+        const page = await records.byAccountName(tenantId, source.id, after, EXPORT_PAGE);
         let chunk = '';
         for (const r of page) chunk += csvLine(header.map((name) => cell(r, name)));
         if (chunk) yield chunk;
@@ -198,13 +204,13 @@ export class BulkService {
 
   async jobs(principal: Principal, sourceId: string, page: { limit: number; offset: number; count: boolean }): Promise<{ jobs: BulkJob[]; total?: number }> {
     const source = await this.readable(principal, sourceId);
-    const jobs = await this.repo.jobs(principal.tenantId, source.id, page.limit, page.offset);
-    return page.count ? { jobs, total: await this.repo.countJobs(principal.tenantId, source.id) } : { jobs };
+    const jobs = await this.repo.list(this.db, principal.tenantId, source.id, page.limit, page.offset);
+    return page.count ? { jobs, total: await this.repo.count(this.db, principal.tenantId, source.id) } : { jobs };
   }
 
   async job(principal: Principal, sourceId: string, jobId: string): Promise<BulkJob> {
     const source = await this.readable(principal, sourceId);
-    const job = await this.repo.job(principal.tenantId, source.id, normalizeId(jobId));
+    const job = await this.repo.byId(this.db, principal.tenantId, source.id, normalizeId(jobId));
     assertThat(job, () => fail.notFound(`Bulk upload job ${jobId} was not found in source ${sourceId}.`));
     return job;
   }
@@ -212,7 +218,7 @@ export class BulkService {
   /** The job's problems as CSV: line, column, value, message (line empty for the whole file). */
   async jobErrors(principal: Principal, sourceId: string, jobId: string): Promise<{ fileName: string; csv: string }> {
     const job = await this.job(principal, sourceId, jobId);
-    const errors: RowError[] = await this.repo.errors(principal.tenantId, job.id);
+    const errors = await this.repo.errors(this.db, principal.tenantId, job.id);
     let csv = csvLine(['line', 'column', 'value', 'message']);
     for (const e of errors) csv += csvLine([e.line === null ? '' : String(e.line), e.column ?? '', e.value ?? '', e.message]);
     return { fileName: `${job.id}-errors.csv`, csv };

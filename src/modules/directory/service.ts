@@ -2,12 +2,16 @@
  * The directory: identities, their API clients and governance groups. SailPoint keeps these in
  * its identity platform; a self-hosted NELM needs its own. No HTTP here.
  */
-import { fail, assertThat } from '../../errors/api-error.js';
-import { uniqueViolation, isForeignKeyViolation } from '../../db/errors.js';
-import { hashSecret, newId, newSecret, verifySecret } from '../../auth/secrets.js';
+import type { Kysely } from 'kysely';
 import type { Principal, Right } from '../../auth/principal.js';
+import { type SecretHasher, newId, newSecret } from '../../auth/secrets.js';
+import { type Exec, transaction } from '../../db/dialect.js';
+import { isForeignKeyViolation, uniqueViolation } from '../../db/errors.js';
+import type { Database } from '../../db/types.js';
 import { nowIso } from '../../domain/ids.js';
-import type { DirectoryRepository, Identity, Workgroup } from './repository.js';
+import { assertThat, fail } from '../../errors/api-error.js';
+import type { ClientCredentials, Identity, Member, Workgroup } from './model.js';
+import type { DirectoryRepository } from './repository.js';
 
 export interface NewIdentity {
   alias: string;
@@ -17,16 +21,14 @@ export interface NewIdentity {
   rights?: readonly Right[] | undefined;
 }
 
-export interface ClientCredentials {
-  clientId: string;
-  clientSecret: string;
-}
-
 export interface WorkgroupInput {
   name: string;
   description?: string | null | undefined;
   members: readonly string[];
 }
+
+/** The sources that name a governance group as approver or account manager (the sources module answers). */
+export type GroupReferences = (tenantId: string, groupId: string) => Promise<string[]>;
 
 export const ADMIN_ALIAS = 'admin';
 
@@ -35,11 +37,12 @@ const CLIENT_STATUS_TTL_MS = 5000;
 export class DirectoryService {
   private readonly clientStatus = new Map<string, { active: boolean; until: number }>();
 
-  constructor(private readonly repo: DirectoryRepository) {}
-
-  async ensureTenant(tenantId: string): Promise<void> {
-    await this.repo.ensureTenant(tenantId, nowIso());
-  }
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly repo: DirectoryRepository,
+    private readonly secrets: SecretHasher,
+    private readonly groupReferences: GroupReferences,
+  ) {}
 
   async createIdentity(tenantId: string, input: NewIdentity): Promise<Identity> {
     const identity: Identity = {
@@ -51,39 +54,78 @@ export class DirectoryService {
       rights: [...new Set(input.rights ?? [])],
     };
     try {
-      await this.repo.insertIdentity(tenantId, identity, nowIso());
+      await this.repo.insertIdentity(this.db, tenantId, identity, nowIso());
     } catch (error) {
-      if (uniqueViolation(error) === 'identities_alias_key') {
-        throw fail.referenceConflict(`An identity with alias "${input.alias}" already exists.`, 'alias');
-      }
+      if (uniqueViolation(error) === 'identities_alias_key') throw fail.referenceConflict(`An identity with alias "${input.alias}" already exists.`, 'alias');
       throw error;
     }
     return identity;
   }
 
   listIdentities(tenantId: string, limit: number, offset: number): Promise<Identity[]> {
-    return this.repo.listIdentities(tenantId, limit, offset);
+    return this.repo.listIdentities(this.db, tenantId, limit, offset);
   }
 
   countIdentities(tenantId: string): Promise<number> {
-    return this.repo.countIdentities(tenantId);
+    return this.repo.countIdentities(this.db, tenantId);
   }
 
   identityById(tenantId: string, id: string): Promise<Identity | undefined> {
-    return this.repo.identityById(tenantId, id);
+    return this.repo.identityById(this.db, tenantId, id);
   }
 
   identityByAlias(tenantId: string, alias: string): Promise<Identity | undefined> {
-    return this.repo.identityByAlias(tenantId, alias);
+    return this.repo.identityByAlias(this.db, tenantId, alias);
   }
+
+  /** The identity or a 404. */
+  async findIdentity(tenantId: string, id: string): Promise<Identity> {
+    const identity = await this.identityById(tenantId, id);
+    assertThat(identity, () => fail.notFound(`Identity ${id} was not found.`));
+    return identity;
+  }
+
+  /** The aliases among `aliases` (empty ones ignored) that name identities. */
+  knownAliases(tenantId: string, aliases: Iterable<string>): Promise<Set<string>> {
+    return this.repo.knownAliases(
+      this.db,
+      tenantId,
+      [...new Set(aliases)].filter((a) => a !== ''),
+    );
+  }
+
+  /** Email addresses by identity id; identities without one, or gone, are left out. */
+  emails(tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
+    return this.repo.emails(this.db, tenantId, [...new Set(ids)]);
+  }
+
+  missingIdentities(tenantId: string, ids: readonly string[]): Promise<string[]> {
+    return this.repo.missingIdentities(this.db, tenantId, ids);
+  }
+
+  missingWorkgroups(tenantId: string, ids: readonly string[]): Promise<string[]> {
+    return this.repo.missingWorkgroups(this.db, tenantId, ids);
+  }
+
+  /** The ids the caller acts as: itself and every governance group it belongs to. */
+  async actorIds(principal: Pick<Principal, 'tenantId' | 'identityId'>): Promise<string[]> {
+    return [principal.identityId, ...(await this.repo.groupsOf(this.db, principal.tenantId, principal.identityId))];
+  }
+
+  /** The identities a member stands for: itself, or the members of a governance group (in `db`, a caller's transaction). */
+  async identitiesOf(db: Exec, tenantId: string, member: Member): Promise<string[]> {
+    if (member.type === 'IDENTITY') return [member.id];
+    return (await this.repo.membersOf(db, tenantId, [member.id])).get(member.id) ?? [];
+  }
+
+  // API clients -------------------------------------------------------------------------------
 
   /** Creates an API client for an identity; the secret is returned once and stored hashed. */
   async createClient(tenantId: string, identityId: string, wanted?: ClientCredentials): Promise<ClientCredentials> {
-    const identity = await this.repo.identityById(tenantId, identityId);
-    assertThat(identity, () => fail.notFound(`Identity ${identityId} was not found.`));
+    await this.findIdentity(tenantId, identityId);
     const credentials = wanted ?? { clientId: newId(), clientSecret: newSecret() };
     try {
-      await this.repo.insertClient(tenantId, credentials.clientId, identityId, await hashSecret(credentials.clientSecret), nowIso());
+      await this.repo.insertClient(this.db, tenantId, credentials.clientId, identityId, await this.secrets.hash(credentials.clientSecret), nowIso());
     } catch (error) {
       if (uniqueViolation(error)) throw fail.referenceConflict(`A client with id "${credentials.clientId}" already exists.`, 'clientId');
       throw error;
@@ -92,29 +134,28 @@ export class DirectoryService {
   }
 
   /**
-   * Makes sure the org-admin identity `admin` exists and, when credentials are configured, owns
-   * that client with that secret. With no credentials configured and no client yet, generates
-   * one: the caller prints it once.
+   * Makes sure the tenant and its org-admin identity `admin` exist and, when credentials are
+   * configured, that the admin owns that client with that secret. With no credentials configured
+   * and no admin yet, generates a client: the caller prints it once.
    */
   async bootstrapAdmin(tenantId: string, configured?: ClientCredentials): Promise<{ generated?: ClientCredentials; identity: Identity }> {
-    await this.ensureTenant(tenantId);
-    let identity = await this.repo.identityByAlias(tenantId, ADMIN_ALIAS);
+    await this.repo.ensureTenant(this.db, tenantId, nowIso());
+    let identity = await this.identityByAlias(tenantId, ADMIN_ALIAS);
     const fresh = !identity;
     if (!identity) {
       try {
         identity = await this.createIdentity(tenantId, { alias: ADMIN_ALIAS, name: 'Organization Administrator', admin: true });
       } catch (error) {
         // Another process on the same database created it first.
-        identity = await this.repo.identityByAlias(tenantId, ADMIN_ALIAS);
+        identity = await this.identityByAlias(tenantId, ADMIN_ALIAS);
         if (!identity) throw error;
       }
     }
     if (configured) {
-      const existing = await this.repo.clientWithIdentity(configured.clientId);
-      if (!existing) {
-        await this.createClient(tenantId, identity.id, configured);
-      } else if (!(await verifySecret(configured.clientSecret, existing.secretHash))) {
-        await this.repo.updateClientSecret(configured.clientId, await hashSecret(configured.clientSecret));
+      const existing = await this.repo.clientWithIdentity(this.db, configured.clientId);
+      if (!existing) await this.createClient(tenantId, identity.id, configured);
+      else if (!(await this.secrets.verify(configured.clientSecret, existing.secretHash))) {
+        await this.repo.updateClientSecret(this.db, configured.clientId, await this.secrets.hash(configured.clientSecret));
       }
       return { identity };
     }
@@ -124,18 +165,9 @@ export class DirectoryService {
 
   /** Checks client credentials; undefined when they are wrong (the caller answers 401). */
   async authenticate(clientId: string, clientSecret: string): Promise<{ tenantId: string; identity: Identity } | undefined> {
-    const client = await this.repo.clientWithIdentity(clientId);
-    if (!client) return undefined;
-    if (!(await verifySecret(clientSecret, client.secretHash))) return undefined;
+    const client = await this.repo.clientWithIdentity(this.db, clientId);
+    if (!client || !(await this.secrets.verify(clientSecret, client.secretHash))) return undefined;
     return { tenantId: client.tenantId, identity: client.identity };
-  }
-
-  missingIdentities(tenantId: string, ids: readonly string[]): Promise<string[]> {
-    return this.repo.missingIdentities(tenantId, ids);
-  }
-
-  missingWorkgroups(tenantId: string, ids: readonly string[]): Promise<string[]> {
-    return this.repo.missingWorkgroups(tenantId, ids);
   }
 
   /**
@@ -146,10 +178,9 @@ export class DirectoryService {
   async isClientActive(clientId: string): Promise<boolean> {
     const cached = this.cachedClientActive(clientId);
     if (cached !== undefined) return cached;
-    const now = Date.now();
-    const active = await this.repo.clientExists(clientId);
+    const active = await this.repo.clientExists(this.db, clientId);
     if (this.clientStatus.size > 10_000) this.clientStatus.clear();
-    this.clientStatus.set(clientId, { active, until: now + CLIENT_STATUS_TTL_MS });
+    this.clientStatus.set(clientId, { active, until: Date.now() + CLIENT_STATUS_TTL_MS });
     return active;
   }
 
@@ -159,13 +190,13 @@ export class DirectoryService {
     return cached && cached.until > Date.now() ? cached.active : undefined;
   }
 
-  async listClients(tenantId: string, identityId: string): Promise<{ clientId: string; created: string }[]> {
-    return this.repo.listClients(tenantId, identityId);
+  listClients(tenantId: string, identityId: string): Promise<{ clientId: string; created: string }[]> {
+    return this.repo.listClients(this.db, tenantId, identityId);
   }
 
   /** Deletes an API client: its tokens stop working. */
   async deleteClient(tenantId: string, clientId: string): Promise<void> {
-    const deleted = await this.repo.deleteClient(tenantId, clientId);
+    const deleted = await this.repo.deleteClient(this.db, tenantId, clientId);
     this.clientStatus.set(clientId, { active: false, until: Date.now() + CLIENT_STATUS_TTL_MS });
     assertThat(deleted, () => fail.notFound(`API client ${clientId} was not found.`));
   }
@@ -174,10 +205,8 @@ export class DirectoryService {
 
   private async checkMembers(tenantId: string, members: readonly string[]): Promise<string[]> {
     const unique = [...new Set(members)];
-    const missing = await this.repo.missingIdentities(tenantId, unique);
-    if (missing.length > 0) {
-      throw fail.invalid(missing.map((id) => ({ field: 'members', text: `Identity ${id} was not found.` })));
-    }
+    const missing = await this.missingIdentities(tenantId, unique);
+    if (missing.length > 0) throw fail.invalid(missing.map((id) => ({ field: 'members', text: `Identity ${id} was not found.` })));
     return unique;
   }
 
@@ -191,18 +220,18 @@ export class DirectoryService {
       created: now,
       modified: now,
     };
-    await this.saveWorkgroup(tenantId, group, true);
-    return (await this.repo.workgroupById(tenantId, group.id)) ?? group;
+    await this.saveWorkgroup(group, (trx) => this.repo.insertWorkgroup(trx, tenantId, group));
+    return this.getWorkgroup(tenantId, group.id);
   }
 
   async getWorkgroup(tenantId: string, id: string): Promise<Workgroup> {
-    const group = await this.repo.workgroupById(tenantId, id);
+    const group = await this.repo.workgroupById(this.db, tenantId, id);
     assertThat(group, () => fail.notFound(`Governance group ${id} was not found.`));
     return group;
   }
 
   listWorkgroups(tenantId: string, limit: number, offset: number): Promise<Workgroup[]> {
-    return this.repo.listWorkgroups(tenantId, limit, offset);
+    return this.repo.listWorkgroups(this.db, tenantId, limit, offset);
   }
 
   async updateWorkgroup(tenantId: string, id: string, changes: Partial<WorkgroupInput>): Promise<Workgroup> {
@@ -214,35 +243,30 @@ export class DirectoryService {
       members: changes.members ? await this.checkMembers(tenantId, changes.members) : group.members,
       modified: nowIso(),
     };
-    await this.saveWorkgroup(tenantId, next, false);
+    await this.saveWorkgroup(next, (trx) => this.repo.updateWorkgroup(trx, tenantId, next));
     return this.getWorkgroup(tenantId, id);
   }
 
   /** Refused while a source names the group as approver or account manager (it would dangle). */
   async deleteWorkgroup(tenantId: string, id: string): Promise<void> {
-    const sources = await this.repo.sourcesNaming(tenantId, id);
+    const sources = await this.groupReferences(tenantId, id);
     if (sources.length > 0) {
       throw fail.referenceConflict(
         `Governance group ${id} is an approver or account manager of non-employee sources ${sources.join(', ')}; remove it from them first.`,
       );
     }
-    const deleted = await this.repo.deleteWorkgroup(tenantId, id);
+    const deleted = await this.repo.deleteWorkgroup(this.db, tenantId, id);
     assertThat(deleted, () => fail.notFound(`Governance group ${id} was not found.`));
   }
 
-  private async saveWorkgroup(tenantId: string, group: Workgroup, isNew: boolean): Promise<void> {
+  private async saveWorkgroup(group: Workgroup, write: (trx: Exec) => Promise<void>): Promise<void> {
     try {
-      await this.repo.saveWorkgroup(tenantId, group, isNew);
+      await transaction(this.db, write);
     } catch (error) {
       if (uniqueViolation(error) === 'workgroups_name_key') throw fail.referenceConflict(`A governance group named "${group.name}" already exists.`, 'name');
       if (isForeignKeyViolation(error))
         throw fail.badRequest('A member identity no longer exists.', [{ field: 'members', text: 'A member identity no longer exists.' }]);
       throw error;
     }
-  }
-
-  /** The ids the caller acts as: itself and every governance group it belongs to. */
-  async actorIds(principal: Principal): Promise<string[]> {
-    return [principal.identityId, ...(await this.repo.groupsOf(principal.tenantId, principal.identityId))];
   }
 }

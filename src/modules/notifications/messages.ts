@@ -2,7 +2,7 @@
  * The text of every notification: who asked, for whom, in which source, and what the recipient
  * should do. Plain text, no secrets (ids, names and the non-employee's contact data only).
  */
-import type { OutboxEntry } from './repository.js';
+import type { OutboxEntry } from './model.js';
 
 export const NOTIFICATION_KINDS = {
   /** To the approver(s) of the level that just became PENDING. */

@@ -13,7 +13,7 @@ import type { FilterOp, Literal } from '../../collections/filter.js';
 import { filterError } from '../../collections/filter.js';
 import { parseSorters, type FilterField, type FilterSpec, type Sorter, type SortSpec } from '../../collections/query.js';
 import { normalizeId } from '../../domain/ids.js';
-import { parseRecordDate } from '../../domain/records/dates.js';
+import { parseRecordDate } from './dates.js';
 
 const TEXT_OPS: readonly FilterOp[] = ['eq', 'sw', 'co', 'in'];
 const DATE_OPS: readonly FilterOp[] = ['gt', 'ge', 'lt', 'le'];

@@ -13,21 +13,24 @@
  *   are joined in the same statement. Counts with a filter, or for an account manager, are the sum of
  *   per-source counts.
  */
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import type { Database } from '../../db/types.js';
+import { type SelectQueryBuilder, sql } from 'kysely';
 import type { FilterNode } from '../../collections/filter.js';
 import { filterExpression, type Sorter } from '../../collections/query.js';
+import type { Exec } from '../../db/dialect.js';
 import { normalizeId } from '../../domain/ids.js';
 import { RECORD_FILTERS } from './collection.js';
 
 export interface RecordListQuery {
-  /** Only records of sources one of these ids is an account manager of; all records when undefined. */
-  managedBy?: readonly string[] | undefined;
+  /** Only records of these sources (those the caller manages); all records when undefined. */
+  within?: readonly string[] | undefined;
   filter?: FilterNode | undefined;
   sorters: readonly Sorter[];
   limit: number;
   offset: number;
 }
+
+/** The ids of the tenant's sources, in id order, read when a merge needs them. */
+export type SourceIds = () => Promise<string[]>;
 
 /** Columns with an index across sources (the tiebreak `id` is always last). */
 const CROSS_SOURCE_ORDER = new Set(['records.created', 'records.id', 'records.source_id']);
@@ -36,9 +39,6 @@ const MAX_MERGE_PARAMETERS = 20_000;
 
 // biome-ignore lint/suspicious/noExplicitAny: a merge selects from derived tables Kysely cannot type.
 type AnySelect = SelectQueryBuilder<any, any, any>;
-
-/** The columns a list reads, from a query over `records` (joined in a merge). */
-export type RecordSelection = (qb: AnySelect) => AnySelect;
 
 /** The source ids a top-level `sourceId eq` / `in` (under `and`) restricts the filter to. */
 export function pinnedSources(node: FilterNode | undefined): string[] | undefined {
@@ -83,74 +83,66 @@ function literalCount(node: FilterNode): number {
   }
 }
 
+/** The page's query and the counts of a record list, planned as the module comment says. */
 export class RecordLists {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Exec,
+    private readonly tenantId: string,
+    private readonly sourceIds: SourceIds,
+  ) {}
 
-  private base(tenantId: string, managedBy: readonly string[] | undefined, filter: FilterNode | undefined) {
-    let qb = this.db.selectFrom('records').where('records.tenant_id', '=', tenantId);
-    if (managedBy) qb = qb.where('records.source_id', 'in', this.managedSources(tenantId, managedBy));
+  private base(within: readonly string[] | undefined, filter: FilterNode | undefined) {
+    let qb = this.db.selectFrom('records').where('records.tenant_id', '=', this.tenantId);
+    if (within) qb = qb.where('records.source_id', 'in', within.length > 0 ? within : ['']);
     if (filter) qb = qb.where((eb) => filterExpression(eb, filter, RECORD_FILTERS));
     return qb;
   }
 
-  private managedSources(tenantId: string, managedBy: readonly string[]) {
-    return this.db
-      .selectFrom('source_members')
-      .select('source_members.source_id')
-      .where('source_members.tenant_id', '=', tenantId)
-      .where('source_members.principal_id', 'in', managedBy.length > 0 ? managedBy : [''])
-      .where('source_members.role', '=', 'ACCOUNT_MANAGER');
-  }
-
   /** The sources a merge has branches for, or undefined when a plain query is the better plan. */
-  private async branches(tenantId: string, query: Pick<RecordListQuery, 'managedBy' | 'filter'>, sorters?: readonly Sorter[]): Promise<string[] | undefined> {
+  private async branches(query: Pick<RecordListQuery, 'within' | 'filter'>, sorters?: readonly Sorter[]): Promise<string[] | undefined> {
     const pinned = pinnedSources(query.filter);
     if (pinned?.length === 1) return undefined;
     // Counting everything walks one index; any restriction counts per source, in index ranges.
-    if (!query.filter && !query.managedBy && sorters === undefined) return undefined;
+    if (!query.filter && !query.within && sorters === undefined) return undefined;
     // Walking the created (or id) index across sources finds a page quickly unless the filter is a
     // lookup (accountName or email eq/in), which the per-source indexes answer in one seek each.
     if (sorters !== undefined && CROSS_SOURCE_ORDER.has(sorters[0]!.column) && !isLookup(query.filter)) return undefined;
-    let qb = this.db.selectFrom('sources').select('sources.id').where('sources.tenant_id', '=', tenantId);
-    if (pinned) qb = qb.where('sources.id', 'in', pinned.length > 0 ? pinned : ['']);
-    if (query.managedBy) qb = qb.where('sources.id', 'in', this.managedSources(tenantId, query.managedBy));
-    const ids = (await qb.orderBy('sources.id').execute()).map((r) => r.id);
+    let ids = query.within ? [...query.within].sort() : await this.sourceIds();
+    if (pinned) ids = ids.filter((id) => pinned.includes(id));
     const perBranch = 8 + (query.filter ? literalCount(query.filter) : 0) + (sorters?.length ?? 0);
     return ids.length * perBranch > MAX_MERGE_PARAMETERS ? undefined : ids;
   }
 
   /**
-   * The one statement that reads a page (`select` of its rows, in order, every shape holding
-   * ORDER BY and LIMIT so that it keeps its order as a subquery too), or undefined when the
-   * page is empty without asking (limit 0, no source to merge). May run a query to plan it.
+   * The one statement that reads a page's rows, in order, or undefined when the page is empty
+   * without asking (limit 0, no source to merge). May run a query to plan it.
    */
-  async pageQuery(tenantId: string, query: RecordListQuery, select: RecordSelection): Promise<AnySelect | undefined> {
-    const { managedBy, filter, sorters, limit, offset } = query;
+  async page(query: RecordListQuery): Promise<AnySelect | undefined> {
+    const { within, filter, sorters, limit, offset } = query;
     if (limit === 0) return undefined;
-    const sources = await this.branches(tenantId, query, sorters);
+    const sources = await this.branches(query, sorters);
     if (!sources) {
-      const base = this.base(tenantId, managedBy, filter) as AnySelect;
+      const base = this.base(within, filter) as AnySelect;
       const direction = sorters[0]!.direction;
       if (offset === 0 || sorters.some((s) => s.direction !== direction)) {
-        return orderBy(select(base), sorters).limit(limit).offset(offset);
+        return orderBy(base.selectAll('records'), sorters).limit(limit).offset(offset);
       }
       // Deep pages seek instead of skipping: the page starts at the sort key of the offset-th row,
       // found by a subquery that reads only the index (the keys are sort columns and id), and the
-      // page reads just its own rows. PostgreSQL otherwise fetches and projects every skipped row
-      // (offset 5,000: 11 ms of database CPU, 2.4 ms seeking); SQLite gains ~10 %. Sorters end in
-      // the unique id, so the key order is total; one statement, so one snapshot.
+      // page reads just its own rows. Sorters end in the unique id, so the key order is total; one
+      // statement, so one snapshot.
       const keys = sql.join(sorters.map((s) => sql.ref(s.column)));
       const start = orderBy(base.select(sorters.map((s) => sql.ref(s.column).as(s.column.replace('records.', '')))), sorters)
         .limit(1)
         .offset(offset);
-      const page = select(base).where(sql<boolean>`(${keys}) ${sql.raw(direction === 'asc' ? '>=' : '<=')} (${start})`);
+      const page = base.selectAll('records').where(sql<boolean>`(${keys}) ${sql.raw(direction === 'asc' ? '>=' : '<=')} (${start})`);
       return orderBy(page, sorters).limit(limit);
     }
     if (sources.length === 0) return undefined;
     // Each sort column travels as k0, k1, …; `id` as itself.
     const alias = sorters.map((s, i) => (s.column === 'records.id' ? 'id' : `k${i}`));
     const branch = (sourceId: string, i: number) => {
-      let qb = this.base(tenantId, managedBy, filter).where('records.source_id', '=', sourceId).select(sql.ref<string>('records.id').as('id')) as AnySelect;
+      let qb = this.base(within, filter).where('records.source_id', '=', sourceId).select(sql.ref<string>('records.id').as('id')) as AnySelect;
       sorters.forEach((s, j) => {
         if (alias[j] !== 'id') qb = qb.select(sql.ref(s.column).as(alias[j]!));
       });
@@ -170,28 +162,24 @@ export class RecordLists {
       .limit(limit)
       .offset(offset);
     // The page and its rows in one statement: one snapshot, so a page never comes back short.
-    const rows = select(
-      this.db
-        .selectFrom(page.as('p'))
-        .innerJoin('records', (join) => join.onRef('records.id', '=', 'p.id').on('records.tenant_id', '=', tenantId)) as AnySelect,
-    );
-    // LIMIT changes no result here (the page has at most `limit` rows), but it keeps the ORDER BY
-    // binding when the statement is read as a subquery: SQLite's planner may ignore the ORDER BY
-    // of a FROM subquery without LIMIT (wire.ts jsonArraySql reads the page in order).
-    return orderBy(rows, at('p')).limit(limit);
+    const rows = this.db
+      .selectFrom(page.as('p'))
+      .innerJoin('records', (join) => join.onRef('records.id', '=', 'p.id').on('records.tenant_id', '=', this.tenantId))
+      .selectAll('records') as AnySelect;
+    return orderBy(rows, at('p'));
   }
 
-  async count(tenantId: string, query: Pick<RecordListQuery, 'managedBy' | 'filter'>): Promise<number> {
-    const sources = await this.branches(tenantId, query);
+  async count(query: Pick<RecordListQuery, 'within' | 'filter'>): Promise<number> {
+    const sources = await this.branches(query);
     if (!sources) {
-      const row = await this.base(tenantId, query.managedBy, query.filter)
+      const row = await this.base(query.within, query.filter)
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
       return Number(row.n);
     }
     if (sources.length === 0) return 0;
     const branch = (sourceId: string) =>
-      this.base(tenantId, query.managedBy, query.filter)
+      this.base(query.within, query.filter)
         .where('records.source_id', '=', sourceId)
         .select((eb) => eb.fn.countAll<number>().as('n')) as AnySelect;
     let union = branch(sources[0]!);

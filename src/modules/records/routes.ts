@@ -1,31 +1,11 @@
 /** The 7 record operations: HTTP in, service call, DTO out. */
 import { Type } from '@sinclair/typebox';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services.js';
 import { operation, type Operation } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { JsonPatch } from '../../http/nelm-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
-import type { NonEmployeeRecord as Record } from './repository.js';
 import { BulkDeleteBody, ListRecordsQuery, NonEmployeeRecord, NonEmployeeRequestBody, RecordIdParams } from './schemas.js';
-
-/** The wire shape of a record. */
-export function recordDto(r: Record) {
-  return {
-    id: r.id,
-    accountName: r.accountName,
-    firstName: r.firstName,
-    lastName: r.lastName,
-    email: r.email,
-    phone: r.phone,
-    manager: r.manager,
-    sourceId: r.sourceId,
-    data: r.data,
-    startDate: r.startDate,
-    endDate: r.endDate,
-    modified: r.modified,
-    created: r.created,
-  };
-}
 
 const resource = 'non-employee-records';
 const one = { 200: NonEmployeeRecord, ...ErrorResponses };
@@ -43,7 +23,7 @@ export function recordOperations({ records }: Services): Operation[] {
       schema: { querystring: ListRecordsQuery, response: { 200: Type.Array(NonEmployeeRecord), ...ErrorResponses } },
       handler: async (request, reply) => {
         const q = request.query;
-        const { json, total } = await records.listJson(principalOf(request), {
+        const { records: page, total } = await records.list(principalOf(request), {
           filters: q.filters,
           sorters: q.sorters,
           limit: q.limit,
@@ -51,8 +31,7 @@ export function recordOperations({ records }: Services): Operation[] {
           count: q.count,
         });
         if (total !== undefined) reply.header('X-Total-Count', total);
-        // Serialized already, in the response schema's shape (wire.ts): JSON text or bytes, sent as is.
-        return reply.type('application/json; charset=utf-8').send(json as never);
+        return page;
       },
     }),
     operation({
@@ -64,7 +43,7 @@ export function recordOperations({ records }: Services): Operation[] {
       scope: 'idn:nelm:manage',
       right: 'idn:nesr:create',
       schema: { body: NonEmployeeRequestBody, response: one },
-      handler: async (request) => recordDto(await records.create(principalOf(request), request.body)),
+      handler: async (request) => records.create(principalOf(request), request.body),
     }),
     operation({
       id: 'getNonEmployeeRecord',
@@ -75,9 +54,7 @@ export function recordOperations({ records }: Services): Operation[] {
       scope: 'idn:nelm:read',
       right: 'idn:nesr:read',
       schema: { params: RecordIdParams, response: one },
-      // Serialized already, in the response schema's shape (wire.ts), as list pages are.
-      handler: async (request, reply) =>
-        reply.type('application/json; charset=utf-8').send((await records.getJson(principalOf(request), request.params.id)) as never),
+      handler: async (request) => records.get(principalOf(request), request.params.id),
     }),
     operation({
       id: 'updateNonEmployeeRecord',
@@ -89,7 +66,7 @@ export function recordOperations({ records }: Services): Operation[] {
       scope: 'idn:nelm:manage',
       right: 'idn:nesr:update',
       schema: { params: RecordIdParams, body: NonEmployeeRequestBody, response: one },
-      handler: async (request) => recordDto(await records.replace(principalOf(request), request.params.id, request.body)),
+      handler: async (request) => records.replace(principalOf(request), request.params.id, request.body),
     }),
     operation({
       id: 'patchNonEmployeeRecord',
@@ -101,7 +78,7 @@ export function recordOperations({ records }: Services): Operation[] {
       right: 'idn:nesr:update',
       consumes: ['application/json-patch+json'],
       schema: { params: RecordIdParams, body: JsonPatch, response: one },
-      handler: async (request) => recordDto(await records.patch(principalOf(request), request.params.id, request.body)),
+      handler: async (request) => records.patch(principalOf(request), request.params.id, request.body),
     }),
     operation({
       id: 'deleteNonEmployeeRecord',

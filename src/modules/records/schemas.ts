@@ -3,7 +3,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DateTime, PathId } from '../../http/nelm-schemas.js';
 import { Count, Limit, Offset } from '../../collections/paging.js';
 import { ID_PATTERN } from '../../domain/ids.js';
-import { RECORD_LIMITS } from '../../domain/records/validation.js';
+
+/** Maximum lengths of a record's values, in characters, after trimming. */
+export const RECORD_LIMITS = { text: 255, email: 254, dataValue: 1024 } as const;
 
 /** The most ids one bulk delete may name. */
 export const BULK_DELETE_MAX_IDS = 1000;

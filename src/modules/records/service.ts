@@ -1,6 +1,7 @@
 /**
- * Non-employee records: the rules of SailPoint's record operations (docs/authorization.md). No HTTP; the SQL is in the
- * repository, the field rules in domain/records/validation.ts.
+ * Non-employee records: the rules of SailPoint's record operations (docs/authorization.md). No
+ * HTTP; the SQL is in the repository, the field rules in validation.ts, the update rules in
+ * updates.ts.
  *
  * Who may do what:
  * - list: `idn:nesr:read` sees every record; anyone else sees the records of the sources they
@@ -8,23 +9,32 @@
  * - get: `idn:nesr:read`, or an account manager of the record's source (403 otherwise);
  * - create: `idn:nesr:create`; delete and bulk delete: `idn:nesr:delete`;
  * - replace (PUT) and patch: `idn:nesr:update` for every writable field, or the source owner for
- *   endDate only (any other change is a 403). See `updates.ts`.
+ *   endDate only (any other change is a 403).
+ *
+ * Every write of a source's records takes the source's row first (its record counter): the lock
+ * order of every such transaction, on both engines.
  */
-import { fail, assertThat } from '../../errors/api-error.js';
+import type { Kysely } from 'kysely';
 import { hasRight, type Principal } from '../../auth/principal.js';
-import { uniqueViolation } from '../../db/errors.js';
-import { LIMITS } from '../../domain/limits.js';
 import { newId } from '../../auth/secrets.js';
-import { isId, normalizeId, nowIso } from '../../domain/ids.js';
 import { parseListFilter } from '../../collections/query.js';
-import { validateRecordInput, type NormalisedRecord, type RecordInput, type RecordValidation } from '../../domain/records/validation.js';
-import type { DirectoryService } from '../directory/service.js';
-import type { SourceService } from '../sources/service.js';
-import type { SchemaAttributeRepository } from '../schema-attributes/repository.js';
-import type { NonEmployeeRecord, RecordListQuery, RecordRepository, RecordSource } from './repository.js';
-import { RECORD_FILTERS, recordSorters } from './collection.js';
-import { patchRecord, replaceRecord } from './updates.js';
+import { type Exec, transaction } from '../../db/dialect.js';
+import { uniqueViolation } from '../../db/errors.js';
+import type { Database } from '../../db/types.js';
+import { isId, normalizeId, nowIso } from '../../domain/ids.js';
 import type { PatchOperation } from '../../domain/json-patch.js';
+import { LIMITS } from '../../domain/limits.js';
+import { assertThat, fail } from '../../errors/api-error.js';
+import type { DirectoryService } from '../directory/service.js';
+import type { SchemaAttributeService } from '../schema-attributes/service.js';
+import type { Source } from '../sources/model.js';
+import type { SourceService } from '../sources/service.js';
+import { RECORD_FILTERS, recordSorters } from './collection.js';
+import type { RecordListQuery } from './list.js';
+import { type NonEmployeeRecord, type NormalisedRecord, normalisedOf } from './model.js';
+import type { RecordRepository } from './repository.js';
+import { checkPatch, checkReplace, patchedBody, updatedRecord } from './updates.js';
+import { type RecordInput, type RecordValidation, validateRecordInput } from './validation.js';
 
 export interface ListRecordsParams {
   filters?: string | undefined;
@@ -34,16 +44,16 @@ export interface ListRecordsParams {
   count: boolean;
 }
 
-/** A body that passed validation, and the source it names. */
-export interface PreparedRecord {
-  record: NormalisedRecord;
-  source: RecordSource;
-}
+const notFound = (id: string) => () => fail.notFound(`Non-employee record ${id} was not found.`);
+const sourceGone = (sourceId: string) => fail.invalid([{ field: 'sourceId', text: `sourceId ${sourceId} does not name a non-employee source` }]);
+/** A source has no slot left for a new record. */
+export const sourceFull = () => fail.limitViolation(`A non-employee source can hold at most ${LIMITS.recordsPerSource} records.`);
 
 export class RecordService {
   constructor(
-    readonly repo: RecordRepository,
-    private readonly attributes: SchemaAttributeRepository,
+    private readonly db: Kysely<Database>,
+    private readonly repo: RecordRepository,
+    private readonly attributes: SchemaAttributeService,
     private readonly sources: SourceService,
     private readonly directory: DirectoryService,
   ) {}
@@ -51,56 +61,67 @@ export class RecordService {
   /**
    * Checks a NonEmployeeRequestBody against the source it names (its schema attributes) and the
    * directory (the manager alias). Never throws for invalid input: the result lists the causes.
-   * @param existing the stored record, when `input` replaces it (see RecordValidationContext)
+   * @param existing the stored record, when `input` replaces it (see validation.ts)
    */
-  async check(tenantId: string, input: RecordInput, existing?: NormalisedRecord): Promise<{ validation: RecordValidation; source?: RecordSource }> {
+  async check(tenantId: string, input: RecordInput, existing?: NormalisedRecord): Promise<{ validation: RecordValidation; source?: Source }> {
     const rawSource = typeof input.sourceId === 'string' ? input.sourceId.trim() : '';
     const manager = typeof input.manager === 'string' ? input.manager.trim() : '';
     const [source, managerIdentity] = await Promise.all([
-      isId(rawSource) ? this.repo.source(tenantId, normalizeId(rawSource)) : undefined,
+      isId(rawSource) ? this.sources.find(tenantId, rawSource).catch(() => undefined) : undefined,
       manager !== '' ? this.directory.identityByAlias(tenantId, manager) : undefined,
     ]);
-    const attributes = source ? await this.attributes.list(tenantId, source.id) : null;
+    const attributes = source ? await this.attributes.of(tenantId, source.id) : null;
     const validation = validateRecordInput(input, { attributes, managerExists: managerIdentity !== undefined, existing });
     return { validation, ...(source ? { source } : {}) };
   }
 
   /** `check`, throwing the 400 (one cause per field) when the body is invalid. */
-  async prepare(tenantId: string, input: RecordInput, existing?: NormalisedRecord): Promise<PreparedRecord> {
+  async prepare(tenantId: string, input: RecordInput, existing?: NormalisedRecord): Promise<{ record: NormalisedRecord; source: Source }> {
     const { validation, source } = await this.check(tenantId, input, existing);
     if (!validation.ok) throw fail.invalid(validation.causes);
     return { record: validation.value, source: source! };
   }
 
-  /** Runs `work`, turning a duplicate accountName into the contract's 400.1.409. */
-  async conflictsAsErrors<T>(accountName: string, verb: 'create' | 'update', work: () => Promise<T>): Promise<T> {
+  /** Runs `work`, turning a duplicate accountName into 400.1.409. */
+  private async conflictsAsErrors<T>(accountName: string | undefined, verb: 'create' | 'update', work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      if (uniqueViolation(error) === 'records_account_name_key') {
-        throw fail.referenceConflict(`Unable to ${verb} Non-Employee because the accountName "${accountName}" is already being used.`, 'accountName');
-      }
-      throw error;
+      if (uniqueViolation(error) !== 'records_account_name_key') throw error;
+      const which = accountName === undefined ? 'one of its accountNames is' : `the accountName "${accountName}" is`;
+      throw fail.referenceConflict(`Unable to ${verb} Non-Employee because ${which} already being used.`, 'accountName');
     }
   }
 
   /**
-   * Stores a validated record: takes one of its source's 20,000 slots and inserts it in one
-   * transaction. No authorization (requests call this when an approval completes).
+   * Inserts new records of one source in the caller's transaction: takes as many of the source's
+   * 20,000 slots (false, and nothing written, when fewer are left), then inserts them; a taken
+   * accountName is 400.1.409, a source that is gone a 400 naming sourceId. `between` runs between
+   * two INSERT statements.
    */
+  async insertNew(trx: Exec, tenantId: string, sourceId: string, records: readonly NonEmployeeRecord[], between?: () => Promise<void>): Promise<boolean> {
+    if (!(await this.sources.takeSlots(trx, tenantId, sourceId, 'record_count', records.length))) {
+      await this.sources.find(tenantId, sourceId, trx).catch(() => {
+        throw sourceGone(sourceId);
+      });
+      return false;
+    }
+    const named = records.length === 1 ? records[0]!.accountName : undefined;
+    await this.conflictsAsErrors(named, 'create', () => this.repo.insert(trx, tenantId, records, between));
+    return true;
+  }
+
+  /** Writes many changed records of one source in the caller's transaction (bulk import); how many were found. */
+  updateMany(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[], between?: () => Promise<void>): Promise<number> {
+    return this.repo.updateMany(trx, tenantId, records, between);
+  }
+
+  /** A new record made of a validated body, in its own transaction. No authorization. */
   async persist(tenantId: string, value: NormalisedRecord): Promise<NonEmployeeRecord> {
     const now = nowIso();
     const record: NonEmployeeRecord = { id: newId(), ...value, created: now, modified: now };
-    await this.conflictsAsErrors(value.accountName, 'create', () =>
-      this.repo.transaction(async (trx) => {
-        if (!(await this.repo.reserveSlots(trx, tenantId, value.sourceId, 1, LIMITS.recordsPerSource))) {
-          const gone = !(await this.repo.source(tenantId, value.sourceId, trx));
-          if (gone) throw fail.invalid([{ field: 'sourceId', text: `sourceId ${value.sourceId} does not name a non-employee source` }]);
-          throw fail.limitViolation(`A non-employee source can hold at most ${LIMITS.recordsPerSource} records.`);
-        }
-        await this.repo.insert(trx, tenantId, record);
-      }),
-    );
+    const inserted = await transaction(this.db, (trx) => this.insertNew(trx, tenantId, value.sourceId, [record]));
+    if (!inserted) throw sourceFull();
     return record;
   }
 
@@ -112,68 +133,113 @@ export class RecordService {
 
   /** The record or a 404; no authorization. */
   async find(tenantId: string, id: string): Promise<NonEmployeeRecord> {
-    const record = await this.repo.byId(tenantId, normalizeId(id));
-    assertThat(record, () => fail.notFound(`Non-employee record ${id} was not found.`));
+    const record = await this.repo.byId(this.db, tenantId, normalizeId(id));
+    assertThat(record, notFound(id));
     return record;
   }
 
   async get(principal: Principal, id: string): Promise<NonEmployeeRecord> {
     const record = await this.find(principal.tenantId, id);
-    await this.assertReadable(principal, record.sourceId);
+    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isAccountManager(principal, record.sourceId))) {
+      throw fail.forbidden('Reading a record requires idn:nesr:read, or being an account manager of its source.');
+    }
     return record;
   }
 
-  /** `get`, the record already serialized as the JSON the get operation sends (see wire.ts). */
-  async getJson(principal: Principal, id: string): Promise<string> {
-    const found = await this.repo.byIdJson(principal.tenantId, normalizeId(id));
-    assertThat(found, () => fail.notFound(`Non-employee record ${id} was not found.`));
-    await this.assertReadable(principal, found.sourceId);
-    return found.json;
+  /** The sources whose records the caller may list; undefined: every source (`idn:nesr:read`). */
+  private async visibleSources(principal: Principal): Promise<string[] | undefined> {
+    if (hasRight(principal, 'idn:nesr:read')) return undefined;
+    return this.sources.sourceIds(principal.tenantId, await this.directory.actorIds(principal));
   }
 
-  private async assertReadable(principal: Principal, sourceId: string): Promise<void> {
-    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isAccountManager(principal, sourceId))) {
-      throw fail.forbidden('Reading a record requires idn:nesr:read, or being an account manager of its source.');
-    }
-  }
-
-  /** A page of records, already serialized as the JSON array the list operation sends. */
-  async listJson(principal: Principal, params: ListRecordsParams): Promise<{ json: string | Buffer; total?: number }> {
-    const query = await this.listQuery(principal, params);
-    const json = await this.repo.listJson(principal.tenantId, query);
-    return { json, ...(await this.listTotal(principal, params, query)) };
-  }
-
-  private async listQuery(principal: Principal, params: ListRecordsParams): Promise<RecordListQuery> {
+  async list(principal: Principal, params: ListRecordsParams): Promise<{ records: NonEmployeeRecord[]; total?: number }> {
+    const tenantId = principal.tenantId;
     const filter = parseListFilter(params.filters, RECORD_FILTERS);
-    const sorters = recordSorters(params.sorters);
-    const managedBy = hasRight(principal, 'idn:nesr:read') ? undefined : await this.directory.actorIds(principal);
-    return { managedBy, filter, sorters, limit: params.limit, offset: params.offset };
+    const query: RecordListQuery = {
+      within: await this.visibleSources(principal),
+      filter,
+      sorters: recordSorters(params.sorters),
+      limit: params.limit,
+      offset: params.offset,
+    };
+    const sourceIds = () => this.sources.sourceIds(tenantId);
+    const records = await this.repo.page(this.db, tenantId, query, sourceIds);
+    if (!params.count) return { records };
+    return { records, total: await this.repo.count(this.db, tenantId, query, sourceIds) };
   }
 
-  private async listTotal(principal: Principal, params: ListRecordsParams, query: RecordListQuery): Promise<{ total?: number }> {
-    return params.count ? { total: await this.repo.count(principal.tenantId, { managedBy: query.managedBy, filter: query.filter }) } : {};
+  /** The records of the sources one of `actorIds` is an account manager of (request summaries). */
+  async countManagedBy(tenantId: string, actorIds: readonly string[]): Promise<number> {
+    return this.repo.countInSources(this.db, tenantId, await this.sources.sourceIds(tenantId, actorIds));
   }
 
-  replace(principal: Principal, id: string, input: RecordInput): Promise<NonEmployeeRecord> {
-    return replaceRecord(this, principal, id, input);
+  /** True when a record of the source has this accountName (in the caller's transaction). */
+  accountNameTaken(trx: Exec, tenantId: string, sourceId: string, accountName: string): Promise<boolean> {
+    return this.repo.accountNameTaken(trx, tenantId, sourceId, accountName);
   }
 
-  patch(principal: Principal, id: string, operations: readonly PatchOperation[]): Promise<NonEmployeeRecord> {
-    return patchRecord(this, principal, id, operations);
+  /** Every record of a source (in the caller's transaction: a bulk import reads them under its lock). */
+  bySource(trx: Exec, tenantId: string, sourceId: string): Promise<NonEmployeeRecord[]> {
+    return this.repo.bySource(trx, tenantId, sourceId);
+  }
+
+  accountNames(tenantId: string, sourceId: string): Promise<Set<string>> {
+    return this.repo.accountNames(this.db, tenantId, sourceId);
+  }
+
+  /** Up to `limit` records of a source by accountName, after `after` (exports page with it). */
+  byAccountName(tenantId: string, sourceId: string, after: string | undefined, limit: number): Promise<NonEmployeeRecord[]> {
+    return this.repo.byAccountName(this.db, tenantId, sourceId, after, limit);
+  }
+
+  /** Removes the values of deleted custom attributes, in the transaction that deletes them. */
+  removeCustomValues(trx: Exec, tenantId: string, sourceId: string, technicalNames: readonly string[]): Promise<void> {
+    return this.repo.removeDataKeys(trx, tenantId, sourceId, technicalNames);
+  }
+
+  /** True for `idn:nesr:update`, false for the source owner (endDate only); 403 for anyone else. */
+  private async mayChangeAll(principal: Principal, record: NonEmployeeRecord): Promise<boolean> {
+    if (hasRight(principal, 'idn:nesr:update')) return true;
+    const source = await this.sources.find(principal.tenantId, record.sourceId);
+    assertThat(source.ownerId === principal.identityId, () =>
+      fail.forbidden('Updating a non-employee record requires idn:nesr:update; the owner of its source may change only endDate.'),
+    );
+    return false;
+  }
+
+  async replace(principal: Principal, id: string, input: RecordInput): Promise<NonEmployeeRecord> {
+    const existing = await this.find(principal.tenantId, id);
+    const all = await this.mayChangeAll(principal, existing);
+    checkReplace(existing, input);
+    const { record } = await this.prepare(principal.tenantId, input, normalisedOf(existing));
+    return this.save(principal.tenantId, existing, record, all);
+  }
+
+  async patch(principal: Principal, id: string, operations: readonly PatchOperation[]): Promise<NonEmployeeRecord> {
+    const existing = await this.find(principal.tenantId, id);
+    const all = await this.mayChangeAll(principal, existing);
+    checkPatch(operations, all);
+    const { record } = await this.prepare(principal.tenantId, patchedBody(existing, operations), normalisedOf(existing));
+    return this.save(principal.tenantId, existing, record, all);
+  }
+
+  private async save(tenantId: string, existing: NonEmployeeRecord, value: NormalisedRecord, all: boolean): Promise<NonEmployeeRecord> {
+    const next = updatedRecord(existing, value, all, nowIso());
+    if (!next) return existing;
+    const updated = await this.conflictsAsErrors(value.accountName, 'update', () => this.repo.update(this.db, tenantId, next));
+    assertThat(updated, notFound(existing.id));
+    return next;
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
     assertThat(hasRight(principal, 'idn:nesr:delete'), () => fail.forbidden('Deleting a non-employee record requires idn:nesr:delete.'));
     const tenantId = principal.tenantId;
     const recordId = normalizeId(id);
-    await this.repo.transaction(async (trx) => {
-      const record = await this.repo.byId(tenantId, recordId, trx);
-      assertThat(record, () => fail.notFound(`Non-employee record ${id} was not found.`));
-      // Source row first, then the record: the lock order of every record write.
-      await this.repo.releaseSlots(trx, tenantId, record.sourceId, 1);
-      const deleted = await this.repo.deleteMany(trx, tenantId, [recordId]);
-      assertThat(deleted.length === 1, () => fail.notFound(`Non-employee record ${id} was not found.`));
+    await transaction(this.db, async (trx) => {
+      const [record] = await this.repo.locate(trx, tenantId, [recordId]);
+      assertThat(record, notFound(id));
+      await this.sources.giveSlots(trx, tenantId, record.sourceId, 'record_count', 1);
+      assertThat((await this.repo.delete(trx, tenantId, [recordId])).length === 1, notFound(id));
     });
   }
 
@@ -190,16 +256,16 @@ export class RecordService {
       );
       return fail.invalid(causes);
     };
-    await this.repo.transaction(async (trx) => {
-      const rows = await this.repo.locate(tenantId, unique, trx);
+    await transaction(this.db, async (trx) => {
+      const rows = await this.repo.locate(trx, tenantId, unique);
       if (rows.length < unique.length) {
         const found = new Set(rows.map((r) => r.id));
         throw unknown(unique.filter((id) => !found.has(id)));
       }
       const perSource = new Map<string, number>();
       for (const row of rows) perSource.set(row.sourceId, (perSource.get(row.sourceId) ?? 0) + 1);
-      for (const sourceId of [...perSource.keys()].sort()) await this.repo.releaseSlots(trx, tenantId, sourceId, perSource.get(sourceId)!);
-      const deleted = new Set((await this.repo.deleteMany(trx, tenantId, unique)).map((r) => r.id));
+      for (const sourceId of [...perSource.keys()].sort()) await this.sources.giveSlots(trx, tenantId, sourceId, 'record_count', perSource.get(sourceId)!);
+      const deleted = new Set((await this.repo.delete(trx, tenantId, unique)).map((r) => r.id));
       if (deleted.size !== unique.length) throw unknown(unique.filter((id) => !deleted.has(id)));
     });
   }

@@ -9,7 +9,7 @@
 import { filterError, type Literal } from '../../collections/filter.js';
 import type { FilterSpec, SortSpec } from '../../collections/query.js';
 import { normalizeId } from '../../domain/ids.js';
-import { APPROVAL_STATUSES, parseApprovalStatus } from '../../domain/approvals/state.js';
+import { APPROVAL_STATUSES, parseApprovalStatus } from './state.js';
 
 /** Upper-cases an approval status given in any case; an unknown one is a 400 naming the choices. */
 export function approvalStatusValue(value: Literal): Literal {

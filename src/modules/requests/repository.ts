@@ -1,60 +1,29 @@
-/** All SQL of non-employee requests (and the reading and writing of their approval items). */
-import type { Kysely, Transaction } from 'kysely';
-import type { ApprovalItemTable, Database, PrincipalType, RequestTable } from '../../db/types.js';
-import { parseJson } from '../../db/connect.js';
+/**
+ * All SQL of non-employee requests and their approval items. The state changes of the state
+ * machine are conditional updates (`UPDATE … WHERE approval_status = <expected>`): they change a
+ * row only if no one else changed it first, on both engines.
+ */
 import type { FilterNode } from '../../collections/filter.js';
 import { applySorters, filterExpression, type Sorter } from '../../collections/query.js';
-import type { ApprovalStatus, RequestStatus } from '../../domain/approvals/state.js';
-import { REQUEST_FILTERS } from './collection.js';
+import type { Exec } from '../../db/dialect.js';
+import { APPROVAL_FILTERS, REQUEST_FILTERS } from './collection.js';
+import {
+  type ApprovalItem,
+  type ApprovalItemView,
+  type NonEmployeeRequest,
+  type RequestRow,
+  toItem,
+  toItemRow,
+  toItemView,
+  toRequest,
+  toRequestRow,
+} from './model.js';
+import { type ApprovalStatus, OPEN_ITEM_STATUSES, type RequestStatus } from './state.js';
 
-export type Exec = Kysely<Database> | Transaction<Database>;
-
-export interface ApprovalItem {
-  id: string;
-  requestId: string;
-  /** 1-based level. */
-  order: number;
-  approver: { type: PrincipalType; id: string };
-  status: ApprovalStatus;
-  comment: string | null;
-  decidedBy: string | null;
-  created: string;
-  modified: string;
-}
-
-/** The source as a request shows it (NonEmployeeSourceLite). */
-export interface RequestSource {
-  id: string;
-  iscSourceId: string;
-  name: string;
-  description: string;
-}
-
-export interface NonEmployeeRequest {
-  id: string;
-  source: RequestSource;
-  requesterId: string;
-  accountName: string;
-  firstName: string;
-  lastName: string;
-  email: string;
-  phone: string;
-  manager: string;
-  startDate: string;
-  endDate: string;
-  data: Record<string, string>;
-  status: RequestStatus;
-  completionDate: string | null;
-  recordId: string | null;
-  items: ApprovalItem[];
-  created: string;
-  modified: string;
-}
-
-/** Whose requests: made by `requesterId`, or in a source one of `managerIds` is an account manager of. */
+/** Whose requests: made by `requesterId`, or in one of the sources `sourceIds` (those they manage). */
 export interface RequestScope {
   requesterId: string;
-  managerIds: readonly string[];
+  sourceIds: readonly string[];
 }
 
 export interface RequestListQuery {
@@ -65,62 +34,125 @@ export interface RequestListQuery {
   offset: number;
 }
 
-export function toItem(row: ApprovalItemTable): ApprovalItem {
-  return {
-    id: row.id,
-    requestId: row.request_id,
-    order: Number(row.approval_order),
-    approver: { type: row.approver_type, id: row.approver_id },
-    status: row.approval_status,
-    comment: row.comment,
-    decidedBy: row.decided_by,
-    created: row.created,
-    modified: row.modified,
-  };
+export interface ItemListQuery {
+  /** Items whose approver is one of these ids; every item when undefined. */
+  approverIds?: readonly string[] | undefined;
+  filter?: FilterNode | undefined;
+  sorters: readonly Sorter[];
+  limit: number;
+  offset: number;
 }
 
-type RequestRow = RequestTable & { source_name: string; source_description: string; isc_source_id: string };
-
-function toRequest(row: RequestRow, items: ApprovalItem[]): NonEmployeeRequest {
-  return {
-    id: row.id,
-    source: { id: row.source_id, iscSourceId: row.isc_source_id, name: row.source_name, description: row.source_description },
-    requesterId: row.requester_id,
-    accountName: row.account_name,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    email: row.email,
-    phone: row.phone,
-    manager: row.manager,
-    startDate: row.start_date,
-    endDate: row.end_date,
-    data: parseJson<Record<string, string>>(row.data) ?? {},
-    status: row.approval_status as RequestStatus,
-    completionDate: row.completion_date,
-    recordId: row.record_id,
-    items,
-    created: row.created,
-    modified: row.modified,
-  };
-}
+const orNone = (ids: readonly string[]) => (ids.length > 0 ? ids : ['']);
 
 export class RequestRepository {
-  constructor(readonly db: Kysely<Database>) {}
+  // Requests -----------------------------------------------------------------------------------
 
-  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(work);
-  }
-
-  private base(db: Exec, tenantId: string) {
+  private requests(db: Exec, tenantId: string) {
     return db
       .selectFrom('requests')
       .innerJoin('sources', (j) => j.onRef('sources.tenant_id', '=', 'requests.tenant_id').onRef('sources.id', '=', 'requests.source_id'))
       .where('requests.tenant_id', '=', tenantId);
   }
 
-  private withSource<QB extends ReturnType<RequestRepository['base']>>(qb: QB) {
-    return qb.selectAll('requests').select(['sources.name as source_name', 'sources.description as source_description', 'sources.isc_source_id']);
+  private scoped(db: Exec, tenantId: string, scope: RequestScope, filter: FilterNode | undefined) {
+    let qb = this.requests(db, tenantId).where((eb) =>
+      eb.or([eb('requests.requester_id', '=', scope.requesterId), eb('requests.source_id', 'in', orNone(scope.sourceIds))]),
+    );
+    if (filter) qb = qb.where((eb) => filterExpression(eb, filter, REQUEST_FILTERS));
+    return qb;
   }
+
+  private async withItems(db: Exec, tenantId: string, rows: RequestRow[]): Promise<NonEmployeeRequest[]> {
+    const items = await this.itemsOf(
+      db,
+      tenantId,
+      rows.map((r) => r.id),
+    );
+    return rows.map((r) => toRequest(r, items.get(r.id) ?? []));
+  }
+
+  private static readonly SOURCE_COLUMNS = ['sources.name as source_name', 'sources.description as source_description', 'sources.isc_source_id'] as const;
+
+  async byId(db: Exec, tenantId: string, id: string): Promise<NonEmployeeRequest | undefined> {
+    const row = await this.requests(db, tenantId)
+      .selectAll('requests')
+      .select(RequestRepository.SOURCE_COLUMNS)
+      .where('requests.id', '=', id)
+      .executeTakeFirst();
+    return row && (await this.withItems(db, tenantId, [row]))[0];
+  }
+
+  async list(db: Exec, tenantId: string, query: RequestListQuery): Promise<NonEmployeeRequest[]> {
+    const qb = this.scoped(db, tenantId, query.scope, query.filter).selectAll('requests').select(RequestRepository.SOURCE_COLUMNS);
+    const rows = await applySorters(qb, query.sorters).limit(query.limit).offset(query.offset).execute();
+    return this.withItems(db, tenantId, rows);
+  }
+
+  async count(db: Exec, tenantId: string, query: Pick<RequestListQuery, 'scope' | 'filter'>): Promise<number> {
+    const row = await this.scoped(db, tenantId, query.scope, query.filter)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async countByStatus(db: Exec, tenantId: string, scope: RequestScope): Promise<Partial<Record<RequestStatus, number>>> {
+    const rows = await this.scoped(db, tenantId, scope, undefined)
+      .select(['requests.approval_status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('requests.approval_status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.approval_status, Number(r.n)]));
+  }
+
+  /** Inserts a request and its items. A second PENDING request of the accountName violates a unique index. */
+  async insert(db: Exec, tenantId: string, request: NonEmployeeRequest): Promise<void> {
+    await db.insertInto('requests').values(toRequestRow(tenantId, request)).execute();
+    if (request.items.length === 0) return;
+    await db
+      .insertInto('approval_items')
+      .values(request.items.map((i) => toItemRow(tenantId, i)))
+      .execute();
+  }
+
+  /**
+   * Locks a PENDING request for a state change (every writer of a request's state takes this row
+   * first, so they are ordered); false when it is not PENDING (any more).
+   */
+  async lockPending(db: Exec, tenantId: string, id: string, now: string): Promise<boolean> {
+    const result = await db
+      .updateTable('requests')
+      .set({ modified: now })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('approval_status', '=', 'PENDING')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Ends a PENDING request; false when it is not PENDING. */
+  async finish(db: Exec, tenantId: string, id: string, status: RequestStatus, now: string, recordId: string | null = null): Promise<boolean> {
+    const result = await db
+      .updateTable('requests')
+      .set({ approval_status: status, modified: now, completion_date: status === 'APPROVED' ? now : null, record_id: recordId })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('approval_status', '=', 'PENDING')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Removes a request that is no longer PENDING, with its items; false when there is none such. */
+  async deleteFinished(db: Exec, tenantId: string, id: string): Promise<boolean> {
+    const result = await db
+      .deleteFrom('requests')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('approval_status', '<>', 'PENDING')
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  // Approval items ----------------------------------------------------------------------------
 
   /** The items of these requests, by request, in approval order. */
   async itemsOf(db: Exec, tenantId: string, requestIds: readonly string[]): Promise<Map<string, ApprovalItem[]>> {
@@ -138,140 +170,57 @@ export class RequestRepository {
     return out;
   }
 
-  async byId(tenantId: string, id: string, db: Exec = this.db): Promise<NonEmployeeRequest | undefined> {
-    const row = await this.withSource(this.base(db, tenantId)).where('requests.id', '=', id).executeTakeFirst();
-    if (!row) return undefined;
-    return toRequest(row as RequestRow, (await this.itemsOf(db, tenantId, [id])).get(id) ?? []);
-  }
-
-  private scoped(tenantId: string, scope: RequestScope, filter: FilterNode | undefined) {
-    let qb = this.base(this.db, tenantId).where((eb) =>
-      eb.or([
-        eb('requests.requester_id', '=', scope.requesterId),
-        eb(
-          'requests.source_id',
-          'in',
-          eb
-            .selectFrom('source_members')
-            .select('source_members.source_id')
-            .where('source_members.tenant_id', '=', tenantId)
-            .where('source_members.role', '=', 'ACCOUNT_MANAGER')
-            .where('source_members.principal_id', 'in', scope.managerIds.length > 0 ? scope.managerIds : ['']),
-        ),
-      ]),
-    );
-    if (filter) qb = qb.where((eb) => filterExpression(eb, filter, REQUEST_FILTERS));
+  private items(db: Exec, tenantId: string, approverIds: readonly string[] | undefined, filter: FilterNode | undefined) {
+    let qb = db
+      .selectFrom('approval_items')
+      .innerJoin('requests', (j) => j.onRef('requests.tenant_id', '=', 'approval_items.tenant_id').onRef('requests.id', '=', 'approval_items.request_id'))
+      .where('approval_items.tenant_id', '=', tenantId);
+    if (approverIds) qb = qb.where('approval_items.approver_id', 'in', orNone(approverIds));
+    if (filter) qb = qb.where((eb) => filterExpression(eb, filter, APPROVAL_FILTERS));
     return qb;
   }
 
-  async list(tenantId: string, query: RequestListQuery): Promise<NonEmployeeRequest[]> {
-    const rows = (await applySorters(this.withSource(this.scoped(tenantId, query.scope, query.filter)), query.sorters)
-      .limit(query.limit)
-      .offset(query.offset)
-      .execute()) as RequestRow[];
-    const items = await this.itemsOf(
-      this.db,
-      tenantId,
-      rows.map((r) => r.id),
-    );
-    return rows.map((r) => toRequest(r, items.get(r.id) ?? []));
+  async itemById(db: Exec, tenantId: string, id: string): Promise<ApprovalItemView | undefined> {
+    const row = await this.items(db, tenantId, undefined, undefined)
+      .selectAll('approval_items')
+      .select(['requests.requester_id', 'requests.account_name'])
+      .where('approval_items.id', '=', id)
+      .executeTakeFirst();
+    return row && toItemView(row);
   }
 
-  async count(tenantId: string, query: Pick<RequestListQuery, 'scope' | 'filter'>): Promise<number> {
-    const row = await this.scoped(tenantId, query.scope, query.filter)
+  async listItems(db: Exec, tenantId: string, query: ItemListQuery): Promise<ApprovalItemView[]> {
+    const qb = this.items(db, tenantId, query.approverIds, query.filter).selectAll('approval_items').select(['requests.requester_id', 'requests.account_name']);
+    const rows = await applySorters(qb, query.sorters).limit(query.limit).offset(query.offset).execute();
+    return rows.map(toItemView);
+  }
+
+  async countItems(db: Exec, tenantId: string, query: Pick<ItemListQuery, 'approverIds' | 'filter'>): Promise<number> {
+    const row = await this.items(db, tenantId, query.approverIds, query.filter)
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
-  /** Requests of the scope by status, and the records of the sources the scope manages. */
-  async summary(tenantId: string, scope: RequestScope): Promise<{ byStatus: Partial<Record<RequestStatus, number>>; records: number }> {
-    const rows = await this.scoped(tenantId, scope, undefined)
-      .select(['requests.approval_status', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('requests.approval_status')
+  async countItemsByStatus(db: Exec, tenantId: string, approverIds: readonly string[]): Promise<Partial<Record<ApprovalStatus, number>>> {
+    const rows = await this.items(db, tenantId, approverIds, undefined)
+      .select(['approval_items.approval_status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('approval_items.approval_status')
       .execute();
-    const records = await this.db
-      .selectFrom('records')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId)
-      .where('source_id', 'in', (eb) =>
-        eb
-          .selectFrom('source_members')
-          .select('source_id')
-          .where('tenant_id', '=', tenantId)
-          .where('role', '=', 'ACCOUNT_MANAGER')
-          .where('principal_id', 'in', scope.managerIds.length > 0 ? scope.managerIds : ['']),
-      )
-      .executeTakeFirstOrThrow();
-    return { byStatus: Object.fromEntries(rows.map((r) => [r.approval_status, Number(r.n)])), records: Number(records.n) };
+    return Object.fromEntries(rows.map((r) => [r.approval_status, Number(r.n)]));
   }
 
-  /** True when a record of the source already has this accountName. */
-  async recordHasAccountName(db: Exec, tenantId: string, sourceId: string, accountName: string): Promise<boolean> {
-    const row = await db
-      .selectFrom('records')
-      .select('id')
-      .where('tenant_id', '=', tenantId)
-      .where('source_id', '=', sourceId)
-      .where('account_name', '=', accountName)
-      .executeTakeFirst();
-    return row !== undefined;
+  /** The current status of an item (inside a decision, to explain a lost race). */
+  async itemStatus(db: Exec, tenantId: string, id: string): Promise<ApprovalStatus | undefined> {
+    const row = await db.selectFrom('approval_items').select('approval_status').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row?.approval_status;
   }
 
-  /** Inserts a PENDING request and its items. A second PENDING request of the accountName violates a unique index. */
-  async insert(trx: Transaction<Database>, tenantId: string, request: NonEmployeeRequest): Promise<void> {
-    await trx
-      .insertInto('requests')
-      .values({
-        tenant_id: tenantId,
-        id: request.id,
-        source_id: request.source.id,
-        requester_id: request.requesterId,
-        account_name: request.accountName,
-        first_name: request.firstName,
-        last_name: request.lastName,
-        email: request.email,
-        phone: request.phone,
-        manager: request.manager,
-        start_date: request.startDate,
-        end_date: request.endDate,
-        data: JSON.stringify(request.data),
-        approval_status: 'PENDING',
-        completion_date: null,
-        record_id: null,
-        created: request.created,
-        modified: request.modified,
-      })
-      .execute();
-    if (request.items.length === 0) return;
-    await trx
-      .insertInto('approval_items')
-      .values(
-        request.items.map((i) => ({
-          tenant_id: tenantId,
-          id: i.id,
-          request_id: request.id,
-          approval_order: i.order,
-          approver_type: i.approver.type,
-          approver_id: i.approver.id,
-          approval_status: i.status,
-          comment: null,
-          decided_by: null,
-          created: i.created,
-          modified: i.modified,
-        })),
-      )
-      .execute();
-  }
-
-  /**
-   * Locks a PENDING request for a state change (every writer of a request's state takes this row
-   * first, so they are ordered); false when it is not PENDING (any more).
-   */
-  async lockPending(trx: Transaction<Database>, tenantId: string, id: string, now: string): Promise<boolean> {
-    const result = await trx
-      .updateTable('requests')
-      .set({ modified: now })
+  /** PENDING → `status` (APPROVED or REJECTED) with the approver's comment; false when it was not PENDING. */
+  async decide(db: Exec, tenantId: string, id: string, status: ApprovalStatus, comment: string | null, decidedBy: string, now: string): Promise<boolean> {
+    const result = await db
+      .updateTable('approval_items')
+      .set({ approval_status: status, comment, decided_by: decidedBy, modified: now })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('approval_status', '=', 'PENDING')
@@ -279,26 +228,29 @@ export class RequestRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** Ends a PENDING request; false when it is not PENDING. */
-  async finish(trx: Transaction<Database>, tenantId: string, id: string, status: RequestStatus, now: string, recordId: string | null = null): Promise<boolean> {
-    const result = await trx
-      .updateTable('requests')
-      .set({ approval_status: status, modified: now, completion_date: status === 'APPROVED' ? now : null, record_id: recordId })
+  /** NOT_READY → PENDING; the number of items changed. */
+  async activate(db: Exec, tenantId: string, ids: readonly string[], now: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await db
+      .updateTable('approval_items')
+      .set({ approval_status: 'PENDING', modified: now })
       .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .where('approval_status', '=', 'PENDING')
+      .where('id', 'in', ids)
+      .where('approval_status', '=', 'NOT_READY')
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    return Number(result.numUpdatedRows);
   }
 
-  /** Removes a request that is no longer PENDING, with its items; false when there is none such. */
-  async deleteFinished(trx: Transaction<Database>, tenantId: string, id: string): Promise<boolean> {
-    const result = await trx
-      .deleteFrom('requests')
+  /** Open (PENDING, NOT_READY) → CANCELLED; the number of items changed. */
+  async cancel(db: Exec, tenantId: string, ids: readonly string[], now: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await db
+      .updateTable('approval_items')
+      .set({ approval_status: 'CANCELLED', modified: now })
       .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .where('approval_status', '<>', 'PENDING')
+      .where('id', 'in', ids)
+      .where('approval_status', 'in', [...OPEN_ITEM_STATUSES])
       .executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+    return Number(result.numUpdatedRows);
   }
 }

@@ -1,27 +1,12 @@
 /** The 6 schema-attribute operations. */
 import { Type } from '@sinclair/typebox';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services.js';
 import { operation, type Operation } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { JsonPatch } from '../../http/nelm-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
-import type { SchemaAttribute } from './repository.js';
+import { attributeDto } from './model.js';
 import { AttributeParams, BetaListQuery, BetaNonEmployeeSchemaAttribute, NonEmployeeSchemaAttribute, SchemaAttributeBody, SourceIdParams } from './schemas.js';
-
-export function attributeDto(a: SchemaAttribute) {
-  return {
-    id: a.id,
-    system: a.system,
-    modified: a.modified,
-    created: a.created,
-    type: a.type,
-    label: a.label,
-    technicalName: a.technicalName,
-    ...(a.helpText !== null ? { helpText: a.helpText } : {}),
-    ...(a.placeholder !== null ? { placeholder: a.placeholder } : {}),
-    required: a.required,
-  };
-}
 
 const resource = 'non-employee-sources';
 const one = (beta: boolean) => ({ 200: beta ? BetaNonEmployeeSchemaAttribute : NonEmployeeSchemaAttribute, ...ErrorResponses });

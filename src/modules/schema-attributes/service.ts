@@ -3,15 +3,20 @@
  * - list, get: `idn:nesr:read`, or an account manager of the source;
  * - create: `idn:nesr:create`; patch: `idn:nesr:update`; delete one or all custom: `idn:nesr:delete`.
  */
-import { fail, assertThat, type Cause } from '../../errors/api-error.js';
+import type { Kysely } from 'kysely';
 import { hasRight, type Principal, type Right } from '../../auth/principal.js';
+import { newId } from '../../auth/secrets.js';
+import { type Exec, transaction } from '../../db/dialect.js';
 import { uniqueViolation } from '../../db/errors.js';
+import type { Database } from '../../db/types.js';
+import { laterThan, normalizeId, nowIso } from '../../domain/ids.js';
 import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
-import { newId } from '../../auth/secrets.js';
-import { normalizeId, nowIso } from '../../domain/ids.js';
-import { laterThan, type SourceService } from '../sources/service.js';
-import type { SchemaAttribute, SchemaAttributeRepository } from './repository.js';
+import { assertThat, type Cause, fail } from '../../errors/api-error.js';
+import type { SourceService } from '../sources/service.js';
+import type { SchemaAttribute } from './model.js';
+import type { SchemaAttributeRepository } from './repository.js';
+import { SYSTEM_ATTRIBUTES } from './system.js';
 
 export interface SchemaAttributeInput {
   type: string;
@@ -22,6 +27,9 @@ export interface SchemaAttributeInput {
   required?: boolean | undefined;
 }
 
+/** Removes the values of deleted custom attributes from the source's records (the records module). */
+export type RemoveCustomValues = (trx: Exec, tenantId: string, sourceId: string, technicalNames: readonly string[]) => Promise<void>;
+
 /** Only TEXT may be used for custom attributes (the body's description). */
 const CUSTOM_TYPES = ['TEXT'];
 const PATCHABLE = ['label', 'helpText', 'placeholder', 'required'] as const;
@@ -30,9 +38,37 @@ const PATCH_ATTEMPTS = 50;
 
 export class SchemaAttributeService {
   constructor(
+    private readonly db: Kysely<Database>,
     private readonly repo: SchemaAttributeRepository,
     private readonly sources: SourceService,
+    private readonly removeCustomValues: RemoveCustomValues,
   ) {}
+
+  /** The attributes of a source, system ones first; no authorization (validation, import, approvals read them). */
+  of(tenantId: string, sourceId: string): Promise<SchemaAttribute[]> {
+    return this.repo.list(this.db, tenantId, sourceId);
+  }
+
+  /** Creates the system attributes of a new source, in the transaction that creates it. */
+  async createSystemAttributes(trx: Exec, tenantId: string, sourceId: string, now: string): Promise<void> {
+    const attributes = SYSTEM_ATTRIBUTES.map(
+      (a, position): SchemaAttribute => ({
+        id: newId(),
+        sourceId,
+        position,
+        system: true,
+        type: a.type,
+        label: a.label,
+        technicalName: a.technicalName,
+        helpText: a.helpText,
+        placeholder: null,
+        required: true,
+        created: now,
+        modified: now,
+      }),
+    );
+    await this.repo.insert(trx, tenantId, attributes);
+  }
 
   private async readableSource(principal: Principal, sourceId: string): Promise<string> {
     const source = await this.sources.find(principal.tenantId, sourceId);
@@ -47,12 +83,12 @@ export class SchemaAttributeService {
 
   async list(principal: Principal, sourceId: string, page?: { limit: number; offset: number }): Promise<SchemaAttribute[]> {
     const id = await this.readableSource(principal, sourceId);
-    return this.repo.list(principal.tenantId, id, page?.limit, page?.offset);
+    return this.repo.list(this.db, principal.tenantId, id, page?.limit, page?.offset);
   }
 
   async get(principal: Principal, sourceId: string, attributeId: string): Promise<SchemaAttribute> {
     const id = await this.readableSource(principal, sourceId);
-    const attribute = await this.repo.byId(principal.tenantId, id, normalizeId(attributeId));
+    const attribute = await this.repo.byId(this.db, principal.tenantId, id, normalizeId(attributeId));
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
     return attribute;
   }
@@ -66,11 +102,10 @@ export class SchemaAttributeService {
     const tenantId = principal.tenantId;
     const now = nowIso();
     try {
-      return await this.repo.transaction(async (trx) => {
-        const reserved = await this.repo.reserveCustomSlot(trx, tenantId, id, LIMITS.customAttributesPerSource);
-        if (!reserved) {
+      return await transaction(this.db, async (trx) => {
+        if (!(await this.sources.takeSlots(trx, tenantId, id, 'custom_attribute_count', 1))) {
           // No slot: the source is full, or it was deleted since it was looked up.
-          if (!(await this.repo.sourceExists(trx, tenantId, id))) throw fail.notFound(`Non-employee source ${sourceId} was not found.`);
+          await this.sources.find(tenantId, id, trx);
           throw fail.limitViolation(`A source can have at most ${LIMITS.customAttributesPerSource} custom schema attributes.`);
         }
         const attribute: SchemaAttribute = {
@@ -87,7 +122,7 @@ export class SchemaAttributeService {
           created: now,
           modified: now,
         };
-        await this.repo.insert(trx, tenantId, attribute);
+        await this.repo.insert(trx, tenantId, [attribute]);
         return attribute;
       });
     } catch (error) {
@@ -116,13 +151,10 @@ export class SchemaAttributeService {
     attributeId: string,
     operations: readonly PatchOperation[],
   ): Promise<{ attribute: SchemaAttribute; written: boolean }> {
-    const attribute = await this.repo.byId(tenantId, id, normalizeId(attributeId));
+    const attribute = await this.repo.byId(this.db, tenantId, id, normalizeId(attributeId));
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
-    const patched = applyPatch(
-      { label: attribute.label, helpText: attribute.helpText, placeholder: attribute.placeholder, required: attribute.required } as Record<string, unknown>,
-      operations,
-      PATCHABLE,
-    );
+    const current = { label: attribute.label, helpText: attribute.helpText, placeholder: attribute.placeholder, required: attribute.required };
+    const patched = applyPatch(current as Record<string, unknown>, operations, PATCHABLE);
     const causes: Cause[] = [];
     const optionalText = (field: 'helpText' | 'placeholder', max: number): string | null => {
       const v = patched[field];
@@ -151,20 +183,32 @@ export class SchemaAttributeService {
         { field: 'required', text: 'required cannot be changed on a system attribute' },
       ]);
     }
-    const written = await this.repo.update(tenantId, next, attribute.modified);
+    const written = await this.repo.update(this.db, tenantId, next, attribute.modified);
     return { attribute: next, written };
   }
 
   async delete(principal: Principal, sourceId: string, attributeId: string): Promise<void> {
     const id = await this.writableSource(principal, sourceId, 'idn:nesr:delete');
-    const attribute = await this.repo.byId(principal.tenantId, id, normalizeId(attributeId));
+    const attribute = await this.repo.byId(this.db, principal.tenantId, id, normalizeId(attributeId));
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
     assertThat(!attribute.system, () => fail.illegalUpdate(`${attribute.technicalName} is a mandatory system attribute and cannot be deleted.`));
-    await this.repo.deleteCustom(principal.tenantId, id, attribute.id);
+    await this.deleteCustom(principal.tenantId, id, attribute.id);
   }
 
   async deleteAllCustom(principal: Principal, sourceId: string): Promise<void> {
     const id = await this.writableSource(principal, sourceId, 'idn:nesr:delete');
-    await this.repo.deleteCustom(principal.tenantId, id);
+    await this.deleteCustom(principal.tenantId, id);
+  }
+
+  /** Deletes custom attributes (one, or all), gives their slots back and removes their values from the records, in one transaction. */
+  private async deleteCustom(tenantId: string, sourceId: string, id?: string): Promise<void> {
+    await transaction(this.db, async (trx) => {
+      // The source's row first: the lock order of every writer of its records.
+      if (!(await this.sources.takeSlots(trx, tenantId, sourceId, 'custom_attribute_count', 0))) return;
+      const names = await this.repo.deleteCustom(trx, tenantId, sourceId, id);
+      if (names.length === 0) return;
+      await this.removeCustomValues(trx, tenantId, sourceId, names);
+      await this.sources.giveSlots(trx, tenantId, sourceId, 'custom_attribute_count', names.length);
+    });
   }
 }

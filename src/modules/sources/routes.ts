@@ -1,11 +1,11 @@
 /** The 5 source operations: HTTP in, service call, DTO out. */
 import { Type } from '@sinclair/typebox';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services.js';
 import { operation, type Operation } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { JsonPatch } from '../../http/nelm-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
-import type { Source } from './repository.js';
+import type { Source } from './model.js';
 import {
   BetaNonEmployeeSource,
   BetaNonEmployeeSourceWithNECount,
@@ -19,7 +19,7 @@ import {
 } from './schemas.js';
 
 /** The wire shape of a source. `nonEmployeeCount` is null unless asked for (beta carries it everywhere). */
-export function sourceDto(source: Source, withCount = false) {
+function sourceDto(source: Source, withCount = false) {
   return {
     id: source.id,
     sourceId: source.iscSourceId,

@@ -1,24 +1,29 @@
 /**
- * Non-employee sources: the rules of SailPoint's source operations (docs/authorization.md). No HTTP, no SQL.
+ * Non-employee sources: the rules of SailPoint's source operations (docs/authorization.md), and
+ * the limit counters kept in a source's row (its records, its custom attributes). No HTTP, no SQL.
  *
- * Who may do what (docs/authorization.md):
- * - create: org admins (the spec's only user level for it is ORG_ADMIN);
+ * Who may do what:
+ * - create: org admins (the only user level SailPoint documents for it);
  * - list: `idn:nesr:read` for all sources or any manager's; anyone for `requested-for=me`
  *   (the sources they are an account manager of, directly or through a governance group);
  * - get: `idn:nesr:read`, or an account manager of the source;
  * - patch: `idn:nesr:update`; delete: `idn:nesr:delete`.
  */
 import { randomInt } from 'node:crypto';
-import { fail, assertThat, type Cause } from '../../errors/api-error.js';
+import type { Kysely } from 'kysely';
 import { hasRight, type Principal } from '../../auth/principal.js';
+import { newId } from '../../auth/secrets.js';
+import { parseSorters, type SortSpec } from '../../collections/query.js';
+import { type Exec, transaction } from '../../db/dialect.js';
+import type { Database } from '../../db/types.js';
+import { laterThan, normalizeId, nowIso } from '../../domain/ids.js';
 import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
-import { SYSTEM_ATTRIBUTES } from '../../domain/system-attributes.js';
-import { newId } from '../../auth/secrets.js';
-import { normalizeId, nowIso } from '../../domain/ids.js';
-import { parseSorters, type SortSpec } from '../../collections/query.js';
+import { assertThat, type Cause, fail } from '../../errors/api-error.js';
+import type { Member } from '../directory/model.js';
 import type { DirectoryService } from '../directory/service.js';
-import type { Source, SourceMember, SourceRepository } from './repository.js';
+import type { Source } from './model.js';
+import type { SourceCounter, SourceRepository } from './repository.js';
 
 export interface SourceInput {
   name: string;
@@ -37,6 +42,9 @@ export interface ListSourcesParams {
   count: boolean;
 }
 
+/** What a new source gets besides its row: its system schema attributes (the schema-attributes module). */
+export type NewSourceSchema = (trx: Exec, tenantId: string, sourceId: string, now: string) => Promise<void>;
+
 export const SOURCE_SORTS: SortSpec = {
   fields: { name: 'sources.name', created: 'sources.created', sourceId: 'sources.isc_source_id' },
   tiebreak: 'sources.id',
@@ -45,23 +53,21 @@ export const SOURCE_SORTS: SortSpec = {
 /** How often a patch is applied again after losing a race with another write of the source. */
 const PATCH_ATTEMPTS = 50;
 
-/** Now, or 1 ms after `previous` if now is not later: `modified` then tells every write apart. */
-export function laterThan(previous: string): string {
-  const now = nowIso();
-  return now > previous ? now : new Date(Date.parse(previous) + 1).toISOString();
-}
-
 /** The fields a JSON Patch may change (`patchNonEmployeeSource`). */
 const PATCHABLE = ['name', 'description', 'approvers', 'accountManagers'] as const;
 
+const MAXIMUM: Record<SourceCounter, number> = { record_count: LIMITS.recordsPerSource, custom_attribute_count: LIMITS.customAttributesPerSource };
+
 export class SourceService {
   constructor(
-    readonly repo: SourceRepository,
+    private readonly db: Kysely<Database>,
+    private readonly repo: SourceRepository,
     private readonly directory: DirectoryService,
+    private readonly newSourceSchema: NewSourceSchema,
   ) {}
 
   /** Resolves `{id}` references to identities or governance groups; one cause per bad entry. */
-  private async resolveMembers(tenantId: string, field: string, refs: readonly { id: string }[], max: number, causes: Cause[]): Promise<SourceMember[]> {
+  private async resolveMembers(tenantId: string, field: string, refs: readonly { id: string }[], max: number, causes: Cause[]): Promise<Member[]> {
     if (refs.length > max) {
       causes.push({ field, text: `${field} must not have more than ${max} entries` });
       return [];
@@ -74,7 +80,7 @@ export class SourceService {
     });
     const notIdentities = new Set(await this.directory.missingIdentities(tenantId, ids));
     const notGroups = new Set(await this.directory.missingWorkgroups(tenantId, [...notIdentities]));
-    return ids.flatMap((id, i): SourceMember[] => {
+    return ids.flatMap((id, i): Member[] => {
       if (!notIdentities.has(id)) return [{ type: 'IDENTITY', id }];
       if (!notGroups.has(id)) return [{ type: 'GOVERNANCE_GROUP', id }];
       causes.push({ field: `${field}[${i}].id`, text: `${field}[${i}].id ${id} is neither an identity nor a governance group` });
@@ -82,19 +88,13 @@ export class SourceService {
     });
   }
 
-  private async checkOwner(tenantId: string, ownerId: string, causes: Cause[]): Promise<string> {
-    const id = normalizeId(ownerId);
-    if ((await this.directory.missingIdentities(tenantId, [id])).length > 0) {
-      causes.push({ field: 'owner.id', text: `owner.id ${ownerId} is not an identity` });
-    }
-    return id;
-  }
-
   async create(principal: Principal, input: SourceInput): Promise<Source> {
     assertThat(principal.admin, () => fail.forbidden('Only an org admin may create a non-employee source.'));
     const tenantId = principal.tenantId;
     const causes: Cause[] = [];
-    const ownerId = await this.checkOwner(tenantId, input.owner.id, causes);
+    const ownerId = normalizeId(input.owner.id);
+    if ((await this.directory.missingIdentities(tenantId, [ownerId])).length > 0)
+      causes.push({ field: 'owner.id', text: `owner.id ${input.owner.id} is not an identity` });
     const approvers = await this.resolveMembers(tenantId, 'approvers', input.approvers ?? [], LIMITS.approversPerSource, causes);
     const accountManagers = await this.resolveMembers(tenantId, 'accountManagers', input.accountManagers ?? [], LIMITS.accountManagersPerSource, causes);
     if (causes.length > 0) throw fail.invalid(causes);
@@ -114,27 +114,11 @@ export class SourceService {
       created: now,
       modified: now,
     };
-    await this.repo.transaction(async (trx) => {
-      const reserved = await this.repo.reserveSourceSlot(trx, tenantId, LIMITS.sourcesPerTenant);
+    await transaction(this.db, async (trx) => {
+      const reserved = await this.repo.takeSourceSlot(trx, tenantId, LIMITS.sourcesPerTenant);
       if (!reserved) throw fail.limitViolation(`An org can have at most ${LIMITS.sourcesPerTenant} non-employee sources.`);
       await this.repo.insert(trx, tenantId, source);
-      await this.repo.insertAttributes(
-        trx,
-        tenantId,
-        source.id,
-        SYSTEM_ATTRIBUTES.map((a, position) => ({
-          id: newId(),
-          position,
-          system: true,
-          type: a.type,
-          label: a.label,
-          technicalName: a.technicalName,
-          helpText: a.helpText,
-          placeholder: null,
-          required: true,
-        })),
-        now,
-      );
+      await this.newSourceSchema(trx, tenantId, source.id, now);
     });
     return source;
   }
@@ -147,14 +131,38 @@ export class SourceService {
   }
 
   /** The source or a 404; no authorization (for services that check their own rules). */
-  async find(tenantId: string, id: string): Promise<Source> {
-    const source = await this.repo.byId(tenantId, normalizeId(id));
+  async find(tenantId: string, id: string, db: Exec = this.db): Promise<Source> {
+    const source = await this.repo.byId(db, tenantId, normalizeId(id));
     assertThat(source, () => fail.notFound(`Non-employee source ${id} was not found.`));
     return source;
   }
 
   async isAccountManager(principal: Principal, sourceId: string): Promise<boolean> {
-    return this.repo.isAccountManager(principal.tenantId, sourceId, await this.directory.actorIds(principal));
+    return this.repo.isAccountManager(this.db, principal.tenantId, sourceId, await this.directory.actorIds(principal));
+  }
+
+  /** The ids of the tenant's sources; with `actorIds`, only those one of them is an account manager of. */
+  sourceIds(tenantId: string, actorIds?: readonly string[]): Promise<string[]> {
+    return this.repo.ids(this.db, tenantId, actorIds);
+  }
+
+  /** The sources that name a governance group (or identity) as approver or account manager. */
+  naming(tenantId: string, principalId: string): Promise<string[]> {
+    return this.repo.naming(this.db, tenantId, principalId);
+  }
+
+  /**
+   * Takes `n` of the source's slots of `counter` (its 20,000 records, its 10 custom attributes)
+   * in the caller's transaction; false when fewer are left or the source is gone. Taking 0 locks
+   * the source's row: the lock order of every writer of its records is this row first.
+   */
+  takeSlots(trx: Exec, tenantId: string, sourceId: string, counter: SourceCounter, n: number): Promise<boolean> {
+    return this.repo.addToCounter(trx, tenantId, sourceId, counter, n, MAXIMUM[counter]);
+  }
+
+  /** Gives `n` slots of `counter` back, in the caller's transaction. */
+  async giveSlots(trx: Exec, tenantId: string, sourceId: string, counter: SourceCounter, n: number): Promise<void> {
+    await this.repo.addToCounter(trx, tenantId, sourceId, counter, -n, MAXIMUM[counter]);
   }
 
   async list(principal: Principal, params: ListSourcesParams): Promise<{ sources: Source[]; total?: number }> {
@@ -171,8 +179,8 @@ export class SourceService {
       managedBy = await this.directory.actorIds({ ...principal, identityId: normalizeId(requestedFor) });
     }
     const sorters = parseSorters(params.sorters, SOURCE_SORTS);
-    const sources = await this.repo.list(principal.tenantId, { managedBy, sorters, limit: params.limit, offset: params.offset });
-    const total = params.count ? await this.repo.count(principal.tenantId, managedBy) : undefined;
+    const sources = await this.repo.list(this.db, principal.tenantId, { managedBy, sorters, limit: params.limit, offset: params.offset });
+    const total = params.count ? await this.repo.count(this.db, principal.tenantId, managedBy) : undefined;
     return { sources, ...(total !== undefined ? { total } : {}) };
   }
 
@@ -190,16 +198,13 @@ export class SourceService {
 
   private async patchedSource(tenantId: string, id: string, operations: readonly PatchOperation[]): Promise<{ source: Source; written: boolean }> {
     const source = await this.find(tenantId, id);
-    const patched = applyPatch(
-      {
-        name: source.name,
-        description: source.description,
-        approvers: source.approvers.map((m) => ({ id: m.id })),
-        accountManagers: source.accountManagers.map((m) => ({ id: m.id })),
-      } as Record<string, unknown>,
-      operations,
-      PATCHABLE,
-    );
+    const current = {
+      name: source.name,
+      description: source.description,
+      approvers: source.approvers.map((m) => ({ id: m.id })),
+      accountManagers: source.accountManagers.map((m) => ({ id: m.id })),
+    };
+    const patched = applyPatch(current as Record<string, unknown>, operations, PATCHABLE);
     const causes: Cause[] = [];
     const text = (field: 'name' | 'description', max: number, min: number) => {
       const v = patched[field];
@@ -219,12 +224,7 @@ export class SourceService {
         return [];
       }
       return v.flatMap((item, i) => {
-        const ref =
-          typeof item === 'string'
-            ? item
-            : typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string'
-              ? (item as { id: string }).id
-              : undefined;
+        const ref = typeof item === 'string' ? item : typeof (item as { id?: unknown } | null)?.id === 'string' ? (item as { id: string }).id : undefined;
         if (ref === undefined || ref.length === 0 || ref.length > 64) {
           causes.push({ field: `${field}[${i}]`, text: `${field}[${i}] must be an identity id or {"id": …}` });
           return [];
@@ -237,13 +237,13 @@ export class SourceService {
     if (causes.length > 0) throw fail.invalid(causes);
 
     const next: Source = { ...source, name, description, approvers, accountManagers, modified: laterThan(source.modified) };
-    const written = await this.repo.transaction((trx) => this.repo.update(trx, tenantId, next, source.modified));
+    const written = await transaction(this.db, (trx) => this.repo.update(trx, tenantId, next, source.modified));
     return { source: next, written };
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
     assertThat(hasRight(principal, 'idn:nesr:delete'), () => fail.forbidden('Deleting a source requires idn:nesr:delete.'));
-    const deleted = await this.repo.delete(principal.tenantId, normalizeId(id));
+    const deleted = await transaction(this.db, (trx) => this.repo.delete(trx, principal.tenantId, normalizeId(id)));
     assertThat(deleted, () => fail.notFound(`Non-employee source ${id} was not found.`));
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Delivers the notification outbox. A job-runner loop (`Poller`) claims due notifications (one
- * more attempt each, leased for `leaseMs`), then:
+ * Notifications: written into the outbox in the transaction of the change they tell about
+ * (`enqueue`), and delivered by a loop (`Poller`) that claims due ones (one more attempt each,
+ * leased for `leaseMs`), then:
  * - the recipient has no email address (or is gone): marked UNDELIVERABLE, logged;
  * - SMTP_URL is set: mailed through SMTP from NELM_MAIL_FROM, then marked SENT; a failed send is
  *   retried after `retryBaseMs · 2^(attempts-1)` (capped at `retryMaxMs`), and marked FAILED
@@ -12,19 +13,24 @@
  * sent. The one duplicate window: the process dies after the SMTP server accepted the mail and
  * before the row is marked SENT; the lease then runs out and the mail is sent again.
  */
+import type { Kysely } from 'kysely';
 import nodemailer, { type Transporter } from 'nodemailer';
+import type { Exec } from '../../db/dialect.js';
+import type { Database } from '../../db/types.js';
 import { Poller } from '../../jobs/poller.js';
-import type { ClaimedNotification, NotificationRepository } from './repository.js';
+import type { DirectoryService } from '../directory/service.js';
+import type { ClaimedNotification, OutboxEntry, StoredNotification } from './model.js';
+import type { NotificationRepository } from './repository.js';
 
-export interface SenderLog {
+export interface NotificationLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
-const SILENT: SenderLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const SILENT: NotificationLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-export interface SenderOptions {
+export interface NotificationOptions {
   /** smtp:// or smtps:// URL; undefined: notifications are logged instead. */
   smtpUrl?: string | undefined;
   from: string;
@@ -37,25 +43,22 @@ export interface SenderOptions {
   idleMs?: number;
 }
 
-/** What the services need: a nudge after committing notifications. */
-export interface Notifier {
-  wake(): void;
-}
-
 const DEFAULTS = { retryBaseMs: 30_000, retryMaxMs: 3_600_000, maxAttempts: 8, leaseMs: 300_000, batch: 20, idleMs: 5_000 };
 
-export class NotificationSender implements Notifier {
+export class NotificationService {
   private readonly poller: Poller;
-  private readonly options: Required<Omit<SenderOptions, 'smtpUrl'>> & { smtpUrl?: string | undefined };
+  private readonly options: Required<Omit<NotificationOptions, 'smtpUrl'>> & { smtpUrl?: string | undefined };
   private transport: Transporter | undefined;
-  private log: SenderLog = SILENT;
+  private log: NotificationLog = SILENT;
   private started = false;
   /** Ticks run one at a time, whoever calls them (the loop or `drain`). */
   private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(
+    private readonly db: Kysely<Database>,
     private readonly repo: NotificationRepository,
-    options: SenderOptions,
+    private readonly directory: DirectoryService,
+    options: NotificationOptions,
   ) {
     this.options = { ...DEFAULTS, ...options };
     this.poller = new Poller({
@@ -66,12 +69,22 @@ export class NotificationSender implements Notifier {
     });
   }
 
+  /** Writes notifications in the caller's transaction; `wake` after it commits. */
+  enqueue(trx: Exec, tenantId: string, entries: readonly OutboxEntry[], now: string): Promise<void> {
+    return this.repo.enqueue(trx, tenantId, entries, now);
+  }
+
+  /** The notifications about a request, oldest first. */
+  forRequest(tenantId: string, requestId: string): Promise<StoredNotification[]> {
+    return this.repo.forRequest(this.db, tenantId, requestId);
+  }
+
   /** Mailed (SMTP_URL set) or logged. */
   get mode(): 'smtp' | 'log' {
     return this.options.smtpUrl ? 'smtp' : 'log';
   }
 
-  start(log: SenderLog = SILENT): void {
+  start(log: NotificationLog = SILENT): void {
     if (this.started) return;
     this.started = true;
     this.log = log;
@@ -85,6 +98,7 @@ export class NotificationSender implements Notifier {
     this.transport = undefined;
   }
 
+  /** Delivers what was just committed without waiting for the next poll. */
   wake(): void {
     if (this.started) this.poller.wake();
   }
@@ -100,12 +114,7 @@ export class NotificationSender implements Notifier {
   }
 
   private smtp(): Transporter {
-    this.transport ??= nodemailer.createTransport({
-      url: this.options.smtpUrl!,
-      connectionTimeout: 30_000,
-      greetingTimeout: 30_000,
-      socketTimeout: 60_000,
-    });
+    this.transport ??= nodemailer.createTransport({ url: this.options.smtpUrl!, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 });
     return this.transport;
   }
 
@@ -117,38 +126,47 @@ export class NotificationSender implements Notifier {
 
   private async tickOnce(): Promise<boolean> {
     const now = Date.now();
-    const claimed = await this.repo.claim(new Date(now).toISOString(), new Date(now + this.options.leaseMs).toISOString(), this.options.batch);
-    for (const notification of claimed) await this.deliver(notification);
+    const claimed = await this.repo.claim(this.db, new Date(now).toISOString(), new Date(now + this.options.leaseMs).toISOString(), this.options.batch);
+    const emails = new Map<string, Map<string, string>>();
+    for (const tenantId of new Set(claimed.map((c) => c.tenantId))) {
+      const ids = claimed.filter((c) => c.tenantId === tenantId).map((c) => c.recipientId);
+      emails.set(tenantId, await this.directory.emails(tenantId, ids));
+    }
+    for (const notification of claimed) await this.deliver(notification, emails.get(notification.tenantId)?.get(notification.recipientId));
     return claimed.length > 0;
   }
 
-  private async deliver(n: ClaimedNotification): Promise<void> {
+  private finish(n: ClaimedNotification, changes: Parameters<NotificationRepository['finish']>[3]): Promise<void> {
+    return this.repo.finish(this.db, n.tenantId, n.id, changes);
+  }
+
+  private async deliver(n: ClaimedNotification, email: string | undefined): Promise<void> {
     const about = { notification: { id: n.id, kind: n.kind, recipientId: n.recipientId } };
-    if (n.email === null) {
-      await this.repo.markUndeliverable(n.tenantId, n.id, 'the recipient has no email address');
+    if (email === undefined) {
+      await this.finish(n, { status: 'UNDELIVERABLE', last_error: 'the recipient has no email address' });
       this.log.warn({ ...about, subject: n.subject }, 'notification undeliverable: the recipient has no email address');
       return;
     }
     if (this.mode === 'log') {
-      this.log.info({ ...about, to: n.email, subject: n.subject, text: n.body }, 'notification (no SMTP_URL configured: logged, not mailed)');
-      await this.repo.markSent(n.tenantId, n.id, new Date().toISOString());
+      this.log.info({ ...about, to: email, subject: n.subject, text: n.body }, 'notification (no SMTP_URL configured: logged, not mailed)');
+      await this.finish(n, { status: 'SENT', sent_at: new Date().toISOString(), last_error: null });
       return;
     }
     try {
-      await this.smtp().sendMail({ from: this.options.from, to: n.email, subject: n.subject, text: n.body });
+      await this.smtp().sendMail({ from: this.options.from, to: email, subject: n.subject, text: n.body });
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
       if (n.attempts >= this.options.maxAttempts) {
-        await this.repo.markFailed(n.tenantId, n.id, message);
+        await this.finish(n, { status: 'FAILED', last_error: message });
         this.log.error({ ...about, attempts: n.attempts, error: message }, 'notification failed for good: giving up');
       } else {
         const next = new Date(Date.now() + this.retryDelay(n.attempts)).toISOString();
-        await this.repo.retryLater(n.tenantId, n.id, next, message);
+        await this.finish(n, { status: 'PENDING', next_attempt_at: next, last_error: message });
         this.log.warn({ ...about, attempts: n.attempts, retryAt: next, error: message }, 'notification not sent: will retry');
       }
       return;
     }
-    await this.repo.markSent(n.tenantId, n.id, new Date().toISOString());
+    await this.finish(n, { status: 'SENT', sent_at: new Date().toISOString(), last_error: null });
     this.log.info({ ...about, subject: n.subject }, 'notification mailed');
   }
 }

@@ -1,11 +1,19 @@
 /**
  * The approval state machine of non-employee requests, in one place: the transition tables, the
- * initial state of a new request, and the plan of every decision. Pure: the services apply a plan
- * with conditional updates inside one transaction (see docs/approvals.md for the diagram).
+ * initial state of a new request, and the plan of every decision. Pure: the workflow applies a
+ * plan with conditional updates inside one transaction (workflow.ts).
  *
  * A request snapshots its source's approvers (at most 3) as approval items, one per approver, in
  * order: level 1 starts PENDING, later levels NOT_READY. Exactly one item is PENDING while the
  * request is PENDING.
+ *
+ *   Approval item                                 Request
+ *
+ *   level 1 ────► PENDING ──approve──► APPROVED     with approvers ──► PENDING ──last level approved──► APPROVED
+ *                  ▲  │ └───reject───► REJECTED                          │ └─────any level rejected──► REJECTED
+ *          activate│  └────cancel────► CANCELLED                         └────────withdrawn──────────► CANCELLED
+ *                  │                      ▲         without approvers ───────────────────────────────► APPROVED
+ *   levels 2, 3 ► NOT_READY ───cancel─────┘
  *
  * | item from  | event    | item to   | and then                                                         |
  * |------------|----------|-----------|------------------------------------------------------------------|

@@ -7,9 +7,11 @@
  * Normalisation: text fields are trimmed, `sourceId` is the 32-hex form, dates are ISO 8601 UTC
  * (`toISOString()`), `data` keeps only string values keyed by the source's custom attributes.
  */
+import { isId, normalizeId } from '../../domain/ids.js';
 import type { Cause } from '../../errors/api-error.js';
-import { isId, normalizeId } from '../ids.js';
 import { parseRecordDate } from './dates.js';
+import type { NormalisedRecord } from './model.js';
+import { RECORD_LIMITS } from './schemas.js';
 
 /** What the validation needs of a schema attribute; `SchemaAttribute` fits. */
 export interface RecordAttribute {
@@ -33,26 +35,10 @@ export interface RecordValidationContext {
   existing?: NormalisedRecord | undefined;
 }
 
-export interface NormalisedRecord {
-  sourceId: string;
-  accountName: string;
-  firstName: string;
-  lastName: string;
-  email: string;
-  phone: string;
-  manager: string;
-  startDate: string;
-  endDate: string;
-  data: Record<string, string>;
-}
-
 /** A body as received: field types are checked here, so anything object-like will do. */
 export type RecordInput = Readonly<Record<string, unknown>>;
 
 export type RecordValidation = { ok: true; value: NormalisedRecord } | { ok: false; causes: Cause[] };
-
-/** Maximum lengths, in characters, after trimming. */
-export const RECORD_LIMITS = { text: 255, email: 254, dataValue: 1024 } as const;
 
 /** The required text fields, in the order causes are listed (the spec's order). */
 export const RECORD_TEXT_FIELDS = ['accountName', 'firstName', 'lastName', 'email', 'phone', 'manager'] as const;

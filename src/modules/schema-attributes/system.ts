@@ -1,7 +1,7 @@
 /**
- * The 8 mandatory schema attributes every source gets (SailPoint's documents name them but leave their details open). Their technical names are
- * the template's CSV columns and the record's required fields; the specs give no labels or types,
- * so these are this product's choice (docs/decisions.md).
+ * The 8 mandatory schema attributes every source gets. Their technical names are the template's
+ * CSV columns and the record's required fields; SailPoint's documents give no labels or types, so
+ * these are this product's choice (docs/architecture.md, Decisions).
  */
 export type AttributeType = 'TEXT' | 'DATE' | 'IDENTITY' | 'PHONE' | 'EMAIL';
 
@@ -22,7 +22,3 @@ export const SYSTEM_ATTRIBUTES: readonly SystemAttribute[] = [
   { technicalName: 'startDate', label: 'Start Date', type: 'DATE', helpText: 'First day of the engagement' },
   { technicalName: 'endDate', label: 'End Date', type: 'DATE', helpText: 'Last day of the engagement' },
 ];
-
-export const SYSTEM_ATTRIBUTE_NAMES: readonly string[] = SYSTEM_ATTRIBUTES.map((a) => a.technicalName);
-
-export const MAX_CUSTOM_ATTRIBUTES = 10;

@@ -1,0 +1,76 @@
+/**
+ * What the rest of the application knows of the database: a Kysely instance, and a small dialect
+ * object for the few things SQLite and PostgreSQL write differently. Every engine difference lives
+ * under src/db/ (sqlite.ts, postgres.ts); nothing outside it asks which engine runs.
+ */
+import type { Expression, Kysely, RawBuilder, Transaction } from 'kysely';
+import type { Engine } from '../config/config.js';
+import { isRetryable } from './errors.js';
+import type { Database } from './types.js';
+
+/** Where a repository runs its SQL: the database, or a transaction a service opened on it. */
+export type Exec = Kysely<Database> | Transaction<Database>;
+
+/** A stored type a text value is cast to where the engine needs it said (see `Dialect.typed`). */
+export type StoredType = 'timestamp' | 'json';
+
+/** A SELECT that can lock its rows (Kysely's SelectQueryBuilder). */
+export interface Lockable<QB> {
+  forUpdate(): QB;
+  skipLocked(): QB;
+}
+
+export interface Dialect {
+  readonly engine: Engine;
+  /** `column`, a JSON object, without the keys `keys`. */
+  jsonWithout(column: string, keys: readonly string[]): RawBuilder<string>;
+  /** True where `column`, a JSON object, has at least one of `keys`. */
+  jsonHasAny(column: string, keys: readonly string[]): RawBuilder<boolean>;
+  /**
+   * `value` (text, e.g. a column of a VALUES list) as a column of `type` stores it. PostgreSQL
+   * types a VALUES column as text and does not cast it on assignment; SQLite stores text as is.
+   */
+  typed(value: Expression<unknown>, type: StoredType): RawBuilder<unknown>;
+  /**
+   * Locks the rows `query` selects until the transaction ends; with `skipLocked`, rows another
+   * transaction holds are left out instead of waited for. PostgreSQL: FOR UPDATE [SKIP LOCKED].
+   * SQLite needs nothing: a transaction that writes holds the only write lock of the file.
+   */
+  forUpdate<QB extends Lockable<QB>>(query: QB, skipLocked?: boolean): QB;
+}
+
+/** An open database: the Kysely instance, its dialect, and how to close it. */
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: Dialect;
+  readonly engine: Engine;
+  /** PostgreSQL: the schema in use, when not the default one. */
+  readonly schema?: string | undefined;
+  /** What the database is, for people: the SQLite file's path, or the PostgreSQL server and database. */
+  readonly description: string;
+  /**
+   * PostgreSQL: `listener` hears of every pooled connection that broke (the server restarted or
+   * ended its backend, the network dropped it); the pool has already dropped it and opens a new
+   * one when needed. SQLite has no such connections. Returns what removes the listener.
+   */
+  onConnectionLost(listener: (error: Error) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Attempts at a transaction PostgreSQL aborted as a deadlock or serialization victim. */
+const ATTEMPTS = 3;
+
+/**
+ * Runs `work` in a transaction and commits it, or rolls it back when `work` throws. A transaction
+ * the database aborted as a deadlock or serialization victim runs again (at most three times in
+ * all), so `work` must do nothing but database work that it can repeat.
+ */
+export async function transaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (error) {
+      if (attempt >= ATTEMPTS || !isRetryable(error)) throw error;
+    }
+  }
+}

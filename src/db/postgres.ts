@@ -1,0 +1,216 @@
+/**
+ * PostgreSQL (DATABASE_URL=postgres://…): a pg pool behind Kysely. Rows reach the application in
+ * the same shapes as SQLite's:
+ * - timestamps (timestamptz) as ISO 8601 strings in UTC, like SQLite's TEXT timestamps;
+ * - bigint counts as numbers;
+ * - JSON (jsonb) as its text, like SQLite's TEXT JSON columns.
+ * Each SQL text runs as a named prepared statement (pg's `name`), so PostgreSQL parses and plans it
+ * once per connection instead of at every run.
+ */
+import pg from 'pg';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
+import type { Db, Dialect } from './dialect.js';
+import type { Database } from './types.js';
+
+/** Connections per process. */
+const POOL_SIZE = 10;
+/** Distinct SQL texts run as named statements per process, and the longest such text. */
+const NAMED_STATEMENTS = 500;
+const NAMED_STATEMENT_MAX_LENGTH = 4096;
+const NAMEABLE = /^\s*(select|insert|update|delete|with)\b/i;
+
+const OID = { int8: 20, json: 114, jsonb: 3802, timestamp: 1114, timestamptz: 1184 } as const;
+
+/** PostgreSQL's text of a UTC timestamp in the ISO date style: `2026-11-23 16:05:00.123456+00`. */
+const PG_UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(?:\+00)?$/;
+
+/**
+ * A PostgreSQL timestamp's text as `Date.prototype.toISOString` writes it. The session runs in
+ * UTC with the ISO date style, so the text is rewritten without a Date; any other offset goes
+ * through Date.
+ */
+export function pgTimestampToIso(text: string): string {
+  const m = PG_UTC_TIMESTAMP.exec(text);
+  if (m) return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+  const iso = text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
+  return new Date(/[+-]\d\d:\d\d$|Z$/.test(iso) ? iso : `${iso}Z`).toISOString();
+}
+
+/** The type parsers of every connection (the module comment says why). */
+export const PG_TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === OID.timestamptz || oid === OID.timestamp) return pgTimestampToIso;
+    if (oid === OID.int8) return Number;
+    if (oid === OID.json || oid === OID.jsonb) return (text: string) => text;
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * An error after which PostgreSQL ends the session (FATAL or PANIC: the backend was terminated,
+ * the server is shutting down). Given back to the pool as it is, the connection would be handed
+ * to the next query, which would fail too.
+ */
+function endsSession(error: unknown): boolean {
+  const severity = (error as { severity?: unknown } | null | undefined)?.severity;
+  return severity === 'FATAL' || severity === 'PANIC';
+}
+
+/**
+ * The pg pool as Kysely sees it, running each SQL text as a named prepared statement: the same
+ * text always gets the same name. Past NAMED_STATEMENTS texts, and for longer texts (multi-row
+ * INSERTs) or other commands, queries run unnamed. PostgreSQL keeps a custom plan for a statement
+ * whose parameters change its plan, and re-plans after DDL. A connection whose session the
+ * server ended is dropped when it is given back.
+ */
+export class NamingPool implements PostgresPool {
+  private readonly names = new Map<string, string>();
+  private readonly wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  private readonly ended = new WeakSet<pg.PoolClient>();
+
+  /** @param prepare false: every query runs unnamed (NELM_PG_PREPARED_STATEMENTS=off) */
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly prepare = true,
+  ) {}
+
+  /** The statement name of a SQL text, or undefined to run it unnamed. */
+  nameOf(text: string): string | undefined {
+    if (!this.prepare) return undefined;
+    let name = this.names.get(text);
+    if (name === undefined && this.names.size < NAMED_STATEMENTS && text.length <= NAMED_STATEMENT_MAX_LENGTH && NAMEABLE.test(text)) {
+      name = `nelm_${this.names.size + 1}`;
+      this.names.set(text, name);
+    }
+    return name;
+  }
+
+  async connect(): Promise<PostgresPoolClient> {
+    const client = await this.pool.connect();
+    let wrapped = this.wrapped.get(client);
+    if (!wrapped) {
+      const query = (textOrCursor: unknown, values?: unknown[]) => {
+        const name = typeof textOrCursor === 'string' ? this.nameOf(textOrCursor) : undefined;
+        const result: unknown =
+          name === undefined
+            ? client.query(textOrCursor as never, values as never)
+            : client.query({ name, text: textOrCursor as string, values: values ?? [] });
+        // A cursor comes back as itself; a promise still rejects for the caller.
+        if (result instanceof Promise) result.catch((error: unknown) => endsSession(error) && this.ended.add(client));
+        return result;
+      };
+      wrapped = { query: query as PostgresPoolClient['query'], release: () => client.release(this.ended.has(client) || undefined) };
+      this.wrapped.set(client, wrapped);
+    }
+    return wrapped;
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+export const postgresDialect: Dialect = {
+  engine: 'postgres',
+  jsonWithout: (column, keys) => sql<string>`${sql.ref(column)} - cast(${[...keys]} as text[])`,
+  jsonHasAny: (column, keys) => sql<boolean>`jsonb_exists_any(${sql.ref(column)}, cast(${[...keys]} as text[]))`,
+  typed: (value, type) => sql`cast(${value} as ${sql.raw(type === 'timestamp' ? 'timestamptz' : 'jsonb')})`,
+  forUpdate: (query, skipLocked = false) => (skipLocked ? query.forUpdate().skipLocked() : query.forUpdate()),
+};
+
+/** The server and database of a URL, without its user or password. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `PostgreSQL at ${parsed.host || 'localhost'}${parsed.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}
+
+/** Why a connection failed, in words, for the codes Node and PostgreSQL give. */
+const CONNECTION_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'the connection was refused (ECONNREFUSED)',
+  ENOTFOUND: 'the host name is unknown (ENOTFOUND)',
+  EAI_AGAIN: 'the host name could not be looked up (EAI_AGAIN)',
+  ETIMEDOUT: 'the connection timed out (ETIMEDOUT)',
+  EHOSTUNREACH: 'the host cannot be reached (EHOSTUNREACH)',
+  ECONNRESET: 'the server closed the connection (ECONNRESET)',
+};
+/** PostgreSQL's own refusals of a connection: authentication, an unknown database. */
+const REFUSALS = ['28P01', '28000', '3D000'];
+
+export class DatabaseUnreachableError extends Error {
+  constructor(where: string, cause: Error) {
+    const code = (cause as { code?: string }).code ?? '';
+    super(`Could not connect to ${where}: ${CONNECTION_FAILURES[code] ?? cause.message}. Is the server running, and is DATABASE_URL right?`, { cause });
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+/** A connection failure (refused, unknown host, timed out, authentication), not an error of a query. */
+function isConnectionFailure(error: unknown): error is Error {
+  const code = (error as { code?: string } | null)?.code ?? '';
+  return Object.hasOwn(CONNECTION_FAILURES, code) || REFUSALS.includes(code);
+}
+
+export interface PostgresOptions {
+  /** Use this schema (created if missing) instead of the default one. */
+  schema?: string | undefined;
+  /** Run queries as named prepared statements (default true). */
+  prepared?: boolean | undefined;
+}
+
+/** Connects to `url`; fails with a DatabaseUnreachableError when the server cannot be reached. */
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<Db> {
+  const where = describeUrl(url);
+  const { schema } = options;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: POOL_SIZE,
+    types: PG_TYPES,
+    // Timestamps come back as UTC text in the ISO style whatever the server's defaults.
+    options: `-c TimeZone=UTC -c DateStyle=ISO${schema ? ` -c search_path=${schema}` : ''}`,
+  });
+  // A connection that breaks emits `error`: on the pool when it was idle (the pool has dropped
+  // it), on the client when it was checked out (the pool drops it when it comes back, its query
+  // having failed). An `error` event nobody hears ends the process, so both are heard, each
+  // connection reported once.
+  const lost = new Set<(error: Error) => void>();
+  const reported = new WeakSet<object>();
+  const report = (client: object, error: Error) => {
+    if (reported.has(client)) return;
+    reported.add(client);
+    for (const listener of lost) listener(error);
+  };
+  pool.on('connect', (client) => client.on('error', (error) => report(client, error)));
+  pool.on('error', (error, client) => report(client, error));
+  try {
+    const client = await pool.connect();
+    try {
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw isConnectionFailure(error) ? new DatabaseUnreachableError(where, error) : error;
+  }
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new NamingPool(pool, options.prepared !== false) }) });
+  return {
+    kysely,
+    dialect: postgresDialect,
+    engine: 'postgres',
+    schema,
+    description: `${where}${schema ? `, schema ${schema}` : ''}`,
+    onConnectionLost: (listener) => {
+      lost.add(listener);
+      return () => void lost.delete(listener);
+    },
+    close: async () => {
+      await kysely.destroy();
+      // Kysely ends only a pool it has used.
+      if (!pool.ended) await pool.end();
+    },
+  };
+}

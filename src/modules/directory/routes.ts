@@ -1,0 +1,142 @@
+/**
+ * The admin API under /admin/v1: identities, their API clients and governance groups. Not part of
+ * SailPoint's NELM API (SailPoint keeps these in its identity platform). Org admins only.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { normalizeId } from '../../domain/ids.js';
+import { fail } from '../../errors/api-error.js';
+import { type Route, route } from '../../http/operation.js';
+import { ErrorResponses } from '../../http/shared-schemas.js';
+import { principalOf } from '../../plugins/auth.js';
+import type { Services } from '../../services.js';
+import { ClientCredentials, ClientIdParam, ClientSummary, Identity, IdentityBody, IdParam, Page, Workgroup, WorkgroupBody, WorkgroupPatch } from './schemas.js';
+
+function requireAdmin(request: FastifyRequest) {
+  const principal = principalOf(request);
+  if (!principal.admin) throw fail.forbidden('Only an org admin may use the admin API.');
+  return principal;
+}
+
+const tag = 'Admin';
+const none = { 204: Type.Null(), ...ErrorResponses };
+
+export function adminRoutes({ directory }: Services): Route[] {
+  return [
+    route({
+      id: 'createIdentity',
+      method: 'POST',
+      url: '/admin/v1/identities',
+      tag,
+      summary: 'Create an identity',
+      schema: { body: IdentityBody, response: { 200: Identity, ...ErrorResponses } },
+      handler: async (request) => directory.createIdentity(requireAdmin(request).tenantId, request.body),
+    }),
+    route({
+      id: 'listIdentities',
+      method: 'GET',
+      url: '/admin/v1/identities',
+      tag,
+      summary: 'List identities, by alias',
+      schema: { querystring: Page, response: { 200: Type.Array(Identity), ...ErrorResponses } },
+      handler: async (request, reply) => {
+        const { tenantId } = requireAdmin(request);
+        const { limit, offset, count } = request.query;
+        if (count) reply.header('X-Total-Count', await directory.countIdentities(tenantId));
+        return directory.listIdentities(tenantId, limit, offset);
+      },
+    }),
+    route({
+      id: 'getIdentity',
+      method: 'GET',
+      url: '/admin/v1/identities/:id',
+      tag,
+      summary: 'Get an identity',
+      schema: { params: IdParam, response: { 200: Identity, ...ErrorResponses } },
+      handler: async (request) => directory.findIdentity(requireAdmin(request).tenantId, normalizeId(request.params.id)),
+    }),
+    route({
+      id: 'createClient',
+      method: 'POST',
+      url: '/admin/v1/identities/:id/clients',
+      tag,
+      summary: 'Create an API client of an identity; its secret is shown once',
+      schema: { params: IdParam, response: { 200: ClientCredentials, ...ErrorResponses } },
+      handler: async (request) => directory.createClient(requireAdmin(request).tenantId, normalizeId(request.params.id)),
+    }),
+    route({
+      id: 'listClients',
+      method: 'GET',
+      url: '/admin/v1/identities/:id/clients',
+      tag,
+      summary: "List an identity's API clients",
+      schema: { params: IdParam, response: { 200: Type.Array(ClientSummary), ...ErrorResponses } },
+      handler: async (request) => directory.listClients(requireAdmin(request).tenantId, normalizeId(request.params.id)),
+    }),
+    route({
+      id: 'deleteClient',
+      method: 'DELETE',
+      url: '/admin/v1/clients/:clientId',
+      tag,
+      summary: 'Delete an API client; its tokens stop working',
+      schema: { params: ClientIdParam, response: none },
+      handler: async (request, reply) => {
+        await directory.deleteClient(requireAdmin(request).tenantId, request.params.clientId);
+        return reply.code(204).send(null);
+      },
+    }),
+    route({
+      id: 'createWorkgroup',
+      method: 'POST',
+      url: '/admin/v1/workgroups',
+      tag,
+      summary: 'Create a governance group',
+      schema: { body: WorkgroupBody, response: { 200: Workgroup, ...ErrorResponses } },
+      handler: async (request) =>
+        directory.createWorkgroup(requireAdmin(request).tenantId, { ...request.body, members: request.body.members.map(normalizeId) }),
+    }),
+    route({
+      id: 'listWorkgroups',
+      method: 'GET',
+      url: '/admin/v1/workgroups',
+      tag,
+      summary: 'List governance groups, by name',
+      schema: { querystring: Page, response: { 200: Type.Array(Workgroup), ...ErrorResponses } },
+      handler: async (request) => directory.listWorkgroups(requireAdmin(request).tenantId, request.query.limit, request.query.offset),
+    }),
+    route({
+      id: 'getWorkgroup',
+      method: 'GET',
+      url: '/admin/v1/workgroups/:id',
+      tag,
+      summary: 'Get a governance group',
+      schema: { params: IdParam, response: { 200: Workgroup, ...ErrorResponses } },
+      handler: async (request) => directory.getWorkgroup(requireAdmin(request).tenantId, normalizeId(request.params.id)),
+    }),
+    route({
+      id: 'updateWorkgroup',
+      method: 'PATCH',
+      url: '/admin/v1/workgroups/:id',
+      tag,
+      summary: "Change a governance group's name, description or members",
+      schema: { params: IdParam, body: WorkgroupPatch, response: { 200: Workgroup, ...ErrorResponses } },
+      handler: async (request) => {
+        const { members, ...rest } = request.body;
+        const changes = { ...rest, ...(members ? { members: members.map(normalizeId) } : {}) };
+        return directory.updateWorkgroup(requireAdmin(request).tenantId, normalizeId(request.params.id), changes);
+      },
+    }),
+    route({
+      id: 'deleteWorkgroup',
+      method: 'DELETE',
+      url: '/admin/v1/workgroups/:id',
+      tag,
+      summary: 'Delete a governance group no source names',
+      schema: { params: IdParam, response: none },
+      handler: async (request, reply) => {
+        await directory.deleteWorkgroup(requireAdmin(request).tenantId, normalizeId(request.params.id));
+        return reply.code(204).send(null);
+      },
+    }),
+  ];
+}

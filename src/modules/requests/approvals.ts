@@ -1,0 +1,151 @@
+/**
+ * Approvals: the rules of SailPoint's approval operations (docs/authorization.md), and the
+ * decisions of the state machine. A decision runs in one transaction: lock the request
+ * (conditional on PENDING), plan from the items read under that lock, decide the item
+ * (conditional on PENDING), then activate the next level, or complete (the record) or reject the
+ * request, with the notifications. Of two racers on one item exactly one wins; the other gets
+ * 400.1.3.
+ *
+ * Who may do what: list and get `idn:nesr:read`, or the approver (`requested-for=me`); approve and
+ * reject only the approver named on the item (an identity, or a member of a governance group).
+ */
+import type { Kysely } from 'kysely';
+import { hasRight, type Principal } from '../../auth/principal.js';
+import { parseListFilter, parseSorters } from '../../collections/query.js';
+import { type Exec, transaction } from '../../db/dialect.js';
+import type { Database } from '../../db/types.js';
+import { isId, normalizeId, nowIso } from '../../domain/ids.js';
+import { type ApiError, assertThat, fail } from '../../errors/api-error.js';
+import type { DirectoryService } from '../directory/service.js';
+import type { NotificationService } from '../notifications/service.js';
+import type { SchemaAttribute } from '../schema-attributes/model.js';
+import type { SchemaAttributeService } from '../schema-attributes/service.js';
+import { APPROVAL_FILTERS, APPROVAL_SORTS } from './collection.js';
+import type { ApprovalItemView, NonEmployeeRequest } from './model.js';
+import type { RequestRepository } from './repository.js';
+import { type Decision, notDecidable, planDecision } from './state.js';
+import type { ApprovalWorkflow } from './workflow.js';
+
+export interface ListApprovalsParams {
+  requestedFor?: string | undefined;
+  filters?: string | undefined;
+  sorters?: string | undefined;
+  limit: number;
+  offset: number;
+  count: boolean;
+}
+
+export interface ApprovalDetail {
+  item: ApprovalItemView;
+  request?: NonEmployeeRequest;
+  schemaAttributes?: SchemaAttribute[];
+}
+
+const itemNotFound = (id: string) => () => fail.notFound(`Non-employee approval item ${id} was not found.`);
+
+export class ApprovalService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly repo: RequestRepository,
+    private readonly workflow: ApprovalWorkflow,
+    private readonly attributes: SchemaAttributeService,
+    private readonly directory: DirectoryService,
+    private readonly notifications: NotificationService,
+  ) {}
+
+  /** The approver ids `requested-for` stands for; undefined: every item (`idn:nesr:read`, no requested-for). */
+  private async approverIdsFor(principal: Principal, requestedFor: string | undefined, required: boolean): Promise<string[] | undefined> {
+    const raw = (requestedFor ?? '').trim();
+    if (raw === '' && !required && hasRight(principal, 'idn:nesr:read')) return undefined;
+    if (raw === '' || raw.toLowerCase() === 'me' || normalizeId(raw) === principal.identityId) return this.directory.actorIds(principal);
+    assertThat(isId(raw), () => fail.illegalValue('requested-for', `requested-for must be "me" or an identity id, got "${raw}"`));
+    assertThat(hasRight(principal, 'idn:nesr:read'), () =>
+      fail.forbidden('The approvals of another identity require idn:nesr:read; approvers pass requested-for=me.'),
+    );
+    return this.directory.actorIds({ tenantId: principal.tenantId, identityId: normalizeId(raw) });
+  }
+
+  async list(principal: Principal, params: ListApprovalsParams): Promise<{ items: ApprovalItemView[]; total?: number }> {
+    const filter = parseListFilter(params.filters, APPROVAL_FILTERS);
+    const sorters = parseSorters(params.sorters, APPROVAL_SORTS);
+    const approverIds = await this.approverIdsFor(principal, params.requestedFor, false);
+    const items = await this.repo.listItems(this.db, principal.tenantId, { approverIds, filter, sorters, limit: params.limit, offset: params.offset });
+    if (!params.count) return { items };
+    return { items, total: await this.repo.countItems(this.db, principal.tenantId, { approverIds, filter }) };
+  }
+
+  /** Counts by status of exactly the items `list` shows for the same requested-for. */
+  async summary(principal: Principal, requestedFor: string): Promise<{ approved: number; pending: number; rejected: number }> {
+    const approverIds = (await this.approverIdsFor(principal, requestedFor, true))!;
+    const counts = await this.repo.countItemsByStatus(this.db, principal.tenantId, approverIds);
+    return { approved: counts.APPROVED ?? 0, pending: counts.PENDING ?? 0, rejected: counts.REJECTED ?? 0 };
+  }
+
+  private async find(tenantId: string, id: string): Promise<ApprovalItemView> {
+    const item = await this.repo.itemById(this.db, tenantId, normalizeId(id));
+    assertThat(item, itemNotFound(id));
+    return item;
+  }
+
+  private async isApprover(principal: Principal, item: ApprovalItemView): Promise<boolean> {
+    return (await this.directory.actorIds(principal)).includes(item.approver.id);
+  }
+
+  async get(principal: Principal, id: string, includeDetail: boolean): Promise<ApprovalDetail> {
+    const item = await this.find(principal.tenantId, id);
+    const allowed = hasRight(principal, 'idn:nesr:read') || (await this.isApprover(principal, item));
+    assertThat(allowed, () => fail.forbidden('Reading an approval item requires idn:nesr:read, or being its approver.'));
+    if (!includeDetail) return { item };
+    const request = await this.repo.byId(this.db, principal.tenantId, item.requestId);
+    assertThat(request, itemNotFound(id));
+    return { item, request, schemaAttributes: await this.attributes.of(principal.tenantId, request.source.id) };
+  }
+
+  approve(principal: Principal, id: string, comment: string | undefined): Promise<ApprovalItemView> {
+    return this.decide(principal, id, 'approve', comment !== undefined && comment.trim() !== '' ? comment.trim() : null);
+  }
+
+  reject(principal: Principal, id: string, comment: string): Promise<ApprovalItemView> {
+    assertThat(comment.trim() !== '', () => fail.missing('comment'));
+    return this.decide(principal, id, 'reject', comment.trim());
+  }
+
+  private async lostRace(trx: Exec, tenantId: string, id: string): Promise<ApiError> {
+    const status = await this.repo.itemStatus(trx, tenantId, id);
+    return status ? notDecidable(id, status) : itemNotFound(id)();
+  }
+
+  private async decide(principal: Principal, rawId: string, decision: Decision, comment: string | null): Promise<ApprovalItemView> {
+    const tenantId = principal.tenantId;
+    const item = await this.find(tenantId, rawId);
+    const id = item.id;
+    assertThat(await this.isApprover(principal, item), () => fail.forbidden(`Only the approver of approval item ${id} may ${decision} it.`));
+    if (item.status !== 'PENDING') throw notDecidable(id, item.status);
+    const request = await this.repo.byId(this.db, tenantId, item.requestId);
+    assertThat(request, itemNotFound(rawId));
+    const facts = await this.workflow.facts(tenantId, request);
+    const me = await this.workflow.person(tenantId, principal.identityId);
+
+    // The decided item is read inside the transaction: once it commits, a concurrent delete of the
+    // (no longer pending) request may remove it before a later read.
+    const decided = await transaction(this.db, async (trx) => {
+      const now = nowIso();
+      // The request's row first: every writer of this request's state waits here for the others.
+      if (!(await this.repo.lockPending(trx, tenantId, request.id, now))) throw await this.lostRace(trx, tenantId, id);
+      const items = (await this.repo.itemsOf(trx, tenantId, [request.id])).get(request.id) ?? [];
+      const plan = planDecision(items, id, decision);
+      if (!(await this.repo.decide(trx, tenantId, id, plan.decided, comment, principal.identityId, now))) throw await this.lostRace(trx, tenantId, id);
+      if (plan.requestEvent === 'complete') {
+        await this.workflow.complete(trx, tenantId, request, facts, me, now);
+      } else if (plan.requestEvent === 'reject') {
+        await this.workflow.reject(trx, tenantId, request, plan.cancel, facts, me, item.order, comment ?? '', now);
+      } else {
+        await this.repo.activate(trx, tenantId, plan.activate, now);
+        for (const next of items.filter((i) => plan.activate.includes(i.id))) await this.workflow.notifyApprover(trx, tenantId, facts, next, items.length, now);
+      }
+      return (await this.repo.itemById(trx, tenantId, id))!;
+    });
+    this.notifications.wake();
+    return decided;
+  }
+}
