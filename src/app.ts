@@ -25,7 +25,7 @@ import { recordOperations } from './modules/records/routes.js';
 import { approvalOperations, requestOperations } from './modules/requests/routes.js';
 import { bulkOperations } from './modules/bulk/routes.js';
 import { openApiDocument } from './http/openapi.js';
-import { FLAVOURS, mountOperations, mountRoutes } from './http/operation.js';
+import { FLAVOURS, mountOperations, mountRoutes, type Operation } from './http/operation.js';
 import { createCore, type Services } from './services.js';
 import { newId } from './auth/secrets.js';
 
@@ -47,6 +47,9 @@ declare module 'fastify' {
     generatedAdmin: ClientCredentials | undefined;
   }
 }
+
+/** What a multipart body may hold: the bulk upload's file, the token request's fields. */
+const MULTIPART_LIMITS = { fieldNameSize: 100, fieldSize: 1024 * 1024, fields: 20, fileSize: 16 * 1024 * 1024, files: 1, parts: 21, headerPairs: 100 };
 
 /** The longest path parameter the router accepts; longer is a 400 (no id is near it). */
 const MAX_PARAM_LENGTH = 200;
@@ -213,10 +216,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     for (const [k, v] of new URLSearchParams(body as string)) out[k] = v;
     done(unstorableText(out, '') ?? null, out);
   });
-  await app.register(multipart, {
-    limits: { fieldNameSize: 100, fieldSize: 1024 * 1024, fields: 20, fileSize: 16 * 1024 * 1024, files: 1, parts: 21, headerPairs: 100 },
-  });
-
   installErrorHandling(app);
 
   const operations = [
@@ -228,8 +227,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...bulkOperations(services),
   ];
 
+  // Multipart bodies are parsed only where an operation takes one (the token endpoint, the bulk
+  // upload): the plugin's hooks run on every request of the scope it is registered in.
+  const withMultipart = (mount: (scope: FastifyInstance) => void) => async (scope: FastifyInstance) => {
+    await scope.register(multipart, { limits: MULTIPART_LIMITS });
+    mount(scope);
+  };
+  const takesMultipart = (op: Operation) => op.consumes?.includes('multipart/form-data') === true;
+
   // Public scope: token issuance, keys, health and the API description.
-  oauthRoutes(app, directory, tokens);
+  await app.register(withMultipart((scope) => oauthRoutes(scope, directory, tokens)));
   app.get('/health', async () => ({ status: 'ok' }));
   const admin = adminRoutes(services);
   const document = openApiDocument({ operations, routes: admin });
@@ -251,7 +258,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         errorResponseBuilder: () => ({ statusCode: 429, message: ' Rate Limit Exceeded ' }),
       });
     }
-    mountOperations(api, operations);
+    mountOperations(
+      api,
+      operations.filter((op) => !takesMultipart(op)),
+    );
+    await api.register(withMultipart((uploads) => mountOperations(uploads, operations.filter(takesMultipart))));
     mountRoutes(api, admin);
   });
 
