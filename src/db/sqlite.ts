@@ -123,11 +123,10 @@ class Session implements DatabaseConnection {
   async executeQuery<R>({ sql: text, parameters }: CompiledQuery): Promise<QueryResult<R>> {
     const { writer, reader, turns } = this.driver;
     if (this.endTurn) return run<R>(writer.prepare(text), parameters);
-    const statement = writer.prepare(text);
-    if (statement.readonly) return run<R>(reader.prepare(text), parameters);
+    if (this.driver.readsOnly(text)) return run<R>(reader.prepare(text), parameters);
     const end = await turns.take();
     try {
-      return run<R>(statement, parameters);
+      return run<R>(writer.prepare(text), parameters);
     } finally {
       end();
     }
@@ -142,6 +141,8 @@ class Session implements DatabaseConnection {
 
 class TwoConnectionDriver implements Driver {
   readonly turns = new Turns();
+  /** Whether a SQL text only reads (SQLite says so of a statement), by text. */
+  private readonly readOnly = new Map<string, boolean>();
 
   constructor(
     readonly writer: StatementCache,
@@ -151,8 +152,24 @@ class TwoConnectionDriver implements Driver {
 
   async init(): Promise<void> {}
 
+  readsOnly(text: string): boolean {
+    let readOnly = this.readOnly.get(text);
+    if (readOnly === undefined) {
+      readOnly = this.writer.prepare(text).readonly;
+      if (this.readOnly.size >= STATEMENTS_KEPT) this.readOnly.clear();
+      this.readOnly.set(text, readOnly);
+    }
+    return readOnly;
+  }
+
+  /**
+   * Sessions are kept for reuse: Kysely remembers every connection a driver hands out (to destroy
+   * them at the end), so a new one per query would be a Set that only grows.
+   */
+  private readonly idle: Session[] = [];
+
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new Session(this);
+    return this.idle.pop() ?? new Session(this);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -184,7 +201,9 @@ class TwoConnectionDriver implements Driver {
     }
   }
 
-  async releaseConnection(): Promise<void> {}
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    this.idle.push(connection as Session);
+  }
 
   async destroy(): Promise<void> {
     this.onDestroy();

@@ -9,11 +9,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import Database from 'better-sqlite3';
 import { type Generated, Kysely, SqliteDialect, sql } from 'kysely';
 import { DatabaseLockedError, DatabaseMissingError, openSqlite, StatementCache } from '../../src/db/sqlite.js';
 import type { Db } from '../../src/db/dialect.js';
 
+setFlagsFromString('--expose-gc');
 const dir = mkdtempSync(path.join(tmpdir(), 'nelm-sqlite-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
@@ -165,6 +168,23 @@ describe('the write and read connections', () => {
       const streamed: string[] = [];
       for await (const row of db.selectFrom('t').select('name').orderBy('id').stream()) streamed.push(row.name);
       assert.deepEqual(streamed, ['committed', 'a', 'b', 'c']);
+    });
+  });
+
+  test('queries do not accumulate memory: a connection handed out is taken back and reused', async () => {
+    await withTable(async (db) => {
+      const gc = runInNewContext('gc') as () => void;
+      const heap = () => {
+        gc();
+        return process.memoryUsage().heapUsed;
+      };
+      const read = () => db.selectFrom('t').select('name').where('id', '=', 1).executeTakeFirstOrThrow();
+      const write = () => db.updateTable('t').set({ name: 'committed' }).where('id', '=', 1).execute();
+      for (let i = 0; i < 1000; i++) await Promise.all([read(), write()]);
+      const before = heap();
+      for (let i = 0; i < 30_000; i++) await Promise.all([read(), read(), write()]);
+      const grown = heap() - before;
+      assert.ok(grown < 2 * 1024 * 1024, `90,000 queries grew the heap by ${grown} bytes`);
     });
   });
 
