@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
+import { addAttribute, createSource, recordBody } from '../helpers/factories.js';
 import { newId } from '../../src/auth/secrets.js';
 import type { NonEmployeeRecord } from '../../src/modules/records/model.js';
 import { transaction } from '../../src/db/dialect.js';
@@ -22,55 +23,18 @@ interface World {
   sourceId: string;
 }
 
-async function createSource(h: Harness, name: string, ownerId: string, accountManagers: string[] = []): Promise<string> {
-  const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
-    name,
-    description: name,
-    owner: { id: ownerId },
-    accountManagers: accountManagers.map((id) => ({ id })),
-  });
-  assert.equal(res.statusCode, 200, res.body);
-  return res.json().id;
-}
-
-async function addAttribute(h: Harness, sourceId: string, technicalName: string, required = false): Promise<string> {
-  const res = await h.request('POST', `/v2024/non-employee-sources/${sourceId}/schema-attributes`, h.admin.token, {
-    type: 'TEXT',
-    label: technicalName,
-    technicalName,
-    required,
-  });
-  assert.equal(res.statusCode, 200, res.body);
-  return res.json().id;
-}
-
-function body(sourceId: string, accountName: string, over: Record<string, unknown> = {}) {
-  return {
-    accountName,
-    firstName: 'William',
-    lastName: 'Smith',
-    email: `${accountName}@example.com`,
-    phone: '5125555555',
-    manager: 'jane.doe',
-    sourceId,
-    startDate: '2020-03-24T00:00:00-05:00',
-    endDate: '2021-03-25T00:00:00-05:00',
-    ...over,
-  };
-}
-
 async function setup(): Promise<World> {
   const h = await harness();
   const owner = await h.caller('owner');
   const manager = await h.caller('jane.doe');
-  const sourceId = await createSource(h, 'Contractors', owner.identity.id, [manager.identity.id]);
+  const sourceId = await createSource(h, 'Contractors', owner.identity.id, { accountManagers: [manager.identity.id] });
   await addAttribute(h, sourceId, 'costCenter', true);
   await addAttribute(h, sourceId, 'note');
   return { h, owner, manager, sourceId };
 }
 
 async function create(w: World, accountName: string, over: Record<string, unknown> = {}, flavour: Flavour = 'v2024') {
-  return w.h.request('POST', url(flavour), w.h.admin.token, body(w.sourceId, accountName, { data: { costCenter: 'CC1' }, ...over }));
+  return w.h.request('POST', url(flavour), w.h.admin.token, recordBody(w.sourceId, accountName, { data: { costCenter: 'CC1' }, ...over }));
 }
 
 async function recordCount(h: Harness, sourceId: string): Promise<number> {
@@ -151,7 +115,13 @@ describe('records: operations and validation', () => {
       'POST',
       url('v1'),
       w.h.admin.token,
-      body(w.sourceId, ' ', { email: 'nope', manager: 'no.such.alias', startDate: '2020-02-30', endDate: '2020-03-24', data: { note: 'x', shoeSize: '44' } }),
+      recordBody(w.sourceId, ' ', {
+        email: 'nope',
+        manager: 'no.such.alias',
+        startDate: '2020-02-30',
+        endDate: '2020-03-24',
+        data: { note: 'x', shoeSize: '44' },
+      }),
     );
     assert.equal(bad.statusCode, 400);
     const error = errorOf(bad);
@@ -164,7 +134,7 @@ describe('records: operations and validation', () => {
 
     const order = await create(w, 'order', { startDate: '2021-01-02', endDate: '2021-01-01' });
     assert.match(errorOf(order).causes[0]!.text, /endDate .* is before startDate/);
-    const unknownSource = await w.h.request('POST', url('v2024'), w.h.admin.token, body('0123456789abcdef0123456789abcdef', 'x'));
+    const unknownSource = await w.h.request('POST', url('v2024'), w.h.admin.token, recordBody('0123456789abcdef0123456789abcdef', 'x'));
     assert.deepEqual(
       errorOf(unknownSource).causes.map((c) => c.text),
       ['sourceId 0123456789abcdef0123456789abcdef does not name a non-employee source'],
@@ -182,7 +152,7 @@ describe('records: operations and validation', () => {
     assert.equal(error.detailCode, '400.1.409 Reference conflict');
     assert.equal(error.messages[0]!.text, 'Unable to create Non-Employee because the accountName "dup" is already being used.');
     const other = await createSource(w.h, 'Other source', w.owner.identity.id);
-    assert.equal((await w.h.request('POST', url('v2024'), w.h.admin.token, body(other, 'dup'))).statusCode, 200);
+    assert.equal((await w.h.request('POST', url('v2024'), w.h.admin.token, recordBody(other, 'dup'))).statusCode, 200);
     assert.equal(await recordCount(w.h, w.sourceId), 1);
   });
 
@@ -195,7 +165,7 @@ describe('records: operations and validation', () => {
     const same = await w.h.request('PUT', url('v3', `/${record.id}`), w.h.admin.token, first.json());
     assert.deepEqual(same.json(), first.json(), 'an unchanged PUT writes nothing');
 
-    const missing = await w.h.request('PUT', url('v2024', `/${newId()}`), w.h.admin.token, body(w.sourceId, 'ghost', { data: { costCenter: 'x' } }));
+    const missing = await w.h.request('PUT', url('v2024', `/${newId()}`), w.h.admin.token, recordBody(w.sourceId, 'ghost', { data: { costCenter: 'x' } }));
     assert.equal(missing.statusCode, 404);
     const other = await createSource(w.h, 'Elsewhere', w.owner.identity.id);
     const move = await w.h.request('PUT', url('v2024', `/${record.id}`), w.h.admin.token, { ...record, sourceId: other });
@@ -275,18 +245,18 @@ describe('records: authorization', () => {
       people[alias] = await h.caller(alias, { rights: [...rights] });
     }
     const group = await h.request('POST', '/admin/v1/workgroups', h.admin.token, { name: 'Managers', members: [people.grouped!.identity.id] });
-    const grouped = await createSource(h, 'Grouped', w.owner.identity.id, [group.json().id]);
+    const grouped = await createSource(h, 'Grouped', w.owner.identity.id, { accountManagers: [group.json().id] });
     mine = (await create(w, 'mine')).json();
-    theirs = (await h.request('POST', url('v2024'), h.admin.token, body(grouped, 'theirs'))).json().id;
+    theirs = (await h.request('POST', url('v2024'), h.admin.token, recordBody(grouped, 'theirs'))).json().id;
   });
   after(async () => w.h.close());
 
   test('create needs idn:nesr:create', async () => {
-    const denied = await w.h.request('POST', url('v2024'), people.nobody!.token, body(w.sourceId, 'c1', { data: { costCenter: 'x' } }));
+    const denied = await w.h.request('POST', url('v2024'), people.nobody!.token, recordBody(w.sourceId, 'c1', { data: { costCenter: 'x' } }));
     assert.equal(denied.statusCode, 403);
     assert.equal(errorOf(denied).detailCode, '403 Forbidden');
-    assert.equal((await w.h.request('POST', url('beta'), w.owner.token, body(w.sourceId, 'c1', { data: { costCenter: 'x' } }))).statusCode, 403);
-    assert.equal((await w.h.request('POST', url('beta'), people.creator!.token, body(w.sourceId, 'c1', { data: { costCenter: 'x' } }))).statusCode, 200);
+    assert.equal((await w.h.request('POST', url('beta'), w.owner.token, recordBody(w.sourceId, 'c1', { data: { costCenter: 'x' } }))).statusCode, 403);
+    assert.equal((await w.h.request('POST', url('beta'), people.creator!.token, recordBody(w.sourceId, 'c1', { data: { costCenter: 'x' } }))).statusCode, 200);
   });
 
   test('get: idn:nesr:read, or an account manager directly or through a governance group; 404 before 403', async () => {
@@ -368,12 +338,12 @@ describe('records: authorization', () => {
   test("an attribute made required later does not block updates that leave it empty, the owner's endDate included", async () => {
     const h = w.h;
     const sourceId = await createSource(h, 'Later rules', w.owner.identity.id);
-    const created = await h.request('POST', url('v2024'), h.admin.token, body(sourceId, 'before.rule'));
+    const created = await h.request('POST', url('v2024'), h.admin.token, recordBody(sourceId, 'before.rule'));
     assert.equal(created.statusCode, 200, created.body);
     const record = created.json();
     await addAttribute(h, sourceId, 'badge', true);
     const path = url('v2024', `/${record.id}`);
-    assert.equal((await h.request('POST', url('v2024'), h.admin.token, body(sourceId, 'after.rule'))).statusCode, 400, 'a create must give it');
+    assert.equal((await h.request('POST', url('v2024'), h.admin.token, recordBody(sourceId, 'after.rule'))).statusCode, 400, 'a create must give it');
 
     const ownerPatch = await h.request('PATCH', path, w.owner.token, [{ op: 'replace', path: '/endDate', value: '2024-06-30' }], PATCH);
     assert.equal(ownerPatch.statusCode, 200, ownerPatch.body);
@@ -662,7 +632,7 @@ describe('records: bulk delete, source deletion, limits and races', () => {
 
   test('deleting a source deletes its records', async () => {
     const other = await createSource(w.h, 'Doomed', w.owner.identity.id);
-    const record = (await w.h.request('POST', url('v2024'), w.h.admin.token, body(other, 'doomed'))).json();
+    const record = (await w.h.request('POST', url('v2024'), w.h.admin.token, recordBody(other, 'doomed'))).json();
     assert.equal((await w.h.request('DELETE', `/v2024/non-employee-sources/${other}`, w.h.admin.token)).statusCode, 204);
     assert.equal((await w.h.request('GET', url('v2024', `/${record.id}`), w.h.admin.token)).statusCode, 404);
     assert.equal(await realCount(w.h, other), 0);
@@ -691,7 +661,7 @@ describe('records: bulk delete, source deletion, limits and races', () => {
       assert.ok(await records.insertNew(trx, w.h.config.tenant, source, seed));
     });
     const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => w.h.request('POST', url(i % 2 ? 'v3' : 'v1'), w.h.admin.token, body(source, `race.${i}`))),
+      Array.from({ length: 30 }, (_, i) => w.h.request('POST', url(i % 2 ? 'v3' : 'v1'), w.h.admin.token, recordBody(source, `race.${i}`))),
     );
     const statuses = results.map((r) => r.statusCode);
     assert.equal(statuses.filter((s) => s === 200).length, 10, statuses.join(','));
@@ -706,7 +676,7 @@ describe('records: bulk delete, source deletion, limits and races', () => {
     // A delete gives its slot back.
     const one = results.find((r) => r.statusCode === 200)!.json().id;
     assert.equal((await w.h.request('DELETE', url('v2024', `/${one}`), w.h.admin.token)).statusCode, 204);
-    assert.equal((await w.h.request('POST', url('v2024'), w.h.admin.token, body(source, 'last.one'))).statusCode, 200);
+    assert.equal((await w.h.request('POST', url('v2024'), w.h.admin.token, recordBody(source, 'last.one'))).statusCode, 200);
     assert.equal(await recordCount(w.h, source), await realCount(w.h, source));
     // Deleting the full source is quick enough and empties it.
     assert.equal((await w.h.request('DELETE', `/v2024/non-employee-sources/${source}`, w.h.admin.token)).statusCode, 204);

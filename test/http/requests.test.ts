@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
+import { createSource, recordBody } from '../helpers/factories.js';
 
 type Flavour = 'v3' | 'beta' | 'v2024' | 'v2025' | 'v2026' | 'v1';
 const FLAVOURS: Flavour[] = ['v3', 'beta', 'v2024', 'v2025', 'v2026', 'v1'];
@@ -48,33 +49,6 @@ interface World {
   other: string;
 }
 
-async function createSource(h: Harness, name: string, owner: string, approvers: string[], managers: string[]): Promise<string> {
-  const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
-    name,
-    description: `${name} description`,
-    owner: { id: owner },
-    approvers: approvers.map((id) => ({ id })),
-    accountManagers: managers.map((id) => ({ id })),
-  });
-  assert.equal(res.statusCode, 200, res.body);
-  return res.json().id;
-}
-
-function body(sourceId: string, accountName: string, over: Record<string, unknown> = {}) {
-  return {
-    accountName,
-    firstName: 'William',
-    lastName: 'Smith',
-    email: `${accountName}@example.com`,
-    phone: '5125555555',
-    manager: 'jane.doe',
-    sourceId,
-    startDate: '2020-03-24T00:00:00-05:00',
-    endDate: '2021-03-25T00:00:00-05:00',
-    ...over,
-  };
-}
-
 async function setup(): Promise<World> {
   const h = await harness();
   const owner = await h.caller('owner');
@@ -82,7 +56,10 @@ async function setup(): Promise<World> {
   const a1 = await h.caller('approver.one');
   const a2 = await h.caller('approver.two');
   const nobody = await h.caller('nobody');
-  const source = await createSource(h, 'Contractors', owner.identity.id, [a1.identity.id, a2.identity.id], [manager.identity.id]);
+  const source = await createSource(h, 'Contractors', owner.identity.id, {
+    approvers: [a1.identity.id, a2.identity.id],
+    accountManagers: [manager.identity.id],
+  });
   const attr = await h.request('POST', `/v2024/non-employee-sources/${source}/schema-attributes`, h.admin.token, {
     type: 'TEXT',
     label: 'Cost center',
@@ -90,13 +67,13 @@ async function setup(): Promise<World> {
     required: true,
   });
   assert.equal(attr.statusCode, 200, attr.body);
-  const open = await createSource(h, 'Open', owner.identity.id, [], [manager.identity.id]);
-  const other = await createSource(h, 'Other', owner.identity.id, [a1.identity.id], [nobody.identity.id]);
+  const open = await createSource(h, 'Open', owner.identity.id, { approvers: [], accountManagers: [manager.identity.id] });
+  const other = await createSource(h, 'Other', owner.identity.id, { approvers: [a1.identity.id], accountManagers: [nobody.identity.id] });
   return { h, owner, manager, a1, a2, nobody, source, open, other };
 }
 
 const create = (w: World, caller: Caller, accountName: string, over: Record<string, unknown> = {}, flavour: Flavour = 'v2024', sourceId = w.source) =>
-  w.h.request('POST', requests(flavour), caller.token, body(sourceId, accountName, { data: { costCenter: 'CC1' }, ...over }));
+  w.h.request('POST', requests(flavour), caller.token, recordBody(sourceId, accountName, { data: { costCenter: 'CC1' }, ...over }));
 
 describe('requests: create, get, list, summary, delete', () => {
   let w: World;
@@ -143,10 +120,10 @@ describe('requests: create, get, list, summary, delete', () => {
   test('validation is exactly that of a record: same 400, same causes', async () => {
     const bad = [
       {},
-      body(w.source, 'x', { email: 'nope', startDate: '2021-13-01', data: { costCenter: 'C', unknown: 'x' } }),
-      body(w.source, '', { manager: 'no.such.alias', endDate: '2019-01-01' }),
-      body('0123456789abcdef0123456789abcdef', 'y'),
-      body(w.source, 'z'),
+      recordBody(w.source, 'x', { email: 'nope', startDate: '2021-13-01', data: { costCenter: 'C', unknown: 'x' } }),
+      recordBody(w.source, '', { manager: 'no.such.alias', endDate: '2019-01-01' }),
+      recordBody('0123456789abcdef0123456789abcdef', 'y'),
+      recordBody(w.source, 'z'),
     ];
     for (const input of bad) {
       const asRequest = await w.h.request('POST', requests('v2024'), w.h.admin.token, input);
@@ -161,7 +138,12 @@ describe('requests: create, get, list, summary, delete', () => {
   });
 
   test('an accountName used by a record or by a PENDING request of the source is 400.1.409', async () => {
-    const record = await w.h.request('POST', '/v2024/non-employee-records', w.h.admin.token, body(w.source, 'taken.by.record', { data: { costCenter: 'X' } }));
+    const record = await w.h.request(
+      'POST',
+      '/v2024/non-employee-records',
+      w.h.admin.token,
+      recordBody(w.source, 'taken.by.record', { data: { costCenter: 'X' } }),
+    );
     assert.equal(record.statusCode, 200, record.body);
     const res = await create(w, w.manager, 'taken.by.record');
     assert.equal(res.statusCode, 400);

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
+import { createSource } from '../helpers/factories.js';
 import { assertMatchesContract } from '../helpers/contract.js';
 
 type Flavour = 'v3' | 'beta' | 'v2024' | 'v2025' | 'v2026' | 'v1';
@@ -45,17 +46,6 @@ function assertError(res: LightMyRequestResponse, status: number, detailCode: st
 const assertBadRequest = (res: LightMyRequestResponse, detailCode = '400.1 Bad Request Content') => assertError(res, 400, detailCode);
 const assertForbidden = (res: LightMyRequestResponse) => assertError(res, 403, '403 Forbidden');
 const assertNotFound = (res: LightMyRequestResponse) => assertError(res, 404, '404 Not found');
-
-async function createSource(h: Harness, name: string, ownerId: string, accountManagers: string[] = []): Promise<string> {
-  const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
-    name,
-    description: name,
-    owner: { id: ownerId },
-    accountManagers: accountManagers.map((id) => ({ id })),
-  });
-  assert.equal(res.statusCode, 200, res.body);
-  return res.json().id;
-}
 
 async function customCount(h: Harness, sourceId: string): Promise<number> {
   const row = await h.app.db.kysely.selectFrom('sources').select('custom_attribute_count').where('id', '=', sourceId).executeTakeFirstOrThrow();
@@ -319,7 +309,7 @@ describe('schema attributes', () => {
     let sourceId: string;
     let attribute: Attribute;
     before(async () => {
-      sourceId = await createSource(h, 'Get', owner.identity.id, [manager.identity.id, groupId]);
+      sourceId = await createSource(h, 'Get', owner.identity.id, { accountManagers: [manager.identity.id, groupId] });
       attribute = await createOk(sourceId, 'department', { helpText: 'Dept' });
     });
 
@@ -357,7 +347,7 @@ describe('schema attributes', () => {
     let custom: Attribute;
     let system: Attribute[];
     before(async () => {
-      sourceId = await createSource(h, 'Patch', owner.identity.id, [manager.identity.id]);
+      sourceId = await createSource(h, 'Patch', owner.identity.id, { accountManagers: [manager.identity.id] });
       custom = await createOk(sourceId, 'location', { helpText: 'Where', placeholder: 'City' });
       system = (await list(sourceId)).filter((a) => a.system);
     });
@@ -650,7 +640,7 @@ describe('schema attributes', () => {
     let sourceId: string;
     let attribute: Attribute;
     before(async () => {
-      sourceId = await createSource(h, 'Rights', owner.identity.id, [manager.identity.id, groupId]);
+      sourceId = await createSource(h, 'Rights', owner.identity.id, { accountManagers: [manager.identity.id, groupId] });
       attribute = await createOk(sourceId, 'rights');
     });
 

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
+import { createGroup, createSourceJson, identityId, type SourceJson, sourceBody } from '../helpers/factories.js';
 import { assertMatchesContract } from '../helpers/contract.js';
 
 type Flavour = 'v3' | 'beta' | 'v2024' | 'v2025' | 'v2026' | 'v1';
@@ -17,54 +18,13 @@ const UNKNOWN = '0123456789abcdef0123456789abcdef';
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const SOURCE_KEYS = ['id', 'sourceId', 'name', 'description', 'approvers', 'accountManagers', 'modified', 'created'];
 
-interface Member {
-  type: 'IDENTITY' | 'GOVERNANCE_GROUP';
-  id: string;
-}
-interface SourceDto {
-  id: string;
-  sourceId: string;
-  name: string;
-  description: string;
-  approvers: Member[];
-  accountManagers: Member[];
-  modified: string;
-  created: string;
-  cloudExternalId?: string;
-  nonEmployeeCount?: number | null;
-}
+type SourceDto = SourceJson;
 
 const dashed = (id: string) => `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
 const texts = (res: LightMyRequestResponse) => errorOf(res).causes.map((c) => c.text);
 const sorted = (keys: string[]) => [...keys].sort();
 
-function body(name: string, ownerId: string, approvers: string[] = [], accountManagers: string[] = []) {
-  return {
-    name,
-    description: `${name} description`,
-    owner: { id: ownerId },
-    approvers: approvers.map((id) => ({ id })),
-    accountManagers: accountManagers.map((id) => ({ id })),
-  };
-}
-
-async function createSource(h: Harness, name: string, ownerId: string, approvers: string[] = [], accountManagers: string[] = []): Promise<SourceDto> {
-  const res = await h.request('POST', v(), h.admin.token, body(name, ownerId, approvers, accountManagers));
-  assert.equal(res.statusCode, 200, res.body);
-  return res.json();
-}
-
-async function createGroup(h: Harness, name: string, members: string[]): Promise<string> {
-  const res = await h.request('POST', '/admin/v1/workgroups', h.admin.token, { name, members });
-  assert.equal(res.statusCode, 200, res.body);
-  return res.json().id;
-}
-
 /** An identity that never calls the API: no API client, no token (cheaper than h.caller). */
-async function identityId(h: Harness, alias: string): Promise<string> {
-  return (await h.app.services.directory.createIdentity(h.config.tenant, { alias, name: alias })).id;
-}
-
 async function sourceRows(h: Harness): Promise<number> {
   const row = await h.app.db.kysely
     .selectFrom('sources')
@@ -164,21 +124,24 @@ describe('sources: create, get, patch, delete', () => {
       assert.deepEqual(a.json().approvers, []);
       assert.deepEqual(a.json().accountManagers, []);
       assert.equal(a.json().description, '');
-      const b = await createSource(h, 'Bare', owner.identity.id);
+      const b = await createSourceJson(h, 'Bare', owner.identity.id);
       assert.notEqual(b.id, a.json().id);
       assert.notEqual(b.sourceId, a.json().sourceId);
       assert.notEqual(b.cloudExternalId, a.json().cloudExternalId);
     });
 
     test('ids in dashed or upper-case form are stored in the canonical form', async () => {
-      const source = await createSource(h, 'Forms', dashed(owner.identity.id).toUpperCase(), [dashed(alice.identity.id)], [groupId.toUpperCase()]);
+      const source = await createSourceJson(h, 'Forms', dashed(owner.identity.id).toUpperCase(), {
+        approvers: [dashed(alice.identity.id)],
+        accountManagers: [groupId.toUpperCase()],
+      });
       assert.deepEqual(source.approvers, [{ type: 'IDENTITY', id: alice.identity.id }]);
       assert.deepEqual(source.accountManagers, [{ type: 'GOVERNANCE_GROUP', id: groupId }]);
     });
 
     test('the owner must be an identity: a governance group or an unknown id → 400 naming owner.id', async () => {
       for (const id of [groupId, UNKNOWN]) {
-        const res = await h.request('POST', v(), h.admin.token, body('Bad owner', id));
+        const res = await h.request('POST', v(), h.admin.token, sourceBody('Bad owner', id));
         assertBadRequest(res);
         const causes = texts(res);
         assert.equal(causes.length, 1, causes.join(' | '));
@@ -196,7 +159,7 @@ describe('sources: create, get, patch, delete', () => {
         'POST',
         v(),
         h.admin.token,
-        body('Ghosts', owner.identity.id, [alice.identity.id, ghost1, ghost2], [groupId, bob.identity.id, ghost3]),
+        sourceBody('Ghosts', owner.identity.id, { approvers: [alice.identity.id, ghost1, ghost2], accountManagers: [groupId, bob.identity.id, ghost3] }),
       );
       assertBadRequest(res);
       const causes = texts(res);
@@ -208,7 +171,7 @@ describe('sources: create, get, patch, delete', () => {
     });
 
     test('a bad owner and bad members are reported together', async () => {
-      const res = await h.request('POST', v(), h.admin.token, body('All bad', UNKNOWN, ['not-an-id'], [UNKNOWN]));
+      const res = await h.request('POST', v(), h.admin.token, sourceBody('All bad', UNKNOWN, { approvers: ['not-an-id'], accountManagers: [UNKNOWN] }));
       assertBadRequest(res);
       const causes = texts(res);
       assert.equal(causes.length, 3, causes.join(' | '));
@@ -219,18 +182,18 @@ describe('sources: create, get, patch, delete', () => {
 
     test('more than 3 approvers or more than 10 account managers → 400', async () => {
       const four = [alice, bob, carol, owner].map((c) => c.identity.id);
-      const tooManyApprovers = await h.request('POST', v(), h.admin.token, body('Many', owner.identity.id, four));
+      const tooManyApprovers = await h.request('POST', v(), h.admin.token, sourceBody('Many', owner.identity.id, { approvers: four }));
       assertBadRequest(tooManyApprovers);
       assert.match(texts(tooManyApprovers).join(' | '), /approvers/);
 
       const managers: string[] = [];
       for (let i = 0; i < 11; i++) managers.push(await identityId(h, `mgr.${i}`));
-      const tooManyManagers = await h.request('POST', v(), h.admin.token, body('Many', owner.identity.id, [], managers));
+      const tooManyManagers = await h.request('POST', v(), h.admin.token, sourceBody('Many', owner.identity.id, { accountManagers: managers }));
       assertBadRequest(tooManyManagers);
       assert.match(texts(tooManyManagers).join(' | '), /accountManagers/);
 
       // Exactly at the limits is fine.
-      const full = await createSource(h, 'Full', owner.identity.id, four.slice(0, 3), managers.slice(0, 10));
+      const full = await createSourceJson(h, 'Full', owner.identity.id, { approvers: four.slice(0, 3), accountManagers: managers.slice(0, 10) });
       assert.equal(full.approvers.length, 3);
       assert.equal(full.accountManagers.length, 10);
     });
@@ -240,19 +203,19 @@ describe('sources: create, get, patch, delete', () => {
         'POST',
         v(),
         h.admin.token,
-        body('Twice', owner.identity.id, [alice.identity.id, bob.identity.id, dashed(alice.identity.id)]),
+        sourceBody('Twice', owner.identity.id, { approvers: [alice.identity.id, bob.identity.id, dashed(alice.identity.id)] }),
       );
       assertBadRequest(twice);
       const causes = texts(twice);
       assert.equal(causes.length, 1, causes.join(' | '));
       assert.match(causes[0]!, /^approvers\[2\]\.id /);
 
-      const managersTwice = await h.request('POST', v(), h.admin.token, body('Twice', owner.identity.id, [], [groupId, groupId]));
+      const managersTwice = await h.request('POST', v(), h.admin.token, sourceBody('Twice', owner.identity.id, { accountManagers: [groupId, groupId] }));
       assertBadRequest(managersTwice);
       assert.match(texts(managersTwice)[0]!, /^accountManagers\[1\]\.id /);
 
       // The same identity as approver and account manager is not a duplicate.
-      const both = await createSource(h, 'Both roles', owner.identity.id, [alice.identity.id], [alice.identity.id]);
+      const both = await createSourceJson(h, 'Both roles', owner.identity.id, { approvers: [alice.identity.id], accountManagers: [alice.identity.id] });
       assert.equal(both.approvers[0]!.id, both.accountManagers[0]!.id);
     });
 
@@ -279,16 +242,16 @@ describe('sources: create, get, patch, delete', () => {
       const slotsBefore = await sourceSlots(h);
       const everything = await h.caller('every.right', { rights: ['idn:nesr:read', 'idn:nesr:create', 'idn:nesr:update', 'idn:nesr:delete'] });
       for (const caller of [everything, reader, owner]) {
-        assertForbidden(await h.request('POST', v(), caller.token, body('Nope', owner.identity.id)));
+        assertForbidden(await h.request('POST', v(), caller.token, sourceBody('Nope', owner.identity.id)));
       }
       assert.equal(await sourceSlots(h), slotsBefore);
       // Another org admin may.
       const admin2 = await h.caller('admin2', { admin: true });
-      assert.equal((await h.request('POST', v(), admin2.token, body('By admin2', owner.identity.id))).statusCode, 200);
+      assert.equal((await h.request('POST', v(), admin2.token, sourceBody('By admin2', owner.identity.id))).statusCode, 200);
     });
 
     test('no token → 401', async () => {
-      const res = await h.request('POST', v(), undefined, body('x', owner.identity.id));
+      const res = await h.request('POST', v(), undefined, sourceBody('x', owner.identity.id));
       assert.equal(res.statusCode, 401);
     });
   });
@@ -297,8 +260,8 @@ describe('sources: create, get, patch, delete', () => {
     let source: SourceDto;
     let other: SourceDto;
     before(async () => {
-      source = await createSource(h, 'Readable', owner.identity.id, [carol.identity.id], [alice.identity.id, groupId]);
-      other = await createSource(h, 'Other', owner.identity.id, [], [bob.identity.id]);
+      source = await createSourceJson(h, 'Readable', owner.identity.id, { approvers: [carol.identity.id], accountManagers: [alice.identity.id, groupId] });
+      other = await createSourceJson(h, 'Other', owner.identity.id, { accountManagers: [bob.identity.id] });
     });
 
     test('200 with the v2024 NonEmployeeSource shape', async () => {
@@ -348,7 +311,7 @@ describe('sources: create, get, patch, delete', () => {
     test('a governance-group member loses access when removed from the group', async () => {
       const member = await h.caller('temp.member');
       const gid = await createGroup(h, 'Temp group', [member.identity.id]);
-      const s = await createSource(h, 'Via temp group', owner.identity.id, [], [gid]);
+      const s = await createSourceJson(h, 'Via temp group', owner.identity.id, { accountManagers: [gid] });
       assert.equal((await h.request('GET', v(`/${s.id}`), member.token)).statusCode, 200);
       const patched = await h.request('PATCH', `/admin/v1/workgroups/${gid}`, h.admin.token, { members: [] });
       assert.equal(patched.statusCode, 200, patched.body);
@@ -369,7 +332,7 @@ describe('sources: create, get, patch, delete', () => {
     const current = async (id: string): Promise<SourceDto> => (await h.request('GET', v(`/${id}`), h.admin.token)).json();
 
     before(async () => {
-      source = await createSource(h, 'Patchable', owner.identity.id, [alice.identity.id], [bob.identity.id]);
+      source = await createSourceJson(h, 'Patchable', owner.identity.id, { approvers: [alice.identity.id], accountManagers: [bob.identity.id] });
     });
 
     test('replace /name and /description (application/json-patch+json)', async () => {
@@ -528,7 +491,7 @@ describe('sources: create, get, patch, delete', () => {
     });
 
     test('concurrent patches are all applied: parallel add /accountManagers/- loses no one', async () => {
-      const target = await createSource(h, 'Concurrent', owner.identity.id);
+      const target = await createSourceJson(h, 'Concurrent', owner.identity.id);
       const ids: string[] = [];
       for (let i = 0; i < 8; i++) ids.push(await identityId(h, `concurrent.${i}`));
       const responses = await Promise.all(ids.map((id) => patch(target.id, [{ op: 'add', path: '/accountManagers/-', value: id }])));
@@ -549,7 +512,7 @@ describe('sources: create, get, patch, delete', () => {
     });
 
     test('patches racing with the deletion of their source answer 200 or 404', async () => {
-      const doomed = await createSource(h, 'Doomed patch', owner.identity.id);
+      const doomed = await createSourceJson(h, 'Doomed patch', owner.identity.id);
       const calls = Array.from({ length: 6 }, (_, i) => patch(doomed.id, [{ op: 'replace', path: '/name', value: `N${i}` }]));
       calls.splice(3, 0, h.request('DELETE', v(`/${doomed.id}`), h.admin.token));
       const responses = await Promise.all(calls);
@@ -579,7 +542,7 @@ describe('sources: create, get, patch, delete', () => {
 
   describe('delete', () => {
     test('204, then GET and DELETE → 404; its schema attributes and members are gone', async () => {
-      const source = await createSource(h, 'Doomed', owner.identity.id, [alice.identity.id], [groupId]);
+      const source = await createSourceJson(h, 'Doomed', owner.identity.id, { approvers: [alice.identity.id], accountManagers: [groupId] });
       const attr = await h.request('POST', v(`/${source.id}/schema-attributes`), h.admin.token, {
         type: 'TEXT',
         label: 'Cost center',
@@ -610,13 +573,13 @@ describe('sources: create, get, patch, delete', () => {
     });
 
     test('the dashed id form works', async () => {
-      const source = await createSource(h, 'Dashed delete', owner.identity.id);
+      const source = await createSourceJson(h, 'Dashed delete', owner.identity.id);
       assert.equal((await h.request('DELETE', v(`/${dashed(source.id)}`), h.admin.token)).statusCode, 204);
       assertNotFound(await h.request('GET', v(`/${source.id}`), h.admin.token));
     });
 
     test('without idn:nesr:delete → 403 and the source stays; with it → 204', async () => {
-      const source = await createSource(h, 'Protected', owner.identity.id, [], [alice.identity.id]);
+      const source = await createSourceJson(h, 'Protected', owner.identity.id, { accountManagers: [alice.identity.id] });
       const updater = await h.caller('updater.d', { rights: ['idn:nesr:read', 'idn:nesr:create', 'idn:nesr:update'] });
       for (const caller of [updater, alice, owner, reader]) {
         assertForbidden(await h.request('DELETE', v(`/${source.id}`), caller.token));
@@ -635,7 +598,12 @@ describe('sources: create, get, patch, delete', () => {
   describe('flavours', () => {
     test('create answers 200 with cloudExternalId under every flavour; beta adds nonEmployeeCount', async () => {
       for (const flavour of FLAVOURS) {
-        const res = await h.request('POST', url(flavour), h.admin.token, body(`Flavour ${flavour}`, owner.identity.id, [alice.identity.id], [groupId]));
+        const res = await h.request(
+          'POST',
+          url(flavour),
+          h.admin.token,
+          sourceBody(`Flavour ${flavour}`, owner.identity.id, { approvers: [alice.identity.id], accountManagers: [groupId] }),
+        );
         assert.equal(res.statusCode, 200, `${flavour}: ${res.body}`);
         const created = res.json();
         assertMatchesContract(flavour, 'POST', '/non-employee-sources', 200, created);
@@ -652,7 +620,7 @@ describe('sources: create, get, patch, delete', () => {
     });
 
     test('the same source reads the same under every prefix; only beta has nonEmployeeCount (null)', async () => {
-      const source = await createSource(h, 'Everywhere', owner.identity.id, [carol.identity.id], [alice.identity.id]);
+      const source = await createSourceJson(h, 'Everywhere', owner.identity.id, { approvers: [carol.identity.id], accountManagers: [alice.identity.id] });
       const reference = (await h.request('GET', v(`/${source.id}`), h.admin.token)).json();
       assert.equal(Object.hasOwn(reference, 'nonEmployeeCount'), false);
       assert.equal(Object.hasOwn(reference, 'cloudExternalId'), false);
@@ -680,7 +648,7 @@ describe('sources: create, get, patch, delete', () => {
 
     test('list and delete under every prefix', async () => {
       for (const flavour of FLAVOURS) {
-        const source = await createSource(h, `To delete ${flavour}`, owner.identity.id, [], [carol.identity.id]);
+        const source = await createSourceJson(h, `To delete ${flavour}`, owner.identity.id, { accountManagers: [carol.identity.id] });
         const list = await h.request('GET', url(flavour, '?requested-for=me'), carol.token);
         assert.equal(list.statusCode, 200, `${flavour}: ${list.body}`);
         assert.ok(
@@ -723,7 +691,7 @@ describe('sources: list', () => {
     groupId = await createGroup(h, 'Managers', [groupMember.identity.id]);
     const managers: Record<string, string[]> = { Alpha: [], Bravo: [manager.identity.id], Charlie: [groupId], Delta: [manager.identity.id, groupId] };
     for (const name of NAMES) {
-      byName[name] = await createSource(h, name, owner.identity.id, [stranger.identity.id], managers[name]);
+      byName[name] = await createSourceJson(h, name, owner.identity.id, { approvers: [stranger.identity.id], accountManagers: managers[name] });
       await new Promise((r) => setTimeout(r, 3));
     }
     // Two records in Bravo, one in Delta, for nonEmployeeCount.
@@ -921,10 +889,10 @@ describe('sources: the 50-source limit', () => {
   after(async () => h.close());
 
   test('60 parallel creates from a tenant with 45 sources: exactly 50 sources, the rest 400.1.4; a freed slot can be reused', async () => {
-    for (let i = 0; i < 45; i++) await createSource(h, `Seed ${i}`, ownerId);
+    for (let i = 0; i < 45; i++) await createSourceJson(h, `Seed ${i}`, ownerId);
     assert.equal(await sourceRows(h), 45);
 
-    const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => h.request('POST', v(), h.admin.token, body(`Race ${i}`, ownerId))));
+    const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => h.request('POST', v(), h.admin.token, sourceBody(`Race ${i}`, ownerId))));
     const ok = responses.filter((r) => r.statusCode === 200);
     const refused = responses.filter((r) => r.statusCode !== 200);
     assert.equal(ok.length, 5, responses.map((r) => r.statusCode).join(','));
@@ -949,7 +917,7 @@ describe('sources: the 50-source limit', () => {
 
     // The 51st is refused, under any flavour.
     for (const flavour of ['v2024', 'v1', 'beta'] as const) {
-      const res = await h.request('POST', url(flavour), h.admin.token, body('One too many', ownerId));
+      const res = await h.request('POST', url(flavour), h.admin.token, sourceBody('One too many', ownerId));
       assertBadRequest(res, '400.1.4 Limit violation');
     }
 
@@ -957,14 +925,14 @@ describe('sources: the 50-source limit', () => {
     const victim = ok[0]!.json().id;
     assert.equal((await h.request('DELETE', v(`/${victim}`), h.admin.token)).statusCode, 204);
     assert.equal(await sourceSlots(h), 49);
-    assert.equal((await h.request('POST', v(), h.admin.token, body('Fiftieth again', ownerId))).statusCode, 200);
-    assertBadRequest(await h.request('POST', v(), h.admin.token, body('Fifty-first', ownerId)), '400.1.4 Limit violation');
+    assert.equal((await h.request('POST', v(), h.admin.token, sourceBody('Fiftieth again', ownerId))).statusCode, 200);
+    assertBadRequest(await h.request('POST', v(), h.admin.token, sourceBody('Fifty-first', ownerId)), '400.1.4 Limit violation');
     assert.equal(await sourceRows(h), 50);
     assert.equal(await sourceSlots(h), 50);
   });
 
   test('a create refused for its content takes no slot, even at the limit', async () => {
-    assertBadRequest(await h.request('POST', v(), h.admin.token, body('Bad', UNKNOWN)));
+    assertBadRequest(await h.request('POST', v(), h.admin.token, sourceBody('Bad', UNKNOWN)));
     assert.equal(await sourceSlots(h), 50);
   });
 });
