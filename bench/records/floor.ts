@@ -13,7 +13,17 @@
 import { Type } from '@sinclair/typebox';
 import SqliteDatabase from 'better-sqlite3';
 import Fastify from 'fastify';
-import { type CompiledQuery, Kysely, PostgresAdapter, PostgresQueryCompiler, SqliteAdapter, SqliteQueryCompiler } from 'kysely';
+import {
+  type CompiledQuery,
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
 import pg from 'pg';
 import { PG_TYPES } from '../../src/db/postgres.js';
 import type { Database, RecordTable } from '../../src/db/types.js';
@@ -32,13 +42,9 @@ const pages = JSON.parse(process.env.FLOOR_PAGES ?? '[]') as [string, number][];
 const compiler = new Kysely<Database>({
   dialect: {
     createAdapter: () => (postgres ? new PostgresAdapter() : new SqliteAdapter()),
-    createDriver: () => {
-      throw new Error('the floor compiles SQL only');
-    },
+    createDriver: () => new DummyDriver(),
     createQueryCompiler: () => (postgres ? new PostgresQueryCompiler() : new SqliteQueryCompiler()),
-    createIntrospector: () => {
-      throw new Error('the floor compiles SQL only');
-    },
+    createIntrospector: (db) => (postgres ? new PostgresIntrospector(db) : new SqliteIntrospector(db)),
   },
 });
 const getQuery = compiler.selectFrom('records').selectAll().where('tenant_id', '=', TENANT).where('id', '=', '').compile();

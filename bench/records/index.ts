@@ -189,21 +189,25 @@ async function measured(
   serverPid: number,
   database: boolean,
 ): Promise<{ result: LoadResult; steal: number; cpu: number; db?: number }> {
-  let start: { total: number; steal: number; server: number; dbPids: number[]; db: number } | undefined;
+  let start: { total: number; steal: number; server: number; db: Map<number, number> } | undefined;
+  const databaseTicks = () =>
+    new Map((database ? postgresPids() : []).map((pid) => [pid, processTicks([pid])] as const).filter(([, ticks]) => !Number.isNaN(ticks)));
   const result = await load(spec, dir, () => {
     const [total, steal] = cpuTimes();
-    const dbPids = database ? postgresPids() : [];
-    start = { total, steal, server: processTicks([serverPid]), dbPids, db: processTicks(dbPids) };
+    start = { total, steal, server: processTicks([serverPid]), db: databaseTicks() };
   });
   const [total, steal] = cpuTimes();
   const server = processTicks([serverPid]);
-  const alive = start!.dbPids.filter((pid) => existsSync(`/proc/${pid}`));
+  // Backends that started meanwhile count whole (the pools open connections as the load needs
+  // them); those that ended meanwhile are left out.
+  let db = 0;
+  for (const [pid, ticks] of databaseTicks()) db += ticks - (start!.db.get(pid) ?? 0);
   const perResponse = (ticks: number) => (ticks * 1e6) / TICKS_PER_SECOND / result.requests;
   return {
     result,
     steal: (100 * (steal - start!.steal)) / (total - start!.total),
     cpu: perResponse(server - start!.server),
-    ...(database ? { db: perResponse(processTicks(alive) - start!.db) } : {}),
+    ...(database ? { db: perResponse(db) } : {}),
   };
 }
 
