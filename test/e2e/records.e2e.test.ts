@@ -14,6 +14,7 @@ import {
 } from 'sailpoint-api-client';
 import { assertMatchesContract, type Flavour } from '../helpers/contract.js';
 import { createApiUser, startTestServer, type ApiUser, type TestServer } from '../helpers/server.js';
+import { recordBody } from '../helpers/factories.js';
 
 type Body = Record<string, unknown>;
 interface Response {
@@ -123,18 +124,7 @@ describe('records through the official SDK', () => {
         assertMatchesContract(f, method, path, 200, r.data);
         return r.data as Body & { id: string };
       };
-      const body = (accountName: string, startDate: string) => ({
-        accountName,
-        firstName: 'William',
-        lastName: 'Smith',
-        email: `${accountName}@example.com`,
-        phone: '5125555555',
-        manager: 'jane.doe',
-        sourceId,
-        startDate,
-        endDate: '2021-03-25T00:00:00-05:00',
-        data: { badge: 'B-1' },
-      });
+      const body = (accountName: string, startDate: string) => recordBody(sourceId, accountName, { startDate, data: { badge: 'B-1' } });
       const created = check(flavour, 'POST', '/non-employee-records', await sdk.create(body(`${flavour}.one`, '2020-03-24T00:00-05:00')));
       assert.equal(created.startDate, '2020-03-24T05:00:00.000Z');
       assert.deepEqual(created.data, { badge: 'B-1' });

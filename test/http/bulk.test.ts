@@ -185,7 +185,7 @@ describe('bulk upload, export, template, status', () => {
     const after = await records(sources.main!);
     const jon = after.find((r) => r.account_name === 'jon.smith')!;
     assert.equal(jon.first_name, 'Jonathan');
-    // What the API sends is the database's JSON of the row (records.json): written again with it.
+    // What the API sends is the row as written.
     const sent = (await get(`/v2024/non-employee-records/${jon.id}`)).json();
     assert.deepEqual([sent.firstName, sent.modified, sent.data], ['Jonathan', jon.modified, jon.data]);
     assert.deepEqual(jon.data, { department: 'Sales, EMEA', badge: 'B1' });

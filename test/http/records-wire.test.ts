@@ -1,9 +1,7 @@
 /**
- * Record lists and single records are written as JSON text without going through the response
- * schema (src/modules/records/wire.ts): every list must hold exactly what GET of each record
- * shows, and GET exactly what the create operation answered (the response-schema serializer),
- * keys in the same order, for any text a record can hold, on the plain and the cross-source
- * (merge) plans.
+ * What the API sends of a record is one thing wherever it is read: every list holds exactly what
+ * GET of each record shows, and GET exactly what the create operation answered, keys in the same
+ * order, for any text a record can hold, on the plain and the cross-source (merge) plans.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -177,9 +175,9 @@ describe('records: lists serialized as GET serializes each record', () => {
 });
 
 /**
- * On SQLite a page leaves the database as one value, its records concatenated in the order the
- * page's subquery yields them (wire.ts jsonArraySql): every plan must keep its ORDER BY there.
- * Enough records, named in an order unrelated to their creation, that a lost ORDER BY shows.
+ * A page is read through a subquery that picks its keys (list.ts): every plan must keep its ORDER
+ * BY in the statement that returns the rows. Enough records, named in an order unrelated to their
+ * creation, that a lost ORDER BY shows.
  */
 describe('records: pages keep their order when read as one value', () => {
   let h: Harness;

@@ -1,7 +1,7 @@
 /**
  * `records.json`: each record's wire JSON (the NonEmployeeRecord response: its keys in order,
  * dates as ISO 8601 in UTC with milliseconds), kept by the database itself, never written by the
- * application. Gets and list pages send it as it is (src/modules/records/wire.ts).
+ * application. Dropped by migration 0006.
  * - SQLite: a VIRTUAL generated column, computed when read (the file stays its size; SQLite
  *   builds it as fast as it reads the columns).
  * - PostgreSQL: a STORED generated column, computed when a row is written: building the text when

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL: the fence that lets one server process answer record gets from memory while every
  * other writer of `records` (other server processes, scripts, an administrator's SQL) waits until
- * that memory can no longer be trusted (src/db/record-cache.ts explains the protocol).
+ * that memory can no longer be trusted. Dropped by migration 0006.
  *
  * - `record_cache_holder`, `record_cache_renewed`, `record_cache_foreign_write`: sequences used as
  *   three shared numbers: the holder's process id (0: none), when its lease was last renewed and

@@ -6,7 +6,7 @@
  *   have a column; unknown, unnamed and repeated columns are refused. A non-required custom
  *   attribute may be left out: records the file updates keep their value of it.
  * - Each row becomes a NonEmployeeRequestBody (`sourceId` = the source uploaded to) and is
- *   validated with the records' own validation (domain/records/validation.ts). An empty cell of a
+ *   validated with the records' own validation (records/validation.ts). An empty cell of a
  *   custom attribute means "no value".
  * - An accountName that appears on two rows is an error on the later one.
  */

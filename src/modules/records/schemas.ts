@@ -12,7 +12,7 @@ export const BULK_DELETE_MAX_IDS = 1000;
 
 const text = (description: string, example: string, maxLength: number = RECORD_LIMITS.text) => Type.String({ maxLength, description, example });
 // No `format` on request strings: the body validator knows no formats (and the plain-date form
-// must pass); the dates are checked by domain/records/dates.ts.
+// must pass); the dates are checked by records/dates.ts.
 const date = (description: string, example: string) =>
   Type.String({ maxLength: 64, description: `${description} ISO 8601: a date-time with or without an offset, or a plain date (midnight UTC).`, example });
 const data = Type.Object(
