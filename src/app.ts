@@ -72,15 +72,42 @@ function validatorCompiler() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
     if (httpPart === 'body') return body.compile(schema);
     const validate = other.compile(schema);
-    const integers = integerProperties(schema);
-    return integers.length === 0 ? validate : decimalIntegers(validate, integers);
+    const integers = propertiesOfType(schema, 'integer');
+    const booleans = propertiesOfType(schema, 'boolean');
+    const checked = integers.length === 0 ? validate : decimalIntegers(validate, integers);
+    return booleans.length === 0 ? checked : anyCaseBooleans(checked, booleans);
   };
 }
 
-/** The top-level properties of an object schema that are integers. */
-function integerProperties(schema: object): string[] {
+/** The top-level properties of an object schema of one type. */
+function propertiesOfType(schema: object, type: string): string[] {
   const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
-  return Object.keys(properties).filter((name) => properties[name]!.type === 'integer');
+  return Object.keys(properties).filter((name) => properties[name]!.type === type);
+}
+
+/** A compiled validator, or one wrapping it: Fastify reads `errors` after each call. */
+type QueryValidator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null | undefined };
+
+const BOOLEAN_TEXT = /^(?:(true|1)|false|0)$/i;
+
+/**
+ * Query-string booleans in any case, and as 1 or 0: SailPoint's PowerShell client writes `$true`
+ * as `True`. Anything else is left to the schema (`count must be boolean`).
+ */
+function anyCaseBooleans(validate: QueryValidator, names: readonly string[]): QueryValidator {
+  const checked = (data: unknown) => {
+    const values = (data ?? {}) as Record<string, unknown>;
+    for (const name of names) {
+      const value = values[name];
+      const match = typeof value === 'string' ? BOOLEAN_TEXT.exec(value) : null;
+      if (match) values[name] = match[1] !== undefined;
+    }
+    const ok = validate(data);
+    checked.errors = validate.errors;
+    return ok;
+  };
+  checked.errors = null as ErrorObject[] | null | undefined;
+  return checked;
 }
 
 const DECIMAL_INTEGER = /^-?\d+$/;
@@ -206,8 +233,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // JSON and JSON Patch bodies: the safe parser (prototype-poisoning guard), then a 400 for text
   // no database stores (NUL, unpaired surrogates) anywhere in the document.
   const json = app.getDefaultJsonParser('error', 'error') as JsonParser;
+  // An empty body is no body, whatever its Content-Type says (SailPoint's PowerShell client sends
+  // `Content-Type: application/json` on every call, GET and DELETE included).
   const storableJson: JsonParser = (request, body, done) =>
-    json(request, body, (error, value) => (error ? done(error) : done(unstorableText(value, '') ?? null, value)));
+    body === '' ? done(null, undefined) : json(request, body, (error, value) => (error ? done(error) : done(unstorableText(value, '') ?? null, value)));
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, storableJson);
   app.addContentTypeParser('application/json-patch+json', { parseAs: 'string' }, storableJson);

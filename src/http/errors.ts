@@ -95,7 +95,6 @@ function send(reply: FastifyReply, status: ErrorStatus, body: ErrorResponseBody)
 const CLIENT_ERRORS: Record<string, { field: string; text: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { field: 'Content-Type', text: 'Content-Type is not supported by this operation' },
   FST_ERR_CTP_BODY_TOO_LARGE: { field: 'body', text: 'body is larger than this server accepts' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { field: 'body', text: 'body must not be empty when Content-Type is application/json' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'Content-Length', text: 'Content-Length does not match the body' },
   FST_ERR_CTP_INVALID_JSON_BODY: { field: 'body', text: 'body is not valid JSON' },
   FST_INVALID_MULTIPART_CONTENT_TYPE: { field: 'Content-Type', text: 'the request is not multipart' },
@@ -107,39 +106,86 @@ const CLIENT_ERRORS: Record<string, { field: string; text: string }> = {
   FST_ERR_VALIDATION: { field: 'request', text: 'request is invalid' },
 };
 
+/** How much of a refused request's body is read, and dropped, before it is answered anyway. */
+const UNREAD_BODY_DRAINED = 64 * 1024 * 1024;
+
+/**
+ * A request refused before its body was read (too large, a media type no operation takes) is
+ * answered once the rest of its body has arrived, read and dropped: the answer closes the
+ * connection, and a socket closed with data still arriving is reset, so a client that sends its
+ * whole body before reading (Python's requests, PowerShell) would fail writing and never see the
+ * 400. Past UNREAD_BODY_DRAINED bytes it is answered at once; a client that stops sending meets
+ * the server's request timeout.
+ */
+function unreadBodyDrained(raw: FastifyRequest['raw']): Promise<void> | undefined {
+  // `complete` is the HTTP parser's: false while body bytes are still to come on the socket.
+  if (raw.complete !== false || raw.destroyed || raw.readableEnded) return undefined;
+  return new Promise((resolve) => {
+    let drained = 0;
+    const done = () => {
+      raw.off('data', count);
+      raw.off('end', done);
+      raw.off('close', done);
+      raw.off('error', done);
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > UNREAD_BODY_DRAINED) done();
+    };
+    raw.on('data', count);
+    raw.once('end', done);
+    raw.once('close', done);
+    raw.once('error', done);
+    raw.resume();
+  });
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError & { validation?: AjvError[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply) => {
-    const trackingId = request.id;
-    if (error instanceof ApiError) {
-      return send(reply, error.status, errorBody(trackingId, error.detailCode, error.text, error.causes));
-    }
-    if (error instanceof UnauthorizedError) {
-      return reply.code(401).send({ error: error.message });
-    }
-    if (error.statusCode === 429) {
-      return reply.code(429).send({ message: ' Rate Limit Exceeded ' });
-    }
-    if (error.validation) {
-      const causes = validationCauses(error.validationContext, error.validation);
-      return send(reply, 400, errorBody(trackingId, DetailCode.badRequest, causes.map((c) => c.text).join('; ') || 'The request is invalid.', causes));
-    }
-    const known = CLIENT_ERRORS[error.code];
-    if (known) return send(reply, 400, errorBody(trackingId, DetailCode.badRequest, known.text, [known]));
-    if (error instanceof SyntaxError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
-      // Any other client error Fastify or a plugin raised (a JSON syntax error, a bad multipart
-      // boundary, …): its message is written for clients.
-      const text = error.statusCode === 404 ? DEFAULT_TEXT[404] : error.message || DEFAULT_TEXT[400];
-      const status = error.statusCode === 404 ? 404 : error.statusCode === 403 ? 403 : 400;
-      const code = status === 404 ? DetailCode.notFound : status === 403 ? DetailCode.forbidden : DetailCode.badRequest;
-      return send(reply, status, errorBody(trackingId, code, text, status === 400 ? [{ field: 'body', text }] : []));
-    }
-    request.log.error({ err: error }, 'unexpected error');
-    return send(reply, 500, errorBody(trackingId, DetailCode.internal, DEFAULT_TEXT[500]));
+    const draining = unreadBodyDrained(request.raw);
+    return draining ? draining.then(() => answerError(error, request, reply)) : answerError(error, request, reply);
   });
 
   app.setNotFoundHandler((request, reply) => {
     send(reply, 404, errorBody(request.id, DetailCode.notFound, DEFAULT_TEXT[404]));
   });
+}
+
+function answerError(
+  error: FastifyError & { validation?: AjvError[]; validationContext?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const trackingId = request.id;
+  if (error instanceof ApiError) {
+    return send(reply, error.status, errorBody(trackingId, error.detailCode, error.text, error.causes));
+  }
+  if (error instanceof UnauthorizedError) {
+    return reply.code(401).send({ error: error.message });
+  }
+  if (error.statusCode === 429) {
+    return reply.code(429).send({ message: ' Rate Limit Exceeded ' });
+  }
+  if (error.validation) {
+    const causes =
+      error.validationContext === 'body' && request.body === undefined
+        ? [{ field: 'body', text: 'body is required' }]
+        : validationCauses(error.validationContext, error.validation);
+    return send(reply, 400, errorBody(trackingId, DetailCode.badRequest, causes.map((c) => c.text).join('; ') || 'The request is invalid.', causes));
+  }
+  const known = CLIENT_ERRORS[error.code];
+  if (known) return send(reply, 400, errorBody(trackingId, DetailCode.badRequest, known.text, [known]));
+  if (error instanceof SyntaxError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
+    // Any other client error Fastify or a plugin raised (a JSON syntax error, a bad multipart
+    // boundary, …): its message is written for clients.
+    const text = error.statusCode === 404 ? DEFAULT_TEXT[404] : error.message || DEFAULT_TEXT[400];
+    const status = error.statusCode === 404 ? 404 : error.statusCode === 403 ? 403 : 400;
+    const code = status === 404 ? DetailCode.notFound : status === 403 ? DetailCode.forbidden : DetailCode.badRequest;
+    return send(reply, status, errorBody(trackingId, code, text, status === 400 ? [{ field: 'body', text }] : []));
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return send(reply, 500, errorBody(trackingId, DetailCode.internal, DEFAULT_TEXT[500]));
 }
 
 /**

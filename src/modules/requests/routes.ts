@@ -109,9 +109,9 @@ function approvalDetailDto({ item, request, schemaAttributes }: ApprovalDetail) 
   };
 }
 
-/** `include-detail`: true unless false (boolean) or "false" (beta's string). */
+/** `include-detail`: true unless false (boolean) or "false" / "0" (beta's string). */
 function includeDetail(value: boolean | string | undefined): boolean {
-  return !(value === false || (typeof value === 'string' && value.toLowerCase() === 'false'));
+  return !(value === false || (typeof value === 'string' && (value.toLowerCase() === 'false' || value === '0')));
 }
 
 const resource = 'non-employee-requests';

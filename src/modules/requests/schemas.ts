@@ -200,9 +200,11 @@ export const ListApprovalsQuery = Type.Object({
 
 const includeDetail = 'The object nonEmployeeRequest will not be included detail when set to false. *Default value is true*';
 export const GetApprovalQuery = Type.Object({ 'include-detail': Type.Optional(Type.Boolean({ description: includeDetail })) });
-/** Beta types include-detail as a string: "true" or "false", in any case. */
+/** Beta types include-detail as a string: "true" or "false" in any case, or 1 or 0, like the booleans. */
 export const BetaGetApprovalQuery = Type.Object({
-  'include-detail': Type.Optional(Type.String({ pattern: '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$', description: `${includeDetail} ("true" or "false").` })),
+  'include-detail': Type.Optional(
+    Type.String({ pattern: '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$', description: `${includeDetail} ("true" or "false").` }),
+  ),
 });
 
 export const ApprovalIdParams = Type.Object({ id: PathId('Non-Employee approval item id (UUID)') });
