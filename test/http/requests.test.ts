@@ -304,29 +304,51 @@ describe('requests: delete', () => {
   });
   after(async () => w.h.close());
 
-  test('needs idn:nesr:delete; a PENDING request is withdrawn (CANCELLED, items CANCELLED), then removed', async () => {
+  test('needs idn:nesr:delete; a PENDING request is gone after one DELETE, with its approval items', async () => {
     const deleter = await w.h.caller('deleter', { rights: ['idn:nesr:delete'] });
     const r = (await create(w, w.manager, 'to.delete')).json();
+    const pendingOf = async (approver: Caller) =>
+      (await w.h.request('GET', '/v2024/non-employee-approvals/summary/me', approver.token)).json().pending as number;
+    const before = await pendingOf(w.a1);
     assert.equal((await w.h.request('DELETE', requests('v2024', `/${r.id}`), w.manager.token)).statusCode, 403);
     const first = await w.h.request('DELETE', requests('v1', `/${r.id}`), deleter.token);
     assert.equal(first.statusCode, 204, first.body);
-    const kept = (await w.h.request('GET', requests('v2024', `/${r.id}`), w.h.admin.token)).json();
-    assert.equal(kept.approvalStatus, 'CANCELLED');
-    assert.deepEqual(
-      kept.approvalItems.map((i: { approvalStatus: string }) => i.approvalStatus),
-      ['CANCELLED', 'CANCELLED'],
-    );
+    assert.equal((await w.h.request('GET', requests('v2024', `/${r.id}`), w.h.admin.token)).statusCode, 404);
+    const listed = await w.h.request('GET', requests('v2024', '?requested-for=me'), w.manager.token);
+    assert.ok(!listed.json().some((x: { id: string }) => x.id === r.id), 'lists omit it');
+    assert.equal((await w.h.request('GET', `/v2024/non-employee-approvals/${r.approvalItems[0].id}`, w.h.admin.token)).statusCode, 404);
+    const items = await w.h.request('GET', '/v2024/non-employee-approvals?requested-for=me', w.a1.token);
+    assert.ok(!items.json().some((i: { id: string }) => i.id === r.approvalItems[0].id), "the approver's list omits its item");
+    assert.equal(await pendingOf(w.a1), before - 1, "the approver's pending count drops");
     const decide = await w.h.request('POST', `/v2024/non-employee-approvals/${r.approvalItems[0].id}/approve`, w.a1.token, {});
-    assert.equal(decide.statusCode, 400);
-    assert.equal(errorOf(decide).detailCode, '400.1.3 Illegal update attempt');
+    assert.equal(decide.statusCode, 404);
     // The accountName is free again.
     assert.equal((await create(w, w.manager, 'to.delete')).statusCode, 200);
-    // A request that is no longer PENDING is removed, with its items.
-    assert.equal((await w.h.request('DELETE', requests('beta', `/${r.id}`), deleter.token)).statusCode, 204);
-    assert.equal((await w.h.request('GET', requests('v2024', `/${r.id}`), w.h.admin.token)).statusCode, 404);
-    assert.equal((await w.h.request('GET', `/v2024/non-employee-approvals/${r.approvalItems[0].id}`, w.h.admin.token)).statusCode, 404);
-    assert.equal((await w.h.request('DELETE', requests('v2024', `/${r.id}`), deleter.token)).statusCode, 404);
+    assert.equal((await w.h.request('DELETE', requests('beta', `/${r.id}`), deleter.token)).statusCode, 404);
     assert.equal((await w.h.request('DELETE', requests('v2024', '/bad'), deleter.token)).statusCode, 400);
+  });
+
+  test('what approvers are owed: a request they were told of is withdrawn to them; one not yet told is never asked', async () => {
+    const notifications = w.h.app.services.notifications;
+    const kinds = async (id: string) => (await notifications.forRequest(w.h.config.tenant, id)).map((n) => `${n.kind} ${n.recipientId}`);
+    // Told: the approval request went out before the delete.
+    const told = (await create(w, w.manager, 'told.then.deleted')).json();
+    await notifications.drain();
+    assert.equal((await w.h.request('DELETE', requests('v2024', `/${told.id}`), w.h.admin.token)).statusCode, 204);
+    assert.deepEqual(await kinds(told.id), [`APPROVAL_REQUESTED ${w.a1.identity.id}`, `REQUEST_WITHDRAWN ${w.a1.identity.id}`]);
+    await notifications.drain();
+    assert.ok((await notifications.forRequest(w.h.config.tenant, told.id)).every((n) => n.status === 'SENT'));
+    // Not yet told: the sender is stopped, so the approval request is still unsent when the
+    // request goes; it is dropped, and nobody hears of a request they never knew.
+    await notifications.stop();
+    try {
+      const untold = (await create(w, w.manager, 'untold.then.deleted')).json();
+      assert.deepEqual(await kinds(untold.id), [`APPROVAL_REQUESTED ${w.a1.identity.id}`]);
+      assert.equal((await w.h.request('DELETE', requests('v2024', `/${untold.id}`), w.h.admin.token)).statusCode, 204);
+      assert.deepEqual(await kinds(untold.id), []);
+    } finally {
+      notifications.start();
+    }
   });
 
   test('an approved request is removed; its record stays', async () => {

@@ -11,7 +11,6 @@ import {
   itemTransition,
   parseApprovalStatus,
   planDecision,
-  planWithdrawal,
   requestTransition,
   type ApprovalStatus,
   type ItemState,
@@ -42,10 +41,10 @@ describe('approval state: the tables', () => {
     assert.deepEqual([...OPEN_ITEM_STATUSES].sort(), ['NOT_READY', 'PENDING']);
   });
 
-  test('requests: only PENDING moves, to APPROVED, REJECTED or CANCELLED', () => {
+  test('requests: only PENDING moves, to APPROVED or REJECTED (a deleted one is gone)', () => {
     assert.equal(requestTransition('PENDING', 'complete'), 'APPROVED');
     assert.equal(requestTransition('PENDING', 'reject'), 'REJECTED');
-    assert.equal(requestTransition('PENDING', 'withdraw'), 'CANCELLED');
+    assert.deepEqual(Object.values(REQUEST_TRANSITIONS.PENDING).sort(), ['APPROVED', 'REJECTED']);
     for (const final of ['APPROVED', 'REJECTED', 'CANCELLED'] as const) assert.deepEqual(REQUEST_TRANSITIONS[final], {});
   });
 
@@ -111,10 +110,6 @@ describe('approval state: decisions', () => {
       }
     }
     assert.equal(thrown(() => planDecision(items('PENDING'), 'nope', 'approve')).status, 404);
-  });
-
-  test('withdrawal cancels exactly the open items', () => {
-    assert.deepEqual(planWithdrawal(items('APPROVED', 'PENDING', 'NOT_READY')), { cancel: ['i2', 'i3'], requestEvent: 'withdraw' });
   });
 
   test('any sequence of decisions keeps at most one PENDING item, in level order, and final states final', () => {

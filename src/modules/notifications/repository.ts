@@ -86,6 +86,23 @@ export class NotificationRepository {
     await db.updateTable('notifications').set(changes).where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'PENDING').execute();
   }
 
+  /**
+   * Deletes the notifications of one kind about a request that no sender has tried yet; their
+   * recipients. One that a sender has claimed is left to be delivered.
+   */
+  async dropUnsent(db: Exec, tenantId: string, requestId: string, kind: string): Promise<string[]> {
+    const rows = await db
+      .deleteFrom('notifications')
+      .where('tenant_id', '=', tenantId)
+      .where('request_id', '=', requestId)
+      .where('kind', '=', kind)
+      .where('status', '=', 'PENDING')
+      .where('attempts', '=', 0)
+      .returning('recipient_id')
+      .execute();
+    return rows.map((r) => r.recipient_id);
+  }
+
   /** The notifications about a request, oldest first. */
   async forRequest(db: Exec, tenantId: string, requestId: string): Promise<StoredNotification[]> {
     const rows = await db

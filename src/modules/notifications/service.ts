@@ -74,6 +74,11 @@ export class NotificationService {
     return this.repo.enqueue(trx, tenantId, entries, now);
   }
 
+  /** Drops, in the caller's transaction, the notices of one kind about a request not yet sent; their recipients. */
+  dropUnsent(trx: Exec, tenantId: string, requestId: string, kind: string): Promise<string[]> {
+    return this.repo.dropUnsent(trx, tenantId, requestId, kind);
+  }
+
   /** The notifications about a request, oldest first. */
   forRequest(tenantId: string, requestId: string): Promise<StoredNotification[]> {
     return this.repo.forRequest(this.db, tenantId, requestId);

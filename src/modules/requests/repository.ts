@@ -141,14 +141,9 @@ export class RequestRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** Removes a request that is no longer PENDING, with its items; false when there is none such. */
-  async deleteFinished(db: Exec, tenantId: string, id: string): Promise<boolean> {
-    const result = await db
-      .deleteFrom('requests')
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .where('approval_status', '<>', 'PENDING')
-      .executeTakeFirst();
+  /** Removes a request with its items (the foreign key cascades); false when there is none. */
+  async delete(db: Exec, tenantId: string, id: string): Promise<boolean> {
+    const result = await db.deleteFrom('requests').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
   }
 

@@ -171,10 +171,9 @@ export class RequestService {
   }
 
   /**
-   * Deletes a request. A PENDING request is withdrawn: it becomes CANCELLED, as do its open
-   * approval items, and it is kept (its approvers can still see why their item closed). A request
-   * that is no longer PENDING (APPROVED, REJECTED, or CANCELLED by an earlier delete) is removed
-   * with its items; a record it created stays.
+   * Deletes a request, whatever its status, with its approval items: GET then answers 404 and no
+   * list shows it. A record it created stays. A PENDING request is withdrawn as it goes
+   * (workflow.remove): its approvers hear of it instead of being asked to decide.
    */
   async delete(principal: Principal, id: string): Promise<void> {
     assertThat(hasRight(principal, 'idn:nesr:delete'), () => fail.forbidden('Deleting a non-employee request requires idn:nesr:delete.'));
@@ -182,13 +181,8 @@ export class RequestService {
     const request = await this.find(tenantId, id);
     const facts = await this.workflow.facts(tenantId, request);
     const by = await this.workflow.person(tenantId, principal.identityId);
-    const now = nowIso();
-    const withdrawn = await transaction(this.db, async (trx) => {
-      if (request.status === 'PENDING' && (await this.workflow.withdraw(trx, tenantId, request.id, facts, by, now))) return true;
-      // Not PENDING (any more: a decision may have ended it meanwhile): remove it.
-      assertThat(await this.repo.deleteFinished(trx, tenantId, request.id), () => fail.notFound(`Non-employee request ${id} was not found.`));
-      return false;
-    });
-    if (withdrawn) this.notifications.wake();
+    const removed = await transaction(this.db, (trx) => this.workflow.remove(trx, tenantId, request.id, facts, by, nowIso()));
+    assertThat(removed, () => fail.notFound(`Non-employee request ${id} was not found.`));
+    this.notifications.wake();
   }
 }

@@ -10,8 +10,8 @@
  *   Approval item                                 Request
  *
  *   level 1 ────► PENDING ──approve──► APPROVED     with approvers ──► PENDING ──last level approved──► APPROVED
- *                  ▲  │ └───reject───► REJECTED                          │ └─────any level rejected──► REJECTED
- *          activate│  └────cancel────► CANCELLED                         └────────withdrawn──────────► CANCELLED
+ *                  ▲  │ └───reject───► REJECTED                            └─────any level rejected──► REJECTED
+ *          activate│  └────cancel────► CANCELLED
  *                  │                      ▲         without approvers ───────────────────────────────► APPROVED
  *   levels 2, 3 ► NOT_READY ───cancel─────┘
  *
@@ -21,11 +21,13 @@
  * |            |          |           | PENDING → APPROVED (completionDate, the record is created)        |
  * | PENDING    | reject   | REJECTED  | request PENDING → REJECTED; every other open item → CANCELLED      |
  * | NOT_READY  | activate | PENDING   | (the previous level was approved)                                 |
- * | PENDING,   | cancel   | CANCELLED | (a rejection at another level, or the request was withdrawn)       |
+ * | PENDING,   | cancel   | CANCELLED | (a rejection at another level)                                   |
  * | NOT_READY  |          |           |                                                                  |
  *
  * APPROVED, REJECTED and CANCELLED are final, for items and requests alike. A request with no
- * approvers is created APPROVED at once. Deciding an item that is not PENDING is 400.1.3.
+ * approvers is created APPROVED at once. Deciding an item that is not PENDING is 400.1.3. Deleting
+ * a request removes it and its items in any state (a PENDING one is withdrawn: workflow.remove);
+ * CANCELLED remains a request status SailPoint's API names, which this server no longer gives.
  */
 import { fail, type ApiError } from '../../errors/api-error.js';
 
@@ -35,7 +37,7 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 export type RequestStatus = Exclude<ApprovalStatus, 'NOT_READY'>;
 
 export type ItemEvent = 'approve' | 'reject' | 'activate' | 'cancel';
-export type RequestEvent = 'complete' | 'reject' | 'withdraw';
+export type RequestEvent = 'complete' | 'reject';
 export type Decision = 'approve' | 'reject';
 
 type Table<S extends string, E extends string> = Readonly<Record<S, Readonly<Partial<Record<E, S>>>>>;
@@ -49,7 +51,7 @@ export const ITEM_TRANSITIONS: Table<ApprovalStatus, ItemEvent> = {
 };
 
 export const REQUEST_TRANSITIONS: Table<RequestStatus, RequestEvent> = {
-  PENDING: { complete: 'APPROVED', reject: 'REJECTED', withdraw: 'CANCELLED' },
+  PENDING: { complete: 'APPROVED', reject: 'REJECTED' },
   APPROVED: {},
   REJECTED: {},
   CANCELLED: {},
@@ -96,7 +98,7 @@ const WHY: Record<ApprovalStatus, string> = {
   NOT_READY: 'it is NOT_READY: an earlier approval level has not been approved yet',
   APPROVED: 'it was already APPROVED',
   REJECTED: 'it was already REJECTED',
-  CANCELLED: 'it was CANCELLED (the request was rejected at another level or withdrawn)',
+  CANCELLED: 'it was CANCELLED (the request was rejected at another level)',
   PENDING: 'it is PENDING',
 };
 
@@ -122,11 +124,6 @@ export function planDecision(items: readonly ItemState[], itemId: string, decisi
   const next = others.filter((i) => i.order > item.order && i.status === 'NOT_READY').sort((a, b) => a.order - b.order)[0];
   if (next) return { decided, activate: [next.id], cancel: [] };
   return { decided, activate: [], cancel: [], requestEvent: 'complete' };
-}
-
-/** Withdrawing a PENDING request cancels its open items. */
-export function planWithdrawal(items: readonly ItemState[]): { cancel: string[]; requestEvent: RequestEvent } {
-  return { cancel: items.filter((i) => OPEN_ITEM_STATUSES.includes(i.status)).map((i) => i.id), requestEvent: 'withdraw' };
 }
 
 /** Parses an approvalStatus filter value in any case (`"Pending"` in the spec's example). */

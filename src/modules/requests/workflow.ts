@@ -1,6 +1,6 @@
 /**
  * The steps of the approval state machine that run inside a transaction, shared by request
- * creation, decisions and withdrawal: each applies one transition with a conditional update and
+ * creation, decisions and deletion: each applies one transition with a conditional update and
  * writes its notifications in the same transaction.
  *
  * Lock order, the same in every transaction that changes a request: the request row first
@@ -12,13 +12,20 @@ import type { Exec } from '../../db/dialect.js';
 import { fail } from '../../errors/api-error.js';
 import type { Member } from '../directory/model.js';
 import type { DirectoryService } from '../directory/service.js';
-import { type Person, type RequestFacts, approvalRequested, requestApproved, requestRejected, requestWithdrawn } from '../notifications/messages.js';
+import {
+  NOTIFICATION_KINDS,
+  type Person,
+  type RequestFacts,
+  approvalRequested,
+  requestApproved,
+  requestRejected,
+  requestWithdrawn,
+} from '../notifications/messages.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { NonEmployeeRecord } from '../records/model.js';
 import { type RecordService, sourceFull } from '../records/service.js';
 import type { ApprovalItem, NonEmployeeRequest } from './model.js';
 import type { RequestRepository } from './repository.js';
-import { planWithdrawal } from './state.js';
 
 export class ApprovalWorkflow {
   constructor(
@@ -113,22 +120,25 @@ export class ApprovalWorkflow {
   }
 
   /**
-   * Withdraws a PENDING request: CANCELLED with its open items (read again under the request's
-   * lock); the approvers of the PENDING level hear of it. False when it is not PENDING.
+   * Deletes a request and its items; a record it created stays. A PENDING request is withdrawn
+   * first, under its lock: the notices asking its approvers to decide that no sender has tried yet
+   * are dropped, and the approvers of its open level who may have been told hear that it was
+   * withdrawn. False when there is no such request.
    */
-  async withdraw(trx: Exec, tenantId: string, requestId: string, facts: RequestFacts, by: Person | undefined, now: string): Promise<boolean> {
-    if (!(await this.repo.finish(trx, tenantId, requestId, 'CANCELLED', now))) return false;
-    const items = (await this.repo.itemsOf(trx, tenantId, [requestId])).get(requestId) ?? [];
-    await this.repo.cancel(trx, tenantId, planWithdrawal(items).cancel, now);
-    for (const item of items.filter((i) => i.status === 'PENDING')) {
-      const recipients = await this.recipients(trx, tenantId, item.approver);
-      await this.notifications.enqueue(
-        trx,
-        tenantId,
-        recipients.map((r) => requestWithdrawn(r, facts, by)),
-        now,
-      );
+  async remove(trx: Exec, tenantId: string, requestId: string, facts: RequestFacts, by: Person | undefined, now: string): Promise<boolean> {
+    if (await this.repo.lockPending(trx, tenantId, requestId, now)) {
+      const items = (await this.repo.itemsOf(trx, tenantId, [requestId])).get(requestId) ?? [];
+      const dropped = new Set(await this.notifications.dropUnsent(trx, tenantId, requestId, NOTIFICATION_KINDS.approvalRequested));
+      for (const item of items.filter((i) => i.status === 'PENDING')) {
+        const recipients = (await this.recipients(trx, tenantId, item.approver)).filter((r) => !dropped.has(r));
+        await this.notifications.enqueue(
+          trx,
+          tenantId,
+          recipients.map((r) => requestWithdrawn(r, facts, by)),
+          now,
+        );
+      }
     }
-    return true;
+    return this.repo.delete(trx, tenantId, requestId);
   }
 }
