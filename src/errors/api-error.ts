@@ -64,7 +64,6 @@ export const fail = {
   badRequest: (text: string, causes: readonly Cause[] = []) => new ApiError(DetailCode.badRequest, text, causes),
   /** A request whose content is invalid field by field: one cause per problem. */
   invalid: (causes: readonly Cause[]) => new ApiError(DetailCode.badRequest, causes.map((c) => c.text).join('; '), causes),
-  missing: (field: string) => new ApiError(DetailCode.missing, `${field} is required`, [{ field, text: `${field} is required` }]),
   illegalValue: (field: string, text: string) => new ApiError(DetailCode.illegalValue, text, [{ field, text }]),
   illegalUpdate: (text: string, causes: readonly Cause[] = []) => new ApiError(DetailCode.illegalUpdate, text, causes),
   limitViolation: (text: string) => new ApiError(DetailCode.limitViolation, text),

@@ -66,6 +66,17 @@ function describe(error: AjvError): string {
       return `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'pattern':
       return error.params.pattern === ID_PATTERN ? 'is not a valid id' : `does not match ${String(error.params.pattern)}`;
+    // Worded as the services word the same limits.
+    case 'maxItems':
+      return `must not have more than ${String(error.params.limit)} entries`;
+    case 'minItems':
+      return `must have at least ${String(error.params.limit)} entries`;
+    case 'maxLength':
+      return `must be at most ${String(error.params.limit)} characters`;
+    case 'maxProperties':
+      return `must not have more than ${String(error.params.limit)} properties`;
+    case 'minLength':
+      return `must be at least ${String(error.params.limit)} characters`;
     default:
       return error.message ?? 'is invalid';
   }

@@ -179,7 +179,7 @@ describe('fuzz: JSON Patch against forbidden paths', () => {
       const before = await read(url);
       const counted = await changes();
       const refusals: [string, string, RegExp][] = [
-        ['101 operations', JSON.stringify(Array.from({ length: 101 }, () => testOp)), /must NOT have more than 100 items/],
+        ['101 operations', JSON.stringify(Array.from({ length: 101 }, () => testOp)), /must not have more than 100 entries/],
         ['a value 10,000 levels deep', `[{"op":"replace","path":"/${field}","value":${deepJson(10_000, 'array')}}]`, /nested deeper than/],
         ['a value 10,000 objects deep', `[{"op":"add","path":"/${target.writable[0]}","value":${deepJson(10_000, 'object')}}]`, /nested deeper than/],
         [

@@ -3,10 +3,12 @@
  * see test/contract/README.md), not against this server's schemas: the upstream contract is the judge.
  *
  * The slices are OpenAPI 3.0 and fully dereferenced. Before Ajv sees a schema it is converted:
- * - `nullable: true` becomes a type union with `null` (and `null` joins an `enum`);
+ * - `nullable: true` becomes a type union with `null` (and `null` joins an `enum`), as does a
+ *   schema whose description names null as one of its values;
  * - `allOf` of object schemas is merged into one object schema (same meaning, and it lets the
  *   strict mode below see every property the contract defines at that level);
- * - OpenAPI-only keywords (`example`, `x-…`, …) are dropped;
+ * - OpenAPI-only keywords (`example`, `x-…`, …) are dropped, but a property an object's own
+ *   `example` shows is declared (the example is part of the contract);
  * - formats: `date-time` (and `date`) are checked, `int32` is range-checked, every other format
  *   (`UUID`, `comma-separated`, `float`, …) is accepted as is.
  * Strict mode (the default) adds `additionalProperties: false` to every object schema that has
@@ -118,7 +120,15 @@ function convert(schema: SchemaObject): SchemaObject {
     }
   }
   mergeAllOf(out);
-  if (schema.nullable === true) {
+  // A property the schema's own example shows is part of the contract, though the schema leaves
+  // it out (an approval's requester: `{type, id, name}` in the example, `{type, id}` declared).
+  if (isObject(schema.example) && isObject(out.properties)) {
+    for (const name of Object.keys(schema.example)) if (!(name in out.properties)) out.properties[name] = {};
+  }
+  // A schema whose text names null as one of its values is nullable, though it does not say so
+  // (the bulk upload status: "null means job has been submitted to the source").
+  const namesNull = typeof schema.description === 'string' && /^null means /m.test(schema.description);
+  if (schema.nullable === true || namesNull) {
     if (typeof out.type === 'string') out.type = [out.type, 'null'];
     else if (Array.isArray(out.type) && !out.type.includes('null')) out.type = [...out.type, 'null'];
     if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];

@@ -111,7 +111,12 @@ describe('approvals: the state machine over HTTP', () => {
       assert.deepEqual(Object.keys(one.json()).concat().sort(), [...ITEM_KEYS, 'comment'].sort());
       assert.equal(one.json().approvalStatus, 'APPROVED');
       assert.equal(one.json().comment, 'Looks fine');
-      assert.deepEqual(one.json().nonEmployeeRequest, { id: r.id, requester: { type: 'IDENTITY', id: w.manager.identity.id } });
+      // The requester with its name, as SailPoint's example shows it.
+      assert.deepEqual(one.json().nonEmployeeRequest, { id: r.id, requester: { type: 'IDENTITY', id: w.manager.identity.id, name: w.manager.identity.name } });
+      const listed = (await w.h.request('GET', '/v2024/non-employee-approvals?requested-for=me', w.a1.token)).json();
+      assert.equal(listed.find((i: { id: string }) => i.id === first!.id).nonEmployeeRequest.requester.name, w.manager.identity.name);
+      const detail = (await w.h.request('GET', `/v2024/non-employee-approvals/${first!.id}`, w.a1.token)).json();
+      assert.equal(detail.nonEmployeeRequest.requester.name, w.manager.identity.name);
       let now = await getRequest(w, r.id);
       assert.deepEqual(statuses(now), ['APPROVED', 'PENDING']);
       assert.equal(now.approvalStatus, 'PENDING');

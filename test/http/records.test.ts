@@ -624,7 +624,7 @@ describe('records: bulk delete, source deletion, limits and races', () => {
 
     const tooMany = await bulk(Array.from({ length: 1001 }, () => newId()));
     assert.equal(tooMany.statusCode, 400);
-    assert.match(errorOf(tooMany).causes[0]!.text, /ids must NOT have more than 1000 items/);
+    assert.match(errorOf(tooMany).causes[0]!.text, /ids must not have more than 1000 entries/);
     assert.equal((await bulk(['not-an-id'])).statusCode, 400);
     assert.equal((await w.h.request('POST', url('v2024', '/bulk-delete'), w.h.admin.token, {})).statusCode, 400);
     assert.equal((await bulk([])).statusCode, 204);

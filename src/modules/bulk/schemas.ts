@@ -27,7 +27,8 @@ const jobFields = {
 export const NonEmployeeBulkUploadJob = Type.Object(jobFields, { title: 'NonEmployeeBulkUploadJob' });
 
 /** No job yet: `status` is left out (the spec makes it optional, and non-nullable but in beta). */
-export const NonEmployeeBulkUploadStatus = Type.Object({ status: Type.Optional(Status(false)) }, { title: 'NonEmployeeBulkUploadStatus' });
+/** `status` is null while the source has no upload job (the spec's text: "null means …"). */
+export const NonEmployeeBulkUploadStatus = Type.Object({ status: Status(true) }, { title: 'NonEmployeeBulkUploadStatus' });
 
 const nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 const count = (description: string) => Type.Integer({ minimum: 0, description });

@@ -149,10 +149,10 @@ export class BulkService {
   }
 
   /** The newest job's status; `{}` when the source has none. */
-  async status(principal: Principal, sourceId: string): Promise<{ status?: JobStatus }> {
+  async status(principal: Principal, sourceId: string): Promise<{ status: JobStatus | null }> {
     const source = await this.readable(principal, sourceId);
     const [newest] = await this.repo.list(this.db, principal.tenantId, source.id, 1, 0);
-    return newest ? { status: newest.status } : {};
+    return { status: newest?.status ?? null };
   }
 
   async template(principal: Principal, sourceId: string): Promise<{ fileName: string; csv: string }> {

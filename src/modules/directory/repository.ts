@@ -87,6 +87,20 @@ export class DirectoryRepository {
   }
 
   /** The email addresses of identities, by id (identities without one are left out). */
+  async names(db: Exec, tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await db
+        .selectFrom('identities')
+        .select(['id', 'alias', 'name'])
+        .where('tenant_id', '=', tenantId)
+        .where('id', 'in', ids.slice(i, i + CHUNK))
+        .execute();
+      for (const r of rows) out.set(r.id, r.name?.trim() || r.alias);
+    }
+    return out;
+  }
+
   async emails(db: Exec, tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (let i = 0; i < ids.length; i += CHUNK) {

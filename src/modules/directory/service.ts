@@ -99,6 +99,11 @@ export class DirectoryService {
     return this.repo.emails(this.db, tenantId, [...new Set(ids)]);
   }
 
+  /** Display names by identity id (the alias where an identity has no name); gone ones are left out. */
+  names(tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
+    return this.repo.names(this.db, tenantId, [...new Set(ids)]);
+  }
+
   missingIdentities(tenantId: string, ids: readonly string[]): Promise<string[]> {
     return this.repo.missingIdentities(this.db, tenantId, ids);
   }

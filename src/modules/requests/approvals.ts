@@ -10,11 +10,11 @@
  * reject only the approver named on the item (an identity, or a member of a governance group).
  */
 import type { Kysely } from 'kysely';
-import { hasRight, type Principal } from '../../auth/principal.js';
+import { hasRight, type Principal, requestedIdentity } from '../../auth/principal.js';
 import { parseListFilter, parseSorters } from '../../collections/query.js';
 import { type Exec, transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
-import { isId, normalizeId, nowIso } from '../../domain/ids.js';
+import { normalizeId, nowIso } from '../../domain/ids.js';
 import { type ApiError, assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { NotificationService } from '../notifications/service.js';
@@ -57,19 +57,22 @@ export class ApprovalService {
   private async approverIdsFor(principal: Principal, requestedFor: string | undefined, required: boolean): Promise<string[] | undefined> {
     const raw = (requestedFor ?? '').trim();
     if (raw === '' && !required && hasRight(principal, 'idn:nesr:read')) return undefined;
-    if (raw === '' || raw.toLowerCase() === 'me' || normalizeId(raw) === principal.identityId) return this.directory.actorIds(principal);
-    assertThat(isId(raw), () => fail.illegalValue('requested-for', `requested-for must be "me" or an identity id, got "${raw}"`));
-    assertThat(hasRight(principal, 'idn:nesr:read'), () =>
+    if (raw === '') return this.directory.actorIds(principal);
+    const { self, identityId } = requestedIdentity(principal, raw);
+    assertThat(self || hasRight(principal, 'idn:nesr:read'), () =>
       fail.forbidden('The approvals of another identity require idn:nesr:read; approvers pass requested-for=me.'),
     );
-    return this.directory.actorIds({ tenantId: principal.tenantId, identityId: normalizeId(raw) });
+    return this.directory.actorIds({ tenantId: principal.tenantId, identityId });
   }
 
   async list(principal: Principal, params: ListApprovalsParams): Promise<{ items: ApprovalItemView[]; total?: number }> {
     const filter = parseListFilter(params.filters, APPROVAL_FILTERS);
     const sorters = parseSorters(params.sorters, APPROVAL_SORTS);
     const approverIds = await this.approverIdsFor(principal, params.requestedFor, false);
-    const items = await this.repo.listItems(this.db, principal.tenantId, { approverIds, filter, sorters, limit: params.limit, offset: params.offset });
+    const items = await this.named(
+      principal.tenantId,
+      await this.repo.listItems(this.db, principal.tenantId, { approverIds, filter, sorters, limit: params.limit, offset: params.offset }),
+    );
     if (!params.count) return { items };
     return { items, total: await this.repo.countItems(this.db, principal.tenantId, { approverIds, filter }) };
   }
@@ -84,7 +87,17 @@ export class ApprovalService {
   private async find(tenantId: string, id: string): Promise<ApprovalItemView> {
     const item = await this.repo.itemById(this.db, tenantId, normalizeId(id));
     assertThat(item, itemNotFound(id));
-    return item;
+    return (await this.named(tenantId, [item]))[0]!;
+  }
+
+  /** The items with their requesters' names. */
+  private async named(tenantId: string, items: ApprovalItemView[]): Promise<ApprovalItemView[]> {
+    if (items.length === 0) return items;
+    const names = await this.directory.names(
+      tenantId,
+      items.map((i) => i.requesterId),
+    );
+    return items.map((i) => ({ ...i, requesterName: names.get(i.requesterId) ?? null }));
   }
 
   private async isApprover(principal: Principal, item: ApprovalItemView): Promise<boolean> {
@@ -106,7 +119,7 @@ export class ApprovalService {
   }
 
   reject(principal: Principal, id: string, comment: string): Promise<ApprovalItemView> {
-    assertThat(comment.trim() !== '', () => fail.missing('comment'));
+    assertThat(comment.trim() !== '', () => fail.invalid([{ field: 'comment', text: 'comment is required' }]));
     return this.decide(principal, id, 'reject', comment.trim());
   }
 
@@ -146,6 +159,6 @@ export class ApprovalService {
       return (await this.repo.itemById(trx, tenantId, id))!;
     });
     this.notifications.wake();
-    return decided;
+    return { ...decided, requesterName: item.requesterName ?? null };
   }
 }

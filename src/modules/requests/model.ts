@@ -22,6 +22,8 @@ export interface ApprovalItem {
 /** An item with what the approval lists show of its request. */
 export interface ApprovalItemView extends ApprovalItem {
   requesterId: string;
+  /** The requester's display name; null when the identity has none or is gone. */
+  requesterName?: string | null;
   accountName: string;
 }
 

@@ -75,7 +75,11 @@ function requestDto(r: Request) {
   };
 }
 
-const requester = (item: ApprovalItemView) => ({ type: 'IDENTITY' as const, id: item.requesterId });
+const requester = (item: ApprovalItemView) => ({
+  type: 'IDENTITY' as const,
+  id: item.requesterId,
+  ...(item.requesterName ? { name: item.requesterName } : {}),
+});
 
 /** NonEmployeeApprovalItem: the item and NonEmployeeRequestLite. */
 function approvalItemDto(item: ApprovalItemView) {

@@ -110,9 +110,18 @@ export const SummaryParams = Type.Object({ requestedFor: RequestedFor('The ident
 
 // Approvals ---------------------------------------------------------------------------------
 
+/** The requester as SailPoint's example shows it: the identity reference and its name. */
+const Requester = Type.Object(
+  {
+    ...IdentityReference.properties,
+    name: Type.Optional(Type.String({ description: "The requester's display name." })),
+  },
+  { example: { type: 'IDENTITY', id: '2c9180866166b5b0016167c32ef31a66', name: 'William Smith' } },
+);
+
 const requestLiteFields = {
   id: Type.String({ description: 'Non-Employee request id.' }),
-  requester: IdentityReference,
+  requester: Requester,
 };
 
 export const NonEmployeeApprovalItem = Type.Object(

@@ -11,7 +11,7 @@
  * - delete: `idn:nesr:delete`.
  */
 import type { Kysely } from 'kysely';
-import { hasRight, type Principal } from '../../auth/principal.js';
+import { hasRight, type Principal, requestedIdentity } from '../../auth/principal.js';
 import { newId } from '../../auth/secrets.js';
 import { parseListFilter, parseSorters } from '../../collections/query.js';
 import { transaction } from '../../db/dialect.js';
@@ -140,15 +140,10 @@ export class RequestService {
 
   /** `me` (any case) or the caller's id: the caller; another id: needs `idn:nesr:read`. */
   private async scopeFor(principal: Principal, requestedFor: string): Promise<{ scope: RequestScope; actorIds: string[] }> {
-    const raw = requestedFor.trim();
-    let identityId = principal.identityId;
-    if (raw.toLowerCase() !== 'me' && normalizeId(raw) !== principal.identityId) {
-      assertThat(isId(raw), () => fail.illegalValue('requested-for', `requested-for must be "me" or an identity id, got "${raw}"`));
-      assertThat(hasRight(principal, 'idn:nesr:read'), () =>
-        fail.forbidden('The requests of another identity require idn:nesr:read; account managers pass requested-for=me.'),
-      );
-      identityId = normalizeId(raw);
-    }
+    const { self, identityId } = requestedIdentity(principal, requestedFor);
+    assertThat(self || hasRight(principal, 'idn:nesr:read'), () =>
+      fail.forbidden('The requests of another identity require idn:nesr:read; account managers pass requested-for=me.'),
+    );
     const actorIds = await this.directory.actorIds({ tenantId: principal.tenantId, identityId });
     return { scope: { requesterId: identityId, sourceIds: await this.sources.sourceIds(principal.tenantId, actorIds) }, actorIds };
   }

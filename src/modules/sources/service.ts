@@ -11,7 +11,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { hasRight, type Principal } from '../../auth/principal.js';
+import { hasRight, type Principal, requestedIdentity } from '../../auth/principal.js';
 import { newId } from '../../auth/secrets.js';
 import { parseSorters, type SortSpec } from '../../collections/query.js';
 import { type Exec, transaction } from '../../db/dialect.js';
@@ -172,11 +172,10 @@ export class SourceService {
       assertThat(hasRight(principal, 'idn:nesr:read'), () =>
         fail.forbidden('Listing every source requires idn:nesr:read; account managers pass requested-for=me.'),
       );
-    } else if (requestedFor === 'me' || normalizeId(requestedFor) === principal.identityId) {
-      managedBy = await this.directory.actorIds(principal);
     } else {
-      assertThat(hasRight(principal, 'idn:nesr:read'), () => fail.forbidden('Listing the sources of another identity requires idn:nesr:read.'));
-      managedBy = await this.directory.actorIds({ ...principal, identityId: normalizeId(requestedFor) });
+      const { self, identityId } = requestedIdentity(principal, requestedFor);
+      assertThat(self || hasRight(principal, 'idn:nesr:read'), () => fail.forbidden('Listing the sources of another identity requires idn:nesr:read.'));
+      managedBy = await this.directory.actorIds({ ...principal, identityId });
     }
     const sorters = parseSorters(params.sorters, SOURCE_SORTS);
     const sources = await this.repo.list(this.db, principal.tenantId, { managedBy, sorters, limit: params.limit, offset: params.offset });
