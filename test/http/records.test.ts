@@ -259,7 +259,7 @@ describe('records: authorization', () => {
     assert.equal((await w.h.request('POST', url('beta'), people.creator!.token, recordBody(w.sourceId, 'c1', { data: { costCenter: 'x' } }))).statusCode, 200);
   });
 
-  test('get: idn:nesr:read, or an account manager directly or through a governance group; 404 before 403', async () => {
+  test('get: idn:nesr:read, the owner, or an account manager directly or through a governance group; 404 before 403', async () => {
     const get = (c: Caller, id: string) => w.h.request('GET', url('v3', `/${id}`), c.token);
     assert.equal((await get(people.reader!, mine.id)).statusCode, 200);
     assert.equal((await get(people.reader!, theirs)).statusCode, 200);
@@ -268,11 +268,13 @@ describe('records: authorization', () => {
     assert.equal((await get(people.grouped!, theirs)).statusCode, 200);
     assert.equal((await get(people.grouped!, mine.id)).statusCode, 403);
     assert.equal((await get(people.nobody!, mine.id)).statusCode, 403);
-    assert.equal((await get(w.owner, mine.id)).statusCode, 403, 'owning a source is not managing it');
+    assert.equal((await get(w.owner, mine.id)).statusCode, 200, 'the owner reads the records of the source it owns');
+    assert.equal((await get(w.owner, theirs)).statusCode, 200, 'it owns the grouped source too');
+    assert.equal((await get(w.manager, theirs)).statusCode, 403, 'an account manager of another source does not');
     assert.equal((await get(people.nobody!, newId())).statusCode, 404);
   });
 
-  test('list: idn:nesr:read sees all, account managers their sources only, anyone else nothing', async () => {
+  test('list: idn:nesr:read sees all, owners and account managers their sources only, anyone else nothing', async () => {
     const names = async (c: Caller, query = '') =>
       (await w.h.request('GET', url('v1', query), c.token))
         .json()
@@ -282,6 +284,7 @@ describe('records: authorization', () => {
     assert.deepEqual(await names(w.manager), ['c1', 'mine']);
     assert.deepEqual(await names(people.grouped!), ['theirs']);
     assert.deepEqual(await names(people.nobody!), []);
+    assert.deepEqual(await names(w.owner), ['c1', 'mine', 'theirs'], 'the owner sees the records of the sources it owns');
     assert.deepEqual(await names(w.manager, `?filters=${encodeURIComponent(`sourceId eq "${mine.sourceId}" or accountName eq "theirs"`)}`), ['c1', 'mine']);
     const counted = await w.h.request('GET', url('v1', '?count=true'), people.grouped!.token);
     assert.equal(counted.headers['x-total-count'], '1');

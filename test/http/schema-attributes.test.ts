@@ -644,13 +644,13 @@ describe('schema attributes', () => {
       attribute = await createOk(sourceId, 'rights');
     });
 
-    test('list and get: idn:nesr:read, or an account manager (directly or through a group)', async () => {
-      for (const caller of [reader, manager, groupMember]) {
+    test('list and get: idn:nesr:read, the owner, or an account manager (directly or through a group)', async () => {
+      for (const caller of [reader, owner, manager, groupMember]) {
         assert.equal((await list(sourceId, caller.token)).length, 9, caller.identity.alias);
         const res = await h.request('GET', attrs(sourceId, `/${attribute.id}`), caller.token);
         assert.equal(res.statusCode, 200, caller.identity.alias);
       }
-      for (const caller of [stranger, owner, creator, updater, deleter]) {
+      for (const caller of [stranger, creator, updater, deleter]) {
         assertForbidden(await h.request('GET', attrs(sourceId), caller.token));
         assertForbidden(await h.request('GET', attrs(sourceId, `/${attribute.id}`), caller.token));
       }

@@ -302,10 +302,17 @@ describe('sources: create, get, patch, delete', () => {
       assertForbidden(await h.request('GET', v(`/${other.id}`), groupMember.token));
     });
 
-    test('an unrelated identity, an approver or the owner without idn:nesr:read → 403', async () => {
-      for (const caller of [stranger, carol, owner]) {
+    test('an unrelated identity or an approver without idn:nesr:read → 403; the owner reads what it owns', async () => {
+      for (const caller of [stranger, carol]) {
         assertForbidden(await h.request('GET', v(`/${source.id}`), caller.token));
       }
+      const owned = await h.request('GET', v(`/${source.id}`), owner.token);
+      assert.equal(owned.statusCode, 200, owned.body);
+      const mine = await h.request('GET', v('?requested-for=me'), owner.token);
+      assert.ok(
+        mine.json().some((s: { id: string }) => s.id === source.id),
+        'requested-for=me lists the sources it owns',
+      );
     });
 
     test('a governance-group member loses access when removed from the group', async () => {

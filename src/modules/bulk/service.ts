@@ -4,8 +4,10 @@
  *
  * Who may do what (docs/authorization.md):
  * - upload: `idn:nesr:create` (the spec's rule; an upload may also update records);
- * - export, template, status, jobs, job errors: `idn:nesr:read`, or an account manager of the
- *   source (they may list its records and schema attributes anyway).
+ * - export, template: `idn:nesr:read`, or the owner or an account manager of the source (they
+ *   may list its records and schema attributes anyway);
+ * - status, jobs, job errors: `idn:nesr:read` (the spec's rule), or `idn:nesr:create` (who may
+ *   upload must be able to follow the upload).
  *
  * An upload is judged at once where it can be: no `data` part, not CSV text, bad header, over
  * the size cap, more new records than the source can take → 400 with one cause per problem.
@@ -69,10 +71,26 @@ export class BulkService {
     private readonly records: RecordService,
   ) {}
 
+  /**
+   * The source, for the export and the template: `idn:nesr:read`, or the source's owner or an
+   * account manager of it, who may list every record and attribute of it anyway.
+   */
   private async readable(principal: Principal, sourceId: string): Promise<Source> {
     const source = await this.sources.find(principal.tenantId, sourceId);
-    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isAccountManager(principal, source.id))) {
-      throw fail.forbidden('This operation requires idn:nesr:read, or being an account manager of the source.');
+    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isOwnerOrAccountManager(principal, source.id))) {
+      throw fail.forbidden('This operation requires idn:nesr:read, or being the owner or an account manager of the source.');
+    }
+    return source;
+  }
+
+  /**
+   * The source, for the upload status and jobs: `idn:nesr:read` (the spec's rule), or
+   * `idn:nesr:create`, which a caller needs to upload and then to follow what it uploaded.
+   */
+  private async followable(principal: Principal, sourceId: string): Promise<Source> {
+    const source = await this.sources.find(principal.tenantId, sourceId);
+    if (!hasRight(principal, 'idn:nesr:read') && !hasRight(principal, 'idn:nesr:create')) {
+      throw fail.forbidden('Upload status and jobs require idn:nesr:read or idn:nesr:create.');
     }
     return source;
   }
@@ -150,7 +168,7 @@ export class BulkService {
 
   /** The newest job's status; `{}` when the source has none. */
   async status(principal: Principal, sourceId: string): Promise<{ status: JobStatus | null }> {
-    const source = await this.readable(principal, sourceId);
+    const source = await this.followable(principal, sourceId);
     const [newest] = await this.repo.list(this.db, principal.tenantId, source.id, 1, 0);
     return { status: newest?.status ?? null };
   }
@@ -203,13 +221,13 @@ export class BulkService {
   }
 
   async jobs(principal: Principal, sourceId: string, page: { limit: number; offset: number; count: boolean }): Promise<{ jobs: BulkJob[]; total?: number }> {
-    const source = await this.readable(principal, sourceId);
+    const source = await this.followable(principal, sourceId);
     const jobs = await this.repo.list(this.db, principal.tenantId, source.id, page.limit, page.offset);
     return page.count ? { jobs, total: await this.repo.count(this.db, principal.tenantId, source.id) } : { jobs };
   }
 
   async job(principal: Principal, sourceId: string, jobId: string): Promise<BulkJob> {
-    const source = await this.readable(principal, sourceId);
+    const source = await this.followable(principal, sourceId);
     const job = await this.repo.byId(this.db, principal.tenantId, source.id, normalizeId(jobId));
     assertThat(job, () => fail.notFound(`Bulk upload job ${jobId} was not found in source ${sourceId}.`));
     return job;

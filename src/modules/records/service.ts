@@ -4,9 +4,9 @@
  * updates.ts.
  *
  * Who may do what:
- * - list: `idn:nesr:read` sees every record; anyone else sees the records of the sources they
- *   (or one of their governance groups) are an account manager of, which may be none;
- * - get: `idn:nesr:read`, or an account manager of the record's source (403 otherwise);
+ * - list: `idn:nesr:read` sees every record; anyone else sees the records of the sources they own
+ *   or (they or one of their governance groups) are an account manager of, which may be none;
+ * - get: `idn:nesr:read`, or the owner or an account manager of the record's source (403 otherwise);
  * - create: `idn:nesr:create`; delete and bulk delete: `idn:nesr:delete`;
  * - replace (PUT) and patch: `idn:nesr:update` for every writable field, or the source owner for
  *   endDate only (any other change is a 403).
@@ -140,8 +140,8 @@ export class RecordService {
 
   async get(principal: Principal, id: string): Promise<NonEmployeeRecord> {
     const record = await this.find(principal.tenantId, id);
-    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isAccountManager(principal, record.sourceId))) {
-      throw fail.forbidden('Reading a record requires idn:nesr:read, or being an account manager of its source.');
+    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isOwnerOrAccountManager(principal, record.sourceId))) {
+      throw fail.forbidden('Reading a record requires idn:nesr:read, or being the owner or an account manager of its source.');
     }
     return record;
   }

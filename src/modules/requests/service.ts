@@ -5,9 +5,10 @@
  * Who may do what:
  * - create: `idn:nesr:create`, the owner of the source, or one of its account managers (directly
  *   or through a governance group);
- * - get: `idn:nesr:read`, the requester, or an account manager of the request's source;
+ * - get: `idn:nesr:read`, the requester, or the owner or an account manager of the request's source;
  * - list and summary: `requested-for=me` (or the caller's own id) for anyone: the requests they
- *   made and those in the sources they manage; another identity's id needs `idn:nesr:read`;
+ *   made and those in the sources they own or are an account manager of; another identity's id
+ *   needs `idn:nesr:read`;
  * - delete: `idn:nesr:delete`.
  */
 import type { Kysely } from 'kysely';
@@ -65,7 +66,7 @@ export class RequestService {
     if (hasRight(principal, 'idn:nesr:create')) return;
     const raw = typeof rawSourceId === 'string' ? rawSourceId.trim() : '';
     const source = isId(raw) ? await this.sources.find(principal.tenantId, raw).catch(() => undefined) : undefined;
-    if (source && (source.ownerId === principal.identityId || (await this.sources.isAccountManager(principal, source.id)))) return;
+    if (source && (await this.sources.isOwnerOrAccountManager(principal, source.id))) return;
     throw fail.forbidden('Creating a non-employee request requires idn:nesr:create, or owning the source, or being one of its account managers.');
   }
 
@@ -133,8 +134,10 @@ export class RequestService {
     const allowed =
       hasRight(principal, 'idn:nesr:read') ||
       request.requesterId === principal.identityId ||
-      (await this.sources.isAccountManager(principal, request.source.id));
-    assertThat(allowed, () => fail.forbidden('Reading a request requires idn:nesr:read, having made it, or being an account manager of its source.'));
+      (await this.sources.isOwnerOrAccountManager(principal, request.source.id));
+    assertThat(allowed, () =>
+      fail.forbidden('Reading a request requires idn:nesr:read, having made it, or being the owner or an account manager of its source.'),
+    );
     return request;
   }
 

@@ -1,6 +1,6 @@
 /**
  * Schema attributes: 8 system attributes per source, up to 10 custom ones.
- * - list, get: `idn:nesr:read`, or an account manager of the source;
+ * - list, get: `idn:nesr:read`, or the owner or an account manager of the source;
  * - create: `idn:nesr:create`; patch: `idn:nesr:update`; delete one or all custom: `idn:nesr:delete`.
  */
 import type { Kysely } from 'kysely';
@@ -72,7 +72,7 @@ export class SchemaAttributeService {
 
   private async readableSource(principal: Principal, sourceId: string): Promise<string> {
     const source = await this.sources.find(principal.tenantId, sourceId);
-    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isAccountManager(principal, source.id))) throw fail.forbidden();
+    if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isOwnerOrAccountManager(principal, source.id))) throw fail.forbidden();
     return source.id;
   }
 

@@ -7,7 +7,8 @@ import { type Source, toSource } from './model.js';
 
 export interface SourceListQuery {
   /** Only the sources with one of these ids as account manager; all sources when undefined. */
-  managedBy?: readonly string[] | undefined;
+  /** Only the sources one of these identities or groups owns or is an account manager of. */
+  keptBy?: readonly string[] | undefined;
   sorters: readonly Sorter[];
   limit: number;
   offset: number;
@@ -52,39 +53,47 @@ export class SourceRepository {
     return row && (await this.withMembers(db, tenantId, [row]))[0];
   }
 
-  private listBase(db: Exec, tenantId: string, managedBy: readonly string[] | undefined) {
+  /** The tenant's sources; with `keptBy`, those one of them owns or is an account manager of. */
+  private listBase(db: Exec, tenantId: string, keptBy: readonly string[] | undefined) {
     let qb = db.selectFrom('sources').where('sources.tenant_id', '=', tenantId);
-    if (managedBy) {
-      qb = qb.where('sources.id', 'in', (eb) =>
-        eb
-          .selectFrom('source_members')
-          .select('source_members.source_id')
-          .where('source_members.tenant_id', '=', tenantId)
-          .where('source_members.role', '=', 'ACCOUNT_MANAGER')
-          .where('source_members.principal_id', 'in', orNone(managedBy)),
+    if (keptBy) {
+      qb = qb.where((eb) =>
+        eb.or([
+          eb('sources.owner_id', 'in', orNone(keptBy)),
+          eb(
+            'sources.id',
+            'in',
+            eb
+              .selectFrom('source_members')
+              .select('source_members.source_id')
+              .where('source_members.tenant_id', '=', tenantId)
+              .where('source_members.role', '=', 'ACCOUNT_MANAGER')
+              .where('source_members.principal_id', 'in', orNone(keptBy)),
+          ),
+        ]),
       );
     }
     return qb;
   }
 
   async list(db: Exec, tenantId: string, query: SourceListQuery): Promise<Source[]> {
-    const rows = await applySorters(this.listBase(db, tenantId, query.managedBy).selectAll('sources'), query.sorters)
+    const rows = await applySorters(this.listBase(db, tenantId, query.keptBy).selectAll('sources'), query.sorters)
       .limit(query.limit)
       .offset(query.offset)
       .execute();
     return this.withMembers(db, tenantId, rows);
   }
 
-  async count(db: Exec, tenantId: string, managedBy: readonly string[] | undefined): Promise<number> {
-    const row = await this.listBase(db, tenantId, managedBy)
+  async count(db: Exec, tenantId: string, keptBy: readonly string[] | undefined): Promise<number> {
+    const row = await this.listBase(db, tenantId, keptBy)
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
-  /** The ids of the tenant's sources (those with one of `managedBy` as account manager, when given), in id order. */
-  async ids(db: Exec, tenantId: string, managedBy?: readonly string[]): Promise<string[]> {
-    const rows = await this.listBase(db, tenantId, managedBy).select('sources.id').orderBy('sources.id').execute();
+  /** The ids of the tenant's sources (those one of `keptBy` owns or is an account manager of, when given), in id order. */
+  async ids(db: Exec, tenantId: string, keptBy?: readonly string[]): Promise<string[]> {
+    const rows = await this.listBase(db, tenantId, keptBy).select('sources.id').orderBy('sources.id').execute();
     return rows.map((r) => r.id);
   }
 
@@ -101,16 +110,9 @@ export class SourceRepository {
     return rows.map((r) => r.source_id);
   }
 
-  /** True when one of `actorIds` is an account manager of the source. */
-  async isAccountManager(db: Exec, tenantId: string, sourceId: string, actorIds: readonly string[]): Promise<boolean> {
-    const row = await db
-      .selectFrom('source_members')
-      .select('source_id')
-      .where('tenant_id', '=', tenantId)
-      .where('source_id', '=', sourceId)
-      .where('role', '=', 'ACCOUNT_MANAGER')
-      .where('principal_id', 'in', orNone(actorIds))
-      .executeTakeFirst();
+  /** True when one of `actorIds` owns the source or is an account manager of it. */
+  async isKeptBy(db: Exec, tenantId: string, sourceId: string, actorIds: readonly string[]): Promise<boolean> {
+    const row = await this.listBase(db, tenantId, actorIds).select('sources.id').where('sources.id', '=', sourceId).executeTakeFirst();
     return row !== undefined;
   }
 

@@ -4,9 +4,9 @@
  *
  * Who may do what:
  * - create: org admins (the only user level SailPoint documents for it);
- * - list: `idn:nesr:read` for all sources or any manager's; anyone for `requested-for=me`
- *   (the sources they are an account manager of, directly or through a governance group);
- * - get: `idn:nesr:read`, or an account manager of the source;
+ * - list: `idn:nesr:read` for all sources or any identity's; anyone for `requested-for=me`
+ *   (the sources they own or are an account manager of, directly or through a governance group);
+ * - get: `idn:nesr:read`, the source's owner, or an account manager of it;
  * - patch: `idn:nesr:update`; delete: `idn:nesr:delete`.
  */
 import { randomInt } from 'node:crypto';
@@ -123,10 +123,10 @@ export class SourceService {
     return source;
   }
 
-  /** The source, if the caller may read it: `idn:nesr:read` or an account manager of it. */
+  /** The source, if the caller may read it: `idn:nesr:read`, its owner, or an account manager of it. */
   async get(principal: Principal, id: string): Promise<Source> {
     const source = await this.find(principal.tenantId, id);
-    if (!hasRight(principal, 'idn:nesr:read') && !(await this.isAccountManager(principal, source.id))) throw fail.forbidden();
+    if (!hasRight(principal, 'idn:nesr:read') && !(await this.isOwnerOrAccountManager(principal, source.id))) throw fail.forbidden();
     return source;
   }
 
@@ -137,11 +137,16 @@ export class SourceService {
     return source;
   }
 
-  async isAccountManager(principal: Principal, sourceId: string): Promise<boolean> {
-    return this.repo.isAccountManager(this.db, principal.tenantId, sourceId, await this.directory.actorIds(principal));
+  /**
+   * True when the caller owns the source or is an account manager of it (directly or through a
+   * governance group): the people who may read a source, its attributes and its records without
+   * `idn:nesr:read`, and file requests for it without `idn:nesr:create`.
+   */
+  async isOwnerOrAccountManager(principal: Principal, sourceId: string): Promise<boolean> {
+    return this.repo.isKeptBy(this.db, principal.tenantId, sourceId, await this.directory.actorIds(principal));
   }
 
-  /** The ids of the tenant's sources; with `actorIds`, only those one of them is an account manager of. */
+  /** The ids of the tenant's sources; with `actorIds`, only those one of them owns or is an account manager of. */
   sourceIds(tenantId: string, actorIds?: readonly string[]): Promise<string[]> {
     return this.repo.ids(this.db, tenantId, actorIds);
   }
@@ -166,7 +171,7 @@ export class SourceService {
   }
 
   async list(principal: Principal, params: ListSourcesParams): Promise<{ sources: Source[]; total?: number }> {
-    let managedBy: string[] | undefined;
+    let keptBy: string[] | undefined;
     const requestedFor = params.requestedFor;
     if (requestedFor === undefined || requestedFor === '') {
       assertThat(hasRight(principal, 'idn:nesr:read'), () =>
@@ -175,11 +180,11 @@ export class SourceService {
     } else {
       const { self, identityId } = requestedIdentity(principal, requestedFor);
       assertThat(self || hasRight(principal, 'idn:nesr:read'), () => fail.forbidden('Listing the sources of another identity requires idn:nesr:read.'));
-      managedBy = await this.directory.actorIds({ ...principal, identityId });
+      keptBy = await this.directory.actorIds({ ...principal, identityId });
     }
     const sorters = parseSorters(params.sorters, SOURCE_SORTS);
-    const sources = await this.repo.list(this.db, principal.tenantId, { managedBy, sorters, limit: params.limit, offset: params.offset });
-    const total = params.count ? await this.repo.count(this.db, principal.tenantId, managedBy) : undefined;
+    const sources = await this.repo.list(this.db, principal.tenantId, { keptBy, sorters, limit: params.limit, offset: params.offset });
+    const total = params.count ? await this.repo.count(this.db, principal.tenantId, keptBy) : undefined;
     return { sources, ...(total !== undefined ? { total } : {}) };
   }
 
