@@ -41,7 +41,8 @@ let idPool = Buffer.alloc(0);
 let idPoolAt = 0;
 
 /**
- * 32 lowercase hex characters, the shape of SailPoint's ids (and of request ids). The random
+ * 32 lowercase hex characters, the shape of SailPoint's identity ids (identities, API clients,
+ * governance groups, a source's ISC `sourceId`, tracking ids). The random
  * bytes come from the CSPRNG 4 KiB at a time, as `crypto.randomUUID` does: one `randomBytes(16)`
  * per id cost about as much as the rest of a small request's routing.
  */

@@ -236,3 +236,35 @@ export function parseFilter(text: string): FilterNode {
   if (tokens.length === 1) throw filterError('empty expression');
   return new Parser(tokens).parse();
 }
+
+/** The values compared with `field` anywhere in `node` (`eq`, `in`, and the rest). */
+export function filterValues(node: FilterNode, field: string): Literal[] {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return node.items.flatMap((item) => filterValues(item, field));
+    case 'not':
+      return filterValues(node.item, field);
+    case 'compare':
+      if (node.field !== field) return [];
+      return node.values ?? (node.value === undefined ? [] : [node.value]);
+  }
+}
+
+/** `node` with every value compared with `field` passed through `map`. */
+export function mapFilterValues(node: FilterNode, field: string, map: (value: Literal) => Literal): FilterNode {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return { kind: node.kind, items: node.items.map((item) => mapFilterValues(item, field, map)) };
+    case 'not':
+      return { kind: 'not', item: mapFilterValues(node.item, field, map) };
+    case 'compare':
+      if (node.field !== field) return node;
+      return {
+        ...node,
+        ...(node.value === undefined ? {} : { value: map(node.value) }),
+        ...(node.values === undefined ? {} : { values: node.values.map(map) }),
+      };
+  }
+}

@@ -15,6 +15,7 @@ import {
 import { assertMatchesContract, type Flavour, type HttpMethod } from '../helpers/contract.js';
 import { createApiUser, createIdentity, startTestServer, type ApiUser, type TestServer } from '../helpers/server.js';
 import type { Identity } from '../../src/modules/directory/model.js';
+import { UUID7 } from '../helpers/ids.js';
 
 // ---------------------------------------------------------------------------------------------
 // One shape for the three SDK classes: each adapter calls the class's own methods with its own
@@ -166,7 +167,6 @@ interface ErrorDto {
 }
 
 const SYSTEM_NAMES = ['accountName', 'firstName', 'lastName', 'phone', 'email', 'manager', 'startDate', 'endDate'];
-const HEX32 = /^[0-9a-f]{32}$/;
 
 function header(response: { headers: unknown }, name: string): string | undefined {
   const value = (response.headers as Record<string, unknown>)[name.toLowerCase()];
@@ -259,7 +259,7 @@ describe('e2e: sources and schema attributes through sailpoint-api-client', () =
           accountManagers: [{ id: manager.id }],
         };
         source = ok<SourceDto>(flavour, 'POST', '/non-employee-sources', await sdk.createSource(body));
-        assert.match(source.id, HEX32);
+        assert.match(source.id, UUID7);
         assert.equal(typeof source.sourceId, 'string');
         assert.equal(source.name, body.name);
         assert.equal(source.description, body.description);

@@ -199,7 +199,7 @@ describe('bulk upload, export, template, status', () => {
       const res = await get(`${base(flavour, sources.main!)}/non-employees/download`);
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^text\/csv/);
-      assert.match(String(res.headers['content-disposition']), /^attachment; filename="[0-9a-f]{32}-non-employees\.csv"$/);
+      assert.match(String(res.headers['content-disposition']), /^attachment; filename="[0-9a-f-]{36}-non-employees\.csv"$/);
       assert.equal(
         res.body,
         `${SYSTEM},department,badge\n` +

@@ -93,7 +93,7 @@ describe('notifications by SMTP', () => {
     assert.deepEqual(done.to, ['jane.doe@example.com']);
     assert.equal(done.subject, 'Approved: non-employee Grace Hopper in Contractors');
     assert.match(done.text, /the last approval was given by approver\.two/);
-    assert.match(done.text, /The non-employee record [0-9a-f]{32} was created/);
+    assert.match(done.text, /The non-employee record [0-9a-f-]{36} was created/);
 
     const stored = await rows(r.id);
     assert.deepEqual(

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, type Harness } from '../helpers/app.js';
+import { otherSpelling } from '../helpers/ids.js';
 
 const TEXTS = [
   'plain',
@@ -97,7 +98,7 @@ describe('records: lists serialized as GET serializes each record', () => {
 
   test('gets in parallel (one batched read on PostgreSQL) each answer their own record, misses 404', async () => {
     const ids = [...created.keys()];
-    const asked = [...ids, ...ids.slice(0, 3), 'f'.repeat(32), ids[1]!.replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')];
+    const asked = [...ids, ...ids.slice(0, 3), 'f'.repeat(32), otherSpelling(ids[1]!)];
     const answers = await Promise.all(asked.map((id) => h.request('GET', `/v2024/non-employee-records/${id}`, h.admin.token)));
     asked.forEach((id, i) => {
       const res = answers[i]!;
@@ -106,7 +107,7 @@ describe('records: lists serialized as GET serializes each record', () => {
         return;
       }
       assert.equal(res.statusCode, 200, res.body);
-      assert.deepEqual(res.json(), created.get(id.replaceAll('-', '')), id);
+      assert.deepEqual(res.json(), created.get(id === asked.at(-1) ? ids[1]! : id), id);
     });
   });
 

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
 import { createSource, recordBody } from '../helpers/factories.js';
+import { UUID7 } from '../helpers/ids.js';
 
 type Flavour = 'v3' | 'beta' | 'v2024' | 'v2025' | 'v2026' | 'v1';
 const FLAVOURS: Flavour[] = ['v3', 'beta', 'v2024', 'v2025', 'v2026', 'v1'];
@@ -88,7 +89,7 @@ describe('requests: create, get, list, summary, delete', () => {
       assert.equal(res.statusCode, 200, `${flavour}: ${res.body}`);
       const r = res.json();
       assert.deepEqual(Object.keys(r).sort(), [...KEYS].sort(), flavour);
-      assert.match(r.id, /^[0-9a-f]{32}$/);
+      assert.match(r.id, UUID7);
       assert.notEqual(r.id, w.source, 'the top-level id is the request id');
       assert.equal(r.sourceId, w.source);
       assert.equal(r.name, 'Contractors');

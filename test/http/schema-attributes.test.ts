@@ -9,6 +9,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
 import { createSource } from '../helpers/factories.js';
 import { assertMatchesContract } from '../helpers/contract.js';
+import { otherSpelling, UUID7 } from '../helpers/ids.js';
 
 type Flavour = 'v3' | 'beta' | 'v2024' | 'v2025' | 'v2026' | 'v1';
 const FLAVOURS: Flavour[] = ['v3', 'beta', 'v2024', 'v2025', 'v2026', 'v1'];
@@ -32,7 +33,6 @@ interface Attribute {
   required: boolean;
 }
 
-const dashed = (id: string) => `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
 const texts = (res: LightMyRequestResponse) => errorOf(res).causes.map((c) => c.text);
 const allTexts = (res: LightMyRequestResponse) => {
   const e = errorOf(res);
@@ -105,7 +105,7 @@ describe('schema attributes', () => {
       for (const a of items) {
         assert.equal(a.system, true, a.technicalName);
         assert.equal(a.required, true, a.technicalName);
-        assert.match(a.id, /^[0-9a-f]{32}$/);
+        assert.match(a.id, UUID7);
         assert.ok(a.label.length > 0);
         assert.match(a.created, ISO);
         assert.match(a.modified, ISO);
@@ -141,7 +141,7 @@ describe('schema attributes', () => {
       });
       assert.equal(res.statusCode, 200, res.body);
       const a: Attribute = res.json();
-      assert.match(a.id, /^[0-9a-f]{32}$/);
+      assert.match(a.id, UUID7);
       assert.deepEqual(
         { ...a, id: '', created: '', modified: '' },
         {
@@ -313,11 +313,11 @@ describe('schema attributes', () => {
       attribute = await createOk(sourceId, 'department', { helpText: 'Dept' });
     });
 
-    test('200 with the attribute; the dashed id forms work', async () => {
+    test('200 with the attribute; the other spelling of either id works', async () => {
       const res = await h.request('GET', attrs(sourceId, `/${attribute.id}`), h.admin.token);
       assert.equal(res.statusCode, 200, res.body);
       assert.deepEqual(res.json(), attribute);
-      const dashedRes = await h.request('GET', attrs(dashed(sourceId), `/${dashed(attribute.id).toUpperCase()}`), h.admin.token);
+      const dashedRes = await h.request('GET', attrs(otherSpelling(sourceId), `/${otherSpelling(attribute.id)}`), h.admin.token);
       assert.equal(dashedRes.statusCode, 200, dashedRes.body);
       assert.deepEqual(dashedRes.json(), attribute);
       const system = (await list(sourceId))[0]!;

@@ -8,6 +8,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
 import { createGroup, createSourceJson, identityId, type SourceJson, sourceBody } from '../helpers/factories.js';
 import { assertMatchesContract } from '../helpers/contract.js';
+import { otherSpelling, UUID7 } from '../helpers/ids.js';
 
 type Flavour = 'v3' | 'beta' | 'v2024' | 'v2025' | 'v2026' | 'v1';
 const FLAVOURS: Flavour[] = ['v3', 'beta', 'v2024', 'v2025', 'v2026', 'v1'];
@@ -91,7 +92,7 @@ describe('sources: create, get, patch, delete', () => {
       assert.equal(res.statusCode, 200, res.body);
       const source: SourceDto = res.json();
       assert.deepEqual(sorted(Object.keys(source)), sorted([...SOURCE_KEYS, 'cloudExternalId']));
-      assert.match(source.id, /^[0-9a-f]{32}$/);
+      assert.match(source.id, UUID7);
       assert.match(source.sourceId, /^[0-9a-f]{32}$/);
       assert.notEqual(source.id, source.sourceId);
       assert.equal(source.name, 'Contractors');
@@ -283,8 +284,8 @@ describe('sources: create, get, patch, delete', () => {
       }
     });
 
-    test('the dashed-UUID and upper-case forms of a real id find it', async () => {
-      for (const form of [dashed(source.id), source.id.toUpperCase(), dashed(source.id).toUpperCase()]) {
+    test('the other spelling and the upper-case form of a real id find it', async () => {
+      for (const form of [otherSpelling(source.id), otherSpelling(source.id).toLowerCase(), source.id.toUpperCase()]) {
         const res = await h.request('GET', v(`/${form}`), h.admin.token);
         assert.equal(res.statusCode, 200, form);
         assert.equal(res.json().id, source.id);
@@ -535,9 +536,9 @@ describe('sources: create, get, patch, delete', () => {
       assertBadRequest(await patch('nope', [{ op: 'replace', path: '/name', value: 'x' }]));
     });
 
-    test('the dashed id form and every flavour patch the same source', async () => {
+    test('the other spelling of the id and every flavour patch the same source', async () => {
       for (const flavour of FLAVOURS) {
-        const res = await patch(dashed(source.id), [{ op: 'replace', path: '/name', value: `Via ${flavour}` }], h.admin.token, flavour);
+        const res = await patch(otherSpelling(source.id), [{ op: 'replace', path: '/name', value: `Via ${flavour}` }], h.admin.token, flavour);
         assert.equal(res.statusCode, 200, `${flavour}: ${res.body}`);
         assert.equal(res.json().name, `Via ${flavour}`);
         assert.equal(res.json().id, source.id);
@@ -579,9 +580,9 @@ describe('sources: create, get, patch, delete', () => {
       assert.ok(!mine.json().some((s: SourceDto) => s.id === source.id));
     });
 
-    test('the dashed id form works', async () => {
+    test('the other spelling of the id works', async () => {
       const source = await createSourceJson(h, 'Dashed delete', owner.identity.id);
-      assert.equal((await h.request('DELETE', v(`/${dashed(source.id)}`), h.admin.token)).statusCode, 204);
+      assert.equal((await h.request('DELETE', v(`/${otherSpelling(source.id)}`), h.admin.token)).statusCode, 204);
       assertNotFound(await h.request('GET', v(`/${source.id}`), h.admin.token));
     });
 

@@ -249,7 +249,7 @@ describe(`crash: SIGKILL and restart (${/^postgres/.test(process.env.DATABASE_UR
     const key = (to: string, subject: string, requestId: string) => `${to.toLowerCase()}|${subject}|${requestId}`;
     const arrived = new Map<string, number>();
     for (const mail of smtp.mails) {
-      const requestId = /^Request: (\w+)$/m.exec(mail.text)?.[1] ?? '?';
+      const requestId = /^Request: ([\w-]+)$/m.exec(mail.text)?.[1] ?? '?';
       for (const to of mail.to) arrived.set(key(to, mail.subject, requestId), (arrived.get(key(to, mail.subject, requestId)) ?? 0) + 1);
     }
     const window = new Set(leased.map((l) => l.id));

@@ -40,9 +40,9 @@ describe('record sorters', () => {
 });
 
 describe('list planning', () => {
-  test('pinnedSources: top-level sourceId eq / in, normalised and intersected', () => {
+  test('pinnedSources: top-level sourceId eq / in (values the service resolved), intersected', () => {
     assert.equal(pinnedSources(undefined), undefined);
-    assert.deepEqual(pinnedSources(parseFilter(`sourceId eq "${A.toUpperCase()}"`)), [A]);
+    assert.deepEqual(pinnedSources(parseFilter(`sourceId eq "${A}"`)), [A]);
     assert.deepEqual(pinnedSources(parseFilter(`sourceId in ("${A}", "${B}", "${A}") and firstName eq "x"`)), [A, B]);
     assert.deepEqual(pinnedSources(parseFilter(`sourceId in ("${A}", "${B}") and sourceId eq "${B}"`)), [B]);
     assert.deepEqual(pinnedSources(parseFilter(`sourceId eq "${A}" and sourceId eq "${B}"`)), []);

@@ -154,9 +154,9 @@ describe('email', () => {
 });
 
 describe('validateRecordInput', () => {
-  test('a valid body is normalised: trimmed text, 32-hex sourceId, ISO dates, data', () => {
+  test('a valid body is normalised: trimmed text, sourceId as given (the service resolved it), ISO dates, data', () => {
     const result = validateRecordInput(
-      body({ accountName: '  william.smith ', sourceId: '2c918085-68c5-29c6-0168-cca6f90c1313'.toUpperCase(), data: { description: ' Auditing ' } }),
+      body({ accountName: '  william.smith ', sourceId: ` ${SOURCE} `, data: { description: ' Auditing ' } }),
       ctx([custom('description')]),
     );
     assert.ok(result.ok);

@@ -10,6 +10,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Dialect, Exec } from '../../db/dialect.js';
+import { idSpellings } from '../../domain/ids.js';
 import type { BulkJobStatus, Database } from '../../db/types.js';
 import { type BulkJob, JOB_COLUMNS, type JobOutcome, type NewJob, type RowError, toJob } from './model.js';
 
@@ -46,7 +47,7 @@ export class BulkRepository {
       .select(JOB_COLUMNS)
       .where('tenant_id', '=', tenantId)
       .where('source_id', '=', sourceId)
-      .where('id', '=', id)
+      .where('id', 'in', idSpellings(id))
       .executeTakeFirst();
     return row && toJob(row);
   }

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Exec, transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
-import { nowIso } from '../../domain/ids.js';
+import { newUuid, nowIso } from '../../domain/ids.js';
 import { LIMITS } from '../../domain/limits.js';
 import { Poller } from '../../jobs/poller.js';
 import type { DirectoryService } from '../directory/service.js';
@@ -40,10 +40,9 @@ export interface RunnerLog {
   error(details: object, message: string): void;
 }
 
-/** `n` new record ids (as auth/secrets.ts newId makes them), from one call to the random source. */
+/** `n` new record ids. */
 function newIds(n: number): string[] {
-  const hex = randomBytes(16 * n).toString('hex');
-  return Array.from({ length: n }, (_, i) => hex.slice(32 * i, 32 * i + 32));
+  return Array.from({ length: n }, () => newUuid());
 }
 
 const NO_COUNTS: JobCounts = { created: 0, updated: 0, unchanged: 0, failed: 0 };

@@ -15,9 +15,8 @@
  */
 import type { Kysely } from 'kysely';
 import { hasRight, type Principal } from '../../auth/principal.js';
-import { newId } from '../../auth/secrets.js';
 import type { Database } from '../../db/types.js';
-import { normalizeId, nowIso } from '../../domain/ids.js';
+import { newUuid, nowIso } from '../../domain/ids.js';
 import { LIMITS } from '../../domain/limits.js';
 import { isStorableText } from '../../domain/text.js';
 import { ApiError, assertThat, type Cause, DetailCode, fail } from '../../errors/api-error.js';
@@ -76,7 +75,7 @@ export class BulkService {
    * account manager of it, who may list every record and attribute of it anyway.
    */
   private async readable(principal: Principal, sourceId: string): Promise<Source> {
-    const source = await this.sources.find(principal.tenantId, sourceId);
+    const source = await this.sources.findNamed(principal.tenantId, sourceId);
     if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isOwnerOrAccountManager(principal, source.id))) {
       throw fail.forbidden('This operation requires idn:nesr:read, or being the owner or an account manager of the source.');
     }
@@ -88,7 +87,7 @@ export class BulkService {
    * `idn:nesr:create`, which a caller needs to upload and then to follow what it uploaded.
    */
   private async followable(principal: Principal, sourceId: string): Promise<Source> {
-    const source = await this.sources.find(principal.tenantId, sourceId);
+    const source = await this.sources.findNamed(principal.tenantId, sourceId);
     if (!hasRight(principal, 'idn:nesr:read') && !hasRight(principal, 'idn:nesr:create')) {
       throw fail.forbidden('Upload status and jobs require idn:nesr:read or idn:nesr:create.');
     }
@@ -103,7 +102,7 @@ export class BulkService {
   /** 403 or 404 before the upload is read. */
   async assertCanUpload(principal: Principal, sourceId: string): Promise<Source> {
     assertThat(hasRight(principal, 'idn:nesr:create'), () => fail.forbidden('A bulk upload requires idn:nesr:create.'));
-    return this.sources.find(principal.tenantId, sourceId);
+    return this.sources.findNamed(principal.tenantId, sourceId);
   }
 
   async submit(principal: Principal, sourceId: string, upload: Upload | undefined): Promise<BulkJob> {
@@ -154,7 +153,7 @@ export class BulkService {
       throw fail.invalid(causes);
     }
     const job = await this.repo.insert(this.db, tenantId, {
-      id: newId(),
+      id: newUuid(),
       sourceId: source.id,
       requestedBy: principal.identityId,
       fileName: upload.fileName,
@@ -228,7 +227,7 @@ export class BulkService {
 
   async job(principal: Principal, sourceId: string, jobId: string): Promise<BulkJob> {
     const source = await this.followable(principal, sourceId);
-    const job = await this.repo.byId(this.db, principal.tenantId, source.id, normalizeId(jobId));
+    const job = await this.repo.byId(this.db, principal.tenantId, source.id, jobId);
     assertThat(job, () => fail.notFound(`Bulk upload job ${jobId} was not found in source ${sourceId}.`));
     return job;
   }

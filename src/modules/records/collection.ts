@@ -12,7 +12,6 @@
 import type { FilterOp, Literal } from '../../collections/filter.js';
 import { filterError } from '../../collections/filter.js';
 import { parseSorters, type FilterField, type FilterSpec, type Sorter, type SortSpec } from '../../collections/query.js';
-import { normalizeId } from '../../domain/ids.js';
 import { parseRecordDate } from './dates.js';
 
 const TEXT_OPS: readonly FilterOp[] = ['eq', 'sw', 'co', 'in'];
@@ -29,7 +28,8 @@ const text = (column: string): FilterField => ({ column: `records.${column}`, ty
 const date = (column: string): FilterField => ({ column: `records.${column}`, type: 'date', ops: DATE_OPS, normalize: filterDate });
 
 export const RECORD_FILTERS: FilterSpec = {
-  sourceId: { column: 'records.source_id', type: 'string', ops: ['eq', 'in'], normalize: (v) => normalizeId(String(v)) },
+  // Values are stored ids: the service resolves ids in any spelling and ISC source ids first.
+  sourceId: { column: 'records.source_id', type: 'string', ops: ['eq', 'in'] },
   accountName: text('account_name'),
   email: text('email'),
   manager: text('manager'),

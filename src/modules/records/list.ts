@@ -17,7 +17,6 @@ import { type SelectQueryBuilder, sql } from 'kysely';
 import type { FilterNode } from '../../collections/filter.js';
 import { filterExpression, type Sorter } from '../../collections/query.js';
 import type { Exec } from '../../db/dialect.js';
-import { normalizeId } from '../../domain/ids.js';
 import { RECORD_FILTERS } from './collection.js';
 
 export interface RecordListQuery {
@@ -47,7 +46,7 @@ export function pinnedSources(node: FilterNode | undefined): string[] | undefine
   let pinned: string[] | undefined;
   for (const item of items) {
     if (item.kind !== 'compare' || item.field !== 'sourceId' || (item.op !== 'eq' && item.op !== 'in')) continue;
-    const values = (item.op === 'eq' ? [item.value] : (item.values ?? [])).filter((v): v is string => typeof v === 'string').map(normalizeId);
+    const values = (item.op === 'eq' ? [item.value] : (item.values ?? [])).filter((v): v is string => typeof v === 'string');
     pinned = pinned ? pinned.filter((id) => values.includes(id)) : [...new Set(values)];
   }
   return pinned;

@@ -1,4 +1,5 @@
 /** All SQL of non-employee records (list planning is list.ts's). */
+import { idSpellings } from '../../domain/ids.js';
 import { CompiledQuery, sql } from 'kysely';
 import type { Dialect, Exec } from '../../db/dialect.js';
 import type { RecordTable } from '../../db/types.js';
@@ -15,14 +16,15 @@ export interface RecordPlace {
 }
 
 export class RecordRepository {
-  /** The SQL of `byId`, the hottest query, built once (parameters: tenant id, id). */
+  /** The SQL of `byId`, the hottest query, built once (parameters: tenant id, both spellings of the id). */
   private byIdSql: string | undefined;
 
   constructor(private readonly dialect: Dialect) {}
 
+  /** The record `id` names, in either spelling. */
   async byId(db: Exec, tenantId: string, id: string): Promise<NonEmployeeRecord | undefined> {
-    this.byIdSql ??= db.selectFrom('records').selectAll().where('tenant_id', '=', '').where('id', '=', '').compile().sql;
-    const [row] = (await db.executeQuery<RecordTable>(CompiledQuery.raw(this.byIdSql, [tenantId, id]))).rows;
+    this.byIdSql ??= db.selectFrom('records').selectAll().where('tenant_id', '=', '').where('id', 'in', ['', '']).compile().sql;
+    const [row] = (await db.executeQuery<RecordTable>(CompiledQuery.raw(this.byIdSql, [tenantId, ...idSpellings(id)]))).rows;
     return row && toRecord(row);
   }
 

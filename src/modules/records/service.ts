@@ -16,12 +16,11 @@
  */
 import type { Kysely } from 'kysely';
 import { hasRight, type Principal } from '../../auth/principal.js';
-import { newId } from '../../auth/secrets.js';
 import { parseListFilter } from '../../collections/query.js';
 import { type Exec, transaction } from '../../db/dialect.js';
 import { uniqueViolation } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
-import { isId, normalizeId, nowIso } from '../../domain/ids.js';
+import { idSpellings, newUuid, normalizeId, nowIso } from '../../domain/ids.js';
 import type { PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
 import { assertThat, fail } from '../../errors/api-error.js';
@@ -64,14 +63,14 @@ export class RecordService {
    * @param existing the stored record, when `input` replaces it (see validation.ts)
    */
   async check(tenantId: string, input: RecordInput, existing?: NormalisedRecord): Promise<{ validation: RecordValidation; source?: Source }> {
-    const rawSource = typeof input.sourceId === 'string' ? input.sourceId.trim() : '';
     const manager = typeof input.manager === 'string' ? input.manager.trim() : '';
     const [source, managerIdentity] = await Promise.all([
-      isId(rawSource) ? this.sources.find(tenantId, rawSource).catch(() => undefined) : undefined,
+      this.sources.named(tenantId, input.sourceId),
       manager !== '' ? this.directory.identityByAlias(tenantId, manager) : undefined,
     ]);
     const attributes = source ? await this.attributes.of(tenantId, source.id) : null;
-    const validation = validateRecordInput(input, { attributes, managerExists: managerIdentity !== undefined, existing });
+    const named = source ? { ...input, sourceId: source.id } : input;
+    const validation = validateRecordInput(named, { attributes, managerExists: managerIdentity !== undefined, existing });
     return { validation, ...(source ? { source } : {}) };
   }
 
@@ -119,7 +118,7 @@ export class RecordService {
   /** A new record made of a validated body, in its own transaction. No authorization. */
   async persist(tenantId: string, value: NormalisedRecord): Promise<NonEmployeeRecord> {
     const now = nowIso();
-    const record: NonEmployeeRecord = { id: newId(), ...value, created: now, modified: now };
+    const record: NonEmployeeRecord = { id: newUuid(), ...value, created: now, modified: now };
     const inserted = await transaction(this.db, (trx) => this.insertNew(trx, tenantId, value.sourceId, [record]));
     if (!inserted) throw sourceFull();
     return record;
@@ -133,7 +132,7 @@ export class RecordService {
 
   /** The record or a 404; no authorization. */
   async find(tenantId: string, id: string): Promise<NonEmployeeRecord> {
-    const record = await this.repo.byId(this.db, tenantId, normalizeId(id));
+    const record = await this.repo.byId(this.db, tenantId, id);
     assertThat(record, notFound(id));
     return record;
   }
@@ -154,7 +153,7 @@ export class RecordService {
 
   async list(principal: Principal, params: ListRecordsParams): Promise<{ records: NonEmployeeRecord[]; total?: number }> {
     const tenantId = principal.tenantId;
-    const filter = parseListFilter(params.filters, RECORD_FILTERS);
+    const filter = await this.sources.resolveSourceFilter(tenantId, parseListFilter(params.filters, RECORD_FILTERS));
     const query: RecordListQuery = {
       within: await this.visibleSources(principal),
       filter,
@@ -210,7 +209,7 @@ export class RecordService {
   async replace(principal: Principal, id: string, input: RecordInput): Promise<NonEmployeeRecord> {
     const existing = await this.find(principal.tenantId, id);
     const all = await this.mayChangeAll(principal, existing);
-    checkReplace(existing, input);
+    checkReplace(existing, input, (await this.sources.named(principal.tenantId, input.sourceId))?.id);
     const { record } = await this.prepare(principal.tenantId, input, normalisedOf(existing));
     return this.save(principal.tenantId, existing, record, all);
   }
@@ -234,12 +233,11 @@ export class RecordService {
   async delete(principal: Principal, id: string): Promise<void> {
     assertThat(hasRight(principal, 'idn:nesr:delete'), () => fail.forbidden('Deleting a non-employee record requires idn:nesr:delete.'));
     const tenantId = principal.tenantId;
-    const recordId = normalizeId(id);
     await transaction(this.db, async (trx) => {
-      const [record] = await this.repo.locate(trx, tenantId, [recordId]);
+      const [record] = await this.repo.locate(trx, tenantId, idSpellings(id));
       assertThat(record, notFound(id));
       await this.sources.giveSlots(trx, tenantId, record.sourceId, 'record_count', 1);
-      assertThat((await this.repo.delete(trx, tenantId, [recordId])).length === 1, notFound(id));
+      assertThat((await this.repo.delete(trx, tenantId, [record.id])).length === 1, notFound(id));
     });
   }
 
@@ -257,16 +255,23 @@ export class RecordService {
       return fail.invalid(causes);
     };
     await transaction(this.db, async (trx) => {
-      const rows = await this.repo.locate(trx, tenantId, unique);
+      const rows = await this.repo.locate(trx, tenantId, unique.flatMap(idSpellings));
       if (rows.length < unique.length) {
-        const found = new Set(rows.map((r) => r.id));
+        const found = new Set(rows.map((r) => normalizeId(r.id)));
         throw unknown(unique.filter((id) => !found.has(id)));
       }
       const perSource = new Map<string, number>();
       for (const row of rows) perSource.set(row.sourceId, (perSource.get(row.sourceId) ?? 0) + 1);
       for (const sourceId of [...perSource.keys()].sort()) await this.sources.giveSlots(trx, tenantId, sourceId, 'record_count', perSource.get(sourceId)!);
-      const deleted = new Set((await this.repo.delete(trx, tenantId, unique)).map((r) => r.id));
-      if (deleted.size !== unique.length) throw unknown(unique.filter((id) => !deleted.has(id)));
+      const deleted = await this.repo.delete(
+        trx,
+        tenantId,
+        rows.map((r) => r.id),
+      );
+      if (deleted.length !== unique.length) {
+        const gone = new Set(deleted.map((r) => normalizeId(r.id)));
+        throw unknown(unique.filter((id) => !gone.has(id)));
+      }
     });
   }
 }

@@ -13,7 +13,7 @@
  *   nothing is written and `modified` stays, so a repeated PUT (the SDK retries PUT on 5xx) yields
  *   the same record.
  */
-import { isId, normalizeId } from '../../domain/ids.js';
+import { isId } from '../../domain/ids.js';
 import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
 import { type Cause, fail } from '../../errors/api-error.js';
 import { type NonEmployeeRecord, type NormalisedRecord, normalisedOf } from './model.js';
@@ -25,10 +25,10 @@ const READ_ONLY = ['id', 'created', 'modified', 'sourceId'];
 
 const moveText = 'sourceId cannot be changed: a non-employee record cannot move to another source';
 
-/** A PUT naming another source: 400.1.3. */
-export function checkReplace(existing: NonEmployeeRecord, input: RecordInput): void {
+/** A PUT naming another source: 400.1.3. `namedId` is the stored id of the source the body names, if any. */
+export function checkReplace(existing: NonEmployeeRecord, input: RecordInput, namedId: string | undefined): void {
   const sourceId = typeof input.sourceId === 'string' ? input.sourceId.trim() : '';
-  if (isId(sourceId) && normalizeId(sourceId) !== existing.sourceId) throw fail.illegalUpdate(moveText, [{ field: 'sourceId', text: moveText }]);
+  if (isId(sourceId) && namedId !== existing.sourceId) throw fail.illegalUpdate(moveText, [{ field: 'sourceId', text: moveText }]);
 }
 
 /**

@@ -4,10 +4,11 @@
  * names an identity, and this module says whether the input is a valid record, with one cause per
  * faulty field.
  *
- * Normalisation: text fields are trimmed, `sourceId` is the 32-hex form, dates are ISO 8601 UTC
+ * Normalisation: text fields are trimmed, `sourceId` is the stored id of the source (the service
+ * resolves the body's `sourceId` to it first), dates are ISO 8601 UTC
  * (`toISOString()`), `data` keeps only string values keyed by the source's custom attributes.
  */
-import { isId, normalizeId } from '../../domain/ids.js';
+import { isId } from '../../domain/ids.js';
 import type { Cause } from '../../errors/api-error.js';
 import { parseRecordDate } from './dates.js';
 import type { NormalisedRecord } from './model.js';
@@ -134,11 +135,10 @@ export function validateRecordInput(input: RecordInput, ctx: RecordValidationCon
     causes.push({ field: 'manager', text: `manager "${text.manager}" is not the account name (alias) of an identity` });
   }
 
-  let sourceId = requiredText(input, 'sourceId', 64, causes);
+  const sourceId = requiredText(input, 'sourceId', 64, causes);
   if (sourceId !== '' && !causes.some((c) => c.field === 'sourceId')) {
     if (!isId(sourceId)) causes.push({ field: 'sourceId', text: `sourceId "${sourceId}" is not a valid id` });
     else if (ctx.attributes === null) causes.push({ field: 'sourceId', text: `sourceId ${sourceId} does not name a non-employee source` });
-    sourceId = normalizeId(sourceId);
   }
 
   const dates: Record<string, string> = {};

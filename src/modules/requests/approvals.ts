@@ -14,7 +14,7 @@ import { hasRight, type Principal, requestedIdentity } from '../../auth/principa
 import { parseListFilter, parseSorters } from '../../collections/query.js';
 import { type Exec, transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
-import { normalizeId, nowIso } from '../../domain/ids.js';
+import { nowIso } from '../../domain/ids.js';
 import { type ApiError, assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { NotificationService } from '../notifications/service.js';
@@ -85,7 +85,7 @@ export class ApprovalService {
   }
 
   private async find(tenantId: string, id: string): Promise<ApprovalItemView> {
-    const item = await this.repo.itemById(this.db, tenantId, normalizeId(id));
+    const item = await this.repo.itemById(this.db, tenantId, id);
     assertThat(item, itemNotFound(id));
     return (await this.named(tenantId, [item]))[0]!;
   }

@@ -8,7 +8,6 @@
  */
 import { filterError, type Literal } from '../../collections/filter.js';
 import type { FilterSpec, SortSpec } from '../../collections/query.js';
-import { normalizeId } from '../../domain/ids.js';
 import { APPROVAL_STATUSES, parseApprovalStatus } from './state.js';
 
 /** Upper-cases an approval status given in any case; an unknown one is a 400 naming the choices. */
@@ -19,7 +18,8 @@ export function approvalStatusValue(value: Literal): Literal {
 }
 
 export const REQUEST_FILTERS: FilterSpec = {
-  sourceId: { column: 'requests.source_id', type: 'string', ops: ['eq', 'in'], normalize: (v) => normalizeId(String(v)) },
+  // Values are stored ids: the service resolves ids in any spelling and ISC source ids first.
+  sourceId: { column: 'requests.source_id', type: 'string', ops: ['eq', 'in'] },
   approvalStatus: { column: 'requests.approval_status', type: 'enum', ops: ['eq', 'in'], normalize: approvalStatusValue },
   accountName: { column: 'requests.account_name', type: 'string', ops: ['eq', 'in'] },
 };

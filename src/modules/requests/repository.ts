@@ -6,6 +6,7 @@
 import type { FilterNode } from '../../collections/filter.js';
 import { applySorters, filterExpression, type Sorter } from '../../collections/query.js';
 import type { Exec } from '../../db/dialect.js';
+import { idSpellings } from '../../domain/ids.js';
 import { APPROVAL_FILTERS, REQUEST_FILTERS } from './collection.js';
 import {
   type ApprovalItem,
@@ -74,11 +75,12 @@ export class RequestRepository {
 
   private static readonly SOURCE_COLUMNS = ['sources.name as source_name', 'sources.description as source_description', 'sources.isc_source_id'] as const;
 
+  /** The request `id` names, in either spelling. */
   async byId(db: Exec, tenantId: string, id: string): Promise<NonEmployeeRequest | undefined> {
     const row = await this.requests(db, tenantId)
       .selectAll('requests')
       .select(RequestRepository.SOURCE_COLUMNS)
-      .where('requests.id', '=', id)
+      .where('requests.id', 'in', idSpellings(id))
       .executeTakeFirst();
     return row && (await this.withItems(db, tenantId, [row]))[0];
   }
@@ -175,11 +177,12 @@ export class RequestRepository {
     return qb;
   }
 
+  /** The approval item `id` names, in either spelling. */
   async itemById(db: Exec, tenantId: string, id: string): Promise<ApprovalItemView | undefined> {
     const row = await this.items(db, tenantId, undefined, undefined)
       .selectAll('approval_items')
       .select(['requests.requester_id', 'requests.account_name'])
-      .where('approval_items.id', '=', id)
+      .where('approval_items.id', 'in', idSpellings(id))
       .executeTakeFirst();
     return row && toItemView(row);
   }

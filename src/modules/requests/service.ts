@@ -13,12 +13,11 @@
  */
 import type { Kysely } from 'kysely';
 import { hasRight, type Principal, requestedIdentity } from '../../auth/principal.js';
-import { newId } from '../../auth/secrets.js';
 import { parseListFilter, parseSorters } from '../../collections/query.js';
 import { transaction } from '../../db/dialect.js';
 import { uniqueViolation } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
-import { isId, normalizeId, nowIso } from '../../domain/ids.js';
+import { newUuid, nowIso } from '../../domain/ids.js';
 import { assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { NotificationService } from '../notifications/service.js';
@@ -64,8 +63,7 @@ export class RequestService {
   /** `idn:nesr:create`, or the owner or an account manager of the source the body names. */
   private async authorizeCreate(principal: Principal, rawSourceId: unknown): Promise<void> {
     if (hasRight(principal, 'idn:nesr:create')) return;
-    const raw = typeof rawSourceId === 'string' ? rawSourceId.trim() : '';
-    const source = isId(raw) ? await this.sources.find(principal.tenantId, raw).catch(() => undefined) : undefined;
+    const source = await this.sources.named(principal.tenantId, rawSourceId);
     if (source && (await this.sources.isOwnerOrAccountManager(principal, source.id))) return;
     throw fail.forbidden('Creating a non-employee request requires idn:nesr:create, or owning the source, or being one of its account managers.');
   }
@@ -78,7 +76,7 @@ export class RequestService {
     const state = initialState(source.approvers.length);
     const now = nowIso();
     const { sourceId: _sourceId, ...fields } = value;
-    const id = newId();
+    const id = newUuid();
     const request: NonEmployeeRequest = {
       id,
       source: { id: source.id, iscSourceId: source.iscSourceId, name: source.name, description: source.description },
@@ -88,7 +86,7 @@ export class RequestService {
       completionDate: null,
       recordId: null,
       items: source.approvers.map((approver, i) => ({
-        id: newId(),
+        id: newUuid(),
         requestId: id,
         order: i + 1,
         approver,
@@ -124,7 +122,7 @@ export class RequestService {
 
   /** The request or a 404; no authorization. */
   async find(tenantId: string, id: string): Promise<NonEmployeeRequest> {
-    const request = await this.repo.byId(this.db, tenantId, normalizeId(id));
+    const request = await this.repo.byId(this.db, tenantId, id);
     assertThat(request, () => fail.notFound(`Non-employee request ${id} was not found.`));
     return request;
   }
@@ -152,7 +150,7 @@ export class RequestService {
   }
 
   async list(principal: Principal, params: ListRequestsParams): Promise<{ requests: NonEmployeeRequest[]; total?: number }> {
-    const filter = parseListFilter(params.filters, REQUEST_FILTERS);
+    const filter = await this.sources.resolveSourceFilter(principal.tenantId, parseListFilter(params.filters, REQUEST_FILTERS));
     const sorters = parseSorters(params.sorters, REQUEST_SORTS);
     const { scope } = await this.scopeFor(principal, params.requestedFor);
     const requests = await this.repo.list(this.db, principal.tenantId, { scope, filter, sorters, limit: params.limit, offset: params.offset });

@@ -7,8 +7,8 @@
  * (`lockPending` or `finish`), then its items, then the source row (the record slot), then the
  * record.
  */
-import { newId } from '../../auth/secrets.js';
 import type { Exec } from '../../db/dialect.js';
+import { newUuid } from '../../domain/ids.js';
 import { fail } from '../../errors/api-error.js';
 import type { Member } from '../directory/model.js';
 import type { DirectoryService } from '../directory/service.js';
@@ -80,7 +80,7 @@ export class ApprovalWorkflow {
     now: string,
   ): Promise<NonEmployeeRecord> {
     const record: NonEmployeeRecord = {
-      id: newId(),
+      id: newUuid(),
       sourceId: request.source.id,
       accountName: request.accountName,
       firstName: request.firstName,

@@ -1,5 +1,6 @@
 /** All SQL of schema attributes. */
 import type { Exec } from '../../db/dialect.js';
+import { idSpellings } from '../../domain/ids.js';
 import { type SchemaAttribute, toAttribute, toAttributeRow } from './model.js';
 
 export class SchemaAttributeRepository {
@@ -24,7 +25,7 @@ export class SchemaAttributeRepository {
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('source_id', '=', sourceId)
-      .where('id', '=', id)
+      .where('id', 'in', idSpellings(id))
       .executeTakeFirst();
     return row && toAttribute(row);
   }

@@ -5,11 +5,10 @@
  */
 import type { Kysely } from 'kysely';
 import { hasRight, type Principal, type Right } from '../../auth/principal.js';
-import { newId } from '../../auth/secrets.js';
 import { type Exec, transaction } from '../../db/dialect.js';
 import { uniqueViolation } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
-import { laterThan, normalizeId, nowIso } from '../../domain/ids.js';
+import { laterThan, newUuid, nowIso } from '../../domain/ids.js';
 import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
 import { assertThat, type Cause, fail } from '../../errors/api-error.js';
@@ -53,7 +52,7 @@ export class SchemaAttributeService {
   async createSystemAttributes(trx: Exec, tenantId: string, sourceId: string, now: string): Promise<void> {
     const attributes = SYSTEM_ATTRIBUTES.map(
       (a, position): SchemaAttribute => ({
-        id: newId(),
+        id: newUuid(),
         sourceId,
         position,
         system: true,
@@ -71,14 +70,14 @@ export class SchemaAttributeService {
   }
 
   private async readableSource(principal: Principal, sourceId: string): Promise<string> {
-    const source = await this.sources.find(principal.tenantId, sourceId);
+    const source = await this.sources.findNamed(principal.tenantId, sourceId);
     if (!hasRight(principal, 'idn:nesr:read') && !(await this.sources.isOwnerOrAccountManager(principal, source.id))) throw fail.forbidden();
     return source.id;
   }
 
   private async writableSource(principal: Principal, sourceId: string, right: Right): Promise<string> {
     assertThat(hasRight(principal, right), () => fail.forbidden(`This operation requires ${right}.`));
-    return (await this.sources.find(principal.tenantId, sourceId)).id;
+    return (await this.sources.findNamed(principal.tenantId, sourceId)).id;
   }
 
   async list(principal: Principal, sourceId: string, page?: { limit: number; offset: number }): Promise<SchemaAttribute[]> {
@@ -88,7 +87,7 @@ export class SchemaAttributeService {
 
   async get(principal: Principal, sourceId: string, attributeId: string): Promise<SchemaAttribute> {
     const id = await this.readableSource(principal, sourceId);
-    const attribute = await this.repo.byId(this.db, principal.tenantId, id, normalizeId(attributeId));
+    const attribute = await this.repo.byId(this.db, principal.tenantId, id, attributeId);
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
     return attribute;
   }
@@ -109,7 +108,7 @@ export class SchemaAttributeService {
           throw fail.limitViolation(`A source can have at most ${LIMITS.customAttributesPerSource} custom schema attributes.`);
         }
         const attribute: SchemaAttribute = {
-          id: newId(),
+          id: newUuid(),
           sourceId: id,
           position: await this.repo.nextPosition(trx, tenantId, id),
           system: false,
@@ -151,7 +150,7 @@ export class SchemaAttributeService {
     attributeId: string,
     operations: readonly PatchOperation[],
   ): Promise<{ attribute: SchemaAttribute; written: boolean }> {
-    const attribute = await this.repo.byId(this.db, tenantId, id, normalizeId(attributeId));
+    const attribute = await this.repo.byId(this.db, tenantId, id, attributeId);
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
     const current = { label: attribute.label, helpText: attribute.helpText, placeholder: attribute.placeholder, required: attribute.required };
     const patched = applyPatch(current as Record<string, unknown>, operations, PATCHABLE);
@@ -189,7 +188,7 @@ export class SchemaAttributeService {
 
   async delete(principal: Principal, sourceId: string, attributeId: string): Promise<void> {
     const id = await this.writableSource(principal, sourceId, 'idn:nesr:delete');
-    const attribute = await this.repo.byId(this.db, principal.tenantId, id, normalizeId(attributeId));
+    const attribute = await this.repo.byId(this.db, principal.tenantId, id, attributeId);
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
     assertThat(!attribute.system, () => fail.illegalUpdate(`${attribute.technicalName} is a mandatory system attribute and cannot be deleted.`));
     await this.deleteCustom(principal.tenantId, id, attribute.id);

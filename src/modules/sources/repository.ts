@@ -1,6 +1,7 @@
 /** All SQL of non-employee sources: their rows, approvers and account managers, and their limit counters. */
 import { applySorters, type Sorter } from '../../collections/query.js';
 import type { Exec } from '../../db/dialect.js';
+import { idSpellings } from '../../domain/ids.js';
 import type { SourceRole, SourceTable } from '../../db/types.js';
 import type { Member } from '../directory/model.js';
 import { type Source, toSource } from './model.js';
@@ -48,9 +49,42 @@ export class SourceRepository {
     return rows.map((row) => toSource(row, members.get(row.id)!));
   }
 
+  /** The source `id` names, in either spelling. */
   async byId(db: Exec, tenantId: string, id: string): Promise<Source | undefined> {
-    const row = await db.selectFrom('sources').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const row = await db.selectFrom('sources').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', idSpellings(id)).executeTakeFirst();
     return row && (await this.withMembers(db, tenantId, [row]))[0];
+  }
+
+  /** The source whose id is `value` or, failing that, whose `sourceId` (ISC source id) is. */
+  async byIdOrSourceId(db: Exec, tenantId: string, value: string): Promise<Source | undefined> {
+    const spellings = idSpellings(value);
+    const rows = await db
+      .selectFrom('sources')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('id', 'in', spellings), eb('isc_source_id', 'in', spellings)]))
+      .limit(2)
+      .execute();
+    const row = rows.find((r) => spellings.includes(r.id)) ?? rows[0];
+    return row && (await this.withMembers(db, tenantId, [row]))[0];
+  }
+
+  /** The stored ids of the sources `values` name by id or `sourceId`; a value that names none maps to itself. */
+  async idsNamed(db: Exec, tenantId: string, values: readonly string[]): Promise<Map<string, string>> {
+    const spellings = values.flatMap(idSpellings);
+    const rows = await db
+      .selectFrom('sources')
+      .select(['id', 'isc_source_id'])
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('id', 'in', spellings), eb('isc_source_id', 'in', spellings)]))
+      .execute();
+    const out = new Map<string, string>();
+    for (const value of values) {
+      const names = idSpellings(value);
+      const row = rows.find((r) => names.includes(r.id)) ?? rows.find((r) => names.includes(r.isc_source_id));
+      out.set(value, row?.id ?? value);
+    }
+    return out;
   }
 
   /** The tenant's sources; with `keptBy`, those one of them owns or is an account manager of. */
@@ -194,7 +228,7 @@ export class SourceRepository {
 
   /** Deletes the source and, by cascade, everything that belongs to it; gives its slot back. */
   async delete(db: Exec, tenantId: string, id: string): Promise<boolean> {
-    const result = await db.deleteFrom('sources').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const result = await db.deleteFrom('sources').where('tenant_id', '=', tenantId).where('id', 'in', idSpellings(id)).executeTakeFirst();
     if (Number(result.numDeletedRows) !== 1) return false;
     await db
       .updateTable('tenants')

@@ -16,7 +16,8 @@ import { newId } from '../../auth/secrets.js';
 import { parseSorters, type SortSpec } from '../../collections/query.js';
 import { type Exec, transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
-import { laterThan, normalizeId, nowIso } from '../../domain/ids.js';
+import { isId, laterThan, newUuid, normalizeId, nowIso } from '../../domain/ids.js';
+import { type FilterNode, filterValues, mapFilterValues } from '../../collections/filter.js';
 import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
 import { assertThat, type Cause, fail } from '../../errors/api-error.js';
@@ -101,7 +102,7 @@ export class SourceService {
 
     const now = nowIso();
     const source: Source = {
-      id: newId(),
+      id: newUuid(),
       iscSourceId: newId(),
       name: input.name,
       description: input.description,
@@ -132,9 +133,37 @@ export class SourceService {
 
   /** The source or a 404; no authorization (for services that check their own rules). */
   async find(tenantId: string, id: string, db: Exec = this.db): Promise<Source> {
-    const source = await this.repo.byId(db, tenantId, normalizeId(id));
+    const source = await this.repo.byId(db, tenantId, id);
     assertThat(source, () => fail.notFound(`Non-employee source ${id} was not found.`));
     return source;
+  }
+
+  /**
+   * The source a client names where the documents write `sourceId` (record and request bodies,
+   * `{sourceId}` paths): its `id` or, as the documented examples also read, its `sourceId`.
+   */
+  async named(tenantId: string, value: unknown, db: Exec = this.db): Promise<Source | undefined> {
+    const text = typeof value === 'string' ? value.trim() : '';
+    return isId(text) ? this.repo.byIdOrSourceId(db, tenantId, text) : undefined;
+  }
+
+  /** `named`, or a 404. */
+  async findNamed(tenantId: string, value: string, db: Exec = this.db): Promise<Source> {
+    const source = await this.named(tenantId, value, db);
+    assertThat(source, () => fail.notFound(`Non-employee source ${value} was not found.`));
+    return source;
+  }
+
+  /**
+   * `filter` with every `sourceId eq|in` value that names a source by its `sourceId` (ISC source
+   * id) or in another spelling replaced by the source's stored id.
+   */
+  async resolveSourceFilter(tenantId: string, filter: FilterNode | undefined): Promise<FilterNode | undefined> {
+    if (!filter) return filter;
+    const values = filterValues(filter, 'sourceId').filter((v): v is string => typeof v === 'string');
+    if (values.length === 0) return filter;
+    const ids = await this.repo.idsNamed(this.db, tenantId, values);
+    return mapFilterValues(filter, 'sourceId', (v) => (typeof v === 'string' ? (ids.get(v) ?? v) : v));
   }
 
   /**
@@ -247,7 +276,7 @@ export class SourceService {
 
   async delete(principal: Principal, id: string): Promise<void> {
     assertThat(hasRight(principal, 'idn:nesr:delete'), () => fail.forbidden('Deleting a source requires idn:nesr:delete.'));
-    const deleted = await transaction(this.db, (trx) => this.repo.delete(trx, principal.tenantId, normalizeId(id)));
+    const deleted = await transaction(this.db, (trx) => this.repo.delete(trx, principal.tenantId, id));
     assertThat(deleted, () => fail.notFound(`Non-employee source ${id} was not found.`));
   }
 }

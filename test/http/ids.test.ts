@@ -1,0 +1,112 @@
+/**
+ * Ids as the published specifications write them: new objects get dashed UUIDs (version 7),
+ * identities keep 32 hex, both spellings name the same object, ids stored in the 32-hex form keep
+ * working; and a source is named by its `id` or its `sourceId` wherever a client writes `sourceId`.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { errorOf, harness, type Harness } from '../helpers/app.js';
+import { addAttribute, createSourceJson, recordBody, type SourceJson } from '../helpers/factories.js';
+import { HEX32, otherSpelling, UUID7 } from '../helpers/ids.js';
+
+describe('ids and the names of a source', () => {
+  let h: Harness;
+  let source: SourceJson;
+  let other: SourceJson;
+
+  before(async () => {
+    h = await harness();
+    const approver = await h.caller('ids.approver');
+    await h.caller('jane.doe');
+    source = await createSourceJson(h, 'Ids', h.admin.identity.id, { approvers: [approver.identity.id] });
+    other = await createSourceJson(h, 'Other', h.admin.identity.id);
+  });
+  after(() => h.close());
+
+  const records = '/v2024/non-employee-records';
+  const requests = '/v2024/non-employee-requests';
+
+  test('new sources, attributes, records, requests and approval items have UUID v7 ids; identities 32 hex', async () => {
+    assert.match(source.id, UUID7);
+    assert.match(source.sourceId, HEX32);
+    assert.match(h.admin.identity.id, HEX32);
+    assert.match(await addAttribute(h, source.id, 'badge'), UUID7);
+    const record = await h.request('POST', records, h.admin.token, recordBody(source.id, 'ids.record'));
+    assert.equal(record.statusCode, 200, record.body);
+    assert.match(record.json().id, UUID7);
+    const request = await h.request('POST', requests, h.admin.token, recordBody(source.id, 'ids.request'));
+    assert.equal(request.statusCode, 200, request.body);
+    assert.match(request.json().id, UUID7);
+    assert.match(request.json().approvalItems[0].id, UUID7);
+    // Version 7 ids begin with the time: later objects sort after earlier ones.
+    assert.ok(record.json().id < request.json().id);
+  });
+
+  test('an id stored in the 32-hex form is found, changed and deleted by either spelling', async () => {
+    const made = await h.request('POST', records, h.admin.token, recordBody(source.id, 'ids.old'));
+    assert.equal(made.statusCode, 200, made.body);
+    const hex = made.json().id.replaceAll('-', '');
+    await h.app.db.kysely.updateTable('records').set({ id: hex }).where('id', '=', made.json().id).execute();
+    for (const spelling of [hex, otherSpelling(hex), hex.toUpperCase()]) {
+      const got = await h.request('GET', `${records}/${spelling}`, h.admin.token);
+      assert.equal(got.statusCode, 200, got.body);
+      assert.equal(got.json().id, hex, 'an id keeps the spelling it was stored with');
+    }
+    const patched = await h.request('PATCH', `${records}/${otherSpelling(hex)}`, h.admin.token, [{ op: 'replace', path: '/firstName', value: 'Old' }]);
+    assert.equal(patched.statusCode, 200, patched.body);
+    const bulk = await h.request('POST', `${records}/bulk-delete`, h.admin.token, { ids: [otherSpelling(hex)] });
+    assert.equal(bulk.statusCode, 204, bulk.body);
+    assert.equal((await h.request('GET', `${records}/${hex}`, h.admin.token)).statusCode, 404);
+  });
+
+  test("a record body names its source by id or by the source's sourceId; responses carry the id", async () => {
+    const byIsc = await h.request('POST', records, h.admin.token, recordBody(source.sourceId, 'ids.isc'));
+    assert.equal(byIsc.statusCode, 200, byIsc.body);
+    assert.equal(byIsc.json().sourceId, source.id);
+    const id = byIsc.json().id;
+    const put = await h.request('PUT', `${records}/${id}`, h.admin.token, recordBody(otherSpelling(source.sourceId), 'ids.isc', { firstName: 'Put' }));
+    assert.equal(put.statusCode, 200, put.body);
+    assert.equal(put.json().firstName, 'Put');
+    const moved = await h.request('PUT', `${records}/${id}`, h.admin.token, recordBody(other.sourceId, 'ids.isc'));
+    assert.equal(moved.statusCode, 400, moved.body);
+    assert.equal(errorOf(moved).detailCode, '400.1.3 Illegal update attempt');
+    const nowhere = await h.request('POST', records, h.admin.token, recordBody('0123456789abcdef0123456789abcdef', 'ids.nowhere'));
+    assert.equal(nowhere.statusCode, 400, nowhere.body);
+    assert.deepEqual(
+      errorOf(nowhere).causes.map((c) => c.text),
+      ['sourceId 0123456789abcdef0123456789abcdef does not name a non-employee source'],
+    );
+  });
+
+  test("a request body names its source by the source's sourceId", async () => {
+    const res = await h.request('POST', requests, h.admin.token, recordBody(source.sourceId, 'ids.isc.request'));
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().sourceId, source.id);
+  });
+
+  test('sourceId filters take the id in either spelling or the source sourceId', async () => {
+    const accountNames = async (url: string) => {
+      const res = await h.request('GET', url, h.admin.token);
+      assert.equal(res.statusCode, 200, res.body);
+      return (res.json() as { accountName: string }[]).map((r) => r.accountName).sort();
+    };
+    const expected = await accountNames(`${records}?filters=${encodeURIComponent(`sourceId eq "${source.id}"`)}`);
+    assert.ok(expected.length >= 2);
+    for (const value of [source.sourceId, otherSpelling(source.id), otherSpelling(source.sourceId)]) {
+      assert.deepEqual(await accountNames(`${records}?filters=${encodeURIComponent(`sourceId eq "${value}"`)}`), expected, value);
+    }
+    const inBoth = `sourceId in ("${source.sourceId}", "${other.id}")`;
+    assert.deepEqual(await accountNames(`${records}?filters=${encodeURIComponent(inBoth)}`), expected);
+    const requested = await accountNames(`${requests}?requested-for=me&filters=${encodeURIComponent(`sourceId eq "${source.sourceId}"`)}`);
+    assert.deepEqual(requested, ['ids.isc.request', 'ids.request']);
+  });
+
+  test("{sourceId} paths take the source's sourceId; the source's own paths take only its id", async () => {
+    const attributes = await h.request('GET', `/v2024/non-employee-sources/${source.sourceId}/schema-attributes`, h.admin.token);
+    assert.equal(attributes.statusCode, 200, attributes.body);
+    assert.equal((await h.request('GET', `/v2024/non-employee-sources/${source.id}/schema-attributes`, h.admin.token)).body, attributes.body);
+    const template = await h.request('GET', `/v2024/non-employee-sources/${source.sourceId}/schema-attributes-template/download`, h.admin.token);
+    assert.equal(template.statusCode, 200, template.body);
+    assert.equal((await h.request('GET', `/v2024/non-employee-sources/${source.sourceId}`, h.admin.token)).statusCode, 404);
+  });
+});
