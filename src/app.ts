@@ -25,6 +25,7 @@ import { recordOperations } from './modules/records/routes.js';
 import { approvalOperations, requestOperations } from './modules/requests/routes.js';
 import { bulkOperations } from './modules/bulk/routes.js';
 import { openApiDocument } from './http/openapi.js';
+import { referenceRoutes } from './http/reference.js';
 import { FLAVOURS, mountOperations, mountRoutes, type Operation } from './http/operation.js';
 import { createCore, type Services } from './services.js';
 import { newId } from './auth/secrets.js';
@@ -270,10 +271,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const admin = adminRoutes(services);
   const document = openApiDocument({ operations, routes: admin });
   app.get('/openapi.json', async () => document);
+  const documents: [string, string][] = [['v2024 and v1, with the admin API', '/openapi.json']];
   for (const flavour of FLAVOURS) {
-    const one = openApiDocument({ operations, routes: admin }, [flavour], false);
-    app.get(flavour === 'v1' ? '/v1/openapi.json' : `/${flavour}/openapi.json`, async () => one);
+    const one = openApiDocument({ operations, routes: admin }, [flavour]);
+    const url = flavour === 'v1' ? '/v1/openapi.json' : `/${flavour}/openapi.json`;
+    app.get(url, async () => one);
+    documents.push([flavour, url]);
   }
+  referenceRoutes(app, documents);
 
   // API scope: a bearer token on every route, then the per-client rate limit.
   await app.register(async (api) => {

@@ -1,10 +1,12 @@
 /**
  * The served OpenAPI document, generated from the route table: the same TypeBox schemas that
- * validate requests and serialize responses. `/openapi.json` describes the v2024 paths, the
- * per-resource v1 paths (operationIds are unique across the two) and the admin API;
- * `/{flavour}/openapi.json` describes one flavour of the NELM API.
+ * validate requests and serialize responses. `/openapi.json` describes the v2024 paths and the
+ * per-resource v1 paths (operationIds are unique across the two); `/{flavour}/openapi.json`
+ * describes one flavour of the NELM API. Every document also has the token endpoint and the admin
+ * API. The documents are OpenAPI 3.1: TypeBox writes JSON Schema 2020-12 (`const`, `type: "null"`).
  */
 import type { FastifySchema } from 'fastify';
+import { TokenError, TokenRequest, TokenResponse } from '../modules/oauth/schemas.js';
 import { type Flavour, type Operation, operationId, type Route, schemaOf, urlOf } from './operation.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -115,11 +117,34 @@ function routeObject(route: Route): JsonSchema {
   };
 }
 
+const TOKEN_TAG = 'Authentication';
+
+/** POST /oauth/token: where every client gets the bearer token the operations take. */
+function tokenOperation(): JsonSchema {
+  const body = { schema: plain(TokenRequest) };
+  const error = (description: string) => ({ description, content: { 'application/json': { schema: plain(TokenError) } } });
+  return {
+    operationId: 'createToken',
+    tags: [TOKEN_TAG],
+    summary: 'Get a bearer token for an API client (OAuth 2.0 client credentials)',
+    security: [],
+    requestBody: {
+      required: true,
+      content: { 'multipart/form-data': body, 'application/x-www-form-urlencoded': body, 'application/json': body },
+    },
+    responses: {
+      '200': { description: 'OK', content: { 'application/json': { schema: plain(TokenResponse) } } },
+      '400': error('A field is missing, or the grant type is not client_credentials.'),
+      '401': error('The client id and secret do not match an active API client.'),
+    },
+  };
+}
+
 /**
- * The document of `flavours` of the NELM API (v2024 and v1 by default) and, when `withRoutes`,
- * this server's own routes.
+ * An OpenAPI 3.1 document of `flavours` of the NELM API (v2024 and v1 by default), the token
+ * endpoint and this server's own routes (the admin API).
  */
-export function openApiDocument(table: RouteTable, flavours: readonly Flavour[] = ['v2024', 'v1'], withRoutes = true): JsonSchema {
+export function openApiDocument(table: RouteTable, flavours: readonly Flavour[] = ['v2024', 'v1']): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const flavour of flavours) {
     for (const op of table.operations) {
@@ -128,17 +153,15 @@ export function openApiDocument(table: RouteTable, flavours: readonly Flavour[] 
       paths[path][op.method.toLowerCase()] = operationObject(op, flavour);
     }
   }
-  const tags = [{ name: NELM_TAG }];
-  if (withRoutes) {
-    for (const route of table.routes) {
-      const path = openApiPath(route.url);
-      paths[path] ??= {};
-      paths[path][route.method.toLowerCase()] = routeObject(route);
-    }
-    for (const name of new Set(table.routes.map((r) => r.tag))) tags.push({ name });
+  paths['/oauth/token'] = { post: tokenOperation() };
+  for (const route of table.routes) {
+    const path = openApiPath(route.url);
+    paths[path] ??= {};
+    paths[path][route.method.toLowerCase()] = routeObject(route);
   }
+  const tags = [{ name: NELM_TAG }, { name: TOKEN_TAG }, ...[...new Set(table.routes.map((r) => r.tag))].map((name) => ({ name }))];
   return {
-    openapi: '3.0.1',
+    openapi: '3.1.0',
     info: {
       title: 'NELM: Non-Employee Lifecycle Management API (self-hosted)',
       version: flavours.length === 1 ? flavours[0] : 'v2024',

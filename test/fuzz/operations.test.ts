@@ -92,7 +92,8 @@ async function enumerate(h: Harness): Promise<Entry[]> {
         Record<string, { operationId: string; parameters?: { name: string; in: string }[]; requestBody?: { content: Record<string, unknown> } }>
       >;
     };
-    for (const [template, methods] of Object.entries(doc.paths)) {
+    // The NELM operations; the token endpoint and the admin API (in every document) are listed above.
+    for (const [template, methods] of Object.entries(doc.paths).filter(([path]) => path.includes('/non-employee-'))) {
       for (const [method, op] of Object.entries(methods)) {
         const key = flavour === 'v1' ? template.replace(/^\/([^/]+)\/v1/, '/$1') : template.slice(flavour.length + 1);
         entries.push({

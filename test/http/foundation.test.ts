@@ -301,7 +301,7 @@ describe('foundation', () => {
   test('GET /health and the served OpenAPI need no token', async () => {
     assert.equal((await h.app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
     const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    assert.equal(doc.openapi, '3.0.1');
+    assert.equal(doc.openapi, '3.1.0');
     assert.ok(doc.paths['/v2024/non-employee-sources'].get);
     assert.equal(doc.paths['/non-employee-sources/v1/{sourceId}'].get.operationId, 'getNonEmployeeSourceV1');
   });

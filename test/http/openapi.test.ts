@@ -7,7 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { harness, type Harness } from '../helpers/app.js';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { FLAVOURS } from '../../src/http/operation.js';
+import { ADMIN, harness, type Harness } from '../helpers/app.js';
 
 type Op = {
   operationId: string;
@@ -50,7 +52,7 @@ describe('served OpenAPI', () => {
       const mine = operations(served);
       let compared = 0;
       for (const [key, op] of mine) {
-        if (op['x-nelm-extension']) continue;
+        if (op['x-nelm-extension'] || !key.includes('/non-employee-')) continue;
         const upstreamKey = key.replace(` ${prefix}/`, ' /');
         const theirs = upstream.get(upstreamKey);
         assert.ok(theirs, `${key} is not an upstream operation`);
@@ -71,4 +73,75 @@ describe('served OpenAPI', () => {
       assert.ok(compared >= 11, `compared ${compared} operations`);
     });
   }
+
+  const documents = ['/openapi.json', ...FLAVOURS.map((f) => `/${f}/openapi.json`)];
+
+  for (const url of documents) {
+    test(`${url} is valid OpenAPI 3.1 (swagger-parser), with the token endpoint and the admin API`, async () => {
+      const res = await h.app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200);
+      const doc = res.json() as Doc & { openapi: string };
+      assert.equal(doc.openapi, '3.1.0');
+      await SwaggerParser.validate(structuredClone(doc) as Parameters<typeof SwaggerParser.validate>[0]);
+      assert.equal(doc.paths['/oauth/token']?.post?.operationId, 'createToken');
+      assert.ok(doc.paths['/admin/v1/identities']?.post, 'the admin API');
+      const nelm = Object.keys(doc.paths).filter((p) => p.includes('/non-employee-'));
+      assert.equal(nelm.length, url === '/openapi.json' ? 44 : 22, 'the NELM paths');
+    });
+  }
+
+  test('a document that breaks the rules is refused by the same check', async () => {
+    const doc = (await h.app.inject({ method: 'GET', url: '/v2024/openapi.json' })).json() as Record<string, unknown>;
+    await assert.rejects(SwaggerParser.validate({ ...doc, openapi: '3.0.1' } as Parameters<typeof SwaggerParser.validate>[0]));
+  });
+
+  test('the token endpoint answers what its document says', async () => {
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      payload: { grant_type: 'client_credentials', client_id: ADMIN.clientId, client_secret: ADMIN.clientSecret },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const schema = doc.paths['/oauth/token'].post.responses['200'].content['application/json'].schema;
+    assert.deepEqual(Object.keys(res.json()).sort(), Object.keys(schema.properties).sort());
+  });
+
+  describe('the interactive reference at /docs', () => {
+    test('a page with no inline script, under a Content-Security-Policy that forbids it', async () => {
+      const res = await h.app.inject({ method: 'GET', url: '/docs' });
+      assert.equal(res.statusCode, 200);
+      assert.match(String(res.headers['content-type']), /^text\/html/);
+      assert.match(String(res.headers['content-security-policy']), /script-src 'self'/);
+      const scripts = [...res.body.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)];
+      assert.equal(scripts.length, 3);
+      for (const [, attributes, body] of scripts) {
+        assert.match(attributes!, / src="\/docs\/[a-z.-]+"/);
+        assert.equal(body, '');
+      }
+    });
+
+    test('its scripts and styles come from this server, and it lists every served document', async () => {
+      for (const [file, type] of [
+        ['swagger-ui-bundle.js', /javascript/],
+        ['swagger-ui-standalone-preset.js', /javascript/],
+        ['swagger-ui.css', /css/],
+        ['reference.js', /javascript/],
+      ] as const) {
+        const res = await h.app.inject({ method: 'GET', url: `/docs/${file}` });
+        assert.equal(res.statusCode, 200, file);
+        assert.match(String(res.headers['content-type']), type);
+        assert.ok(res.rawPayload.length > 100, file);
+      }
+      const start = (await h.app.inject({ method: 'GET', url: '/docs/reference.js' })).body;
+      for (const url of documents) assert.ok(start.includes(`"url":"${url}"`), url);
+    });
+
+    test('other files are 404 in the API format; no path leaves the package', async () => {
+      for (const file of ['package.json', '..%2F..%2Fpackage.json', 'index.html']) {
+        const res = await h.app.inject({ method: 'GET', url: `/docs/${file}` });
+        assert.equal(res.statusCode, 404, file);
+      }
+    });
+  });
 });

@@ -13,22 +13,21 @@ const STATUS_TEXT =
   '"COMPLETED" means the job has been completed without any errors.\n' +
   '"ERROR" means the job failed to process with errors.';
 
-const Status = (nullable: boolean) =>
-  Type.Unsafe<JobStatus>({ type: 'string', enum: [...JOB_STATUSES], ...(nullable ? { nullable: true } : {}), description: STATUS_TEXT });
+const Status = () => Type.Unsafe<JobStatus>({ type: 'string', enum: [...JOB_STATUSES], description: STATUS_TEXT });
+const StatusOrNull = () => Type.Unsafe<JobStatus | null>({ type: ['string', 'null'], enum: [...JOB_STATUSES, null], description: STATUS_TEXT });
 
 const jobFields = {
-  id: Type.String({ description: "The bulk upload job's ID. (UUID)", example: '2c91808568c529c60168cca6f90cffff' }),
+  id: Type.String({ description: "The bulk upload job's ID. (UUID)", example: '019ac2f4-6a1e-7b3c-9d2e-4f5a6b7c8d9e' }),
   sourceId: Type.String({ description: 'The ID of the source to bulk-upload non-employees to. (UUID)', example: '2c91808568c529c60168cca6f90c1313' }),
   created: DateTime('The date-time the job was submitted.'),
   modified: DateTime('The date-time that the job was last updated.'),
-  status: Status(false),
+  status: Status(),
 };
 
 export const NonEmployeeBulkUploadJob = Type.Object(jobFields, { title: 'NonEmployeeBulkUploadJob' });
 
-/** No job yet: `status` is left out (the spec makes it optional, and non-nullable but in beta). */
 /** `status` is null while the source has no upload job (the spec's text: "null means …"). */
-export const NonEmployeeBulkUploadStatus = Type.Object({ status: Status(true) }, { title: 'NonEmployeeBulkUploadStatus' });
+export const NonEmployeeBulkUploadStatus = Type.Object({ status: StatusOrNull() }, { title: 'NonEmployeeBulkUploadStatus' });
 
 const nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 const count = (description: string) => Type.Integer({ minimum: 0, description });

@@ -3,10 +3,12 @@
  * official SDK), application/x-www-form-urlencoded, JSON, or query parameters. Errors follow
  * RFC 6749 §5.2 with the `error` member SailPoint's 401s carry.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DirectoryService } from '../directory/service.js';
 import type { TokenService } from '../../auth/tokens.js';
 import { isStorableText } from '../../domain/text.js';
+import { type TokenError, TokenResponse } from './schemas.js';
 
 const FIELDS = ['grant_type', 'client_id', 'client_secret'] as const;
 type Field = (typeof FIELDS)[number];
@@ -38,24 +40,29 @@ async function collectFields(request: FastifyRequest): Promise<Partial<Record<Fi
   return out;
 }
 
+/** An RFC 6749 §5.2 error (the TokenError shape; errors the framework raises keep the API's own format). */
+function refuse(reply: FastifyReply, status: 400 | 401, error: string, description: string): FastifyReply {
+  return reply.code(status).send({ error, error_description: description } satisfies Static<typeof TokenError>);
+}
+
 export function oauthRoutes(app: FastifyInstance, directory: DirectoryService, tokens: TokenService): void {
-  app.post('/oauth/token', async (request, reply) => {
+  app.post('/oauth/token', { schema: { response: { 200: TokenResponse } } }, async (request, reply) => {
     let fields: Partial<Record<Field, string>>;
     try {
       fields = await collectFields(request);
     } catch (error) {
-      if (error instanceof MalformedBody) return reply.code(400).send({ error: 'invalid_request', error_description: error.message });
+      if (error instanceof MalformedBody) return refuse(reply, 400, 'invalid_request', error.message);
       throw error;
     }
     if (!fields.grant_type || !fields.client_id || !fields.client_secret) {
-      return reply.code(400).send({ error: 'invalid_request', error_description: 'grant_type, client_id and client_secret are required' });
+      return refuse(reply, 400, 'invalid_request', 'grant_type, client_id and client_secret are required');
     }
     if (fields.grant_type !== 'client_credentials') {
-      return reply.code(400).send({ error: 'unsupported_grant_type', error_description: 'only client_credentials is supported' });
+      return refuse(reply, 400, 'unsupported_grant_type', 'only client_credentials is supported');
     }
     const authenticated = await directory.authenticate(fields.client_id, fields.client_secret);
     if (!authenticated) {
-      return reply.code(401).send({ error: 'invalid_client', error_description: 'Bad credentials' });
+      return refuse(reply, 401, 'invalid_client', 'Bad credentials');
     }
     const { identity, tenantId } = authenticated;
     const { token, expiresIn } = await tokens.issue({
