@@ -82,7 +82,7 @@ describe('served OpenAPI', () => {
       assert.equal(res.statusCode, 200);
       const doc = res.json() as Doc & { openapi: string };
       assert.equal(doc.openapi, '3.1.0');
-      await SwaggerParser.validate(structuredClone(doc) as Parameters<typeof SwaggerParser.validate>[0]);
+      await SwaggerParser.validate(structuredClone(doc) as never);
       assert.equal(doc.paths['/oauth/token']?.post?.operationId, 'createToken');
       assert.ok(doc.paths['/admin/v1/identities']?.post, 'the admin API');
       const nelm = Object.keys(doc.paths).filter((p) => p.includes('/non-employee-'));
@@ -92,7 +92,7 @@ describe('served OpenAPI', () => {
 
   test('a document that breaks the rules is refused by the same check', async () => {
     const doc = (await h.app.inject({ method: 'GET', url: '/v2024/openapi.json' })).json() as Record<string, unknown>;
-    await assert.rejects(SwaggerParser.validate({ ...doc, openapi: '3.0.1' } as Parameters<typeof SwaggerParser.validate>[0]));
+    await assert.rejects(SwaggerParser.validate({ ...doc, openapi: '3.0.1' } as never));
   });
 
   test('the token endpoint answers what its document says', async () => {
