@@ -10,6 +10,7 @@ import * as bulkJobs from './migrations/20261123_0003_bulk_jobs.js';
 import * as recordJson from './migrations/20261123_0004_record_json.js';
 import * as recordCache from './migrations/20261124_0005_record_cache.js';
 import * as plainRecords from './migrations/20261206_0006_plain_records.js';
+import * as dateZones from './migrations/20261206_0007_date_zones.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261123_0004_record_json': recordJson,
   '20261124_0005_record_cache': recordCache,
   '20261206_0006_plain_records': plainRecords,
+  '20261206_0007_date_zones': dateZones,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

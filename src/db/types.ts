@@ -121,8 +121,12 @@ export interface RecordTable {
   email: string;
   phone: string;
   manager: string;
+  /** The instants, in UTC. */
   start_date: string;
   end_date: string;
+  /** The offsets the dates were written with: `Z` or `±HH:MM`. */
+  start_zone: string;
+  end_zone: string;
   /** The custom attributes: a JSON object of strings. */
   data: string;
   created: string;
@@ -184,8 +188,12 @@ export interface RequestTable {
   email: string;
   phone: string;
   manager: string;
+  /** The instants, in UTC. */
   start_date: string;
   end_date: string;
+  /** The offsets the dates were written with: `Z` or `±HH:MM`. */
+  start_zone: string;
+  end_zone: string;
   /** The custom attributes: a JSON object of strings. */
   data: string;
   approval_status: RequestStatusColumn;

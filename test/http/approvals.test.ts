@@ -236,7 +236,8 @@ describe('approvals: get, lists, summaries', () => {
       const detail = res.json().nonEmployeeRequest;
       assert.equal(detail.id, pending.id);
       assert.equal(detail.startDate, '2020-03-24');
-      assert.equal(detail.endDate, '2021-03-26');
+      // The calendar date the client wrote (2021-03-25T23:00:00-05:00), not the UTC one.
+      assert.equal(detail.endDate, '2021-03-25');
       assert.equal(detail.nonEmployeeSource.id, w.source);
       assert.equal(detail.nonEmployeeSource.schemaAttributes.length, 8);
       assert.equal(detail.approvalItems, undefined);

@@ -203,9 +203,9 @@ describe('bulk upload, export, template, status', () => {
       assert.equal(
         res.body,
         `${SYSTEM},department,badge\n` +
-          `ann.o'neil,Ann,O'Neil,'+1 555,ann@example.com,admin,2021-01-01T00:00:00.000Z,2021-12-31T00:00:00.000Z,"say ""hi""\nthere",'=SUM(A1)\n` +
-          'jon.smith,Jonathan,Smith,555-555-5555,jon@example.com,admin,2020-04-05T18:00:00.000Z,2020-08-08T05:00:00.000Z,"Sales, EMEA",B1\n' +
-          'new.one,New,One,1,new@example.com,admin,2022-01-01T00:00:00.000Z,2022-01-02T00:00:00.000Z,,B9\n',
+          `ann.o'neil,Ann,O'Neil,'+1 555,ann@example.com,admin,2021-01-01T00:00:00Z,2021-12-31T00:00:00Z,"say ""hi""\nthere",'=SUM(A1)\n` +
+          'jon.smith,Jonathan,Smith,555-555-5555,jon@example.com,admin,2020-04-05T18:00:00Z,2020-08-08T05:00:00Z,"Sales, EMEA",B1\n' +
+          'new.one,New,One,1,new@example.com,admin,2022-01-01T00:00:00Z,2022-01-02T00:00:00Z,,B9\n',
       );
     }
     assert.equal((await get(`${base('v2024', sources.empty!)}/non-employees/download`)).body, `${SYSTEM},department,badge\n`);

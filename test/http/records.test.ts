@@ -66,8 +66,9 @@ describe('records: operations and validation', () => {
     assert.deepEqual(Object.keys(record), KEYS);
     assert.match(record.id, UUID7);
     assert.equal(record.sourceId, w.sourceId);
-    assert.equal(record.startDate, '2020-03-24T05:00:00.000Z');
-    assert.equal(record.endDate, '2021-03-25T05:00:00.000Z');
+    // Dates come back with the offset they were sent with.
+    assert.equal(record.startDate, '2020-03-24T00:00:00-05:00');
+    assert.equal(record.endDate, '2021-03-25T00:00:00-05:00');
     assert.deepEqual(record.data, { costCenter: 'CC1', note: 'Auditing' });
     assert.equal(record.created, record.modified);
 
@@ -79,7 +80,7 @@ describe('records: operations and validation', () => {
     const put = await w.h.request('PUT', url('v1', `/${record.id}`), w.h.admin.token, { ...record, firstName: 'Will', endDate: '2021-06-30' });
     assert.equal(put.statusCode, 200, put.body);
     assert.equal(put.json().firstName, 'Will');
-    assert.equal(put.json().endDate, '2021-06-30T00:00:00.000Z');
+    assert.equal(put.json().endDate, '2021-06-30T00:00:00Z');
     assert.equal(put.json().created, record.created);
 
     const patch = await w.h.request(
@@ -93,7 +94,7 @@ describe('records: operations and validation', () => {
       PATCH,
     );
     assert.equal(patch.statusCode, 200, patch.body);
-    assert.equal(patch.json().endDate, '2021-07-01T05:00:00.000Z');
+    assert.equal(patch.json().endDate, '2021-07-01T00:00:00-05:00');
     assert.deepEqual(patch.json().data, { costCenter: 'CC1' });
     assert.equal(await recordCount(w.h, w.sourceId), 1);
 
@@ -306,7 +307,7 @@ describe('records: authorization', () => {
 
     const ownerPut = await put(w.owner, { endDate: '2022-01-01' });
     assert.equal(ownerPut.statusCode, 200, ownerPut.body);
-    assert.equal(ownerPut.json().endDate, '2022-01-01T00:00:00.000Z');
+    assert.equal(ownerPut.json().endDate, '2022-01-01T00:00:00Z');
     mine = ownerPut.json();
     const ownerPutMore = await put(w.owner, { endDate: '2022-02-01', firstName: 'Sneaky' });
     assert.equal(ownerPutMore.statusCode, 403);

@@ -98,7 +98,7 @@ describe('requests: create, get, list, summary, delete', () => {
       assert.match(r.nonEmployeeSource.sourceId, /^[0-9a-f]{32}$/);
       assert.equal(r.approvalStatus, 'PENDING');
       assert.equal(r.completionDate, undefined);
-      assert.equal(r.startDate, '2020-03-24T05:00:00.000Z');
+      assert.equal(r.startDate, '2020-03-24T00:00:00-05:00');
       assert.deepEqual(r.data, { costCenter: 'CC1' });
       assert.deepEqual(
         r.approvalItems.map((i: { approver: unknown; approvalStatus: string; approvalOrder: number; accountName: string }) => [

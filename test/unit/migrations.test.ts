@@ -60,7 +60,7 @@ test('a database upgraded with records in it equals a new one, and its records r
       values ('default', ${id}, 's1', ${account}, 'First', 'Last', ${`${account}@example.com`}, '1', 'admin', '2020-03-24T05:00:00.000Z',
         '2021-03-24T05:00:00.000Z', ${data}, ${now}, ${now})`.execute(old.kysely);
   }
-  assert.deepEqual(await migrateToLatest(old.kysely, old.engine, old.schema), ['20261206_0006_plain_records']);
+  assert.deepEqual(await migrateToLatest(old.kysely, old.engine, old.schema), ['20261206_0006_plain_records', '20261206_0007_date_zones']);
 
   assert.deepEqual(await shape(old), await shape(fresh));
   assert.ok(!(await shape(old)).records!.some((c) => c.startsWith('json ')), 'records.json is gone');
@@ -68,8 +68,9 @@ test('a database upgraded with records in it equals a new one, and its records r
   assert.deepEqual(
     read.map((r) => [r.id, r.accountName, r.data, r.startDate, r.created]),
     [
-      ['r1', 'ada', { team: 'Ω "quoted"', site: '' }, '2020-03-24T05:00:00.000Z', now],
-      ['r2', 'grace', {}, '2020-03-24T05:00:00.000Z', now],
+      // Dates written before offsets were kept come back in UTC.
+      ['r1', 'ada', { team: 'Ω "quoted"', site: '' }, '2020-03-24T05:00:00Z', now],
+      ['r2', 'grace', {}, '2020-03-24T05:00:00Z', now],
     ],
   );
   // PostgreSQL: the record cache's fence and the JSON function are gone; writes no longer wait.

@@ -1,7 +1,7 @@
 /** The record rules shared by records, requests and bulk import: dates, email, data, causes. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeRecordDate, parseRecordDate } from '../../src/modules/records/dates.js';
+import { normalizeRecordDate, parseRecordDate, renderRecordDate, splitRecordDate } from '../../src/modules/records/dates.js';
 import {
   changedFields,
   isPlausibleEmail,
@@ -54,6 +54,33 @@ describe('record dates', () => {
     assert.equal(normalizeRecordDate('2020-03-24T10:11:12.0589Z'), '2020-03-24T10:11:12.058Z');
     assert.equal(normalizeRecordDate(' 2020-03-24 '), '2020-03-24T00:00:00.000Z');
     assert.equal(normalizeRecordDate('2020-12-31T23:30:00-01:00'), '2021-01-01T00:30:00.000Z');
+  });
+
+  test('a date comes back with the offset it was written with, as the same local date-time', () => {
+    const text = (value: string) => {
+      const parsed = parseRecordDate(value);
+      assert.ok(parsed.ok, value);
+      return parsed.text;
+    };
+    assert.equal(text('2020-03-24T00:00:00-05:00'), '2020-03-24T00:00:00-05:00');
+    assert.equal(text('2020-03-24T00:00-05:00'), '2020-03-24T00:00:00-05:00');
+    assert.equal(text('2020-03-24T23:30:00-05:00'), '2020-03-24T23:30:00-05:00');
+    assert.equal(text('2020-03-24T00:00:00+0530'), '2020-03-24T00:00:00+05:30');
+    assert.equal(text('2020-03-24T00:00:00+01'), '2020-03-24T00:00:00+01:00');
+    assert.equal(text('2019-08-23T18:52:59.162Z'), '2019-08-23T18:52:59.162Z');
+    assert.equal(text('2020-03-24T10:11:12.5+02:00'), '2020-03-24T10:11:12.500+02:00');
+    assert.equal(text('2020-03-24'), '2020-03-24T00:00:00Z', 'a plain date is midnight UTC');
+    assert.equal(text('2020-03-24T10:11:12'), '2020-03-24T10:11:12Z', 'no offset is UTC');
+    assert.equal(text('2020-03-24t10:11:12z'), '2020-03-24T10:11:12Z');
+  });
+
+  test('the stored instant and offset give the date back; rows without an offset come back in UTC', () => {
+    for (const value of ['2020-03-24T00:00:00-05:00', '2020-12-31T23:30:00-01:00', '2021-01-01T05:45:00+05:45', '2019-08-23T18:52:59.162Z']) {
+      const { instant, zone } = splitRecordDate(value);
+      assert.equal(renderRecordDate(instant, zone), value);
+    }
+    assert.deepEqual(splitRecordDate('2020-12-31T23:30:00-01:00'), { instant: '2021-01-01T00:30:00.000Z', zone: '-01:00' });
+    assert.equal(renderRecordDate('2020-03-24T05:00:00.000Z', 'Z'), '2020-03-24T05:00:00Z');
   });
 
   test('leap days: 2020-02-29 and 2000-02-29 exist, 2019-02-29 and 1900-02-29 do not', () => {
@@ -168,8 +195,8 @@ describe('validateRecordInput', () => {
       phone: '5125555555',
       manager: 'jane.doe',
       sourceId: SOURCE,
-      startDate: '2020-03-24T05:00:00.000Z',
-      endDate: '2021-03-25T05:00:00.000Z',
+      startDate: '2020-03-24T00:00:00-05:00',
+      endDate: '2021-03-25T00:00:00-05:00',
       data: { description: 'Auditing' },
     });
   });
@@ -263,7 +290,7 @@ describe('validateRecordInput', () => {
     // leaving both as they were passes; a create of the same body does not.
     const endDateOnly = update({ endDate: '2030-01-01' });
     assert.ok(endDateOnly.ok, JSON.stringify(endDateOnly));
-    assert.equal(endDateOnly.value.endDate, '2030-01-01T00:00:00.000Z');
+    assert.equal(endDateOnly.value.endDate, '2030-01-01T00:00:00Z');
     assert.ok(update({ data: { team: 'Blue', costCenter: '  ' } }).ok, 'still as empty as stored');
     assert.deepEqual(
       causesOf(body({ manager: 'gone.manager', data: { team: 'Blue' } }), attrs).map((c) => c.field),

@@ -4,6 +4,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { RecordTable } from '../../db/types.js';
+import { renderRecordDate, splitRecordDate } from './dates.js';
 import type { NonEmployeeRecord as RecordSchema } from './schemas.js';
 
 /** Custom attributes by technical name. */
@@ -25,14 +26,16 @@ export function toRecord(row: RecordTable): NonEmployeeRecord {
     manager: row.manager,
     sourceId: row.source_id,
     data: JSON.parse(row.data) as RecordData,
-    startDate: row.start_date,
-    endDate: row.end_date,
+    startDate: renderRecordDate(row.start_date, row.start_zone),
+    endDate: renderRecordDate(row.end_date, row.end_zone),
     modified: row.modified,
     created: row.created,
   };
 }
 
 export function toRow(tenantId: string, r: NonEmployeeRecord): RecordTable {
+  const start = splitRecordDate(r.startDate);
+  const end = splitRecordDate(r.endDate);
   return {
     tenant_id: tenantId,
     id: r.id,
@@ -43,8 +46,10 @@ export function toRow(tenantId: string, r: NonEmployeeRecord): RecordTable {
     email: r.email,
     phone: r.phone,
     manager: r.manager,
-    start_date: r.startDate,
-    end_date: r.endDate,
+    start_date: start.instant,
+    end_date: end.instant,
+    start_zone: start.zone,
+    end_zone: end.zone,
     data: JSON.stringify(r.data),
     created: r.created,
     modified: r.modified,

@@ -6,7 +6,7 @@ import type { RecordTable } from '../../db/types.js';
 import { RecordLists, type RecordListQuery, type SourceIds } from './list.js';
 import { type NonEmployeeRecord, toRecord, toRow } from './model.js';
 
-/** Rows per INSERT or UPDATE statement: 14 parameters each stays under both engines' limits. */
+/** Rows per INSERT or UPDATE statement: 16 parameters each stays under both engines' limits. */
 const CHUNK = 1000;
 
 /** A record's id and source. */
@@ -117,12 +117,13 @@ export class RecordRepository {
       if (i > 0) await between?.();
       const values = records.slice(i, i + CHUNK).map((r) => {
         const w = toRow(tenantId, r);
-        return sql`(${w.id}, ${w.account_name}, ${w.first_name}, ${w.last_name}, ${w.email}, ${w.phone}, ${w.manager}, ${w.start_date}, ${w.end_date}, ${w.data}, ${w.modified})`;
+        return sql`(${w.id}, ${w.account_name}, ${w.first_name}, ${w.last_name}, ${w.email}, ${w.phone}, ${w.manager}, ${w.start_date}, ${w.end_date}, ${w.start_zone}, ${w.end_zone}, ${w.data}, ${w.modified})`;
       });
       const result = await sql`
-        with v (id, account_name, first_name, last_name, email, phone, manager, start_date, end_date, data, modified) as (values ${sql.join(values)})
+        with v (id, account_name, first_name, last_name, email, phone, manager, start_date, end_date, start_zone, end_zone, data, modified) as (values ${sql.join(values)})
         update records set account_name = v.account_name, first_name = v.first_name, last_name = v.last_name, email = v.email, phone = v.phone,
           manager = v.manager, start_date = ${typed(v('start_date'), 'timestamp')}, end_date = ${typed(v('end_date'), 'timestamp')},
+          start_zone = v.start_zone, end_zone = v.end_zone,
           data = ${typed(v('data'), 'json')}, modified = ${typed(v('modified'), 'timestamp')}
         from v where records.tenant_id = ${tenantId} and records.id = v.id`.execute(db);
       updated += Number(result.numAffectedRows ?? 0);

@@ -5,8 +5,8 @@
  * faulty field.
  *
  * Normalisation: text fields are trimmed, `sourceId` is the stored id of the source (the service
- * resolves the body's `sourceId` to it first), dates are ISO 8601 UTC
- * (`toISOString()`), `data` keeps only string values keyed by the source's custom attributes.
+ * resolves the body's `sourceId` to it first), dates keep the client's offset (see dates.ts),
+ * `data` keeps only string values keyed by the source's custom attributes.
  */
 import { isId } from '../../domain/ids.js';
 import type { Cause } from '../../errors/api-error.js';
@@ -142,14 +142,17 @@ export function validateRecordInput(input: RecordInput, ctx: RecordValidationCon
   }
 
   const dates: Record<string, string> = {};
+  const instants: Record<string, string> = {};
   for (const field of RECORD_DATE_FIELDS) {
     const value = requiredText(input, field, 64, causes);
     if (value === '' || causes.some((c) => c.field === field)) continue;
     const parsed = parseRecordDate(value);
-    if (parsed.ok) dates[field] = parsed.iso;
-    else causes.push({ field, text: `${field} "${value}" ${parsed.reason}` });
+    if (parsed.ok) {
+      dates[field] = parsed.text;
+      instants[field] = parsed.iso;
+    } else causes.push({ field, text: `${field} "${value}" ${parsed.reason}` });
   }
-  if (dates.startDate && dates.endDate && dates.startDate > dates.endDate) {
+  if (instants.startDate && instants.endDate && instants.startDate > instants.endDate) {
     causes.push({ field: 'endDate', text: `endDate ${dates.endDate} is before startDate ${dates.startDate}` });
   }
 

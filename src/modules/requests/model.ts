@@ -1,6 +1,7 @@
 /** Non-employee requests and their approval items (one aggregate), and the mapping of their rows. */
 import type { ApprovalItemTable, RequestTable } from '../../db/types.js';
 import type { Member } from '../directory/model.js';
+import { renderRecordDate, splitRecordDate } from '../records/dates.js';
 import type { RecordData } from '../records/model.js';
 import type { ApprovalStatus, RequestStatus } from './state.js';
 
@@ -89,8 +90,8 @@ export function toRequest(row: RequestRow, items: ApprovalItem[]): NonEmployeeRe
     email: row.email,
     phone: row.phone,
     manager: row.manager,
-    startDate: row.start_date,
-    endDate: row.end_date,
+    startDate: renderRecordDate(row.start_date, row.start_zone),
+    endDate: renderRecordDate(row.end_date, row.end_zone),
     data: JSON.parse(row.data) as RecordData,
     status: row.approval_status as RequestStatus,
     completionDate: row.completion_date,
@@ -102,6 +103,8 @@ export function toRequest(row: RequestRow, items: ApprovalItem[]): NonEmployeeRe
 }
 
 export function toRequestRow(tenantId: string, r: NonEmployeeRequest): RequestTable {
+  const start = splitRecordDate(r.startDate);
+  const end = splitRecordDate(r.endDate);
   return {
     tenant_id: tenantId,
     id: r.id,
@@ -113,8 +116,10 @@ export function toRequestRow(tenantId: string, r: NonEmployeeRequest): RequestTa
     email: r.email,
     phone: r.phone,
     manager: r.manager,
-    start_date: r.startDate,
-    end_date: r.endDate,
+    start_date: start.instant,
+    end_date: end.instant,
+    start_zone: start.zone,
+    end_zone: end.zone,
     data: JSON.stringify(r.data),
     approval_status: r.status,
     completion_date: r.completionDate,
