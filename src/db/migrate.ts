@@ -11,6 +11,7 @@ import * as recordJson from './migrations/20261123_0004_record_json.js';
 import * as recordCache from './migrations/20261124_0005_record_cache.js';
 import * as plainRecords from './migrations/20261206_0006_plain_records.js';
 import * as dateZones from './migrations/20261206_0007_date_zones.js';
+import * as requestComment from './migrations/20261206_0008_request_comment.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261124_0005_record_cache': recordCache,
   '20261206_0006_plain_records': plainRecords,
   '20261206_0007_date_zones': dateZones,
+  '20261206_0008_request_comment': requestComment,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -197,6 +197,8 @@ export interface RequestTable {
   /** The custom attributes: a JSON object of strings. */
   data: string;
   approval_status: RequestStatusColumn;
+  /** What the requester wrote when filing the request. */
+  comment: string | null;
   completion_date: string | null;
   /** The record created when the request was approved. */
   record_id: string | null;

@@ -50,6 +50,8 @@ export interface NonEmployeeRequest {
   endDate: string;
   data: RecordData;
   status: RequestStatus;
+  /** What the requester wrote when filing it; null when nothing. */
+  comment: string | null;
   completionDate: string | null;
   /** The record created when the request was approved. */
   recordId: string | null;
@@ -94,6 +96,7 @@ export function toRequest(row: RequestRow, items: ApprovalItem[]): NonEmployeeRe
     endDate: renderRecordDate(row.end_date, row.end_zone),
     data: JSON.parse(row.data) as RecordData,
     status: row.approval_status as RequestStatus,
+    comment: row.comment,
     completionDate: row.completion_date,
     recordId: row.record_id,
     items,
@@ -122,6 +125,7 @@ export function toRequestRow(tenantId: string, r: NonEmployeeRequest): RequestTa
     end_zone: end.zone,
     data: JSON.stringify(r.data),
     approval_status: r.status,
+    comment: r.comment,
     completion_date: r.completionDate,
     record_id: r.recordId,
     created: r.created,
@@ -143,4 +147,15 @@ export function toItemRow(tenantId: string, i: ApprovalItem): ApprovalItemTable 
     created: i.created,
     modified: i.modified,
   };
+}
+
+/**
+ * The request's `comment`: what its requester wrote, or, when they wrote nothing, the comment of
+ * the decision that ended it (the rejection's, or the last approval's); null while neither exists.
+ */
+export function requestComment(r: Pick<NonEmployeeRequest, 'comment' | 'status' | 'items'>): string | null {
+  if (r.comment !== null) return r.comment;
+  if (r.status === 'REJECTED') return r.items.find((i) => i.status === 'REJECTED')?.comment ?? null;
+  if (r.status === 'APPROVED') return r.items.at(-1)?.comment ?? null;
+  return null;
 }

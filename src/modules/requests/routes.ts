@@ -10,7 +10,7 @@ import { ErrorResponses } from '../../http/shared-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
 import { attributeDto } from '../schema-attributes/model.js';
 import type { ApprovalDetail } from './approvals.js';
-import type { ApprovalItem, ApprovalItemView, NonEmployeeRequest as Request } from './model.js';
+import { type ApprovalItem, type ApprovalItemView, type NonEmployeeRequest as Request, requestComment } from './model.js';
 import {
   ApprovalIdParams,
   ApprovalSummaryParams,
@@ -25,7 +25,7 @@ import {
   NonEmployeeApprovalSummary,
   NonEmployeeRejectApprovalDecision,
   NonEmployeeRequest,
-  NonEmployeeRequestBody,
+  NonEmployeeRequestCreateBody,
   NonEmployeeRequestSummary,
   RequestIdParams,
   SummaryParams,
@@ -50,6 +50,12 @@ function sourceLiteDto(r: Request) {
   return { id: r.source.id, sourceId: r.source.iscSourceId, name: r.source.name, description: r.source.description };
 }
 
+/** `comment` when the request has one (the field is optional and not nullable upstream). */
+function optionalComment(r: Request): { comment?: string } {
+  const comment = requestComment(r);
+  return comment === null ? {} : { comment };
+}
+
 /** The wire shape of a request: the top-level id is the request's, sourceId/name/description its source's. */
 function requestDto(r: Request) {
   return {
@@ -67,6 +73,7 @@ function requestDto(r: Request) {
     data: r.data,
     approvalItems: r.items.map((i) => itemBaseDto(i, r.accountName)),
     approvalStatus: r.status,
+    ...optionalComment(r),
     ...(r.completionDate !== null ? { completionDate: r.completionDate } : {}),
     startDate: r.startDate,
     endDate: r.endDate,
@@ -86,7 +93,7 @@ function approvalItemDto(item: ApprovalItemView) {
   return { ...itemBaseDto(item, item.accountName), nonEmployeeRequest: { id: item.requestId, requester: requester(item) } };
 }
 
-/** NonEmployeeApprovalItemDetail; dates of the request as YYYY-MM-DD (UTC). */
+/** NonEmployeeApprovalItemDetail; dates of the request as YYYY-MM-DD (the local date the client wrote). */
 function approvalDetailDto({ item, request, schemaAttributes }: ApprovalDetail) {
   const base = itemBaseDto(item, item.accountName);
   if (!request) return base;
@@ -104,6 +111,7 @@ function approvalDetailDto({ item, request, schemaAttributes }: ApprovalDetail) 
       nonEmployeeSource: { ...sourceLiteDto(request), schemaAttributes: (schemaAttributes ?? []).map(attributeDto) },
       data: request.data,
       approvalStatus: request.status,
+      ...optionalComment(request),
       ...(request.completionDate !== null ? { completionDate: request.completionDate } : {}),
       startDate: request.startDate.slice(0, 10),
       endDate: request.endDate.slice(0, 10),
@@ -131,7 +139,7 @@ export function requestOperations({ requests }: Services): Operation[] {
       summary: 'Create non-employee request',
       scope: 'idn:nelm:manage',
       right: 'idn:nesr:create',
-      schema: { body: NonEmployeeRequestBody, response: one },
+      schema: { body: NonEmployeeRequestCreateBody, response: one },
       handler: async (request) => requestDto(await requests.create(principalOf(request), request.body)),
     }),
     operation({

@@ -1,4 +1,4 @@
-/** Non-employee request and approval shapes, and Beta's older ones. The request body is the records' NonEmployeeRequestBody. */
+/** Non-employee request and approval shapes, and Beta's older ones. The request body is the records' NonEmployeeRequestBody and a comment. */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { DateTime, IdentityReference, PathId } from '../../http/nelm-schemas.js';
 import { Count, Limit, Offset } from '../../collections/paging.js';
@@ -7,7 +7,27 @@ import { LIMITS } from '../../domain/limits.js';
 import { BetaNonEmployeeSchemaAttribute, NonEmployeeSchemaAttribute } from '../schema-attributes/schemas.js';
 import { NonEmployeeSourceLite } from '../sources/schemas.js';
 
-export { NonEmployeeRequestBody } from '../records/schemas.js';
+import { NonEmployeeRequestBody } from '../records/schemas.js';
+
+const REQUEST_COMMENT =
+  "Comment of requester: what the requester wrote when filing the request or, when nothing, the comment of the decision that ended it (the rejection's, or the last approval's).";
+
+/**
+ * The body of create request: a record's, and the requester's optional `comment` (an extension:
+ * SailPoint's body has no field to write the comment its requests return).
+ */
+export const NonEmployeeRequestCreateBody = Type.Object(
+  {
+    ...NonEmployeeRequestBody.properties,
+    comment: Type.Optional(
+      Type.String({
+        maxLength: LIMITS.decisionComment,
+        description: "The requester's comment (an extension of this server), returned as the request's comment.",
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'NonEmployeeRequestBody' },
+);
 
 export const ApprovalStatusSchema = Type.Unsafe<ApprovalStatus>({
   type: 'string',
@@ -59,7 +79,7 @@ export const NonEmployeeRequest = Type.Object(
     data: DataSchema,
     approvalItems: Type.Array(NonEmployeeApprovalItemBase, { description: 'List of approval item for the request' }),
     approvalStatus: ApprovalStatusSchema,
-    comment: Type.Optional(Type.String({ description: 'Comment of requester' })),
+    comment: Type.Optional(Type.String({ description: REQUEST_COMMENT })),
     completionDate: Type.Optional(DateTime('When the request was completely approved.')),
     startDate: DateTime('Non-Employee employment start date.'),
     endDate: DateTime('Non-Employee employment end date.'),
@@ -143,10 +163,10 @@ function detail(attribute: TSchema) {
       }),
       data: DataSchema,
       approvalStatus: ApprovalStatusSchema,
-      comment: Type.Optional(Type.String({ description: 'Comment of requester' })),
+      comment: Type.Optional(Type.String({ description: REQUEST_COMMENT })),
       completionDate: Type.Optional(DateTime('When the request was completely approved.')),
-      startDate: PlainDate('Non-Employee employment start date (UTC).'),
-      endDate: PlainDate('Non-Employee employment end date (UTC).'),
+      startDate: PlainDate('Non-Employee employment start date (the calendar date it was written with).'),
+      endDate: PlainDate('Non-Employee employment end date (the calendar date it was written with).'),
       modified: DateTime('When the request was last modified.'),
       created: DateTime('When the request was created.'),
     },

@@ -76,6 +76,7 @@ export class RequestService {
     const state = initialState(source.approvers.length);
     const now = nowIso();
     const { sourceId: _sourceId, ...fields } = value;
+    const comment = typeof input.comment === 'string' ? input.comment.trim() : '';
     const id = newUuid();
     const request: NonEmployeeRequest = {
       id,
@@ -83,6 +84,7 @@ export class RequestService {
       requesterId: principal.identityId,
       ...fields,
       status: 'PENDING',
+      comment: comment === '' ? null : comment,
       completionDate: null,
       recordId: null,
       items: source.approvers.map((approver, i) => ({
