@@ -12,6 +12,7 @@ import * as recordCache from './migrations/20261124_0005_record_cache.js';
 import * as plainRecords from './migrations/20261206_0006_plain_records.js';
 import * as dateZones from './migrations/20261206_0007_date_zones.js';
 import * as requestComment from './migrations/20261206_0008_request_comment.js';
+import * as orderedData from './migrations/20261206_0009_ordered_data.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261206_0006_plain_records': plainRecords,
   '20261206_0007_date_zones': dateZones,
   '20261206_0008_request_comment': requestComment,
+  '20261206_0009_ordered_data': orderedData,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -3,7 +3,7 @@
  * the same shapes as SQLite's:
  * - timestamps (timestamptz) as ISO 8601 strings in UTC, like SQLite's TEXT timestamps;
  * - bigint counts as numbers;
- * - JSON (jsonb) as its text, like SQLite's TEXT JSON columns.
+ * - JSON (json, and jsonb) as its text, like SQLite's TEXT JSON columns.
  * Each SQL text runs as a named prepared statement (pg's `name`), so PostgreSQL parses and plans it
  * once per connection instead of at every run.
  */
@@ -118,9 +118,12 @@ export class NamingPool implements PostgresPool {
 
 export const postgresDialect: Dialect = {
   engine: 'postgres',
-  jsonWithout: (column, keys) => sql<string>`${sql.ref(column)} - cast(${[...keys]} as text[])`,
-  jsonHasAny: (column, keys) => sql<boolean>`jsonb_exists_any(${sql.ref(column)}, cast(${[...keys]} as text[]))`,
-  typed: (value, type) => sql`cast(${value} as ${sql.raw(type === 'timestamp' ? 'timestamptz' : 'jsonb')})`,
+  // JSON columns are `json`, which keeps the keys in the order written: removal keeps the others' order.
+  jsonWithout: (column, keys) =>
+    sql<string>`(select coalesce(json_object_agg(e.key, e.value order by e.n), '{}'::json)
+      from json_each(${sql.ref(column)}) with ordinality as e(key, value, n) where e.key <> all(cast(${[...keys]} as text[])))`,
+  jsonHasAny: (column, keys) => sql<boolean>`jsonb_exists_any(cast(${sql.ref(column)} as jsonb), cast(${[...keys]} as text[]))`,
+  typed: (value, type) => sql`cast(${value} as ${sql.raw(type === 'timestamp' ? 'timestamptz' : 'json')})`,
   forUpdate: (query, skipLocked = false) => (skipLocked ? query.forUpdate().skipLocked() : query.forUpdate()),
 };
 

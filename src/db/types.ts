@@ -5,7 +5,7 @@
  * - timestamps are ISO 8601 UTC strings in JS (TEXT in SQLite, timestamptz in PostgreSQL, whose
  *   text postgres.ts rewrites);
  * - booleans are 0/1 integers (better-sqlite3 binds no booleans);
- * - JSON columns are JSON text in JS (TEXT in SQLite, jsonb in PostgreSQL, whose text postgres.ts
+ * - JSON columns are JSON text in JS (TEXT in SQLite, json in PostgreSQL, whose text postgres.ts
  *   hands over unparsed).
  */
 

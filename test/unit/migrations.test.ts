@@ -51,8 +51,16 @@ test('a database upgraded with records in it equals a new one, and its records r
   );
   await sql`insert into sources (tenant_id, id, isc_source_id, name, description, owner_id, cloud_external_id, record_count, custom_attribute_count, created, modified)
     values ('default', 's1', 'isc1', 'Contractors', '', 'i1', '123', 2, 0, ${now}, ${now})`.execute(old.kysely);
+  // The custom attributes in this order: team, then site (the data below is written site last).
+  for (const [id, name, position] of [
+    ['a1', 'team', 8],
+    ['a2', 'site', 9],
+  ] as const) {
+    await sql`insert into schema_attributes (tenant_id, id, source_id, position, system, type, label, technical_name, required, created, modified)
+      values ('default', ${id}, 's1', ${position}, 0, 'TEXT', ${name}, ${name}, 0, ${now}, ${now})`.execute(old.kysely);
+  }
   const rows = [
-    ['r1', 'ada', '{"team": "Ω \\"quoted\\"", "site": ""}'],
+    ['r1', 'ada', '{"site": "", "team": "Ω \\"quoted\\""}'],
     ['r2', 'grace', '{}'],
   ];
   for (const [id, account, data] of rows) {
@@ -60,7 +68,12 @@ test('a database upgraded with records in it equals a new one, and its records r
       values ('default', ${id}, 's1', ${account}, 'First', 'Last', ${`${account}@example.com`}, '1', 'admin', '2020-03-24T05:00:00.000Z',
         '2021-03-24T05:00:00.000Z', ${data}, ${now}, ${now})`.execute(old.kysely);
   }
-  assert.deepEqual(await migrateToLatest(old.kysely, old.engine, old.schema), ['20261206_0006_plain_records', '20261206_0007_date_zones']);
+  assert.deepEqual(await migrateToLatest(old.kysely, old.engine, old.schema), [
+    '20261206_0006_plain_records',
+    '20261206_0007_date_zones',
+    '20261206_0008_request_comment',
+    '20261206_0009_ordered_data',
+  ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
   assert.ok(!(await shape(old)).records!.some((c) => c.startsWith('json ')), 'records.json is gone');
@@ -73,6 +86,7 @@ test('a database upgraded with records in it equals a new one, and its records r
       ['r2', 'grace', {}, '2020-03-24T05:00:00Z', now],
     ],
   );
+  assert.deepEqual(Object.keys(read[0]!.data), ['team', 'site'], 'data rewritten in the order of the attributes');
   // PostgreSQL: the record cache's fence and the JSON function are gone; writes no longer wait.
   if (old.engine === 'postgres') {
     const left = await sql<{ name: string }>`

@@ -111,7 +111,8 @@ function checkData(
     // An update may leave a required value as empty as the stored record has it.
     if (empty && !(stored !== undefined && !stored[key])) causes.push({ field: `data.${key}`, text: `data.${key} is required` });
   }
-  return data;
+  // In the order of the source's attributes, whatever the order the client wrote them in.
+  return Object.fromEntries(names.filter((name) => Object.hasOwn(data, name)).map((name) => [name, data[name]!]));
 }
 
 function fieldRank(field: string | undefined): number {
