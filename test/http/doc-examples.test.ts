@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import type { LightMyRequestResponse } from 'fastify';
 import path from 'node:path';
 import { type Caller, errorOf, harness, type Harness } from '../helpers/app.js';
 import { assertMatchesContract } from '../helpers/contract.js';
@@ -69,7 +70,7 @@ describe("SailPoint's documented examples", () => {
     JSON.parse(JSON.stringify(body), (_key, value: unknown) => (typeof value === 'string' ? ({ ...ids, ...extra }[value] ?? value) : value));
 
   /** Where and how each operation is called; some make what they act on first. */
-  const calls: Record<string, (body: unknown) => Promise<{ statusCode: number; body: string; json(): any }>> = {
+  const calls: Record<string, (body: unknown) => Promise<LightMyRequestResponse>> = {
     createNonEmployeeSource: (body) => h.request('POST', '/v2024/non-employee-sources', h.admin.token, substituted(body)),
     createNonEmployeeSourceSchemaAttributes: (body) =>
       h.request('POST', `/v2024/non-employee-sources/${attributes.id}/schema-attributes`, h.admin.token, substituted(body)),
@@ -127,7 +128,7 @@ describe("SailPoint's documented examples", () => {
       const res = await calls[example.operation]!(example.body);
       assert.equal(res.statusCode, example.expect, `${example.operation} (example ${i}): ${res.body}`);
       if (example.expect === 400) {
-        const error = errorOf(res as never);
+        const error = errorOf(res);
         assert.match(error.causes[0]!.text, CAUSES[example.operation]!, res.body);
       }
     });
