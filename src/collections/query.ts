@@ -11,7 +11,7 @@
  * Values are always bound as parameters; only column names (from the whitelist, never from the
  * client) and fixed SQL text are written into the statement.
  */
-import { expressionBuilder, sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { expressionBuilder, sql, type Expression, type ExpressionBuilder, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { fail } from '../errors/api-error.js';
 import { filterError, parseFilter, type FilterNode, type FilterOp, type Literal } from './filter.js';
 
@@ -38,6 +38,8 @@ export interface SortSpec {
   tiebreak: string;
   /** used when the client sends no sorters, e.g. '-created' */
   default?: string;
+  /** the sorter names of text columns, which sort regardless of case (`alpha` before `Mike`) */
+  caseless?: readonly string[];
 }
 
 type EB = ExpressionBuilder<any, any>;
@@ -178,6 +180,13 @@ export function integerValue(v: Literal): Literal {
 export interface Sorter {
   column: string;
   direction: 'asc' | 'desc';
+  /** sort by `lower(column)`: the expression the per-source indexes of text columns hold */
+  caseless?: boolean;
+}
+
+/** What a sorter orders by: its column, or the column in lower case. */
+export function sortKey(sorter: Sorter): RawBuilder<unknown> {
+  return sorter.caseless ? sql`lower(${sql.ref(sorter.column)})` : sql`${sql.ref(sorter.column)}`;
 }
 
 function sortersError(message: string) {
@@ -207,7 +216,7 @@ export function parseSorters(text: string | undefined, spec: SortSpec): Sorter[]
       if (seen.has(name)) throw sortersError(`'${name}' appears more than once`);
       seen.add(name);
       // Two sorter names may share a column; the second would change nothing.
-      if (!sorters.some((s) => s.column === column)) sorters.push({ column, direction });
+      if (!sorters.some((s) => s.column === column)) sorters.push({ column, direction, ...(spec.caseless?.includes(name) ? { caseless: true } : {}) });
     }
   }
   if (!sorters.some((s) => s.column === spec.tiebreak)) sorters.push({ column: spec.tiebreak, direction: 'asc' });
@@ -220,8 +229,8 @@ export function parseSorters(text: string | undefined, spec: SortSpec): Sorter[]
  */
 export function applySorters<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, sorters: readonly Sorter[]): QB {
   let out: SelectQueryBuilder<any, any, any> = qb;
-  for (const { column, direction } of sorters) {
-    out = out.orderBy(sql.ref(column), (ob) => (direction === 'asc' ? ob.asc().nullsLast() : ob.desc().nullsFirst()));
+  for (const sorter of sorters) {
+    out = out.orderBy(sortKey(sorter), (ob) => (sorter.direction === 'asc' ? ob.asc().nullsLast() : ob.desc().nullsFirst()));
   }
   return out as QB;
 }

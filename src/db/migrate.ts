@@ -13,6 +13,7 @@ import * as plainRecords from './migrations/20261206_0006_plain_records.js';
 import * as dateZones from './migrations/20261206_0007_date_zones.js';
 import * as requestComment from './migrations/20261206_0008_request_comment.js';
 import * as orderedData from './migrations/20261206_0009_ordered_data.js';
+import * as caselessNames from './migrations/20261206_0010_caseless_names.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261206_0007_date_zones': dateZones,
   '20261206_0008_request_comment': requestComment,
   '20261206_0009_ordered_data': orderedData,
+  '20261206_0010_caseless_names': caselessNames,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -49,3 +49,8 @@ export function unstorableTextAt(value: unknown, root: string): string | undefin
 export function unstorableTextMessage(field: string): string {
   return `${field} contains a NUL character (U+0000) or an unpaired UTF-16 surrogate, which this server does not store`;
 }
+
+/** The form in which names compare regardless of case (accountNames, aliases). */
+export function caselessKey(name: string): string {
+  return name.toLowerCase();
+}

@@ -194,6 +194,27 @@ describe('bulk upload, export, template, status', () => {
     assert.equal(ann.modified, before.find((r) => r.account_name === "ann.o'neil")!.modified, 'an equal row leaves its record alone');
   });
 
+  test('an accountName in another case updates its record; two rows of one name in two cases are one too many', async () => {
+    const source = await newSource('caseless', []);
+    const first = await imported(source, `${SYSTEM}\nAnn.Case,Ann,Case,1,ann@example.com,admin,2021-01-01,2021-12-31`);
+    assert.equal(first.status, 'COMPLETED', JSON.stringify(first));
+    // The manager alias in another case names the same identity.
+    const again = await imported(source, `${SYSTEM}\nann.case,Anna,Case,1,ann@example.com,ADMIN,2021-01-01,2021-12-31`);
+    assert.equal(again.status, 'COMPLETED', JSON.stringify(again));
+    assert.deepEqual(again.counts, { created: 0, updated: 1, unchanged: 0, failed: 0 });
+    const [row] = await records(source);
+    assert.deepEqual([row!.account_name, row!.first_name, row!.manager], ['ann.case', 'Anna', 'ADMIN']);
+    const twice = await upload(
+      source,
+      `${SYSTEM}\nbo.b,Bo,B,1,bo@example.com,admin,2021-01-01,2021-12-31\nBO.B,Bo,B,1,bo@example.com,admin,2021-01-01,2021-12-31`,
+    );
+    assert.equal(twice.statusCode, 202, twice.body);
+    const failed = await finished(source, twice.json().id);
+    assert.equal(failed.status, 'ERROR', JSON.stringify(failed));
+    const errors = await get(`${base('v2024', source)}/non-employee-bulk-upload/jobs/${twice.json().id}/errors`);
+    assert.match(errors.body, /^3,accountName,BO\.B,"accountName ""BO\.B"" is already on line 2"$/m);
+  });
+
   test('export: every record under the header, quoted, neutralised, ISO 8601 dates, with a file name', async () => {
     for (const flavour of ['v3', 'beta', 'v2024', 'v1'] as Flavour[]) {
       const res = await get(`${base(flavour, sources.main!)}/non-employees/download`);

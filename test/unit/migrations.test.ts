@@ -73,6 +73,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261206_0007_date_zones',
     '20261206_0008_request_comment',
     '20261206_0009_ordered_data',
+    '20261206_0010_caseless_names',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -98,4 +99,29 @@ test('a database upgraded with records in it equals a new one, and its records r
     assert.deepEqual(left.rows, []);
   }
   await sql`update records set first_name = 'Changed' where id = 'r1'`.execute(old.kysely);
+});
+
+test('accountNames that differ only in case stop the caseless key, naming them; renamed, the upgrade goes on', async () => {
+  const db = await open();
+  assert.equal((await migrator(db.kysely, db.engine, db.schema).migrateTo('20261206_0009_ordered_data')).error, undefined);
+  const now = '2026-12-06T10:00:00.000Z';
+  await sql`insert into tenants (id, name, source_count, created) values ('default', 'default', 1, ${now})`.execute(db.kysely);
+  await sql`insert into identities (tenant_id, id, alias, admin, rights, created, modified) values ('default', 'i1', 'admin', 1, '', ${now}, ${now})`.execute(
+    db.kysely,
+  );
+  await sql`insert into sources (tenant_id, id, isc_source_id, name, description, owner_id, cloud_external_id, record_count, custom_attribute_count, created, modified)
+    values ('default', 's1', 'isc1', 'Contractors', '', 'i1', '123', 2, 0, ${now}, ${now})`.execute(db.kysely);
+  for (const [id, account] of [
+    ['r1', 'ada'],
+    ['r2', 'ADA'],
+  ]) {
+    await sql`insert into records (tenant_id, id, source_id, account_name, first_name, last_name, email, phone, manager, start_date, end_date, data, created, modified)
+      values ('default', ${id}, 's1', ${account}, 'First', 'Last', 'a@example.com', '1', 'admin', ${now}, ${now}, '{}', ${now}, ${now})`.execute(db.kysely);
+  }
+  await assert.rejects(migrateToLatest(db.kysely, db.engine, db.schema), (error: Error) => {
+    assert.match(error.message, /^Migration 20261206_0010_caseless_names failed: records hold accountNames that differ only in case \(source s1: ADA, ada\)/);
+    return true;
+  });
+  await sql`update records set account_name = 'ada.two' where id = 'r2'`.execute(db.kysely);
+  assert.deepEqual(await migrateToLatest(db.kysely, db.engine, db.schema), ['20261206_0010_caseless_names']);
 });

@@ -10,6 +10,7 @@
  *   custom attribute means "no value".
  * - An accountName that appears on two rows is an error on the later one.
  */
+import { caselessKey } from '../../domain/text.js';
 import type { Cause } from '../../errors/api-error.js';
 import type { NormalisedRecord } from '../records/model.js';
 import { type RecordAttribute, validateRecordInput } from '../records/validation.js';
@@ -146,9 +147,9 @@ export async function validateRows(reader: CsvReader, map: ColumnMap, ctx: RowCo
       for (const cause of result.causes) problem(row, cause.field?.startsWith('data.') ? cause.field.slice(5) : cause.field, cause.text);
     }
     const name = accountColumn ? (row.cells[accountColumn.index] ?? '').trim() : '';
-    const first = lineOf.get(name);
+    const first = lineOf.get(caselessKey(name));
     if (name !== '' && first !== undefined) problem(row, 'accountName', `accountName "${name}" is already on line ${first}`);
-    else if (name !== '') lineOf.set(name, row.line);
+    else if (name !== '') lineOf.set(caselessKey(name), row.line);
     if (out.errorCount > before) out.failed++;
     else if (result.ok) out.valid.push(result.value);
   }

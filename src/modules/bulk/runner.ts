@@ -18,6 +18,7 @@ import type { Kysely } from 'kysely';
 import { type Exec, transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
+import { caselessKey } from '../../domain/text.js';
 import { LIMITS } from '../../domain/limits.js';
 import { Poller } from '../../jobs/poller.js';
 import type { DirectoryService } from '../directory/service.js';
@@ -153,7 +154,7 @@ export class BulkJobRunner {
     // (taking no slot yet) keeps record creates of the source out until the job commits.
     if (!(await sources.takeSlots(trx, tenantId, sourceId, 'record_count', 0))) throw new Error(`bulk job ${job.id}: the source is gone`);
     const existing = new Map<string, NonEmployeeRecord>();
-    for (const r of await recordService.bySource(trx, tenantId, sourceId)) existing.set(r.accountName, r);
+    for (const r of await recordService.bySource(trx, tenantId, sourceId)) existing.set(caselessKey(r.accountName), r);
     const now = nowIso();
     const ids = newIds(records.length);
     const created: NonEmployeeRecord[] = [];
@@ -161,7 +162,7 @@ export class BulkJobRunner {
     let unchanged = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
-      const before = existing.get(record.accountName);
+      const before = existing.get(caselessKey(record.accountName));
       if (!before) {
         created.push({ id: ids[i]!, ...record, created: now, modified: now });
         continue;

@@ -18,7 +18,7 @@ import { hasRight, type Principal } from '../../auth/principal.js';
 import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
 import { LIMITS } from '../../domain/limits.js';
-import { isStorableText } from '../../domain/text.js';
+import { caselessKey, isStorableText } from '../../domain/text.js';
 import { ApiError, assertThat, type Cause, DetailCode, fail } from '../../errors/api-error.js';
 import type { NonEmployeeRecord } from '../records/model.js';
 import type { RecordService } from '../records/service.js';
@@ -140,9 +140,9 @@ export class BulkService {
       causes.push({ field: 'data', text: `data has ${scan.rows} rows; a source holds at most ${max} records` });
       limited = true;
     } else if (scan.problems.length === 0) {
-      const existing = await this.records.accountNames(tenantId, source.id);
+      const existing = new Set([...(await this.records.accountNames(tenantId, source.id))].map(caselessKey));
       let added = 0;
-      for (const name of scan.accountNames) if (!existing.has(name)) added++;
+      for (const key of new Set([...scan.accountNames].map(caselessKey))) if (!existing.has(key)) added++;
       if (existing.size + added > max) {
         causes.push({ field: 'data', text: `data adds ${added} records to the ${existing.size} of the source; a source holds at most ${max}` });
         limited = true;

@@ -1,5 +1,7 @@
 /** All SQL of the directory: tenants, identities, API clients, governance groups (workgroups). */
+import { sql } from 'kysely';
 import type { Exec } from '../../db/dialect.js';
+import { caselessKey } from '../../domain/text.js';
 import { type Identity, type Workgroup, toIdentity, toWorkgroup } from './model.js';
 
 /** Ids per `in (…)` list when looking many up. */
@@ -36,8 +38,16 @@ export class DirectoryRepository {
     return row && toIdentity(row);
   }
 
+  /** The identity whose alias is `alias` regardless of case (the one spelt exactly so, if two are). */
   async identityByAlias(db: Exec, tenantId: string, alias: string): Promise<Identity | undefined> {
-    const row = await db.selectFrom('identities').selectAll().where('tenant_id', '=', tenantId).where('alias', '=', alias).executeTakeFirst();
+    const row = await db
+      .selectFrom('identities')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where(sql`lower(alias)`, '=', sql`lower(${alias})`)
+      .orderBy(sql`case when alias = ${alias} then 0 else 1 end`)
+      .limit(1)
+      .executeTakeFirst();
     return row && toIdentity(row);
   }
 
@@ -72,18 +82,20 @@ export class DirectoryRepository {
   }
 
   /** The aliases among `aliases` that name identities of the tenant. */
+  /** Those of `aliases` that name an identity, regardless of case. */
   async knownAliases(db: Exec, tenantId: string, aliases: readonly string[]): Promise<Set<string>> {
-    const known = new Set<string>();
+    const found = new Set<string>();
     for (let i = 0; i < aliases.length; i += CHUNK) {
+      const chunk = aliases.slice(i, i + CHUNK);
       const rows = await db
         .selectFrom('identities')
         .select('alias')
         .where('tenant_id', '=', tenantId)
-        .where('alias', 'in', aliases.slice(i, i + CHUNK))
+        .where((eb) => eb.or([eb('alias', 'in', chunk), eb(sql`lower(alias)`, 'in', chunk.map(caselessKey))]))
         .execute();
-      for (const r of rows) known.add(r.alias);
+      for (const r of rows) found.add(caselessKey(r.alias));
     }
-    return known;
+    return new Set(aliases.filter((alias) => found.has(caselessKey(alias))));
   }
 
   /** The email addresses of identities, by id (identities without one are left out). */

@@ -58,6 +58,7 @@ export const RECORD_SORTS: SortSpec = {
   },
   tiebreak: 'records.id',
   default: 'created',
+  caseless: ['accountName', 'manager', 'firstName', 'lastName', 'email', 'phone'],
 };
 
 /** `parseSorters` for records, with the tiebreak following the last sorter's direction. */

@@ -50,14 +50,14 @@ export class RecordRepository {
     return Number(row.n);
   }
 
-  /** True when a record of the source has this accountName. */
+  /** True when a record of the source has this accountName, regardless of case. */
   async accountNameTaken(db: Exec, tenantId: string, sourceId: string, accountName: string): Promise<boolean> {
     const row = await db
       .selectFrom('records')
       .select('id')
       .where('tenant_id', '=', tenantId)
       .where('source_id', '=', sourceId)
-      .where('account_name', '=', accountName)
+      .where(sql`lower(account_name)`, '=', sql`lower(${accountName})`)
       .executeTakeFirst();
     return row !== undefined;
   }

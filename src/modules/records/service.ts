@@ -86,7 +86,8 @@ export class RecordService {
     try {
       return await work();
     } catch (error) {
-      if (uniqueViolation(error) !== 'records_account_name_key') throw error;
+      const key = uniqueViolation(error);
+      if (key !== 'records_account_name_key' && key !== 'records_account_name_caseless_key') throw error;
       const which = accountName === undefined ? 'one of its accountNames is' : `the accountName "${accountName}" is`;
       throw fail.referenceConflict(`Unable to ${verb} Non-Employee because ${which} already being used.`, 'accountName');
     }

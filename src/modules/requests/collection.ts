@@ -38,6 +38,7 @@ export const REQUEST_SORTS: SortSpec = {
   },
   tiebreak: 'requests.id',
   default: 'created',
+  caseless: ['firstName', 'lastName', 'email', 'phone', 'accountName'],
 };
 
 export const APPROVAL_FILTERS: FilterSpec = {

@@ -49,6 +49,7 @@ export type NewSourceSchema = (trx: Exec, tenantId: string, sourceId: string, no
 export const SOURCE_SORTS: SortSpec = {
   fields: { name: 'sources.name', created: 'sources.created', sourceId: 'sources.isc_source_id' },
   tiebreak: 'sources.id',
+  caseless: ['name'],
 };
 
 /** How often a patch is applied again after losing a race with another write of the source. */
