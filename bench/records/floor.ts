@@ -27,6 +27,7 @@ import {
 import pg from 'pg';
 import { PG_TYPES } from '../../src/db/postgres.js';
 import type { Database, RecordTable } from '../../src/db/types.js';
+import { idSpellings } from '../../src/domain/ids.js';
 import { recordSorters } from '../../src/modules/records/collection.js';
 import { RecordLists } from '../../src/modules/records/list.js';
 import { toRecord } from '../../src/modules/records/model.js';
@@ -47,7 +48,7 @@ const compiler = new Kysely<Database>({
     createIntrospector: (db) => (postgres ? new PostgresIntrospector(db) : new SqliteIntrospector(db)),
   },
 });
-const getQuery = compiler.selectFrom('records').selectAll().where('tenant_id', '=', TENANT).where('id', '=', '').compile();
+const getQuery = compiler.selectFrom('records').selectAll().where('tenant_id', '=', TENANT).where('id', 'in', ['', '']).compile();
 const lists = new RecordLists(compiler, TENANT, async () => []);
 const pageQueries = new Map<string, CompiledQuery>();
 for (const [sourceId, offset] of pages) {
@@ -89,7 +90,7 @@ if (postgres) {
 const app = Fastify({ logger: false });
 app.get('/health', async () => ({ status: 'ok' }));
 app.get<{ Params: { id: string } }>('/v2024/non-employee-records/:id', { schema: { response: { 200: NonEmployeeRecord } } }, async (request, reply) => {
-  const [row] = await rows(getQuery, [TENANT, request.params.id]);
+  const [row] = await rows(getQuery, [TENANT, ...idSpellings(request.params.id)]);
   if (!row) return reply.code(404).send({});
   return toRecord(row);
 });
@@ -97,7 +98,7 @@ app.get<{ Querystring: { filters: string; offset: string } }>(
   '/v2024/non-employee-records',
   { schema: { response: { 200: Type.Array(NonEmployeeRecord) } } },
   async (request, reply) => {
-    const sourceId = /"([0-9a-f]{32})"/.exec(request.query.filters)?.[1];
+    const sourceId = /"([0-9a-f-]{32,36})"/.exec(request.query.filters)?.[1];
     const query = pageQueries.get(`${sourceId}@${request.query.offset}`);
     if (!query) return reply.code(404).send({});
     return (await rows(query, query.parameters)).map(toRecord);

@@ -37,6 +37,16 @@ async function shape(db: Db): Promise<Record<string, string[]>> {
   );
 }
 
+/** A tenant, its admin identity `i1` and a source `s1`, written in SQL as the schema of the time has them. */
+async function seedSource(db: Db, now: string): Promise<void> {
+  await sql`insert into tenants (id, name, source_count, created) values ('default', 'default', 1, ${now})`.execute(db.kysely);
+  await sql`insert into identities (tenant_id, id, alias, admin, rights, created, modified) values ('default', 'i1', 'admin', 1, '', ${now}, ${now})`.execute(
+    db.kysely,
+  );
+  await sql`insert into sources (tenant_id, id, isc_source_id, name, description, owner_id, cloud_external_id, record_count, custom_attribute_count, created, modified)
+    values ('default', 's1', 'isc1', 'Contractors', '', 'i1', '123', 2, 0, ${now}, ${now})`.execute(db.kysely);
+}
+
 test('a database upgraded with records in it equals a new one, and its records read back as they were written', async () => {
   const fresh = await open();
   await migrateToLatest(fresh.kysely, fresh.engine, fresh.schema);
@@ -45,12 +55,7 @@ test('a database upgraded with records in it equals a new one, and its records r
   const step = await migrator(old.kysely, old.engine, old.schema).migrateTo('20261124_0005_record_cache');
   assert.equal(step.error, undefined);
   const now = '2026-11-24T10:00:00.000Z';
-  await sql`insert into tenants (id, name, source_count, created) values ('default', 'default', 1, ${now})`.execute(old.kysely);
-  await sql`insert into identities (tenant_id, id, alias, admin, rights, created, modified) values ('default', 'i1', 'admin', 1, '', ${now}, ${now})`.execute(
-    old.kysely,
-  );
-  await sql`insert into sources (tenant_id, id, isc_source_id, name, description, owner_id, cloud_external_id, record_count, custom_attribute_count, created, modified)
-    values ('default', 's1', 'isc1', 'Contractors', '', 'i1', '123', 2, 0, ${now}, ${now})`.execute(old.kysely);
+  await seedSource(old, now);
   // The custom attributes in this order: team, then site (the data below is written site last).
   for (const [id, name, position] of [
     ['a1', 'team', 8],
@@ -105,12 +110,7 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
   const db = await open();
   assert.equal((await migrator(db.kysely, db.engine, db.schema).migrateTo('20261206_0009_ordered_data')).error, undefined);
   const now = '2026-12-06T10:00:00.000Z';
-  await sql`insert into tenants (id, name, source_count, created) values ('default', 'default', 1, ${now})`.execute(db.kysely);
-  await sql`insert into identities (tenant_id, id, alias, admin, rights, created, modified) values ('default', 'i1', 'admin', 1, '', ${now}, ${now})`.execute(
-    db.kysely,
-  );
-  await sql`insert into sources (tenant_id, id, isc_source_id, name, description, owner_id, cloud_external_id, record_count, custom_attribute_count, created, modified)
-    values ('default', 's1', 'isc1', 'Contractors', '', 'i1', '123', 2, 0, ${now}, ${now})`.execute(db.kysely);
+  await seedSource(db, now);
   for (const [id, account] of [
     ['r1', 'ada'],
     ['r2', 'ADA'],
