@@ -13,6 +13,8 @@
  */
 import { type Kysely, sql } from 'kysely';
 
+type Dialect = 'sqlite' | 'postgres';
+
 const TEXT_SORTERS = ['first_name', 'last_name', 'email', 'manager', 'phone'] as const;
 
 async function refuseCaseDuplicates(db: Kysely<any>, table: 'records' | 'requests', pendingOnly: boolean): Promise<void> {
@@ -25,14 +27,20 @@ async function refuseCaseDuplicates(db: Kysely<any>, table: 'records' | 'request
   throw new Error(`${table} hold accountNames that differ only in case (${listed}); rename one of each pair, then migrate again`);
 }
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
   await refuseCaseDuplicates(db, 'records', false);
   await refuseCaseDuplicates(db, 'requests', true);
-  await sql`create unique index records_account_name_caseless_key on records (tenant_id, source_id, lower(account_name))`.execute(db);
+  // PostgreSQL reads an expression from an index without the row (an index-only scan, which the
+  // first key of a deep page needs) only when the index also holds the column: INCLUDE it.
+  // SQLite reads indexed expressions from the index as they are.
+  const include = (...columns: string[]) => (dialect === 'postgres' ? sql` include (${sql.join(columns.map((c) => sql.ref(c)))})` : sql``);
+  await sql`create unique index records_account_name_caseless_key on records (tenant_id, source_id, lower(account_name))${include('account_name', 'id')}`.execute(
+    db,
+  );
   for (const column of TEXT_SORTERS) {
     const index = sql.raw(`records_source_${column}_idx`);
     await sql`drop index ${index}`.execute(db);
-    await sql`create index ${index} on records (tenant_id, source_id, lower(${sql.ref(column)}), id)`.execute(db);
+    await sql`create index ${index} on records (tenant_id, source_id, lower(${sql.ref(column)}), id)${include(column)}`.execute(db);
   }
   await sql`drop index requests_pending_account_name_key`.execute(db);
   await sql`create unique index requests_pending_account_name_key on requests (tenant_id, source_id, lower(account_name))
