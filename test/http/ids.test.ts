@@ -101,6 +101,17 @@ describe('ids and the names of a source', () => {
     assert.deepEqual(requested, ['ids.isc.request', 'ids.request']);
   });
 
+  test('a filter naming a source deleted since lists nothing', async () => {
+    const gone = await createSourceJson(h, 'Gone', h.admin.identity.id);
+    const made = await h.request('POST', records, h.admin.token, recordBody(gone.id, 'ids.gone'));
+    assert.equal(made.statusCode, 200, made.body);
+    const listed = async () =>
+      (await h.request('GET', `${records}?filters=${encodeURIComponent(`sourceId eq "${gone.sourceId}"`)}`, h.admin.token)).json() as unknown[];
+    assert.equal((await listed()).length, 1);
+    assert.equal((await h.request('DELETE', `/v2024/non-employee-sources/${gone.id}`, h.admin.token)).statusCode, 204);
+    assert.deepEqual(await listed(), []);
+  });
+
   test("{sourceId} paths take the source's sourceId; the source's own paths take only its id", async () => {
     const attributes = await h.request('GET', `/v2024/non-employee-sources/${source.sourceId}/schema-attributes`, h.admin.token);
     assert.equal(attributes.statusCode, 200, attributes.body);

@@ -69,7 +69,7 @@ export class SourceRepository {
     return row && (await this.withMembers(db, tenantId, [row]))[0];
   }
 
-  /** The stored ids of the sources `values` name by id or `sourceId`; a value that names none maps to itself. */
+  /** The stored ids of the sources `values` name by id or `sourceId`; values that name none are left out. */
   async idsNamed(db: Exec, tenantId: string, values: readonly string[]): Promise<Map<string, string>> {
     const spellings = values.flatMap(idSpellings);
     const rows = await db
@@ -82,7 +82,7 @@ export class SourceRepository {
     for (const value of values) {
       const names = idSpellings(value);
       const row = rows.find((r) => names.includes(r.id)) ?? rows.find((r) => names.includes(r.isc_source_id));
-      out.set(value, row?.id ?? value);
+      if (row) out.set(value, row.id);
     }
     return out;
   }

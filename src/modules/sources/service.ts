@@ -61,6 +61,13 @@ const PATCHABLE = ['name', 'description', 'approvers', 'accountManagers'] as con
 const MAXIMUM: Record<SourceCounter, number> = { record_count: LIMITS.recordsPerSource, custom_attribute_count: LIMITS.customAttributesPerSource };
 
 export class SourceService {
+  /**
+   * The stored id of each source a `sourceId` filter named, by tenant and 32-hex spelling. What a
+   * value names never changes (ids and ISC source ids are made once), so this never goes stale: a
+   * value naming a source deleted since still names no records. Saves lists a query.
+   */
+  private readonly storedIds = new Map<string, string>();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly repo: SourceRepository,
@@ -161,10 +168,14 @@ export class SourceService {
    */
   async resolveSourceFilter(tenantId: string, filter: FilterNode | undefined): Promise<FilterNode | undefined> {
     if (!filter) return filter;
-    const values = filterValues(filter, 'sourceId').filter((v): v is string => typeof v === 'string');
-    if (values.length === 0) return filter;
-    const ids = await this.repo.idsNamed(this.db, tenantId, values);
-    return mapFilterValues(filter, 'sourceId', (v) => (typeof v === 'string' ? (ids.get(v) ?? v) : v));
+    const key = (value: string) => `${tenantId} ${normalizeId(value)}`;
+    const values = filterValues(filter, 'sourceId').filter((v): v is string => typeof v === 'string' && isId(v));
+    const unknown = values.filter((v) => !this.storedIds.has(key(v)));
+    if (unknown.length > 0) {
+      if (this.storedIds.size > 10_000) this.storedIds.clear();
+      for (const [value, id] of await this.repo.idsNamed(this.db, tenantId, unknown)) this.storedIds.set(key(value), id);
+    }
+    return mapFilterValues(filter, 'sourceId', (v) => (typeof v === 'string' && isId(v) ? (this.storedIds.get(key(v)) ?? v) : v));
   }
 
   /**
