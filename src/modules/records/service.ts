@@ -210,9 +210,11 @@ export class RecordService {
   async replace(principal: Principal, id: string, input: RecordInput): Promise<NonEmployeeRecord> {
     const existing = await this.find(principal.tenantId, id);
     const all = await this.mayChangeAll(principal, existing);
-    checkReplace(existing, input, (await this.sources.named(principal.tenantId, input.sourceId))?.id);
-    const { record } = await this.prepare(principal.tenantId, input, normalisedOf(existing));
-    return this.save(principal.tenantId, existing, record, all);
+    // One lookup of the source the body names: a move is refused before the body's other faults.
+    const { validation, source } = await this.check(principal.tenantId, input, normalisedOf(existing));
+    checkReplace(existing, input, source?.id);
+    if (!validation.ok) throw fail.invalid(validation.causes);
+    return this.save(principal.tenantId, existing, validation.value, all);
   }
 
   async patch(principal: Principal, id: string, operations: readonly PatchOperation[]): Promise<NonEmployeeRecord> {
