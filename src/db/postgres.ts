@@ -8,7 +8,17 @@
  * once per connection instead of at every run.
  */
 import pg from 'pg';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
+import {
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  Kysely,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type SchemaMetadata,
+  sql,
+  type TableMetadata,
+} from 'kysely';
 import type { Db, Dialect } from './dialect.js';
 import type { Database } from './types.js';
 
@@ -205,7 +215,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     await pool.end().catch(() => {});
     throw isConnectionFailure(error) ? new DatabaseUnreachableError(where, error) : error;
   }
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new NamingPool(pool, options.prepared !== false) }) });
+  const kysely = new Kysely<Database>({ dialect: new SearchPathDialect({ pool: new NamingPool(pool, options.prepared !== false) }) });
   return {
     kysely,
     dialect: postgresDialect,
@@ -222,4 +232,72 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       if (!pool.ended) await pool.end();
     },
   };
+}
+
+/**
+ * Kysely's PostgreSQL dialect, its introspection limited to the schemas of the search path.
+ * Kysely's own looks at every schema of the database by name, and fails when another process
+ * drops a schema meanwhile; its migrator introspects at every start.
+ */
+class SearchPathDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new SearchPathIntrospector(db);
+  }
+}
+
+interface CatalogColumn {
+  schema: string;
+  table: string;
+  kind: string;
+  column: string;
+  type: string;
+  type_schema: string;
+  not_null: boolean;
+  has_default: boolean;
+  serial: string | null;
+}
+
+class SearchPathIntrospector implements DatabaseIntrospector {
+  constructor(private readonly db: Kysely<any>) {}
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    const { rows } = await sql<{ name: string }>`select unnest(current_schemas(false)) as name`.execute(this.db);
+    return rows;
+  }
+
+  async getTables(): Promise<TableMetadata[]> {
+    const { rows } = await sql<CatalogColumn>`
+      select ns.nspname as schema, c.relname as table, c.relkind as kind, a.attname as column,
+        typ.typname as type, tns.nspname as type_schema, a.attnotnull as not_null, a.atthasdef as has_default,
+        pg_get_serial_sequence(format('%I.%I', ns.nspname, c.relname), a.attname) as serial
+      from pg_catalog.pg_attribute a
+      join pg_catalog.pg_class c on c.oid = a.attrelid
+      join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+      join pg_catalog.pg_type typ on typ.oid = a.atttypid
+      join pg_catalog.pg_namespace tns on tns.oid = typ.typnamespace
+      where ns.nspname = any(current_schemas(false)) and c.relkind in ('r', 'v', 'p') and a.attnum > 0 and not a.attisdropped
+      order by ns.nspname, c.relname, a.attnum`.execute(this.db);
+    const tables = new Map<string, TableMetadata>();
+    for (const row of rows) {
+      const key = `${row.schema}.${row.table}`;
+      let table = tables.get(key);
+      if (!table) {
+        table = { name: row.table, schema: row.schema, isView: row.kind === 'v', columns: [] };
+        tables.set(key, table);
+      }
+      table.columns.push({
+        name: row.column,
+        dataType: row.type,
+        dataTypeSchema: row.type_schema,
+        isNullable: !row.not_null,
+        hasDefaultValue: row.has_default,
+        isAutoIncrementing: row.serial !== null,
+      });
+    }
+    return [...tables.values()];
+  }
+
+  async getMetadata(): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables() };
+  }
 }

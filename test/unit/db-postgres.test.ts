@@ -3,6 +3,7 @@
  * rows in SQLite's shapes, broken connections and an unreachable server (on PostgreSQL itself when
  * DATABASE_URL starts with "postgres").
  */
+import { randomBytes } from 'node:crypto';
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
@@ -175,6 +176,38 @@ describe('rows in the shapes SQLite gives (PostgreSQL)', { skip: !process.env.DA
       );
       assert.deepEqual(rows, [{ at: '2020-03-24T05:00:00.000Z', n: 5, j: '{"a": "y", "b": "x"}', k: '[1]' }]);
     } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('introspection (PostgreSQL)', { skip: !process.env.DATABASE_URL?.startsWith('postgres') && 'PostgreSQL only' }, () => {
+  test('sees the tables of its own schema only, so schemas dropped by others cannot fail it', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const [mine, other] = [`intro_mine_${suffix}`, `intro_other_${suffix}`];
+    const db = await openDatabase({ engine: 'postgres', databaseUrl: process.env.DATABASE_URL!, databaseSchema: mine });
+    try {
+      await sql`create table ${sql.id(mine, 'kept')} (id serial primary key, name text not null, note text)`.execute(db.kysely);
+      await sql`create schema ${sql.id(other)}`.execute(db.kysely);
+      await sql`create table ${sql.id(other, 'elsewhere')} (id int)`.execute(db.kysely);
+      const tables = await db.kysely.introspection.getTables();
+      assert.deepEqual(
+        tables.map((t) => [t.schema, t.name, t.columns.map((c) => [c.name, c.dataType, c.isNullable, c.isAutoIncrementing])]),
+        [
+          [
+            mine,
+            'kept',
+            [
+              ['id', 'int4', false, true],
+              ['name', 'text', false, false],
+              ['note', 'text', true, false],
+            ],
+          ],
+        ],
+      );
+    } finally {
+      await sql`drop schema if exists ${sql.id(mine)} cascade`.execute(db.kysely);
+      await sql`drop schema if exists ${sql.id(other)} cascade`.execute(db.kysely);
       await db.close();
     }
   });
