@@ -3,6 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { Config } from './config/config.js';
 
+/** Said once, when a start created the key file (the key is never shown). */
+export const KEY_FILE_CREATED =
+  'generated the key that encrypts the private signing keys (back it up apart from the database; every process on the database needs it):';
+
 export async function startServer(config: Config): Promise<FastifyInstance> {
   const app = await buildApp(config);
   if (app.generatedAdmin) {
@@ -17,6 +21,8 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
       ].join('\n')}\n`,
     );
   }
+  const keyFile = app.services.tokens.keyRing.createdFile;
+  if (keyFile) app.log.warn({ keyFile }, `${KEY_FILE_CREATED} ${keyFile}`);
   app.log.info({ database: app.db.description }, `database: ${app.db.description}`);
   await app.listen({ port: config.port, host: config.host });
   let closing = false;

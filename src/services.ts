@@ -4,6 +4,7 @@
  * modules need each other, the later one is reached through a function given here (a source's new
  * system attributes, a deleted attribute's values in the records, the sources naming a group).
  */
+import { loadKeyRing } from './auth/key-encryption.js';
 import { SecretHasher } from './auth/secrets.js';
 import { TokenService } from './auth/tokens.js';
 import type { Config } from './config/config.js';
@@ -61,7 +62,7 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   const directory = new DirectoryService(k, new DirectoryRepository(), new SecretHasher(config.secretHashCost), (tenantId, id) =>
     sources!.naming(tenantId, id),
   );
-  const tokens = new TokenService(k, config.tokenTtl);
+  const tokens = new TokenService(k, config.tokenTtl, loadKeyRing(config.keyEncryptionKey, config.keyEncryptionKeyPrevious));
   await tokens.init();
   const admin = await directory.bootstrapAdmin(
     config.tenant,

@@ -17,6 +17,11 @@ export class SigningKeyRepository {
     });
   }
 
+  /** Replaces a key's stored private part, unless another process changed it first. */
+  async replacePrivateJwk(db: Kysely<Database>, kid: string, from: string, to: string): Promise<void> {
+    await db.updateTable('signing_keys').set({ private_jwk: to }).where('kid', '=', kid).where('private_jwk', '=', from).execute();
+  }
+
   /** Deletes the keys retired before `cutoff`; how many. */
   async deleteRetired(db: Kysely<Database>, cutoff: string): Promise<number> {
     const result = await db.deleteFrom('signing_keys').where('retired', '<', cutoff).executeTakeFirst();

@@ -13,7 +13,7 @@ import type { Db } from '../db/dialect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { ApiError } from '../errors/api-error.js';
-import { startServer } from '../server.js';
+import { KEY_FILE_CREATED, startServer } from '../server.js';
 import { type Core, createCore } from '../services.js';
 import { IMPORT_EXPORT_USAGE, runImportExport } from './import-export.js';
 
@@ -59,7 +59,10 @@ async function open(config: Config, mustExist: boolean): Promise<Db> {
 async function withCore<T>(config: Config, work: (core: Core) => Promise<T>): Promise<T> {
   const db = await open(config, true);
   try {
-    return await work(await createCore(config, db));
+    const core = await createCore(config, db);
+    const keyFile = core.services.tokens.keyRing.createdFile;
+    if (keyFile) process.stderr.write(`nelm: ${KEY_FILE_CREATED} ${keyFile}\n`);
+    return await work(core);
   } finally {
     await db.close();
   }

@@ -3,6 +3,7 @@
  * Every option is documented in docs/configuration.md.
  */
 import path from 'node:path';
+import { decodeKey, type KeySource } from '../auth/key-encryption.js';
 import { DEFAULT_SECRET_HASH_COST } from '../auth/secrets.js';
 
 /** Variables earlier versions read and this one ignores (the server says so once at start). */
@@ -31,6 +32,10 @@ export interface Config {
   pgPreparedStatements: boolean;
   /** log2 of scrypt's N for API client secrets (src/auth/secrets.ts). */
   secretHashCost: number;
+  /** Encrypts the private signing keys at rest (src/auth/key-encryption.ts). */
+  keyEncryptionKey: KeySource;
+  /** A key being rotated out: it still decrypts, and what it encrypted is encrypted again at start. */
+  keyEncryptionKeyPrevious: KeySource | undefined;
   /** Variables that are set but that this version no longer reads: the server warns of each. */
   ignored: string[];
   adminClientId: string | undefined;
@@ -92,6 +97,31 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
   return value;
 }
 
+/** NAME (the key, base64 or hex) or NAME_FILE (a file holding it); undefined when neither is set. */
+function keySource(env: NodeJS.ProcessEnv, name: string, problems: string[]): KeySource | undefined {
+  const value = env[name]?.trim() || undefined;
+  const file = env[`${name}_FILE`]?.trim() || undefined;
+  if (value !== undefined && file !== undefined) problems.push(`${name} and ${name}_FILE exclude each other`);
+  if (value !== undefined) {
+    const key = decodeKey(value);
+    // Never echo the value: it is a secret.
+    if (key) return { kind: 'value', key };
+    problems.push(`${name} must be 32 bytes as base64 or as 64 hex digits`);
+    return undefined;
+  }
+  return file === undefined ? undefined : { kind: 'file', path: path.resolve(file), create: false };
+}
+
+/**
+ * Without a configured key: a file key-encryption.key next to the SQLite file (for PostgreSQL, in
+ * the checkout's data/), created at first start; a new key per start for an in-memory database.
+ */
+function defaultKeySource(engine: Engine, databaseUrl: string): KeySource {
+  if (engine === 'sqlite' && databaseUrl === ':memory:') return { kind: 'ephemeral' };
+  const dir = engine === 'sqlite' ? path.dirname(path.resolve(databaseUrl)) : path.join(INSTALL_DIR, 'data');
+  return { kind: 'file', path: path.join(dir, 'key-encryption.key'), create: true };
+}
+
 export function parseRateLimit(raw: string): RateLimit | false | undefined {
   const text = raw.trim().toLowerCase();
   if (text === 'off') return false;
@@ -147,6 +177,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const prepared = env.NELM_PG_PREPARED_STATEMENTS?.trim().toLowerCase() || 'on';
   if (prepared !== 'on' && prepared !== 'off') problems.push(`NELM_PG_PREPARED_STATEMENTS must be 'on' or 'off', got '${prepared}'`);
 
+  const keyEncryptionKey = keySource(env, 'NELM_KEY_ENCRYPTION_KEY', problems) ?? defaultKeySource(engine, databaseUrl);
+  const keyEncryptionKeyPrevious = keySource(env, 'NELM_KEY_ENCRYPTION_KEY_PREVIOUS', problems);
+
   const logLevel = env.NELM_LOG_LEVEL?.trim() || DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`NELM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -157,6 +190,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl,
     databaseSchema: schema,
     pgPreparedStatements: prepared !== 'off',
+    keyEncryptionKey,
+    keyEncryptionKeyPrevious,
     secretHashCost: integer('NELM_SECRET_HASH_COST', env.NELM_SECRET_HASH_COST, DEFAULTS.secretHashCost, 10, 20, problems),
     ignored: RETIRED.filter((name) => env[name] !== undefined && env[name] !== ''),
     adminClientId,

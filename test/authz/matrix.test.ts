@@ -243,7 +243,7 @@ async function build(): Promise<World> {
   // real key id); of an org admin whose API client was deleted.
   const expired = (
     await (async () => {
-      const past = new TokenService(h.app.db.kysely, -3600);
+      const past = new TokenService(h.app.db.kysely, -3600, h.app.services.tokens.keyRing);
       await past.init();
       return past.issue({ tenantId: h.config.tenant, identityId: h.admin.identity.id, alias: 'admin', clientId: ADMIN.clientId, admin: true, rights: [] });
     })()

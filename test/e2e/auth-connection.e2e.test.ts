@@ -93,7 +93,7 @@ describe('bearer tokens over one keep-alive connection', () => {
     try {
       // A token of the admin's client that lives 1 s, signed with the server's keys (the server's
       // own tokens live long: the other tests' tokens must not expire under them).
-      const shortLived = new TokenService(server.app.db.kysely, 1);
+      const shortLived = new TokenService(server.app.db.kysely, 1, server.app.services.tokens.keyRing);
       await shortLived.init();
       const admin = (await server.app.services.directory.identityByAlias(server.config.tenant, 'admin'))!;
       const { token } = await shortLived.issue({
