@@ -54,3 +54,46 @@ export function unstorableTextMessage(field: string): string {
 export function caselessKey(name: string): string {
   return name.toLowerCase();
 }
+
+/**
+ * Control characters: C0 (U+0000–U+001F), DEL (U+007F) and C1 (U+0080–U+009F). Single-line text
+ * (names, ids, dates, addresses, `data` values, file names) holds none: a line break or an escape
+ * sequence there would forge lines in a mail, a log or a terminal. Multi-line text (descriptions,
+ * help texts, comments) may hold line breaks (LF or CR LF) and TAB, and no other one.
+ */
+export type TextKind = 'single-line' | 'multi-line';
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is looked for.
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above, less TAB, LF and the CR of CR LF.
+const CONTROL_BUT_LINE_BREAKS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|\r(?!\n)/;
+
+function codePoint(c: string): string {
+  return `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * The sentence a cause carries when `value` of `field` holds a control character its kind does
+ * not allow (naming the first one); undefined when it holds none.
+ */
+export function controlCharacterProblem(field: string, value: string, kind: TextKind = 'single-line'): string | undefined {
+  const found = (kind === 'single-line' ? CONTROL : CONTROL_BUT_LINE_BREAKS).exec(value)?.[0];
+  if (found === undefined) return undefined;
+  return kind === 'single-line'
+    ? `${field} contains a control character (${codePoint(found)}); it must be a single line of text without control characters`
+    : `${field} contains a control character (${codePoint(found)}); besides line breaks (LF or CR LF) and tabs it must hold none`;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is replaced.
+const LINE_BREAKING = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above, less TAB.
+const LINE_BREAKING_BUT_TAB = /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u2028\u2029]/g;
+
+/**
+ * `text` on one line whatever it holds: every control character, and the Unicode line and
+ * paragraph separators (U+2028, U+2029), written as `\uXXXX` (`\u000d`); TAB kept with `keepTabs`.
+ * For text a reader must not mistake for structure (a line of a mail, a header).
+ */
+export function asOneLine(text: string, keepTabs = false): string {
+  return text.replace(keepTabs ? LINE_BREAKING_BUT_TAB : LINE_BREAKING, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -148,7 +148,7 @@ describe('bulk upload, export, template, status', () => {
       '\uFEFF AccountName , FIRSTNAME,lastname,Phone,email,manager,startdate,ENDDATE,Department,badge\r\n' +
       'jon.smith, Jon, Smith, 555-555-5555, jon@example.com, admin, 2020-04-05T08:00:00-10:00,2020-08-07T19:00:00-10:00, "Sales, EMEA", B1\r\n' +
       '\r\n' +
-      `"ann.o'neil","Ann","O'Neil","'+1 555","ann@example.com","admin","2021-01-01","2021-12-31","say ""hi""\nthere","'=SUM(A1)"\r\n`;
+      `"ann.o'neil","Ann","O'Neil","'+1 555","ann@example.com","admin","2021-01-01","2021-12-31","say ""hi"", there","'=SUM(A1)"\r\n`;
     for (const flavour of ['v2024', 'beta', 'v1'] as Flavour[]) {
       const res = await upload(sources.main!, [{ value: csv }], { flavour });
       assert.equal(res.statusCode, 202, res.body);
@@ -167,7 +167,7 @@ describe('bulk upload, export, template, status', () => {
     assert.deepEqual(jon!.data, { department: 'Sales, EMEA', badge: 'B1' });
     assert.equal(ann!.account_name, "ann.o'neil");
     assert.equal(ann!.phone, '+1 555', 'a neutralised cell is read back as the value');
-    assert.deepEqual(ann!.data, { department: 'say "hi"\nthere', badge: '=SUM(A1)' });
+    assert.deepEqual(ann!.data, { department: 'say "hi", there', badge: '=SUM(A1)' });
   });
 
   test('import updates by accountName; unchanged rows write nothing; a left-out optional column keeps its values', async () => {
@@ -224,7 +224,7 @@ describe('bulk upload, export, template, status', () => {
       assert.equal(
         res.body,
         `${SYSTEM},department,badge\n` +
-          `ann.o'neil,Ann,O'Neil,'+1 555,ann@example.com,admin,2021-01-01T00:00:00Z,2021-12-31T00:00:00Z,"say ""hi""\nthere",'=SUM(A1)\n` +
+          `ann.o'neil,Ann,O'Neil,'+1 555,ann@example.com,admin,2021-01-01T00:00:00Z,2021-12-31T00:00:00Z,"say ""hi"", there",'=SUM(A1)\n` +
           'jon.smith,Jonathan,Smith,555-555-5555,jon@example.com,admin,2020-04-05T18:00:00Z,2020-08-08T05:00:00Z,"Sales, EMEA",B1\n' +
           'new.one,New,One,1,new@example.com,admin,2022-01-01T00:00:00Z,2022-01-02T00:00:00Z,,B9\n',
       );

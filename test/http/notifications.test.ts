@@ -123,7 +123,7 @@ describe('notifications by SMTP', () => {
     const rejected = smtp.mails.slice(start).find((m) => m.subject.startsWith('Rejected'))!;
     assert.deepEqual(rejected.to, ['jane.doe@example.com']);
     assert.match(rejected.text, /was rejected by approver\.one \(approval level 1\)/);
-    assert.match(rejected.text, /Comment: Budget is closed/);
+    assert.match(rejected.text, /\nComment:\n> Budget is closed\n/);
 
     const w = await newRequest('to.withdraw');
     assert.equal((await h.request('DELETE', `/v2024/non-employee-requests/${w.id}`, h.admin.token)).statusCode, 204);

@@ -43,24 +43,31 @@ describe('records: lists serialized as GET serializes each record', () => {
       }
       sources.push(sourceId);
     }
+    // The API refuses control characters in record fields; a row may hold them all the same
+    // (written by another tool): those texts are written into firstName and phone with SQL.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced.
+    const sendable = (text: string) => text.replace(/[\u0000-\u001f]/g, ' ');
     let n = 0;
     for (const sourceId of sources) {
       for (const text of TEXTS) {
         n++;
         const res = await h.request('POST', '/v2024/non-employee-records', h.admin.token, {
           accountName: `wire.${n}`,
-          firstName: text,
-          lastName: TEXTS[(n * 3) % TEXTS.length],
+          firstName: sendable(text),
+          lastName: sendable(TEXTS[(n * 3) % TEXTS.length]!),
           email: `wire.${n}@example.com`,
-          phone: text,
+          phone: sendable(text),
           manager: 'jane.doe',
           sourceId,
           startDate: '2020-03-24T00:00:00-05:00',
           endDate: '2021-03-25',
-          data: n % 3 === 0 ? {} : { note: text, quote: `"${text}"` },
+          data: n % 3 === 0 ? {} : { note: sendable(text), quote: `"${sendable(text)}"` },
         });
         assert.equal(res.statusCode, 200, res.body);
-        created.set(res.json().id, res.json());
+        if (sendable(text) !== text) {
+          await h.app.db.kysely.updateTable('records').set({ first_name: text, phone: text }).where('id', '=', res.json().id).execute();
+          created.set(res.json().id, { ...res.json(), firstName: text, phone: text });
+        } else created.set(res.json().id, res.json());
       }
     }
   });
@@ -136,7 +143,7 @@ describe('records: lists serialized as GET serializes each record', () => {
 
     const put = await h.request('PUT', url, h.admin.token, {
       ...target,
-      firstName: 'Put \u0002 "again"',
+      firstName: 'Put "again"',
       endDate: '2022-01-31T10:11:12.345Z',
       data: { note: 'new', quote: 'q' },
     });

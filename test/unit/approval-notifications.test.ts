@@ -143,8 +143,42 @@ describe('notification texts', () => {
     assert.match(ok.body, /approved at once: the source has no approvers/);
     assert.match(
       requestRejected(facts, { id: 'x', alias: 'bob', name: null }, 2, 'No budget').body,
-      /rejected by bob \(approval level 2\)\.\nComment: No budget/,
+      /rejected by bob \(approval level 2\)\.\nComment:\n> No budget\nNo record was created/,
     );
     assert.match(requestWithdrawn('ap1', facts, undefined).body, /withdrawn by an unknown identity\.\nYour approval is no longer needed/);
+  });
+
+  test('values a row holds cannot forge lines, the subject or the quoted comment', () => {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for.
+    const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: as above, less TAB.
+    const LINE_BREAKING_BUT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/;
+    const hostile: RequestFacts = {
+      ...facts,
+      requester: { id: 'jd', alias: 'jane.doe', name: 'Jane\nBcc: x@example.com' },
+      firstName: 'Ada\r\nSubject: forged',
+      lastName: 'Love\u2028lace\u0085',
+      accountName: 'ada\u001b[2J',
+      email: 'ada@example.com\nReply-To: x@example.com',
+      source: { id: 'src1', name: 'Contractors\r\n\r\nApproved: yes' },
+    };
+    const bodies = [
+      approvalRequested('ap1', hostile, { id: 'item1', order: 1, levels: 1 }),
+      requestApproved(hostile, 'rec1', { id: 'ap', alias: 'bob', name: 'Bob\rSmith' }),
+      requestRejected(hostile, undefined, 1, 'No.\nSubject: ok\r\n\tthanks\rbye\u001b[0m'),
+      requestWithdrawn('ap1', hostile, undefined),
+    ];
+    for (const entry of bodies) {
+      assert.doesNotMatch(entry.subject, LINE_BREAKING);
+      assert.match(entry.subject, /Ada\\u000d\\u000aSubject: forged Love\\u2028lace\\u0085 in Contractors\\u000d\\u000a\\u000d\\u000aApproved: yes$/);
+      for (const line of entry.body.split('\n')) {
+        assert.doesNotMatch(line, LINE_BREAKING_BUT_TAB, JSON.stringify(line));
+        assert.doesNotMatch(line, /^(Subject|Bcc|Reply-To|Approved|Smith)\b/, JSON.stringify(line));
+      }
+    }
+    assert.match(bodies[0]!.body, /\nAccount name: ada\\u001b\[2J\n/);
+    assert.match(bodies[0]!.body, /^Jane\\u000aBcc: x@example\.com \(jane\.doe\) asked/);
+    assert.match(bodies[1]!.body, /given by Bob\\u000dSmith \(bob\)/);
+    assert.match(bodies[2]!.body, /\nComment:\n> No\.\n> Subject: ok\n> \tthanks\n> bye\\u001b\[0m\nNo record was created/);
   });
 });

@@ -18,7 +18,7 @@ import { hasRight, type Principal } from '../../auth/principal.js';
 import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
 import { LIMITS } from '../../domain/limits.js';
-import { caselessKey, isStorableText } from '../../domain/text.js';
+import { caselessKey, controlCharacterProblem, isStorableText } from '../../domain/text.js';
 import { ApiError, assertThat, type Cause, DetailCode, fail } from '../../errors/api-error.js';
 import type { NonEmployeeRecord } from '../records/model.js';
 import type { RecordService } from '../records/service.js';
@@ -115,6 +115,8 @@ export class BulkService {
     if (upload.fileName !== null && (upload.fileName.length > MAX_FILE_NAME || !isStorableText(upload.fileName))) {
       throw fail.invalid([{ field: 'data', text: `data's file name must be at most ${MAX_FILE_NAME} characters of text without NUL characters` }]);
     }
+    const nameProblem = upload.fileName === null ? undefined : controlCharacterProblem("data's file name", upload.fileName);
+    if (nameProblem !== undefined) throw fail.invalid([{ field: 'data', text: nameProblem }]);
     if (upload.mediaType && !CSV_TYPES.test(upload.mediaType.split(';')[0]!.trim())) {
       throw fail.invalid([{ field: 'data', text: `data must be a CSV file (text/csv), not ${upload.mediaType}` }]);
     }

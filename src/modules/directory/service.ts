@@ -9,7 +9,8 @@ import { type Exec, transaction } from '../../db/dialect.js';
 import { isForeignKeyViolation, uniqueViolation } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
 import { nowIso } from '../../domain/ids.js';
-import { assertThat, fail } from '../../errors/api-error.js';
+import { controlCharacterProblem, type TextKind } from '../../domain/text.js';
+import { assertThat, type Cause, fail } from '../../errors/api-error.js';
 import type { ClientCredentials, Identity, Member, Workgroup } from './model.js';
 import type { DirectoryRepository } from './repository.js';
 
@@ -34,6 +35,20 @@ export const ADMIN_ALIAS = 'admin';
 
 const CLIENT_STATUS_TTL_MS = 5000;
 
+/**
+ * A 400 with a cause for each field holding a control character its kind does not allow
+ * (src/domain/text.ts): names, aliases, addresses and client ids are single lines, a governance
+ * group's description may span lines.
+ */
+function refuseControlCharacters(fields: Record<string, string | null | undefined>, multiLine: readonly string[] = []): void {
+  const causes: Cause[] = Object.entries(fields).flatMap(([field, value]) => {
+    const kind: TextKind = multiLine.includes(field) ? 'multi-line' : 'single-line';
+    const problem = typeof value === 'string' ? controlCharacterProblem(field, value, kind) : undefined;
+    return problem === undefined ? [] : [{ field, text: problem }];
+  });
+  if (causes.length > 0) throw fail.invalid(causes);
+}
+
 export class DirectoryService {
   private readonly clientStatus = new Map<string, { active: boolean; until: number }>();
 
@@ -45,6 +60,7 @@ export class DirectoryService {
   ) {}
 
   async createIdentity(tenantId: string, input: NewIdentity): Promise<Identity> {
+    refuseControlCharacters({ alias: input.alias, name: input.name, email: input.email });
     const identity: Identity = {
       id: newId(),
       alias: input.alias,
@@ -128,6 +144,7 @@ export class DirectoryService {
   /** Creates an API client for an identity; the secret is returned once and stored hashed. */
   async createClient(tenantId: string, identityId: string, wanted?: ClientCredentials): Promise<ClientCredentials> {
     await this.findIdentity(tenantId, identityId);
+    if (wanted) refuseControlCharacters({ clientId: wanted.clientId });
     const credentials = wanted ?? { clientId: newId(), clientSecret: newSecret() };
     try {
       await this.repo.insertClient(this.db, tenantId, credentials.clientId, identityId, await this.secrets.hash(credentials.clientSecret), nowIso());
@@ -216,6 +233,7 @@ export class DirectoryService {
   }
 
   async createWorkgroup(tenantId: string, input: WorkgroupInput): Promise<Workgroup> {
+    refuseControlCharacters({ name: input.name, description: input.description }, ['description']);
     const now = nowIso();
     const group: Workgroup = {
       id: newId(),
@@ -240,6 +258,7 @@ export class DirectoryService {
   }
 
   async updateWorkgroup(tenantId: string, id: string, changes: Partial<WorkgroupInput>): Promise<Workgroup> {
+    refuseControlCharacters({ name: changes.name, description: changes.description }, ['description']);
     const group = await this.getWorkgroup(tenantId, id);
     const next: Workgroup = {
       ...group,

@@ -1,7 +1,13 @@
 /**
  * The text of every notification: who asked, for whom, in which source, and what the recipient
  * should do. Plain text, no secrets (ids, names and the non-employee's contact data only).
+ *
+ * No value a client wrote can forge the structure of a mail: every single-line value (names,
+ * account names, addresses, dates, the source name) is shown on its line whatever the row holds,
+ * its control characters and Unicode line separators written as `\uXXXX`; a comment is quoted,
+ * each of its lines beginning with `> `; the subject is one line.
  */
+import { asOneLine } from '../../domain/text.js';
 import type { OutboxEntry } from './model.js';
 
 export const NOTIFICATION_KINDS = {
@@ -36,7 +42,28 @@ export interface RequestFacts {
 
 export function display(person: Person | undefined, fallbackId = 'an unknown identity'): string {
   if (!person) return fallbackId;
-  return person.name && person.name !== person.alias ? `${person.name} (${person.alias})` : person.alias;
+  const alias = asOneLine(person.alias);
+  return person.name && person.name !== person.alias ? `${asOneLine(person.name)} (${alias})` : alias;
+}
+
+/** The facts with every value a client wrote on one line (ids are the server's). */
+function oneLine(f: RequestFacts): RequestFacts {
+  return {
+    requestId: f.requestId,
+    requester: f.requester,
+    firstName: asOneLine(f.firstName),
+    lastName: asOneLine(f.lastName),
+    accountName: asOneLine(f.accountName),
+    email: asOneLine(f.email),
+    startDate: asOneLine(f.startDate),
+    endDate: asOneLine(f.endDate),
+    source: { id: f.source.id, name: asOneLine(f.source.name) },
+  };
+}
+
+/** A comment, quoted: each of its lines (LF, CR LF or CR ends one) begins with `> `, tabs kept. */
+function quoted(comment: string): string[] {
+  return comment.split(/\r\n|\r|\n/).map((line) => `> ${asOneLine(line, true)}`);
 }
 
 function who(f: RequestFacts): string {
@@ -56,10 +83,11 @@ function summary(f: RequestFacts): string[] {
 }
 
 function entry(kind: string, recipientId: string, f: RequestFacts, subject: string, lines: string[]): OutboxEntry {
-  return { kind, recipientId, requestId: f.requestId, subject, body: `${lines.join('\n')}\n` };
+  return { kind, recipientId, requestId: f.requestId, subject: asOneLine(subject), body: `${lines.join('\n')}\n` };
 }
 
-export function approvalRequested(recipientId: string, f: RequestFacts, item: { id: string; order: number; levels: number }): OutboxEntry {
+export function approvalRequested(recipientId: string, facts: RequestFacts, item: { id: string; order: number; levels: number }): OutboxEntry {
+  const f = oneLine(facts);
   return entry(NOTIFICATION_KINDS.approvalRequested, recipientId, f, `Approval needed: non-employee ${f.firstName} ${f.lastName} in ${f.source.name}`, [
     `${display(f.requester)} asked for a non-employee account for ${who(f)} in the source "${f.source.name}".`,
     `You are approver ${item.order} of ${item.levels}. Please approve or reject approval item ${item.id}:`,
@@ -70,7 +98,8 @@ export function approvalRequested(recipientId: string, f: RequestFacts, item: { 
   ]);
 }
 
-export function requestApproved(f: RequestFacts, recordId: string, approvedBy: Person | undefined): OutboxEntry {
+export function requestApproved(facts: RequestFacts, recordId: string, approvedBy: Person | undefined): OutboxEntry {
+  const f = oneLine(facts);
   const how = approvedBy ? `was approved; the last approval was given by ${display(approvedBy)}` : 'was approved at once: the source has no approvers';
   return entry(NOTIFICATION_KINDS.requestApproved, f.requester.id, f, `Approved: non-employee ${f.firstName} ${f.lastName} in ${f.source.name}`, [
     `Your request for a non-employee account for ${who(f)} in the source "${f.source.name}" ${how}.`,
@@ -80,17 +109,20 @@ export function requestApproved(f: RequestFacts, recordId: string, approvedBy: P
   ]);
 }
 
-export function requestRejected(f: RequestFacts, rejectedBy: Person | undefined, level: number, comment: string): OutboxEntry {
+export function requestRejected(facts: RequestFacts, rejectedBy: Person | undefined, level: number, comment: string): OutboxEntry {
+  const f = oneLine(facts);
   return entry(NOTIFICATION_KINDS.requestRejected, f.requester.id, f, `Rejected: non-employee ${f.firstName} ${f.lastName} in ${f.source.name}`, [
     `Your request for a non-employee account for ${who(f)} in the source "${f.source.name}" was rejected by ${display(rejectedBy)} (approval level ${level}).`,
-    `Comment: ${comment}`,
+    'Comment:',
+    ...quoted(comment),
     'No record was created. You may correct the request and submit a new one.',
     '',
     ...summary(f),
   ]);
 }
 
-export function requestWithdrawn(recipientId: string, f: RequestFacts, by: Person | undefined): OutboxEntry {
+export function requestWithdrawn(recipientId: string, facts: RequestFacts, by: Person | undefined): OutboxEntry {
+  const f = oneLine(facts);
   return entry(NOTIFICATION_KINDS.requestWithdrawn, recipientId, f, `Withdrawn: non-employee ${f.firstName} ${f.lastName} in ${f.source.name}`, [
     `The request of ${display(f.requester)} for a non-employee account for ${who(f)} in the source "${f.source.name}" was withdrawn by ${display(by)}.`,
     'Your approval is no longer needed. Nothing to do.',

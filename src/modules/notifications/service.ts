@@ -2,7 +2,8 @@
  * Notifications: written into the outbox in the transaction of the change they tell about
  * (`enqueue`), and delivered by a loop (`Poller`) that claims due ones (one more attempt each,
  * leased for `leaseMs`), then:
- * - the recipient has no email address (or is gone): marked UNDELIVERABLE, logged;
+ * - the recipient has no email address (or is gone), or one holding a control character: marked
+ *   UNDELIVERABLE, logged;
  * - SMTP_URL is set: mailed through SMTP from NELM_MAIL_FROM, then marked SENT; a failed send is
  *   retried after `retryBaseMs · 2^(attempts-1)` (capped at `retryMaxMs`), and marked FAILED
  *   after `maxAttempts`;
@@ -17,6 +18,7 @@ import type { Kysely } from 'kysely';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Exec } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
+import { asOneLine, controlCharacterProblem } from '../../domain/text.js';
 import { Poller } from '../../jobs/poller.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { ClaimedNotification, OutboxEntry, StoredNotification } from './model.js';
@@ -152,13 +154,19 @@ export class NotificationService {
       this.log.warn({ ...about, subject: n.subject }, 'notification undeliverable: the recipient has no email address');
       return;
     }
+    if (controlCharacterProblem('email', email) !== undefined) {
+      await this.finish(n, { status: 'UNDELIVERABLE', last_error: "the recipient's email address holds a control character" });
+      this.log.warn({ ...about, subject: n.subject }, "notification undeliverable: the recipient's email address holds a control character");
+      return;
+    }
     if (this.mode === 'log') {
       this.log.info({ ...about, to: email, subject: n.subject, text: n.body }, 'notification (no SMTP_URL configured: logged, not mailed)');
       await this.finish(n, { status: 'SENT', sent_at: new Date().toISOString(), last_error: null });
       return;
     }
     try {
-      await this.smtp().sendMail({ from: this.options.from, to: email, subject: n.subject, text: n.body });
+      // The address as one mailbox (a string would be read as a list), the subject as one line.
+      await this.smtp().sendMail({ from: this.options.from, to: { name: '', address: email }, subject: asOneLine(n.subject), text: n.body });
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
       if (n.attempts >= this.options.maxAttempts) {

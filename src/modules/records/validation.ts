@@ -7,8 +7,12 @@
  * Normalisation: text fields are trimmed, `sourceId` is the stored id of the source (the service
  * resolves the body's `sourceId` to it first), dates keep the client's offset (see dates.ts),
  * `data` keeps only string values keyed by the source's custom attributes.
+ *
+ * Every field, `data` values included, is a single line: a control character (a line break, ESC,
+ * C1) is refused (src/domain/text.ts), except in a value an update leaves as stored.
  */
 import { isId } from '../../domain/ids.js';
+import { controlCharacterProblem } from '../../domain/text.js';
 import type { Cause } from '../../errors/api-error.js';
 import { parseRecordDate } from './dates.js';
 import type { NormalisedRecord } from './model.js';
@@ -62,7 +66,11 @@ export function isPlausibleEmail(value: string): boolean {
   return local.length <= 64 && EMAIL_LOCAL.test(local) && labels.length >= 2 && labels.every((l) => EMAIL_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)!);
 }
 
-function requiredText(input: RecordInput, field: string, max: number, causes: Cause[]): string {
+/**
+ * A required single-line text field, trimmed. `stored`: the value the record holds; an update may
+ * leave it as it is whatever it holds, as it may leave a manager whose identity has gone.
+ */
+function requiredText(input: RecordInput, field: string, max: number, causes: Cause[], stored?: string): string {
   const raw = input[field];
   if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
     causes.push({ field, text: `${field} is required` });
@@ -73,7 +81,9 @@ function requiredText(input: RecordInput, field: string, max: number, causes: Ca
     return '';
   }
   const value = raw.trim();
-  if (value.length > max) causes.push({ field, text: `${field} must be at most ${max} characters` });
+  const control = value === stored ? undefined : controlCharacterProblem(field, raw);
+  if (control !== undefined) causes.push({ field, text: control });
+  else if (value.length > max) causes.push({ field, text: `${field} must be at most ${max} characters` });
   return value;
 }
 
@@ -98,10 +108,11 @@ function checkData(
       causes.push({ field, text: `${field} is not a custom attribute of the source; ${known}` });
     } else if (typeof value !== 'string') {
       causes.push({ field, text: `${field} must be a string` });
-    } else if (value.trim().length > RECORD_LIMITS.dataValue) {
-      causes.push({ field, text: `${field} must be at most ${RECORD_LIMITS.dataValue} characters` });
     } else {
-      data[key] = value.trim();
+      const control = value.trim() === stored?.[key] ? undefined : controlCharacterProblem(field, value);
+      if (control !== undefined) causes.push({ field, text: control });
+      else if (value.trim().length > RECORD_LIMITS.dataValue) causes.push({ field, text: `${field} must be at most ${RECORD_LIMITS.dataValue} characters` });
+      else data[key] = value.trim();
     }
   }
   for (const attribute of custom) {
@@ -127,7 +138,10 @@ function fieldRank(field: string | undefined): number {
 export function validateRecordInput(input: RecordInput, ctx: RecordValidationContext): RecordValidation {
   const causes: Cause[] = [];
   const text = Object.fromEntries(
-    RECORD_TEXT_FIELDS.map((field) => [field, requiredText(input, field, field === 'email' ? RECORD_LIMITS.email : RECORD_LIMITS.text, causes)]),
+    RECORD_TEXT_FIELDS.map((field) => [
+      field,
+      requiredText(input, field, field === 'email' ? RECORD_LIMITS.email : RECORD_LIMITS.text, causes, ctx.existing?.[field]),
+    ]),
   ) as Record<(typeof RECORD_TEXT_FIELDS)[number], string>;
   if (text.email !== '' && !causes.some((c) => c.field === 'email') && !isPlausibleEmail(text.email)) {
     causes.push({ field: 'email', text: `email "${text.email}" is not a valid email address` });

@@ -15,6 +15,7 @@ import { parseListFilter, parseSorters } from '../../collections/query.js';
 import { type Exec, transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
 import { nowIso } from '../../domain/ids.js';
+import { controlCharacterProblem } from '../../domain/text.js';
 import { type ApiError, assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { NotificationService } from '../notifications/service.js';
@@ -42,6 +43,12 @@ export interface ApprovalDetail {
 }
 
 const itemNotFound = (id: string) => () => fail.notFound(`Non-employee approval item ${id} was not found.`);
+
+/** An approver's comment may span lines, and holds no other control character. */
+function checkComment(comment: string | undefined): void {
+  const problem = comment === undefined ? undefined : controlCharacterProblem('comment', comment, 'multi-line');
+  assertThat(problem === undefined, () => fail.invalid([{ field: 'comment', text: problem! }]));
+}
 
 export class ApprovalService {
   constructor(
@@ -115,11 +122,13 @@ export class ApprovalService {
   }
 
   approve(principal: Principal, id: string, comment: string | undefined): Promise<ApprovalItemView> {
+    checkComment(comment);
     return this.decide(principal, id, 'approve', comment !== undefined && comment.trim() !== '' ? comment.trim() : null);
   }
 
   reject(principal: Principal, id: string, comment: string): Promise<ApprovalItemView> {
     assertThat(comment.trim() !== '', () => fail.invalid([{ field: 'comment', text: 'comment is required' }]));
+    checkComment(comment);
     return this.decide(principal, id, 'reject', comment.trim());
   }
 

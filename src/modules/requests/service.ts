@@ -18,6 +18,7 @@ import { transaction } from '../../db/dialect.js';
 import { uniqueViolation } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
+import { controlCharacterProblem } from '../../domain/text.js';
 import { assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { NotificationService } from '../notifications/service.js';
@@ -71,6 +72,9 @@ export class RequestService {
   async create(principal: Principal, input: RecordInput): Promise<NonEmployeeRequest> {
     const tenantId = principal.tenantId;
     await this.authorizeCreate(principal, input.sourceId);
+    // The requester's comment may span lines; the record's fields are single lines (validation.ts).
+    const commentProblem = typeof input.comment === 'string' ? controlCharacterProblem('comment', input.comment, 'multi-line') : undefined;
+    assertThat(commentProblem === undefined, () => fail.invalid([{ field: 'comment', text: commentProblem! }]));
     // Exactly the validation of a record: the source's schema attributes, the manager, the dates.
     const { record: value, source } = await this.records.prepare(tenantId, input);
     const state = initialState(source.approvers.length);

@@ -11,6 +11,7 @@ import type { Database } from '../../db/types.js';
 import { laterThan, newUuid, nowIso } from '../../domain/ids.js';
 import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
+import { controlCharacterProblem, type TextKind } from '../../domain/text.js';
 import { assertThat, type Cause, fail } from '../../errors/api-error.js';
 import type { SourceService } from '../sources/service.js';
 import type { SchemaAttribute } from './model.js';
@@ -34,6 +35,28 @@ const CUSTOM_TYPES = ['TEXT'];
 const PATCHABLE = ['label', 'helpText', 'placeholder', 'required'] as const;
 /** How often a patch is applied again after losing a race with another write of the attribute. */
 const PATCH_ATTEMPTS = 50;
+
+/** The kind of each text field of an attribute (src/domain/text.ts): the help text may span lines. */
+const TEXT_KINDS = {
+  type: 'single-line',
+  label: 'single-line',
+  technicalName: 'single-line',
+  helpText: 'multi-line',
+  placeholder: 'single-line',
+} as const satisfies Record<string, TextKind>;
+type TextField = keyof typeof TEXT_KINDS;
+
+/**
+ * A cause for each text field of `fields` holding a control character its kind does not allow;
+ * a value equal to the one in `stored` (what a patch leaves as it is) is not checked.
+ */
+function controlCharacterCauses(fields: Partial<Record<TextField, unknown>>, stored: Partial<Record<TextField, unknown>> = {}): Cause[] {
+  return (Object.keys(TEXT_KINDS) as TextField[]).flatMap((field) => {
+    const value = fields[field];
+    const problem = typeof value === 'string' && value !== stored[field] ? controlCharacterProblem(field, value, TEXT_KINDS[field]) : undefined;
+    return problem === undefined ? [] : [{ field, text: problem }];
+  });
+}
 
 export class SchemaAttributeService {
   constructor(
@@ -94,6 +117,8 @@ export class SchemaAttributeService {
 
   async create(principal: Principal, sourceId: string, input: SchemaAttributeInput): Promise<SchemaAttribute> {
     const id = await this.writableSource(principal, sourceId, 'idn:nesr:create');
+    const controls = controlCharacterCauses(input);
+    if (controls.length > 0) throw fail.invalid(controls);
     const type = input.type.toUpperCase();
     assertThat(CUSTOM_TYPES.includes(type), () =>
       fail.illegalValue('type', `type must be TEXT: only TEXT is supported for custom attributes, got '${input.type}'`),
@@ -154,7 +179,7 @@ export class SchemaAttributeService {
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
     const current = { label: attribute.label, helpText: attribute.helpText, placeholder: attribute.placeholder, required: attribute.required };
     const patched = applyPatch(current as Record<string, unknown>, operations, PATCHABLE);
-    const causes: Cause[] = [];
+    const causes: Cause[] = controlCharacterCauses(patched, current);
     const optionalText = (field: 'helpText' | 'placeholder', max: number): string | null => {
       const v = patched[field];
       if (v === undefined || v === null) return null;

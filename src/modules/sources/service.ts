@@ -20,6 +20,7 @@ import { isId, laterThan, newUuid, normalizeId, nowIso } from '../../domain/ids.
 import { type FilterNode, filterValues, mapFilterValues } from '../../collections/filter.js';
 import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
+import { controlCharacterProblem, type TextKind } from '../../domain/text.js';
 import { assertThat, type Cause, fail } from '../../errors/api-error.js';
 import type { Member } from '../directory/model.js';
 import type { DirectoryService } from '../directory/service.js';
@@ -59,6 +60,16 @@ const PATCH_ATTEMPTS = 50;
 const PATCHABLE = ['name', 'description', 'approvers', 'accountManagers'] as const;
 
 const MAXIMUM: Record<SourceCounter, number> = { record_count: LIMITS.recordsPerSource, custom_attribute_count: LIMITS.customAttributesPerSource };
+
+/** The kind of each text field of a source (src/domain/text.ts): the description may span lines. */
+const TEXT_KINDS = { name: 'single-line', description: 'multi-line', managementWorkgroup: 'single-line' } as const satisfies Record<string, TextKind>;
+
+/** Adds a cause when `value` of `field` holds a control character its kind does not allow; false then. */
+function checkControls(field: keyof typeof TEXT_KINDS, value: string, causes: Cause[]): boolean {
+  const problem = controlCharacterProblem(field, value, TEXT_KINDS[field]);
+  if (problem !== undefined) causes.push({ field, text: problem });
+  return problem === undefined;
+}
 
 export class SourceService {
   /**
@@ -101,6 +112,9 @@ export class SourceService {
     assertThat(principal.admin, () => fail.forbidden('Only an org admin may create a non-employee source.'));
     const tenantId = principal.tenantId;
     const causes: Cause[] = [];
+    checkControls('name', input.name, causes);
+    checkControls('description', input.description, causes);
+    if (input.managementWorkgroup !== undefined) checkControls('managementWorkgroup', input.managementWorkgroup, causes);
     const ownerId = normalizeId(input.owner.id);
     if ((await this.directory.missingIdentities(tenantId, [ownerId])).length > 0)
       causes.push({ field: 'owner.id', text: `owner.id ${input.owner.id} is not an identity` });
@@ -257,7 +271,8 @@ export class SourceService {
         causes.push({ field, text: `${field} must be a string of ${min} to ${max} characters` });
         return '';
       }
-      return v;
+      // What the patch leaves as stored is not checked again.
+      return v === source[field] || checkControls(field, v, causes) ? v : '';
     };
     const name = text('name', 128, 1);
     const description = text('description', 2000, 0);
