@@ -15,9 +15,11 @@ import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from 
 import { fail } from './errors/api-error.js';
 import { unstorableTextAt, unstorableTextMessage } from './domain/text.js';
 import { logSerializers, requestLoggerFactory } from './http/logging.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './http/json-depth.js';
 import { requireBearerToken } from './plugins/auth.js';
 import type { ClientCredentials } from './modules/directory/model.js';
 import { oauthRoutes } from './modules/oauth/routes.js';
+import { TokenRequestGuard } from './modules/oauth/guard.js';
 import { adminRoutes } from './modules/directory/routes.js';
 import { sourceOperations } from './modules/sources/routes.js';
 import { schemaAttributeOperations } from './modules/schema-attributes/routes.js';
@@ -185,6 +187,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       connectionsCheckingInterval: config.requestTimeout > 0 ? Math.min(30_000, Math.max(100, config.requestTimeout * 100)) : 30_000,
     },
     genReqId: newId,
+    trustProxy: config.trustProxy,
     requestIdHeader: false,
     childLoggerFactory: requestLoggerFactory,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
@@ -236,8 +239,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const json = app.getDefaultJsonParser('error', 'error') as JsonParser;
   // An empty body is no body, whatever its Content-Type says (SailPoint's PowerShell client sends
   // `Content-Type: application/json` on every call, GET and DELETE included).
-  const storableJson: JsonParser = (request, body, done) =>
-    body === '' ? done(null, undefined) : json(request, body, (error, value) => (error ? done(error) : done(unstorableText(value, '') ?? null, value)));
+  // Nesting is bounded before the parser runs (src/http/json-depth.ts).
+  const storableJson: JsonParser = (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    if (nestsDeeperThan(body)) return done(fail.invalid([{ field: 'body', text: `body is nested deeper than ${MAX_JSON_DEPTH} levels` }]));
+    json(request, body, (error, value) => (error ? done(error) : done(unstorableText(value, '') ?? null, value)));
+  };
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, storableJson);
   app.addContentTypeParser('application/json-patch+json', { parseAs: 'string' }, storableJson);
@@ -266,7 +273,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const takesMultipart = (op: Operation) => op.consumes?.includes('multipart/form-data') === true;
 
   // Public scope: token issuance, keys, health and the API description.
-  await app.register(withMultipart((scope) => oauthRoutes(scope, directory, tokens)));
+  const guard = new TokenRequestGuard(directory, config.authThrottle);
+  await app.register(withMultipart((scope) => oauthRoutes(scope, guard, tokens)));
   app.get('/health', async () => ({ status: 'ok' }));
   const admin = adminRoutes(services);
   const document = openApiDocument({ operations, routes: admin });
@@ -282,7 +290,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // API scope: a bearer token on every route, then the per-client rate limit.
   await app.register(async (api) => {
-    requireBearerToken(api, tokens, { cachedActive: (id) => directory.cachedClientActive(id), isActive: (id) => directory.isClientActive(id) });
+    requireBearerToken(
+      api,
+      tokens,
+      { cachedActive: (id) => directory.cachedClientActive(id), isActive: (id) => directory.isClientActive(id) },
+      guard.addresses,
+    );
     if (config.rateLimit) {
       await api.register(rateLimit, {
         max: config.rateLimit.max,

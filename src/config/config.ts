@@ -16,6 +16,12 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
+/** Failed authentications before a lock (src/modules/oauth/guard.ts). */
+export interface AuthThrottle {
+  clientFailures: number;
+  addressFailures: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -44,6 +50,13 @@ export interface Config {
   tokenTtl: number;
   /** Per API client; `false` when turned off. */
   rateLimit: RateLimit | false;
+  /** Locks on failed authentication per client id and per address; `false` when turned off. */
+  authThrottle: AuthThrottle | false;
+  /**
+   * The proxies whose `X-Forwarded-For` names the client's address (Fastify's `trustProxy`), as
+   * addresses and CIDR ranges; `false`: the connection's address is the client's.
+   */
+  trustProxy: false | string[];
   /** Largest accepted JSON body in bytes. */
   bodyLimit: number;
   /** Seconds a client has to send a whole request (line, headers and body); 0: no limit. */
@@ -77,6 +90,7 @@ const DEFAULTS = {
   tokenTtl: 749,
   secretHashCost: DEFAULT_SECRET_HASH_COST,
   rateLimit: '100/10s',
+  authThrottle: '5/30',
   bodyLimit: 1024 * 1024,
   requestTimeout: 120,
   logLevel: 'info',
@@ -133,6 +147,27 @@ export function parseRateLimit(raw: string): RateLimit | false | undefined {
   return { max, windowSeconds };
 }
 
+export function parseAuthThrottle(raw: string): AuthThrottle | false | undefined {
+  const text = raw.trim().toLowerCase();
+  if (text === 'off') return false;
+  const match = /^(\d+)\s*\/\s*(\d+)$/.exec(text);
+  if (!match) return undefined;
+  const [clientFailures, addressFailures] = [Number(match[1]), Number(match[2])];
+  if (clientFailures < 1 || addressFailures < 1) return undefined;
+  return { clientFailures, addressFailures };
+}
+
+function parseTrustProxy(raw: string | undefined, problems: string[]): Config['trustProxy'] {
+  const text = raw?.trim() ?? '';
+  if (text === '' || text.toLowerCase() === 'off') return false;
+  const entries = text.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => !/^[0-9a-f:.]+(\/\d{1,3})?$/i.test(entry))) {
+    problems.push(`NELM_TRUST_PROXY must be 'off' or addresses and CIDR ranges separated by commas, got '${text}'`);
+    return false;
+  }
+  return entries;
+}
+
 /** Builds the configuration from an environment (process.env by default) plus explicit overrides. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const problems: string[] = [];
@@ -163,6 +198,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const parsed = parseRateLimit(env.NELM_RATE_LIMIT);
     if (parsed === undefined) problems.push(`NELM_RATE_LIMIT must look like '100/10s' or be 'off', got '${env.NELM_RATE_LIMIT}'`);
     else rateLimit = parsed;
+  }
+
+  let authThrottle: AuthThrottle | false = parseAuthThrottle(DEFAULTS.authThrottle) as AuthThrottle;
+  if (env.NELM_AUTH_THROTTLE !== undefined && env.NELM_AUTH_THROTTLE !== '') {
+    const parsed = parseAuthThrottle(env.NELM_AUTH_THROTTLE);
+    if (parsed === undefined) problems.push(`NELM_AUTH_THROTTLE must look like '5/30' or be 'off', got '${env.NELM_AUTH_THROTTLE}'`);
+    else authThrottle = parsed;
   }
 
   const smtpUrl = env.SMTP_URL?.trim() || undefined;
@@ -198,6 +240,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     adminClientSecret,
     tokenTtl: integer('NELM_TOKEN_TTL', env.NELM_TOKEN_TTL, DEFAULTS.tokenTtl, 30, 7 * 24 * 3600, problems),
     rateLimit,
+    authThrottle,
+    trustProxy: parseTrustProxy(env.NELM_TRUST_PROXY, problems),
     bodyLimit: integer('NELM_BODY_LIMIT', env.NELM_BODY_LIMIT, DEFAULTS.bodyLimit, 1024, 100 * 1024 * 1024, problems),
     requestTimeout: integer('NELM_REQUEST_TIMEOUT', env.NELM_REQUEST_TIMEOUT, DEFAULTS.requestTimeout, 0, 3600, problems),
     logLevel,

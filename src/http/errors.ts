@@ -14,6 +14,14 @@ export class UnauthorizedError extends Error {
   readonly statusCode = 401;
 }
 
+/** An address locked after failed authentications (src/modules/oauth/guard.ts): 429 with Retry-After. */
+export class AddressLockedError extends Error {
+  readonly statusCode = 429;
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many failed authentications from this address');
+  }
+}
+
 interface ErrorMessage {
   locale: string;
   localeOrigin: 'DEFAULT';
@@ -175,6 +183,7 @@ function answerError(
   if (error instanceof UnauthorizedError) {
     return reply.code(401).send({ error: error.message });
   }
+  if (error instanceof AddressLockedError) reply.header('Retry-After', String(error.retryAfterSeconds));
   if (error.statusCode === 429) {
     return reply.code(429).send({ message: ' Rate Limit Exceeded ' });
   }

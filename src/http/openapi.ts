@@ -136,6 +136,10 @@ function tokenOperation(): JsonSchema {
       '200': { description: 'OK', content: { 'application/json': { schema: plain(TokenResponse) } } },
       '400': error('A field is missing, or the grant type is not client_credentials.'),
       '401': error('The client id and secret do not match an active API client.'),
+      '429': {
+        ...error('Too many failed token requests for this client id or from this address, or too many secret checks waiting.'),
+        headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
+      },
     },
   };
 }

@@ -5,7 +5,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { TokenError, type TokenService, type VerifiedToken } from '../auth/tokens.js';
-import { UnauthorizedError } from '../http/errors.js';
+import { AddressLockedError, UnauthorizedError } from '../http/errors.js';
+import type { FailureThrottle } from '../auth/throttle.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -53,8 +54,12 @@ type Connection = { [LAST_ACCEPTED]?: { header: string; verified: VerifiedToken 
  * last on that connection, neither the header is parsed nor the token looked up again (hashing a
  * JWT of ~600 characters per request was a tenth of a get's JavaScript time); the same checks
  * apply: the token neither expired nor forgotten since, its client known to be active.
+ *
+ * Every refusal counts as a failure of the caller's address (`addresses`); while the address is
+ * locked, a token not verified before is answered 429 with `Retry-After` unread, so that clients
+ * already at work from the same address keep working.
  */
-export function requireBearerToken(app: FastifyInstance, tokens: TokenService, clients: ClientStatus): void {
+export function requireBearerToken(app: FastifyInstance, tokens: TokenService, clients: ClientStatus, addresses: FailureThrottle): void {
   const accept = (request: FastifyRequest, header: string, verified: VerifiedToken) => {
     request.principal = verified.principal;
     const connection = request.raw.socket as unknown as Connection | null;
@@ -72,21 +77,27 @@ export function requireBearerToken(app: FastifyInstance, tokens: TokenService, c
       request.principal = last.verified.principal;
       return done();
     }
+    const refuse = (error: Error) => {
+      if (error instanceof UnauthorizedError) addresses.failed(request.ip);
+      done(error);
+    };
     let token: string;
     try {
       token = bearerToken(header);
     } catch (error) {
-      return done(error as Error);
+      return refuse(error as Error);
     }
     const known = tokens.verifiedFromCache(token);
     if (known && clients.cachedActive(known.principal.clientId) === true) {
       accept(request, header!, known);
       return done();
     }
+    const locked = addresses.wait(request.ip);
+    if (locked > 0) return done(new AddressLockedError(Math.ceil(locked / 1000)));
     authenticate(token, tokens, clients).then((verified) => {
       accept(request, header!, verified);
       done();
-    }, done);
+    }, refuse);
   });
 }
 

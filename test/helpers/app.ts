@@ -22,6 +22,8 @@ export function testConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
       NELM_ADMIN_CLIENT_ID: ADMIN.clientId,
       NELM_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
       NELM_RATE_LIMIT: 'off',
+      // Locks after failed authentication: test/http/hardening.test.ts turns them on.
+      NELM_AUTH_THROTTLE: 'off',
       NELM_LOG_LEVEL: 'silent',
       // Secrets hashed at the lowest cost: the tests make hundreds (test/unit/secrets.test.ts checks the default cost).
       NELM_SECRET_HASH_COST: '10',

@@ -68,3 +68,16 @@ test('request timeout: 120 s by default, 0 for none, whole seconds up to an hour
   assert.equal(loadConfig({ NELM_REQUEST_TIMEOUT: '3600' }).requestTimeout, 3600);
   for (const bad of ['3601', '-1', 'slow', '1.5']) assert.throws(() => loadConfig({ NELM_REQUEST_TIMEOUT: bad }), /NELM_REQUEST_TIMEOUT/, bad);
 });
+
+test('authentication locks: 5 per client id and 30 per address by default, changeable, or off; nothing else', () => {
+  assert.deepEqual(loadConfig({}).authThrottle, { clientFailures: 5, addressFailures: 30 });
+  assert.deepEqual(loadConfig({ NELM_AUTH_THROTTLE: '10 / 100' }).authThrottle, { clientFailures: 10, addressFailures: 100 });
+  assert.equal(loadConfig({ NELM_AUTH_THROTTLE: 'OFF' }).authThrottle, false);
+  for (const bad of ['5', '0/30', 'five/30', '5/30/1']) assert.throws(() => loadConfig({ NELM_AUTH_THROTTLE: bad }), /NELM_AUTH_THROTTLE must look like '5\/30'/);
+});
+
+test('trusted proxies: none by default; addresses and CIDR ranges; nothing else', () => {
+  assert.equal(loadConfig({}).trustProxy, false);
+  assert.deepEqual(loadConfig({ NELM_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1']);
+  assert.throws(() => loadConfig({ NELM_TRUST_PROXY: 'true' }), /NELM_TRUST_PROXY must be 'off' or addresses and CIDR ranges/);
+});

@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { normalizeId } from '../../domain/ids.js';
 import { fail } from '../../errors/api-error.js';
-import { type Route, route } from '../../http/operation.js';
+import { type Route, route, BODY_LIMITS } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
 import type { Services } from '../../services.js';
@@ -92,6 +92,7 @@ export function adminRoutes({ directory }: Services): Route[] {
       tag,
       summary: 'Create a governance group',
       schema: { body: WorkgroupBody, response: { 200: Workgroup, ...ErrorResponses } },
+      bodyLimit: BODY_LIMITS.large,
       handler: async (request) =>
         directory.createWorkgroup(requireAdmin(request).tenantId, { ...request.body, members: request.body.members.map(normalizeId) }),
     }),
@@ -120,6 +121,7 @@ export function adminRoutes({ directory }: Services): Route[] {
       tag,
       summary: "Change a governance group's name, description or members",
       schema: { params: IdParam, body: WorkgroupPatch, response: { 200: Workgroup, ...ErrorResponses } },
+      bodyLimit: BODY_LIMITS.large,
       handler: async (request) => {
         const { members, ...rest } = request.body;
         const changes = { ...rest, ...(members ? { members: members.map(normalizeId) } : {}) };

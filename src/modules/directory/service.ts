@@ -49,8 +49,16 @@ function refuseControlCharacters(fields: Record<string, string | null | undefine
   if (causes.length > 0) throw fail.invalid(causes);
 }
 
+/** An API client whose secret matched: its tenant and identity. */
+export interface Authenticated {
+  tenantId: string;
+  identity: Identity;
+}
+
 export class DirectoryService {
   private readonly clientStatus = new Map<string, { active: boolean; until: number }>();
+  /** What an unknown client id's secret is checked against (made at the first such request). */
+  private unknownClientHash: Promise<string> | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -186,9 +194,19 @@ export class DirectoryService {
   }
 
   /** Checks client credentials; undefined when they are wrong (the caller answers 401). */
-  async authenticate(clientId: string, clientSecret: string): Promise<{ tenantId: string; identity: Identity } | undefined> {
+  /**
+   * Checks an API client's secret. An unknown client id costs the same work as a wrong secret (a
+   * check against a hash of a secret nobody knows), so that answers' timing does not tell which
+   * client ids exist.
+   */
+  async authenticate(clientId: string, clientSecret: string): Promise<Authenticated | 'unknown_client' | 'wrong_secret'> {
     const client = await this.repo.clientWithIdentity(this.db, clientId);
-    if (!client || !(await this.secrets.verify(clientSecret, client.secretHash))) return undefined;
+    if (!client) {
+      this.unknownClientHash ??= this.secrets.hash(newSecret());
+      await this.secrets.verify(clientSecret, await this.unknownClientHash);
+      return 'unknown_client';
+    }
+    if (!(await this.secrets.verify(clientSecret, client.secretHash))) return 'wrong_secret';
     return { tenantId: client.tenantId, identity: client.identity };
   }
 

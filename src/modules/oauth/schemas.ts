@@ -28,7 +28,7 @@ export const TokenResponse = Type.Object(
 
 export const TokenError = Type.Object(
   {
-    error: Type.String({ description: 'RFC 6749 §5.2: invalid_request, unsupported_grant_type or invalid_client.' }),
+    error: Type.String({ description: 'RFC 6749 §5.2: invalid_request, unsupported_grant_type or invalid_client; temporarily_unavailable with a 429.' }),
     error_description: Type.String(),
   },
   { title: 'TokenError' },

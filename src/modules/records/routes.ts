@@ -1,7 +1,7 @@
 /** The 7 record operations: HTTP in, service call, DTO out. */
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../../services.js';
-import { operation, type Operation } from '../../http/operation.js';
+import { operation, BODY_LIMITS, type Operation } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { JsonPatch } from '../../http/nelm-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
@@ -43,6 +43,7 @@ export function recordOperations({ records }: Services): Operation[] {
       scope: 'idn:nelm:manage',
       right: 'idn:nesr:create',
       schema: { body: NonEmployeeRequestBody, response: one },
+      bodyLimit: BODY_LIMITS.large,
       handler: async (request) => records.create(principalOf(request), request.body),
     }),
     operation({
@@ -66,6 +67,7 @@ export function recordOperations({ records }: Services): Operation[] {
       scope: 'idn:nelm:manage',
       right: 'idn:nesr:update',
       schema: { params: RecordIdParams, body: NonEmployeeRequestBody, response: one },
+      bodyLimit: BODY_LIMITS.large,
       handler: async (request) => records.replace(principalOf(request), request.params.id, request.body),
     }),
     operation({
@@ -78,6 +80,7 @@ export function recordOperations({ records }: Services): Operation[] {
       right: 'idn:nesr:update',
       consumes: ['application/json-patch+json'],
       schema: { params: RecordIdParams, body: JsonPatch, response: one },
+      bodyLimit: BODY_LIMITS.large,
       handler: async (request) => records.patch(principalOf(request), request.params.id, request.body),
     }),
     operation({
@@ -104,6 +107,7 @@ export function recordOperations({ records }: Services): Operation[] {
       scope: 'idn:nelm:manage',
       right: 'idn:nesr:delete',
       schema: { body: BulkDeleteBody, response: { 204: Type.Null(), ...ErrorResponses } },
+      bodyLimit: BODY_LIMITS.large,
       handler: async (request, reply) => {
         await records.bulkDelete(principalOf(request), request.body.ids);
         return reply.code(204).send(null);

@@ -5,7 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../../services.js';
-import { operation, type Operation } from '../../http/operation.js';
+import { operation, BODY_LIMITS, type Operation } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
 import { attributeDto } from '../schema-attributes/model.js';
@@ -140,6 +140,7 @@ export function requestOperations({ requests }: Services): Operation[] {
       scope: 'idn:nelm:manage',
       right: 'idn:nesr:create',
       schema: { body: NonEmployeeRequestCreateBody, response: one },
+      bodyLimit: BODY_LIMITS.large,
       handler: async (request) => requestDto(await requests.create(principalOf(request), request.body)),
     }),
     operation({
