@@ -81,8 +81,8 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   const requests = new RequestService(k, requestRepository, workflow, records, sources, directory, notifications);
   const approvals = new ApprovalService(k, requestRepository, workflow, attributes, directory, notifications);
   const bulkRepository = new BulkRepository(db.dialect);
-  const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory });
-  const bulk = new BulkService(k, bulkRepository, attributes, sources, records);
+  const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory }, config.bulk);
+  const bulk = new BulkService(k, bulkRepository, attributes, sources, records, config.bulk);
   bulk.onQueued = () => bulkJobs.wake();
   return {
     services: { directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs },

@@ -22,6 +22,19 @@ export interface AuthThrottle {
   addressFailures: number;
 }
 
+/** The bulk upload queue (docs/bulk.md). */
+export interface BulkQueueSettings {
+  /** Jobs that run at once in one process (at most one per source). */
+  jobsAtOnce: number;
+  /** Unfinished jobs (PENDING, IN_PROGRESS) and the bytes of their files, per source and per tenant. */
+  sourceJobs: number;
+  sourceBytes: number;
+  tenantJobs: number;
+  tenantBytes: number;
+  /** Seconds a job keeps being retried after transient database failures before it ends ERROR. */
+  retrySeconds: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -61,6 +74,7 @@ export interface Config {
   bodyLimit: number;
   /** Seconds a client has to send a whole request (line, headers and body); 0: no limit. */
   requestTimeout: number;
+  bulk: BulkQueueSettings;
   logLevel: string;
   /** The tenant everything belongs to while the server serves one tenant. */
   tenant: string;
@@ -97,6 +111,8 @@ const DEFAULTS = {
   tenant: 'default',
   mailFrom: 'NELM <nelm@localhost>',
 };
+
+const MIB = 1024 * 1024;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -244,6 +260,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     trustProxy: parseTrustProxy(env.NELM_TRUST_PROXY, problems),
     bodyLimit: integer('NELM_BODY_LIMIT', env.NELM_BODY_LIMIT, DEFAULTS.bodyLimit, 1024, 100 * 1024 * 1024, problems),
     requestTimeout: integer('NELM_REQUEST_TIMEOUT', env.NELM_REQUEST_TIMEOUT, DEFAULTS.requestTimeout, 0, 3600, problems),
+    bulk: {
+      jobsAtOnce: integer('NELM_BULK_JOBS', env.NELM_BULK_JOBS, 3, 1, 64, problems),
+      sourceJobs: integer('NELM_BULK_SOURCE_JOBS', env.NELM_BULK_SOURCE_JOBS, 4, 1, 1000, problems),
+      sourceBytes: MIB * integer('NELM_BULK_SOURCE_MIB', env.NELM_BULK_SOURCE_MIB, 64, 1, 1024 * 1024, problems),
+      tenantJobs: integer('NELM_BULK_TENANT_JOBS', env.NELM_BULK_TENANT_JOBS, 16, 1, 100_000, problems),
+      tenantBytes: MIB * integer('NELM_BULK_TENANT_MIB', env.NELM_BULK_TENANT_MIB, 128, 1, 1024 * 1024, problems),
+      retrySeconds: integer('NELM_BULK_RETRY_SECONDS', env.NELM_BULK_RETRY_SECONDS, 3600, 0, 7 * 24 * 3600, problems),
+    },
     logLevel,
     tenant: DEFAULTS.tenant,
     smtpUrl,

@@ -40,3 +40,24 @@ export function isRetryable(error: unknown): boolean {
   const code = (error as DriverError)?.code;
   return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY';
 }
+
+/** Error codes of Node's network layer that mean the database connection was lost. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENOSPC', 'EIO']);
+
+/**
+ * An error that says nothing about the work but about the database's condition, which may clear
+ * by itself: the disk or the database is full, an I/O error, the file is busy or locked, the
+ * connection was lost, PostgreSQL is short of resources (class 53), shutting down or starting
+ * (57P01 to 57P05), or its connection failed (class 08); a deadlock or serialization victim too.
+ * Work that failed so is worth running again later.
+ */
+export function isTransient(error: unknown): boolean {
+  const code = (error as DriverError)?.code;
+  if (typeof code === 'string') {
+    if (/^SQLITE_(FULL|IOERR|BUSY|LOCKED|PROTOCOL|NOMEM|CANTOPEN|ABORT)/.test(code)) return true;
+    if (/^(53...|57P0[1-5]|08...|40001|40P01)$/.test(code)) return true;
+    if (NETWORK_CODES.has(code)) return true;
+  }
+  // pg reports a connection that ended under a query without a code.
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test((error as DriverError)?.message ?? '');
+}

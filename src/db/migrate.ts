@@ -14,6 +14,7 @@ import * as dateZones from './migrations/20261206_0007_date_zones.js';
 import * as requestComment from './migrations/20261206_0008_request_comment.js';
 import * as orderedData from './migrations/20261206_0009_ordered_data.js';
 import * as caselessNames from './migrations/20261206_0010_caseless_names.js';
+import * as bulkQueue from './migrations/20261207_0011_bulk_queue.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261206_0008_request_comment': requestComment,
   '20261206_0009_ordered_data': orderedData,
   '20261206_0010_caseless_names': caselessNames,
+  '20261207_0011_bulk_queue': bulkQueue,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -91,6 +91,15 @@ export class StatementCache {
   }
 }
 
+/** A statement of a transaction that SQLite already rolled back after an error of an earlier statement. */
+export class TransactionLostError extends Error {
+  readonly code = 'SQLITE_ABORT';
+  constructor() {
+    super('SQLite rolled the transaction back after an earlier statement failed (see that error); nothing of it was written');
+    this.name = 'TransactionLostError';
+  }
+}
+
 /** One turn at the write connection at a time: a transaction, or a write outside one. */
 class Turns {
   private queue: Promise<void> = Promise.resolve();
@@ -122,7 +131,12 @@ class Session implements DatabaseConnection {
 
   async executeQuery<R>({ sql: text, parameters }: CompiledQuery): Promise<QueryResult<R>> {
     const { writer, reader, turns } = this.driver;
-    if (this.endTurn) return run<R>(writer.prepare(text), parameters);
+    if (this.endTurn) {
+      // SQLite ends a transaction by itself on some errors (SQLITE_FULL, SQLITE_IOERR, …): a
+      // statement run after that would commit on its own, outside the transaction the caller holds.
+      if (!writer.connection.inTransaction) throw new TransactionLostError();
+      return run<R>(writer.prepare(text), parameters);
+    }
     if (this.driver.readsOnly(text)) return run<R>(reader.prepare(text), parameters);
     const end = await turns.take();
     try {

@@ -157,6 +157,12 @@ export interface BulkJobTable {
   attempts: Generated<number>;
   /** The worker processing the job while IN_PROGRESS. */
   claimed_by: string | null;
+  /** Claimed no earlier; the oldest goes first (see repository.ts). Set by every insert. */
+  run_after: string;
+  /** While IN_PROGRESS: the worker's claim holds until then. */
+  lease_until: string | null;
+  /** The first of the transient database failures in a row that put the job back in the queue. */
+  failing_since: string | null;
   created: string;
   modified: string;
   started: string | null;

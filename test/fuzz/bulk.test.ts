@@ -132,14 +132,14 @@ describe('fuzz: hostile CSV uploads', () => {
     await refused('a file name of 10,000 characters', () => upload(valid, { filename: `${'n'.repeat(10_000)}.csv` }), /file name/);
   });
 
-  test('a header of 1,000,000 columns, or of 1,000,000 empty names, is refused quickly with a bounded answer', async () => {
+  test('a header of 1,000,000 columns, or of 1,000,000 empty names, is refused at its 101st field', async () => {
     const wide = Array.from({ length: 1_000_000 }, (_, i) => `c${i}`).join(',');
-    await refused('1,000,000 named columns', () => upload(`${wide}\n`), /not an attribute of the source/);
-    await refused('1,000,000 empty names (a blank line: no header)', () => upload(`${','.repeat(999_999)}\n`), /no header row/);
-    await refused('a name, then 999,999 empty names', () => upload(`accountName${','.repeat(999_999)}\n`), /has no name/);
-    await refused('the system columns, then 1,000,000 more', () => upload(`${SYSTEM_COLUMNS},${wide}\n`), /not an attribute of the source/);
+    await refused('1,000,000 named columns', () => upload(`${wide}\n`), /line 1 has more than 100 fields/);
+    await refused('1,000,000 empty names (a blank line: no header)', () => upload(`${','.repeat(999_999)}\n`), /line 1 has more than 100 fields/);
+    await refused('a name, then 999,999 empty names', () => upload(`accountName${','.repeat(999_999)}\n`), /line 1 has more than 100 fields/);
+    await refused('the system columns, then 1,000,000 more', () => upload(`${SYSTEM_COLUMNS},${wide}\n`), /line 1 has more than 100 fields/);
     // A good header, then a row of 1,000,000 fields.
-    await refused('a row of 1,000,000 fields', () => upload(`${SYSTEM_COLUMNS}\n${wide}\n`), /fields, the header has/);
+    await refused('a row of 1,000,000 fields', () => upload(`${SYSTEM_COLUMNS}\n${wide}\n`), /line 2 has more than 8 fields, the header has 8/);
   });
 
   test('one line repeated up to the size cap, and a compressed body that would expand', async () => {
@@ -148,8 +148,8 @@ describe('fuzz: hostile CSV uploads', () => {
     const repeats = Math.floor((MAX_UPLOAD_BYTES - header.length) / row.length);
     await refused(`one row ${repeats} times`, () => upload(header + row.repeat(repeats)), /rows; a source holds at most/);
     await refused('a file of line breaks only', () => upload('\n'.repeat(MAX_UPLOAD_BYTES)), /no header row/);
-    await refused('one cell of the whole cap', () => upload(`${SYSTEM_COLUMNS}\n${'x'.repeat(MAX_UPLOAD_BYTES - 200)}\n`), /fields, the header has/);
-    await refused('a quoted field that never closes', () => upload(`${SYSTEM_COLUMNS}\n"${'x'.repeat(MAX_UPLOAD_BYTES - 200)}`), /not closed/);
+    await refused('one cell of the whole cap', () => upload(`${SYSTEM_COLUMNS}\n${'x'.repeat(MAX_UPLOAD_BYTES - 200)}\n`), /line 2 is longer than 24576 characters/);
+    await refused('a quoted field that never closes', () => upload(`${SYSTEM_COLUMNS}\n"${'x'.repeat(MAX_UPLOAD_BYTES - 200)}`), /line 2 is longer than 24576 characters/);
     // Request bodies are never decompressed: a gzip bomb (16 MiB of zeros, ~16 KB sent) stays small.
     const bomb = gzipSync(Buffer.alloc(MAX_UPLOAD_BYTES));
     const { payload, contentType } = multipart([{ value: bomb, type: 'application/gzip' }]);

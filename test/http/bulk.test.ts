@@ -461,7 +461,7 @@ describe('bulk upload, export, template, status', () => {
         await original.apply(this, args);
         throw new Error('crash after the inserts');
       };
-      assert.equal(await runner.tick(), true);
+      await runner.drain();
       assert.equal((await job(id, jobId)).status, 'PENDING', 'given back to the queue');
       assert.equal((await records(id)).length, 0, 'the inserts were rolled back');
       service.insertNew = original;

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parse } from 'csv-parse/sync';
-import { CsvError, parseCsv, readCsv } from '../../src/modules/bulk/csv.js';
+import { CsvError, csvLine, MAX_RECORD_CHARS, parseCsv, readCsv } from '../../src/modules/bulk/csv.js';
+import { LIMITS } from '../../src/domain/limits.js';
+import { RECORD_LIMITS } from '../../src/modules/records/schemas.js';
 import { columnValues, mapColumns, validateRows } from '../../src/modules/bulk/columns.js';
 
 const read = (text: string | Buffer) => parseCsv(Buffer.isBuffer(text) ? text : Buffer.from(text));
@@ -47,16 +49,40 @@ test('malformed files are refused with the line', () => {
   fails('a,b\n1,2\n"open,3\n', /not closed/, 3);
   fails('a,b\n1,2\nx"y,3\n', /double quote but is not quoted/, 3);
   fails('a,b\n"x"y,3\n', /text after its closing quote/, 2);
-  fails('a,b\n1,2\n1,2,3\n', /line 3 has 3 fields, the header has 2/, 3);
+  fails('a,b\n1,2\n1,2,3\n', /line 3 has more than 2 fields, the header has 2/, 3);
+  fails('a,b\n1,2\n1\n', /line 3 has 1 fields, the header has 2/, 3);
   assert.deepEqual(read('a,b').rows, [], 'a header alone is a file with no rows');
 });
 
-test('rows are read lazily: a bad row late in the file throws only when reached', () => {
+test('rows are read lazily: a bad row late in the file throws only when reached', async () => {
   const reader = readCsv(Buffer.from('a\n1\n2\n"bad\n'));
   const rows = reader.rows();
-  assert.deepEqual(rows.next().value?.cells, ['1']);
-  assert.deepEqual(rows.next().value?.cells, ['2']);
-  assert.throws(() => rows.next(), CsvError);
+  assert.deepEqual((await rows.next()).value?.cells, ['1']);
+  assert.deepEqual((await rows.next()).value?.cells, ['2']);
+  await assert.rejects(rows.next(), CsvError);
+});
+
+test('the largest valid row fits the record bound, one character more does not', () => {
+  // At its longest: a formula (an apostrophe is added) of double quotes (each is doubled).
+  const longest = (max: number) => `=${'"'.repeat(max - 1)}`;
+  const system = [255, 255, 255, 255, 254, 255, 64, 64].map(longest);
+  const custom = Array.from({ length: LIMITS.customAttributesPerSource }, () => longest(RECORD_LIMITS.dataValue));
+  const line = csvLine([...system, ...custom]).replace(/\n$/, '\r\n');
+  assert.ok(line.length <= MAX_RECORD_CHARS, `${line.length} characters`);
+  const header = Array.from({ length: 18 }, (_, i) => `c${i}`).join(',');
+  assert.equal(read(`${header}\n${line}`).rows[0]!.cells.length, 18);
+  const cells = [`"${'x'.repeat(MAX_RECORD_CHARS)}"`, ...Array.from({ length: 17 }, () => 'y')];
+  fails(`${header}\n${cells.join(',')}\n`, /line 2 is longer than 24576 characters/, 2);
+  fails(`${header}\n${'x'.repeat(MAX_RECORD_CHARS + 1)}\n`, /line 2 is longer than/, 2);
+  fails(`${header}\n${' '.repeat(MAX_RECORD_CHARS + 1)}x\n`, /line 2 is longer than/, 2);
+  fails(`${header}\n"${'x'.repeat(MAX_RECORD_CHARS + 1)}`, /line 2 is longer than/, 2);
+});
+
+test('a hostile row is refused at its bound, not after splitting it', () => {
+  fails(`a,b\n1,2\n${','.repeat(16 * 1024 * 1024)}\n`, /line 3 has more than 2 fields, the header has 2/, 3);
+  fails(`${'h,'.repeat(100)}h\n1\n`, /line 1 has more than 100 fields/, 1);
+  fails(`${'\n'.repeat(MAX_RECORD_CHARS + 1)}a,b\n`, /no header row in its first 24576 characters/);
+  assert.equal(read(`a,b\n${',\n'.repeat(100_000)}1,2\n`).rows[0]!.line, 100_002, 'blank rows are skipped, however many');
 });
 
 test('the reader agrees with csv-parse on RFC 4180 documents', () => {
@@ -130,8 +156,8 @@ test('rows are validated with the records validation: one error per problem, dup
   assert.ok(capped.errorCount > 2);
 });
 
-test('reading a column of a large file lets the event loop turn every 500 rows', async () => {
-  const lines = [`${SYSTEM},badge`, ...Array.from({ length: 1200 }, (_, i) => `a.${i},A,B,555,a${i}@example.com,m${i % 7},2024-01-01,2024-12-31,b`)];
+test('reading a column of a large file lets the event loop turn every 10 ms', async () => {
+  const lines = [`${SYSTEM},badge`, ...Array.from({ length: 100_000 }, (_, i) => `a.${i},A,B,555,a${i}@example.com,m${i % 7},2024-01-01,2024-12-31,b`)];
   const reader = readCsv(Buffer.from(lines.join('\n')));
   const { map } = mapColumns(reader.header, ATTRIBUTES);
   let ranBetween = false;
@@ -139,7 +165,7 @@ test('reading a column of a large file lets the event loop turn every 500 rows',
   const read = columnValues(reader, map, 'manager');
   assert.equal(ranBetween, false);
   const { rows, values } = await read;
-  assert.equal(rows, 1200);
+  assert.equal(rows, 100_000);
   assert.deepEqual(values, new Set(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']));
   assert.ok(ranBetween, 'an immediate queued before the read ran while it read');
 });

@@ -89,19 +89,13 @@ export function rowInput(row: CsvRow, map: ColumnMap, sourceId: string): Record<
   return input;
 }
 
-/** Rows read (or validated) between two yields to the event loop, so that a large file does not stall the server. */
-const ROWS_PER_TURN = 500;
-
-/** Resolves after the event loop has handled the I/O that is waiting. */
-export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /** Counts the rows and collects the distinct values (trimmed, not empty) of one column. */
 export async function columnValues(reader: CsvReader, map: ColumnMap, technicalName: string): Promise<{ rows: number; values: Set<string> }> {
   const column = map.columns.find((c) => c.technicalName === technicalName);
   const values = new Set<string>();
   let rows = 0;
-  for (const row of reader.rows()) {
-    if (++rows % ROWS_PER_TURN === 0) await nextTurn();
+  for await (const row of reader.rows()) {
+    rows++;
     const value = column ? (row.cells[column.index] ?? '').trim() : '';
     if (value !== '') values.add(value);
   }
@@ -137,8 +131,8 @@ export async function validateRows(reader: CsvReader, map: ColumnMap, ctx: RowCo
     const column = name !== undefined ? columnOf.get(name) : undefined;
     out.errors.push({ line: row.line, column: column?.name ?? name ?? null, value: column ? (row.cells[column.index] ?? '') : null, message });
   };
-  for (const row of reader.rows()) {
-    if (++out.rows % ROWS_PER_TURN === 0) await nextTurn();
+  for await (const row of reader.rows()) {
+    out.rows++;
     const before = out.errorCount;
     const input = rowInput(row, map, ctx.sourceId);
     const manager = typeof input.manager === 'string' ? input.manager.trim() : '';

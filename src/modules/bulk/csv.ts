@@ -10,7 +10,8 @@
  *
  * Reading (bulk upload): UTF-8 with or without a BOM, LF, CRLF or CR line ends, quoted fields
  * (RFC 4180; a quote inside an unquoted field is an error), spaces around fields ignored, empty
- * lines and lines of empty fields skipped. Every row must have as many fields as the header.
+ * lines and lines of empty fields skipped. Every row must have as many fields as the header and at
+ * most MAX_RECORD_CHARS characters; both are checked while the row is read.
  */
 import { isUtf8 } from 'node:buffer';
 
@@ -66,17 +67,41 @@ export class CsvError extends Error {
 const isBlank = (cells: readonly string[]) => cells.every((c) => c === '');
 
 /**
+ * The longest record (row) read, in characters, line end included. The largest valid row: 8
+ * system fields (accountName, firstName, lastName, phone, manager 255 characters, email 254,
+ * the dates 64) and 10 custom ones of 1,024, each with a neutralising apostrophe, every quote
+ * doubled and the field quoted: 2 × (11,897 + 18) + 36 quotes + 17 commas + CRLF = 23,885.
+ * Rounded up to 24 KiB; test/unit/csv-read.test.ts builds that row.
+ */
+export const MAX_RECORD_CHARS = 24 * 1024;
+/** The most fields a header may have (a source has at most 18 attributes; the rest are reported one by one, up to 50). */
+export const MAX_HEADER_FIELDS = 100;
+/** Milliseconds of reading between two turns of the event loop. */
+const SLICE_MS = 10;
+
+/** Resolves after the event loop has handled the I/O that is waiting. */
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
  * The file's records, one at a time: a small state machine rather than a library, several times
  * faster than csv-parse on large files, and it knows the line every record starts on. Fields
- * are trimmed of spaces and tabs around them.
+ * are trimmed of spaces and tabs around them. A record longer than MAX_RECORD_CHARS or with more
+ * fields than `maxFields` is refused as soon as the bound is passed, so a hostile record costs no
+ * more than a valid one.
  */
 class Tokenizer {
-  private i = 0;
-  private line = 1;
   private readonly n: number;
 
-  constructor(private readonly text: string) {
+  constructor(
+    private readonly text: string,
+    public i = 0,
+    public line = 1,
+  ) {
     this.n = text.length;
+  }
+
+  get done(): boolean {
+    return this.i >= this.n;
   }
 
   private lineBreaks(from: number, to: number): void {
@@ -86,25 +111,21 @@ class Tokenizer {
     }
   }
 
-  private skipBlanks(): void {
-    while (this.i < this.n && (this.text.charCodeAt(this.i) === 32 || this.text.charCodeAt(this.i) === 9)) this.i++;
+  private skipBlanks(limit: number): void {
+    const end = Math.min(this.n, limit + 1);
+    while (this.i < end && (this.text.charCodeAt(this.i) === 32 || this.text.charCodeAt(this.i) === 9)) this.i++;
   }
 
-  /** The next record that is not blank, or undefined at the end. */
-  next(): CsvRow | undefined {
-    while (this.i < this.n) {
-      const record = this.record();
-      if (!isBlank(record.cells)) return record;
-    }
-    return undefined;
-  }
-
-  private record(): CsvRow {
+  /** The next record, blank or not (call while not `done`). */
+  record(maxFields: number): CsvRow {
     const { text, n } = this;
     const line = this.line;
+    const limit = this.i + MAX_RECORD_CHARS;
+    const tooLong = () => new CsvError(`line ${line} is longer than ${MAX_RECORD_CHARS} characters, the most a row may have`, line);
     const cells: string[] = [];
     for (;;) {
-      this.skipBlanks();
+      this.skipBlanks(limit);
+      if (this.i > limit) throw tooLong();
       let value: string;
       if (text.charCodeAt(this.i) === 34) {
         // Quoted: up to the next lone quote; "" is one quote.
@@ -112,6 +133,7 @@ class Tokenizer {
         let from = ++this.i;
         for (;;) {
           const q = text.indexOf('"', this.i);
+          if (q > limit || (q < 0 && n > limit)) throw tooLong();
           if (q < 0) throw new CsvError(`line ${line}: a quoted field is not closed`, line);
           this.lineBreaks(this.i, q);
           if (text.charCodeAt(q + 1) === 34) {
@@ -123,7 +145,8 @@ class Tokenizer {
           this.i = q + 1;
           break;
         }
-        this.skipBlanks();
+        this.skipBlanks(limit);
+        if (this.i > limit) throw tooLong();
         const c = text.charCodeAt(this.i);
         if (this.i < n && c !== 44 && c !== 13 && c !== 10) {
           throw new CsvError(`line ${this.line}: field ${cells.length + 1} has text after its closing quote`, this.line);
@@ -131,10 +154,12 @@ class Tokenizer {
       } else {
         let end = this.i;
         let c = 0;
-        for (; end < n; end++) {
+        const stop = Math.min(n, limit + 1);
+        for (; end < stop; end++) {
           c = text.charCodeAt(end);
           if (c === 44 || c === 13 || c === 10 || c === 34) break;
         }
+        if (end > limit) throw tooLong();
         if (end < n && c === 34) {
           throw new CsvError(
             `line ${this.line}: field ${cells.length + 1} holds a double quote but is not quoted (quote the field and double its quotes)`,
@@ -149,6 +174,7 @@ class Tokenizer {
       cells.push(value);
       const c = text.charCodeAt(this.i);
       if (c === 44) {
+        if (cells.length >= maxFields) throw new CsvError(`line ${line} has more than ${maxFields} fields, ${fieldBound(maxFields)}`, line);
         this.i++;
         continue;
       }
@@ -161,36 +187,68 @@ class Tokenizer {
   }
 }
 
+const fieldBound = (maxFields: number) =>
+  maxFields === MAX_HEADER_FIELDS ? `the most a header may have (a source has at most 18 attributes)` : `the header has ${maxFields}`;
+
 export interface CsvReader {
   header: string[];
   /**
    * The data rows, read as they are pulled (a large file is never held as a table), each with as
-   * many cells as the header, restored (see `restore`). Throws CsvError at a malformed row.
+   * many cells as the header, restored (see `restore`). Throws CsvError at a malformed row. The
+   * event loop turns every 10 ms of reading (the consumer's work between two rows included).
    */
-  rows(): Generator<CsvRow>;
+  rows(): AsyncGenerator<CsvRow>;
 }
 
-/**
- * Opens a file: checks that it is UTF-8 text and reads its header (spaces and a BOM ignored).
- * Throws CsvError when it is not CSV text or has no header.
- */
-export function readCsv(bytes: Buffer): CsvReader {
+interface Opened {
+  text: string;
+  header: string[];
+  /** Where the rows start: the offset and line after the header. */
+  at: number;
+  line: number;
+}
+
+function* records({ text, header, at, line }: Opened): Generator<CsvRow> {
+  const tokens = new Tokenizer(text, at, line);
+  while (!tokens.done) {
+    const row = tokens.record(header.length);
+    if (isBlank(row.cells)) continue;
+    if (row.cells.length !== header.length) {
+      throw new CsvError(`line ${row.line} has ${row.cells.length} fields, the header has ${header.length}`, row.line);
+    }
+    for (let k = 0; k < row.cells.length; k++) row.cells[k] = restore(row.cells[k]!);
+    yield row;
+  }
+}
+
+function open(bytes: Buffer): Opened {
   if (bytes.length === 0) throw new CsvError('the file is empty: a header row is expected');
   if (!isUtf8(bytes) || bytes.includes(0)) throw new CsvError('the file is not UTF-8 text');
   const text = bytes.toString('utf8', bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0);
-  const first = new Tokenizer(text).next();
-  if (!first) throw new CsvError('the file has no header row');
-  const header = first.cells;
+  const tokens = new Tokenizer(text);
+  while (!tokens.done && tokens.i <= MAX_RECORD_CHARS) {
+    const record = tokens.record(MAX_HEADER_FIELDS);
+    if (!isBlank(record.cells)) return { text, header: record.cells, at: tokens.i, line: tokens.line };
+  }
+  throw new CsvError(tokens.done ? 'the file has no header row' : `the file has no header row in its first ${MAX_RECORD_CHARS} characters`);
+}
+
+/**
+ * Opens a file: checks that it is UTF-8 text and reads its header (spaces and a BOM ignored),
+ * which must start within the first MAX_RECORD_CHARS characters. Throws CsvError when it is not
+ * CSV text or has no header.
+ */
+export function readCsv(bytes: Buffer): CsvReader {
+  const opened = open(bytes);
   return {
-    header,
-    *rows() {
-      const tokens = new Tokenizer(text);
-      tokens.next(); // the header
-      for (let row = tokens.next(); row; row = tokens.next()) {
-        if (row.cells.length !== header.length) {
-          throw new CsvError(`line ${row.line} has ${row.cells.length} fields, the header has ${header.length}`, row.line);
+    header: opened.header,
+    async *rows() {
+      let since = performance.now();
+      for (const row of records(opened)) {
+        if (performance.now() - since >= SLICE_MS) {
+          await nextTurn();
+          since = performance.now();
         }
-        for (let k = 0; k < row.cells.length; k++) row.cells[k] = restore(row.cells[k]!);
         yield row;
       }
     },
@@ -199,6 +257,6 @@ export function readCsv(bytes: Buffer): CsvReader {
 
 /** The whole file as a table (small files, tests). */
 export function parseCsv(bytes: Buffer): CsvTable {
-  const reader = readCsv(bytes);
-  return { header: reader.header, rows: [...reader.rows()] };
+  const opened = open(bytes);
+  return { header: opened.header, rows: [...records(opened)] };
 }

@@ -23,6 +23,8 @@ export interface BulkJob {
   errorCount: number;
   message: string | null;
   attempts: number;
+  /** The first of the transient failures in a row that put the job back in the queue. */
+  failingSince: string | null;
   created: string;
   modified: string;
   started: string | null;
@@ -56,7 +58,7 @@ export interface JobOutcome {
   errorCount: number;
 }
 
-export type JobRow = Omit<Selectable<BulkJobTable>, 'file'>;
+export type JobRow = Pick<Selectable<BulkJobTable>, (typeof JOB_COLUMNS)[number]>;
 
 /** The columns of a job but its file. */
 export const JOB_COLUMNS = [
@@ -77,6 +79,7 @@ export const JOB_COLUMNS = [
   'message',
   'attempts',
   'claimed_by',
+  'failing_since',
   'created',
   'modified',
   'started',
@@ -103,6 +106,7 @@ export function toJob(row: JobRow): BulkJob {
     errorCount: Number(row.error_count),
     message: row.message,
     attempts: Number(row.attempts),
+    failingSince: row.failing_since,
     created: row.created,
     modified: row.modified,
     started: row.started,

@@ -1,12 +1,17 @@
 /**
  * All SQL of bulk upload jobs (the records they write go through the records module). The queue:
- * - a job is claimed (PENDING, or IN_PROGRESS with no worker holding it, see below) only when no
- *   earlier job of its source is unfinished: jobs of a source run strictly in order;
- * - its worker then holds the job's row locked in the transaction that does the job's work
- *   (`lock`). On PostgreSQL, claims skip rows another transaction holds (FOR UPDATE SKIP LOCKED),
- *   so a job left IN_PROGRESS by a worker that died (its row no longer locked) is claimed again by
- *   any process; on SQLite, the one writer of the file, a job being worked on holds the file's
- *   write lock, so a claim only ever finds jobs a stopped process left behind.
+ * - a job is claimed (PENDING, or IN_PROGRESS with its worker's lease run out, see below) only
+ *   when no earlier job of its source is unfinished: jobs of a source run strictly in order, one
+ *   at a time;
+ * - among the claimable jobs, the one with the oldest `run_after` goes first: a job's `run_after`
+ *   is its upload, moved to the end of its source's previous job when that ends (so a source that
+ *   just had a job waits behind the sources that have been waiting longer), or to the time of its
+ *   next attempt after a transient failure;
+ * - a claim takes a lease (`lease_until`) that the worker renews while it works; a job left
+ *   IN_PROGRESS past its lease has lost its worker (the process stopped) and is claimed again;
+ * - the worker writes the job's outcome in one transaction that holds the job's row locked and
+ *   checks that the claim is still its own. On PostgreSQL, claims skip rows another transaction
+ *   holds (FOR UPDATE SKIP LOCKED), so processes sharing a database never claim one job twice.
  */
 import type { Kysely } from 'kysely';
 import type { Dialect, Exec } from '../../db/dialect.js';
@@ -33,6 +38,7 @@ export class BulkRepository {
         file_size: job.file.length,
         file: job.file,
         row_count: job.rows,
+        run_after: job.created,
         created: job.created,
         modified: job.created,
       })
@@ -86,12 +92,47 @@ export class BulkRepository {
     return row?.file ? Buffer.from(row.file) : null;
   }
 
-  /** Claims the oldest runnable job for `workerId`, counting the attempt; undefined when none is runnable. */
-  async claim(db: Kysely<Database>, workerId: string, now: string): Promise<BulkJob | undefined> {
+  /**
+   * Locks the tenant's row until the transaction ends: uploads of one tenant check the queue's
+   * caps and insert their job one at a time (SQLite's one writer does so anyway).
+   */
+  async lockTenant(trx: Exec, tenantId: string): Promise<void> {
+    await this.dialect.forUpdate(trx.selectFrom('tenants').select('id').where('id', '=', tenantId)).execute();
+  }
+
+  /** The unfinished jobs (PENDING, IN_PROGRESS) of the tenant and of one of its sources: how many, and their files' bytes. */
+  async pending(db: Exec, tenantId: string, sourceId: string): Promise<{ tenant: QueueLoad; source: QueueLoad }> {
+    const rows = await db
+      .selectFrom('bulk_jobs')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('jobs'),
+        eb.fn.coalesce(eb.fn.sum<number>('file_size'), eb.lit(0)).as('bytes'),
+        eb.fn.sum<number>(eb.case().when('source_id', '=', sourceId).then(1).else(0).end()).as('source_jobs'),
+        eb.fn.sum<number>(eb.case().when('source_id', '=', sourceId).then(eb.ref('file_size')).else(0).end()).as('source_bytes'),
+      ])
+      .where('tenant_id', '=', tenantId)
+      .where('status', 'in', UNFINISHED)
+      .executeTakeFirstOrThrow();
+    return {
+      tenant: { jobs: Number(rows.jobs), bytes: Number(rows.bytes) },
+      source: { jobs: Number(rows.source_jobs ?? 0), bytes: Number(rows.source_bytes ?? 0) },
+    };
+  }
+
+  /**
+   * Claims the runnable job whose source has waited longest for `workerId` until `leaseUntil`,
+   * counting the attempt; undefined when none is runnable.
+   */
+  async claim(db: Kysely<Database>, workerId: string, now: string, leaseUntil: string): Promise<BulkJob | undefined> {
     const candidate = db
       .selectFrom('bulk_jobs as j')
       .select('j.seq')
-      .where('j.status', 'in', UNFINISHED)
+      .where(({ eb, and, or }) =>
+        or([
+          and([eb('j.status', '=', 'PENDING'), eb('j.run_after', '<=', now)]),
+          and([eb('j.status', '=', 'IN_PROGRESS'), or([eb('j.lease_until', 'is', null), eb('j.lease_until', '<', now)])]),
+        ]),
+      )
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
@@ -104,15 +145,35 @@ export class BulkRepository {
           ),
         ),
       )
+      .orderBy('j.run_after')
       .orderBy('j.seq')
       .limit(1);
     const row = await db
       .updateTable('bulk_jobs')
-      .set((eb) => ({ status: 'IN_PROGRESS', claimed_by: workerId, attempts: eb('attempts', '+', 1), started: now, modified: now }))
+      .set((eb) => ({
+        status: 'IN_PROGRESS',
+        claimed_by: workerId,
+        lease_until: leaseUntil,
+        attempts: eb('attempts', '+', 1),
+        started: now,
+        modified: now,
+      }))
       .where('seq', '=', this.dialect.forUpdate(candidate, true))
       .returning(JOB_COLUMNS)
       .executeTakeFirst();
     return row && toJob(row);
+  }
+
+  /** Extends the lease of a job `workerId` works on; false when the job is no longer its own. */
+  async renew(db: Exec, seq: number, workerId: string, leaseUntil: string): Promise<boolean> {
+    const result = await db
+      .updateTable('bulk_jobs')
+      .set({ lease_until: leaseUntil })
+      .where('seq', '=', seq)
+      .where('claimed_by', '=', workerId)
+      .where('status', '=', 'IN_PROGRESS')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** Locks the job's row for the transaction, if `workerId` still holds the claim; false when another claimed it since. */
@@ -152,20 +213,47 @@ export class BulkRepository {
         message: outcome.message,
         file: null,
         claimed_by: null,
+        lease_until: null,
+        failing_since: null,
         finished: now,
         modified: now,
       })
       .where('seq', '=', job.seq)
       .execute();
-  }
-
-  /** Gives the job back to the queue after an unexpected failure. */
-  async release(db: Exec, seq: number, workerId: string, now: string): Promise<void> {
+    // The source's next job has waited since now.
     await db
       .updateTable('bulk_jobs')
-      .set({ status: 'PENDING', claimed_by: null, modified: now })
+      .set({ run_after: now })
+      .where('tenant_id', '=', job.tenantId)
+      .where('source_id', '=', job.sourceId)
+      .where('status', '=', 'PENDING')
+      .where('run_after', '<', now)
+      .execute();
+  }
+
+  /**
+   * Gives the job back to the queue after a failure, to be claimed again from `retry.runAfter`.
+   * A transient failure (`retry.failingSince` set) does not count as an attempt.
+   */
+  async release(db: Exec, seq: number, workerId: string, now: string, retry: { runAfter: string; failingSince: string | null }): Promise<void> {
+    await db
+      .updateTable('bulk_jobs')
+      .set((eb) => ({
+        status: 'PENDING',
+        claimed_by: null,
+        lease_until: null,
+        run_after: retry.runAfter,
+        failing_since: retry.failingSince,
+        ...(retry.failingSince !== null ? { attempts: eb('attempts', '-', 1) } : {}),
+        modified: now,
+      }))
       .where('seq', '=', seq)
       .where('claimed_by', '=', workerId)
       .execute();
   }
+}
+
+export interface QueueLoad {
+  jobs: number;
+  bytes: number;
 }

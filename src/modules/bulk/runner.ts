@@ -1,21 +1,28 @@
 /**
- * The bulk upload worker: claims queued jobs (see repository.ts for the claim and the per-source
- * order) and runs them with the job poller. No HTTP.
+ * The bulk upload worker: claims queued jobs (see repository.ts for the claim, the per-source
+ * order and the lease) and runs up to `jobsAtOnce` of them at once, with the job poller. No HTTP.
  *
- * A job runs in ONE transaction that holds its row: it reads its stored CSV again, validates every
- * row with the records' validation, and then:
+ * A job first checks its stored CSV, outside any transaction (other work, other jobs' writes
+ * included, goes on meanwhile): it matches the header to the schema and validates every row
+ * with the records' validation. Then ONE transaction holds the job's row and:
  * - any invalid row: nothing is written; the job ends ERROR with one error line per problem;
  * - all valid: the source's record slots are taken for the new records (the 20,000 limit counts
  *   existing plus new), new records are inserted, changed ones updated (accountName is the key),
  *   and the job is marked COMPLETED.
+ * If the schema changed between the check and the transaction, the file is checked again.
  * A crash before the commit leaves nothing behind and the job runs again; after it, the job is
- * already COMPLETED. An unexpected failure gives the job back to the queue; after MAX_ATTEMPTS it
- * ends ERROR. The event loop turns every 500 rows read and between two INSERT or UPDATE statements,
- * so the server answers other requests meanwhile (reads see the last committed state).
+ * already COMPLETED. A transient database failure (the disk full, I/O, a lost connection, see
+ * `isTransient`) puts the job back in the queue without counting an attempt, to run again after
+ * a wait that grows with the time it has been failing (1 s, then doubling, at most 5 min), until
+ * `retrySeconds` have passed since the first failure of the run; then the job ends ERROR saying
+ * why. Any other failure counts an attempt; after MAX_ATTEMPTS the job ends ERROR. The event loop
+ * turns every 10 ms of reading and between two INSERT or UPDATE statements, so the server answers
+ * other requests meanwhile (reads see the last committed state).
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Exec, transaction } from '../../db/dialect.js';
+import { isTransient } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
 import { caselessKey } from '../../domain/text.js';
@@ -24,21 +31,28 @@ import { Poller } from '../../jobs/poller.js';
 import type { DirectoryService } from '../directory/service.js';
 import { type NonEmployeeRecord, type NormalisedRecord, normalisedOf } from '../records/model.js';
 import type { RecordService } from '../records/service.js';
-import { changedFields } from '../records/validation.js';
+import { changedFields, type RecordAttribute } from '../records/validation.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import type { SourceService } from '../sources/service.js';
-import { columnValues, mapColumns, nextTurn, type RowsValidation, validateRows } from './columns.js';
-import { CsvError, readCsv } from './csv.js';
+import { columnValues, mapColumns, validateRows } from './columns.js';
+import { CsvError, nextTurn, readCsv } from './csv.js';
 import type { BulkJob, JobCounts, JobOutcome, RowError } from './model.js';
 import type { BulkRepository } from './repository.js';
 
 export const MAX_ATTEMPTS = 5;
 /** Error lines kept per job; the count says how many there were. */
 export const MAX_STORED_ERRORS = 10_000;
+/** How long a claim holds without renewal, and how often a working worker renews it. */
+const LEASE_MS = 30_000;
+const RENEW_MS = 5_000;
+/** The first and the longest wait before a failed job runs again. */
+const FIRST_RETRY_MS = 1000;
+const LONGEST_RETRY_MS = 5 * 60_000;
 
 /** Where failures go (a pino logger fits). */
 export interface RunnerLog {
   error(details: object, message: string): void;
+  warn(details: object, message: string): void;
 }
 
 /** `n` new record ids. */
@@ -52,6 +66,17 @@ function failure(message: string, errors: readonly RowError[], failed = 0): JobO
   return { status: 'ERROR', counts: { ...NO_COUNTS, failed }, message, errors: errors.slice(0, MAX_STORED_ERRORS), errorCount: errors.length };
 }
 
+/** What decides a check: the attributes' names and rules. */
+const schemaOf = (attributes: readonly RecordAttribute[]) => JSON.stringify(attributes.map((a) => [a.technicalName, a.system, a.required]));
+
+/** A checked file: the outcome when it fails, otherwise the records to write. */
+interface Checked {
+  schema: string;
+  outcome?: JobOutcome;
+  records: NormalisedRecord[];
+  absent: string[];
+}
+
 export interface RunnerDependencies {
   records: RecordService;
   attributes: SchemaAttributeService;
@@ -59,22 +84,39 @@ export interface RunnerDependencies {
   directory: DirectoryService;
 }
 
+export interface RunnerOptions {
+  idleMs?: number;
+  /** Jobs run at once (at most one per source); default 3. */
+  jobsAtOnce?: number;
+  /** Seconds of transient failures after which a job ends ERROR; default one hour. */
+  retrySeconds?: number;
+}
+
 export class BulkJobRunner {
   readonly workerId = randomBytes(8).toString('hex');
   private readonly poller: Poller;
+  private readonly running = new Set<Promise<void>>();
+  private readonly jobsAtOnce: number;
+  private readonly retryMs: number;
   private log: RunnerLog | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly repo: BulkRepository,
     private readonly modules: RunnerDependencies,
-    options: { idleMs?: number } = {},
+    options: RunnerOptions = {},
   ) {
-    this.poller = new Poller({ name: 'bulk-jobs', tick: () => this.tick(), idleMs: options.idleMs ?? 2000, onError: (error) => this.failed(error) });
-  }
-
-  private failed(error: unknown, job?: BulkJob): void {
-    this.log?.error({ err: error, jobId: job?.id }, 'bulk upload job failed');
+    this.jobsAtOnce = options.jobsAtOnce ?? 3;
+    this.retryMs = (options.retrySeconds ?? 3600) * 1000;
+    this.poller = new Poller({
+      name: 'bulk-jobs',
+      tick: () => this.tick(),
+      idleMs: options.idleMs ?? 2000,
+      onError: (error) => {
+        if (isTransient(error)) this.log?.warn({ err: error }, 'bulk upload jobs could not be claimed');
+        else this.log?.error({ err: error }, 'bulk upload jobs could not be claimed');
+      },
+    });
   }
 
   start(log?: RunnerLog): void {
@@ -82,68 +124,129 @@ export class BulkJobRunner {
     this.poller.start();
   }
 
-  stop(): Promise<void> {
-    return this.poller.stop();
+  /** Stops claiming, and waits for the jobs in progress. */
+  async stop(): Promise<void> {
+    await this.poller.stop();
+    await Promise.all(this.running);
   }
 
   wake(): void {
     this.poller.wake();
   }
 
-  /** Runs jobs until none is runnable. */
-  drain(): Promise<void> {
-    return this.poller.drain();
+  /** Runs jobs until none is runnable and none is running. */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.poller.drain();
+      if (this.running.size === 0) return;
+      await Promise.race(this.running);
+    }
   }
 
-  /** Claims and runs one job; false when there was none. */
+  /** Claims one job and starts it; false when every slot is taken or no job is runnable. */
   async tick(): Promise<boolean> {
-    const job = await this.repo.claim(this.db, this.workerId, nowIso());
+    if (this.running.size >= this.jobsAtOnce) return false;
+    const now = Date.now();
+    const job = await this.repo.claim(this.db, this.workerId, new Date(now).toISOString(), new Date(now + LEASE_MS).toISOString());
     if (!job) return false;
-    try {
-      await transaction(this.db, async (trx) => {
-        // Claimed again meanwhile by another worker: it is theirs.
-        if (!(await this.repo.lock(trx, job.seq, this.workerId))) return;
-        const outcome =
-          job.attempts > MAX_ATTEMPTS ? failure(`The job failed ${MAX_ATTEMPTS} times on an internal error and was given up.`, []) : await this.run(trx, job);
-        await this.repo.finish(trx, job, outcome, nowIso());
-      });
-    } catch (error) {
-      this.failed(error, job);
-      await this.repo.release(this.db, job.seq, this.workerId, nowIso());
-    }
+    const run: Promise<void> = this.run(job).finally(() => {
+      this.running.delete(run);
+      this.poller.wake();
+    });
+    this.running.add(run);
     return true;
   }
 
-  /** The job's work, in its transaction: validate the file, then write it (or nothing). */
-  private async run(trx: Exec, job: BulkJob): Promise<JobOutcome> {
-    const { tenantId } = job;
-    const file = await this.repo.file(trx, job.seq);
-    if (!file) return failure('The uploaded file is missing.', []);
+  /** One attempt at a job: check, then write its outcome; never throws. */
+  private async run(job: BulkJob): Promise<void> {
+    const renewal = setInterval(() => {
+      const until = new Date(Date.now() + LEASE_MS).toISOString();
+      this.repo
+        .renew(this.db, job.seq, this.workerId, until)
+        .catch((error) => this.log?.warn({ err: error, jobId: job.id }, 'bulk upload job: its lease was not renewed'));
+    }, RENEW_MS);
+    renewal.unref();
+    try {
+      const given = job.attempts > MAX_ATTEMPTS ? failure(`The job failed ${MAX_ATTEMPTS} times on an internal error and was given up.`, []) : undefined;
+      const checked = given ? undefined : await this.check(job);
+      await transaction(this.db, async (trx) => {
+        // Claimed again meanwhile by another worker (this one lost its lease): it is theirs.
+        if (!(await this.repo.lock(trx, job.seq, this.workerId))) return;
+        await this.repo.finish(trx, job, given ?? (await this.apply(trx, job, checked!)), nowIso());
+      });
+    } catch (error) {
+      await this.failed(job, error);
+    } finally {
+      clearInterval(renewal);
+    }
+  }
 
-    // The schema may have changed since the upload was accepted: the header is matched again.
+  /** In the job's transaction: the outcome of a checked file, written when it is valid. */
+  private async apply(trx: Exec, job: BulkJob, checked: Checked): Promise<JobOutcome> {
+    if (checked.outcome) return checked.outcome;
+    const now = schemaOf(await this.modules.attributes.of(job.tenantId, job.sourceId));
+    const current = now === checked.schema ? checked : await this.check(job);
+    return current.outcome ?? this.write(trx, job, current.records, current.absent);
+  }
+
+  /** Puts the job back in the queue, or ends it when it has failed long enough. */
+  private async failed(job: BulkJob, error: unknown): Promise<void> {
+    const now = Date.now();
+    const transient = isTransient(error);
+    const since = transient ? (job.failingSince ? Date.parse(job.failingSince) : now) : null;
+    try {
+      if (since !== null && now - since >= this.retryMs) {
+        this.log?.error({ err: error, jobId: job.id }, 'bulk upload job given up: the database kept failing');
+        const hours = this.retryMs >= 3_600_000 ? `${Math.round(this.retryMs / 360_000) / 10} h` : `${Math.round(this.retryMs / 1000)} s`;
+        const reason = error instanceof Error ? error.message : String(error);
+        const outcome = failure(`The database kept failing for ${hours} (${reason}); the job was given up and nothing was imported.`, []);
+        await transaction(this.db, async (trx) => {
+          if (await this.repo.lock(trx, job.seq, this.workerId)) await this.repo.finish(trx, job, outcome, nowIso());
+        });
+        return;
+      }
+      const wait =
+        since !== null
+          ? Math.min(Math.max(now - since, FIRST_RETRY_MS), LONGEST_RETRY_MS)
+          : Math.min(FIRST_RETRY_MS * 2 ** (job.attempts - 1), LONGEST_RETRY_MS);
+      const details = { err: error, jobId: job.id, attempt: job.attempts, retryInMs: wait };
+      if (since !== null) this.log?.warn(details, 'bulk upload job: the database failed; the job stays queued and runs again');
+      else this.log?.error(details, 'bulk upload job failed');
+      const retry = { runAfter: new Date(now + wait).toISOString(), failingSince: since === null ? null : new Date(since).toISOString() };
+      await this.repo.release(this.db, job.seq, this.workerId, new Date(now).toISOString(), retry);
+    } catch (again) {
+      // The job stays claimed until its lease runs out; then it is claimed again.
+      this.log?.error({ err: again, jobId: job.id }, 'bulk upload job could not be put back in the queue');
+    }
+  }
+
+  /** Reads the stored file and validates it against the schema as it is now; no transaction. */
+  private async check(job: BulkJob): Promise<Checked> {
+    const { tenantId } = job;
     const attributes = await this.modules.attributes.of(tenantId, job.sourceId);
-    let checked: RowsValidation;
-    let absent: string[];
+    const schema = schemaOf(attributes);
+    const failed = (outcome: JobOutcome): Checked => ({ schema, outcome, records: [], absent: [] });
+    const file = await this.repo.file(this.db, job.seq);
+    if (!file) return failed(failure('The uploaded file is missing.', []));
     try {
       const reader = readCsv(file);
       const { map, problems } = mapColumns(reader.header, attributes);
       if (problems.length > 0) {
         const errors = problems.map((p) => ({ line: 1, column: null, value: null, message: p.text }));
-        return failure('The header does not match the schema of the source.', errors);
+        return failed(failure('The header does not match the schema of the source.', errors));
       }
       // Two passes over the file, keeping no table: the managers it names, then the rows.
       const managers = await this.modules.directory.knownAliases(tenantId, (await columnValues(reader, map, 'manager')).values);
-      checked = await validateRows(reader, map, { sourceId: job.sourceId, attributes, managers }, MAX_STORED_ERRORS);
-      absent = map.absent;
+      const checked = await validateRows(reader, map, { sourceId: job.sourceId, attributes, managers }, MAX_STORED_ERRORS);
+      if (checked.errorCount > 0) {
+        const outcome = failure(`${checked.failed} of ${checked.rows} rows are invalid: nothing was imported.`, checked.errors, checked.failed);
+        return failed({ ...outcome, errorCount: checked.errorCount });
+      }
+      return { schema, records: checked.valid, absent: map.absent };
     } catch (error) {
       if (!(error instanceof CsvError)) throw error;
-      return failure(`The file is not CSV: ${error.message}`, [{ line: error.line ?? null, column: null, value: null, message: error.message }]);
+      return failed(failure(`The file is not CSV: ${error.message}`, [{ line: error.line ?? null, column: null, value: null, message: error.message }]));
     }
-    if (checked.errorCount > 0) {
-      const outcome = failure(`${checked.failed} of ${checked.rows} rows are invalid: nothing was imported.`, checked.errors, checked.failed);
-      return { ...outcome, errorCount: checked.errorCount };
-    }
-    return this.write(trx, job, checked.valid, absent);
   }
 
   /** Creates and updates the records of a valid file. */

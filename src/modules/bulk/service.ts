@@ -12,9 +12,15 @@
  * An upload is judged at once where it can be: no `data` part, not CSV text, bad header, over
  * the size cap, more new records than the source can take → 400 with one cause per problem.
  * The rows themselves are validated by the job.
+ *
+ * The queue is capped: the unfinished jobs (PENDING, IN_PROGRESS) of a source and of a tenant, and
+ * the bytes of their files. The caps are checked in the transaction that inserts the job, with the
+ * tenant's row locked, so uploads racing each other cannot pass them together.
  */
 import type { Kysely } from 'kysely';
 import { hasRight, type Principal } from '../../auth/principal.js';
+import type { BulkQueueSettings } from '../../config/config.js';
+import { transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
 import { LIMITS } from '../../domain/limits.js';
@@ -25,10 +31,10 @@ import type { RecordService } from '../records/service.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import type { Source } from '../sources/model.js';
 import type { SourceService } from '../sources/service.js';
-import { columnValues, mapColumns, nextTurn } from './columns.js';
-import { CsvError, csvLine, readCsv } from './csv.js';
+import { columnValues, mapColumns } from './columns.js';
+import { CsvError, csvLine, nextTurn, readCsv } from './csv.js';
 import type { BulkJob } from './model.js';
-import type { BulkRepository } from './repository.js';
+import type { BulkRepository, QueueLoad } from './repository.js';
 import type { JobStatus } from './schemas.js';
 
 /** The largest accepted upload: 16 MiB (a full source of 20,000 rows with 10 custom attributes is about 5 MiB). */
@@ -53,6 +59,27 @@ export interface Upload {
 /** Media types a CSV file part may carry (browsers send several for .csv; curl sends octet-stream). */
 const CSV_TYPES = /^(text\/.+|application\/(csv|x-csv|vnd\.ms-excel|octet-stream))$/i;
 
+/** The caps of the queue (see the module comment). */
+export type QueueCaps = Pick<BulkQueueSettings, 'sourceJobs' | 'sourceBytes' | 'tenantJobs' | 'tenantBytes'>;
+
+const mib = (bytes: number) => `${Math.ceil((bytes / 1024 / 1024) * 10) / 10} MiB`;
+
+/** The cap a new upload of `bytes` would pass, said for the uploader; undefined when it fits. */
+export function capPassed(load: { tenant: QueueLoad; source: QueueLoad }, bytes: number, caps: QueueCaps): string | undefined {
+  const later = 'try again once one of them has ended';
+  if (load.source.jobs + 1 > caps.sourceJobs)
+    return `the source has ${load.source.jobs} uploads waiting or running, the most a source may have (${caps.sourceJobs}); ${later}`;
+  if (load.source.bytes + bytes > caps.sourceBytes) {
+    return `the source's uploads waiting or running hold ${mib(load.source.bytes)}; with this one they would pass the ${mib(caps.sourceBytes)} a source may have; ${later}`;
+  }
+  if (load.tenant.jobs + 1 > caps.tenantJobs)
+    return `the tenant has ${load.tenant.jobs} uploads waiting or running, the most a tenant may have (${caps.tenantJobs}); ${later}`;
+  if (load.tenant.bytes + bytes > caps.tenantBytes) {
+    return `the tenant's uploads waiting or running hold ${mib(load.tenant.bytes)}; with this one they would pass the ${mib(caps.tenantBytes)} a tenant may have; ${later}`;
+  }
+  return undefined;
+}
+
 export interface CsvDownload {
   fileName: string;
   lines: AsyncIterable<string>;
@@ -68,6 +95,7 @@ export class BulkService {
     private readonly attributes: SchemaAttributeService,
     private readonly sources: SourceService,
     private readonly records: RecordService,
+    private readonly caps: QueueCaps,
   ) {}
 
   /**
@@ -154,14 +182,19 @@ export class BulkService {
       if (limited && causes.length === 1) throw new ApiError(DetailCode.limitViolation, causes[0]!.text, causes);
       throw fail.invalid(causes);
     }
-    const job = await this.repo.insert(this.db, tenantId, {
-      id: newUuid(),
-      sourceId: source.id,
-      requestedBy: principal.identityId,
-      fileName: upload.fileName,
-      file: bytes,
-      rows: scan.rows,
-      created: nowIso(),
+    const job = await transaction(this.db, async (trx) => {
+      await this.repo.lockTenant(trx, tenantId);
+      const passed = capPassed(await this.repo.pending(trx, tenantId, source.id), bytes.length, this.caps);
+      if (passed) throw new ApiError(DetailCode.limitViolation, passed, [{ field: 'data', text: passed }]);
+      return this.repo.insert(trx, tenantId, {
+        id: newUuid(),
+        sourceId: source.id,
+        requestedBy: principal.identityId,
+        fileName: upload.fileName,
+        file: bytes,
+        rows: scan.rows,
+        created: nowIso(),
+      });
     });
     this.onQueued();
     return job;
