@@ -81,7 +81,7 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   const requests = new RequestService(k, requestRepository, workflow, records, sources, directory, notifications);
   const approvals = new ApprovalService(k, requestRepository, workflow, attributes, directory, notifications);
   const bulkRepository = new BulkRepository(db.dialect);
-  const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory }, config.bulk);
+  const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory }, { ...config.bulk, soleProcess: !db.shared });
   const bulk = new BulkService(k, bulkRepository, attributes, sources, records, config.bulk);
   bulk.onQueued = () => bulkJobs.wake();
   return {

@@ -59,25 +59,38 @@ try {
     );
     return histogram.max / 1e6;
   };
-  const refused = (file: Buffer) => async () => {
+  // Uploads go over a socket, in the chunks a network delivers (app.inject would hand the parser
+  // all 16 MiB at once).
+  await h.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = h.app.server.address() as { port: number };
+  const upload = async (file: Buffer) => {
     const { payload, contentType } = multipart(file);
-    const res = await h.app.inject({
+    const res = await fetch(`http://127.0.0.1:${port}/v2024/non-employee-sources/${source}/non-employee-bulk-upload`, {
       method: 'POST',
-      url: `/v2024/non-employee-sources/${source}/non-employee-bulk-upload`,
       headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
-      payload,
+      body: payload,
     });
-    assert.equal(res.statusCode, 400, res.body.slice(0, 300));
+    return { status: res.status, body: await res.text() };
+  };
+  const refused = (file: Buffer) => async () => {
+    const res = await upload(file);
+    assert.equal(res.status, 400, res.body.slice(0, 300));
   };
 
   const file = validFile(20_000, 16 * MIB - 4096);
   console.log(`${h.config.engine}: valid file ${(file.length / MIB).toFixed(2)} MiB, 20,000 rows`);
   const header = `${SYSTEM},${CUSTOM.join(',')}\n`;
   const worst = [
-    await measure('upload check of the valid file (202)', async () => {
-      const id = await bulk.queued(source, file);
-      await measure('  then its job to COMPLETED', async () => assert.equal((await bulk.finished(source, id, 600_000)).status, 'COMPLETED'));
-    }),
+    await (async () => {
+      let id = '';
+      const checked = await measure('upload check of the valid file (202)', async () => {
+        const res = await upload(file);
+        assert.equal(res.status, 202, res.body.slice(0, 300));
+        id = JSON.parse(res.body).id;
+      });
+      const job = await measure('its job to COMPLETED', async () => assert.equal((await bulk.finished(source, id, 600_000)).status, 'COMPLETED'));
+      return Math.max(checked, job);
+    })(),
     await measure('export of the 20,000 records', async () => {
       const res = await h.request('GET', `/v2024/non-employee-sources/${source}/non-employees/download`, token);
       assert.equal(res.statusCode, 200);
@@ -87,7 +100,7 @@ try {
     await measure('hostile: a row of 16 MiB without a comma (400)', refused(Buffer.concat([Buffer.from(header), Buffer.alloc(16 * MIB - 1024, 'x')]))),
     await measure('hostile: 16 MiB of line breaks (400)', refused(Buffer.alloc(16 * MIB - 1024, '\n'))),
   ];
-  console.log(`longest delay over all cases: ${Math.max(...worst).toFixed(1)} ms (job included above)`);
+  console.log(`longest delay over all cases: ${Math.max(...worst).toFixed(1)} ms`);
 } finally {
   await h.close();
 }

@@ -49,6 +49,11 @@ export interface Db {
   /** What the database is, for people: the SQLite file's path, or the PostgreSQL server and database. */
   readonly description: string;
   /**
+   * Whether other server processes may work on the database at the same time (PostgreSQL). A
+   * SQLite file has one server process, so work another process left claimed is this one's.
+   */
+  readonly shared: boolean;
+  /**
    * PostgreSQL: `listener` hears of every pooled connection that broke (the server restarted or
    * ended its backend, the network dropped it); the pool has already dropped it and opens a new
    * one when needed. SQLite has no such connections. Returns what removes the listener.

@@ -222,6 +222,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     engine: 'postgres',
     schema,
     description: `${where}${schema ? `, schema ${schema}` : ''}`,
+    shared: true,
     onConnectionLost: (listener) => {
       lost.add(listener);
       return () => void lost.delete(listener);

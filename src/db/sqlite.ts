@@ -318,6 +318,7 @@ export function openSqlite(location: string, options: SqliteOptions = {}): Db {
       dialect: sqliteDialect,
       engine: 'sqlite',
       description: temporary ? 'a temporary SQLite database' : `the SQLite file ${file}`,
+      shared: false,
       onConnectionLost: () => () => {},
       close: async () => {
         await kysely.destroy();

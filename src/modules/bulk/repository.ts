@@ -164,6 +164,11 @@ export class BulkRepository {
     return row && toJob(row);
   }
 
+  /** Ends the leases of every job IN_PROGRESS: their workers are known to be gone. */
+  async endLeases(db: Exec): Promise<void> {
+    await db.updateTable('bulk_jobs').set({ lease_until: null }).where('status', '=', 'IN_PROGRESS').execute();
+  }
+
   /** Extends the lease of a job `workerId` works on; false when the job is no longer its own. */
   async renew(db: Exec, seq: number, workerId: string, leaseUntil: string): Promise<boolean> {
     const result = await db

@@ -90,6 +90,11 @@ export interface RunnerOptions {
   jobsAtOnce?: number;
   /** Seconds of transient failures after which a job ends ERROR; default one hour. */
   retrySeconds?: number;
+  /**
+   * No other process works on the database (SQLite): jobs left IN_PROGRESS are a stopped
+   * process's, claimed again at the first tick instead of after their lease.
+   */
+  soleProcess?: boolean;
 }
 
 export class BulkJobRunner {
@@ -98,6 +103,8 @@ export class BulkJobRunner {
   private readonly running = new Set<Promise<void>>();
   private readonly jobsAtOnce: number;
   private readonly retryMs: number;
+  /** Jobs a stopped process left IN_PROGRESS are still to be taken back (see `soleProcess`). */
+  private orphansLeft: boolean;
   private log: RunnerLog | undefined;
 
   constructor(
@@ -108,6 +115,7 @@ export class BulkJobRunner {
   ) {
     this.jobsAtOnce = options.jobsAtOnce ?? 3;
     this.retryMs = (options.retrySeconds ?? 3600) * 1000;
+    this.orphansLeft = options.soleProcess === true;
     this.poller = new Poller({
       name: 'bulk-jobs',
       tick: () => this.tick(),
@@ -146,6 +154,10 @@ export class BulkJobRunner {
   /** Claims one job and starts it; false when every slot is taken or no job is runnable. */
   async tick(): Promise<boolean> {
     if (this.running.size >= this.jobsAtOnce) return false;
+    if (this.orphansLeft) {
+      await this.repo.endLeases(this.db);
+      this.orphansLeft = false;
+    }
     const now = Date.now();
     const job = await this.repo.claim(this.db, this.workerId, new Date(now).toISOString(), new Date(now + LEASE_MS).toISOString());
     if (!job) return false;
