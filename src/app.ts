@@ -21,6 +21,7 @@ import type { ClientCredentials } from './modules/directory/model.js';
 import { oauthRoutes } from './modules/oauth/routes.js';
 import { TokenRequestGuard } from './modules/oauth/guard.js';
 import { adminRoutes } from './modules/directory/routes.js';
+import { auditRoutes } from './modules/events/routes.js';
 import { sourceOperations } from './modules/sources/routes.js';
 import { schemaAttributeOperations } from './modules/schema-attributes/routes.js';
 import { recordOperations } from './modules/records/routes.js';
@@ -227,6 +228,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Likewise the bulk upload job runner.
   app.addHook('onReady', async () => services.bulkJobs.start(app.log.child({ component: 'bulk-jobs' })));
   app.addHook('onClose', async () => services.bulkJobs.stop());
+  // With a retention, the audit log's older events are pruned at start and once a day.
+  const days = config.auditRetentionDays;
+  if (days !== undefined) {
+    const pruner = services.events.pruner(days, (error) => app.log.error({ err: error }, 'pruning the audit log failed'));
+    app.addHook('onReady', async () => pruner.start());
+    app.addHook('onClose', async () => pruner.stop());
+  }
   // Variables an earlier version read: said once, so that an operator can remove them.
   app.addHook('onReady', async () => {
     for (const name of config.ignored) app.log.warn({ variable: name }, `${name} is set but no longer used: the server ignores it`);
@@ -276,7 +284,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const guard = new TokenRequestGuard(directory, config.authThrottle);
   await app.register(withMultipart((scope) => oauthRoutes(scope, guard, tokens)));
   app.get('/health', async () => ({ status: 'ok' }));
-  const admin = adminRoutes(services);
+  const admin = [...adminRoutes(services), ...auditRoutes(services)];
   const document = openApiDocument({ operations, routes: admin });
   app.get('/openapi.json', async () => document);
   const documents: [string, string][] = [['v2024 and v1, with the admin API', '/openapi.json']];

@@ -16,6 +16,8 @@ import { BulkService } from './modules/bulk/service.js';
 import type { ClientCredentials } from './modules/directory/model.js';
 import { DirectoryRepository } from './modules/directory/repository.js';
 import { DirectoryService } from './modules/directory/service.js';
+import { EventRepository } from './modules/events/repository.js';
+import { EventLog } from './modules/events/service.js';
 import { NotificationRepository } from './modules/notifications/repository.js';
 import { NotificationService } from './modules/notifications/service.js';
 import { RecordRepository } from './modules/records/repository.js';
@@ -30,6 +32,8 @@ import { SourceRepository } from './modules/sources/repository.js';
 import { SourceService } from './modules/sources/service.js';
 
 export interface Services {
+  /** The event log: changes append to it in their transactions; the audit trail reads it. */
+  events: EventLog;
   directory: DirectoryService;
   tokens: TokenService;
   sources: SourceService;
@@ -68,7 +72,8 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
     config.tenant,
     config.adminClientId && config.adminClientSecret ? { clientId: config.adminClientId, clientSecret: config.adminClientSecret } : undefined,
   );
-  sources = new SourceService(k, new SourceRepository(), directory, (trx, tenantId, sourceId, now) =>
+  const events = new EventLog(k, new EventRepository(db.dialect));
+  sources = new SourceService(k, new SourceRepository(), directory, events, (trx, tenantId, sourceId, now) =>
     attributes!.createSystemAttributes(trx, tenantId, sourceId, now),
   );
   attributes = new SchemaAttributeService(k, new SchemaAttributeRepository(), sources, (trx, tenantId, sourceId, names) =>
@@ -85,7 +90,7 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   const bulk = new BulkService(k, bulkRepository, attributes, sources, records, config.bulk);
   bulk.onQueued = () => bulkJobs.wake();
   return {
-    services: { directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs },
+    services: { events, directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs },
     generatedAdmin: admin.generated,
   };
 }

@@ -26,6 +26,11 @@ const COMMANDS: Record<string, string> = {
   clients: `clients add --identity ALIAS            create an API client; prints {"clientId","clientSecret"} (shown once)`,
   keys: `keys rotate                             start signing tokens with a new key (older tokens stay valid)
   keys prune                              delete keys retired longer ago than a token lives`,
+  audit: `audit list [--type T] [--target ID] [--since ISO] [--limit N]
+                                          print events, one a line: the latest N (100), or the first N
+                                          since a time; a type ending in * matches as a prefix
+  audit verify                            recompute the audit log's hash chain; exits 1 naming the first
+                                          event that does not match`,
   import: IMPORT_EXPORT_USAGE.split('\n').slice(0, 2).join('\n'),
   export: IMPORT_EXPORT_USAGE.split('\n').slice(2).join('\n'),
 };
@@ -151,6 +156,38 @@ async function main(argv: string[]): Promise<number> {
       await withCore(config, async ({ services }) =>
         print(sub === 'rotate' ? { kid: await services.tokens.rotate() } : { deleted: await services.tokens.prune() }),
       );
+      return 0;
+    }
+    case 'audit': {
+      if (sub === 'verify' && rest.length === 0) {
+        const result = await withCore(config, ({ services }) => services.events.verify(config.tenant));
+        if (result.ok) {
+          process.stdout.write(`ok: ${result.count} events verified; head: event ${result.headSeq}, hash ${result.headHash}\n`);
+          return 0;
+        }
+        const which = result.id ? `event ${result.seq} (${result.id})` : `event ${result.seq}`;
+        process.stdout.write(`${which} does not match: ${result.reason} (${result.count} events verified before it)\n`);
+        return 1;
+      }
+      if (sub !== 'list') throw new UsageError('audit takes list or verify');
+      const { values } = parseArgs({
+        args: rest,
+        options: { type: { type: 'string' }, target: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } },
+        strict: true,
+      });
+      const limit = Number(values.limit ?? 100);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000');
+      const quoted = (value: string) => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+      const type = values.type?.endsWith('*') ? `type sw ${quoted(values.type.slice(0, -1))}` : values.type && `type eq ${quoted(values.type)}`;
+      const target = values.target && `targetId eq ${quoted(values.target)}`;
+      const since = values.since && `time ge ${quoted(values.since)}`;
+      const filters = [type, target, since].filter(Boolean).join(' and ') || undefined;
+      const sorters = since ? 'time' : '-time';
+      const { events } = await withCore(config, ({ services }) => services.events.list(config.tenant, { filters, sorters, limit, offset: 0, count: false }));
+      for (const e of since ? events : events.reverse()) {
+        const source = e.target.sourceId && e.target.sourceId !== e.target.id ? ` (source ${e.target.sourceId})` : '';
+        process.stdout.write(`${e.time}  ${e.seq}  ${e.type}  ${e.actor?.alias ?? '(system)'}  ${e.target.type} ${e.target.id}${source}  ${e.id}\n`);
+      }
       return 0;
     }
     default:

@@ -82,6 +82,8 @@ export interface Config {
   smtpUrl: string | undefined;
   /** The From of notification mails. */
   mailFrom: string;
+  /** Days events are kept in the audit log before they are pruned; undefined: kept for ever. */
+  auditRetentionDays: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -272,6 +274,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     tenant: DEFAULTS.tenant,
     smtpUrl,
     mailFrom,
+    auditRetentionDays: env.NELM_AUDIT_RETENTION_DAYS?.trim()
+      ? integer('NELM_AUDIT_RETENTION_DAYS', env.NELM_AUDIT_RETENTION_DAYS, 0, 1, 36_500, problems)
+      : undefined,
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -15,6 +15,7 @@ import * as requestComment from './migrations/20261206_0008_request_comment.js';
 import * as orderedData from './migrations/20261206_0009_ordered_data.js';
 import * as caselessNames from './migrations/20261206_0010_caseless_names.js';
 import * as bulkQueue from './migrations/20261207_0011_bulk_queue.js';
+import * as events from './migrations/20261208_0012_events.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261206_0009_ordered_data': orderedData,
   '20261206_0010_caseless_names': caselessNames,
   '20261207_0011_bulk_queue': bulkQueue,
+  '20261208_0012_events': events,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

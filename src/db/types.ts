@@ -247,6 +247,35 @@ export interface NotificationTable {
   created: string;
 }
 
+/** One event of a tenant's hash chain (docs/events.md); append-only. */
+export interface EventTable {
+  tenant_id: string;
+  /** The event's place in its tenant's chain: 1, 2, 3… */
+  seq: number;
+  id: string;
+  type: string;
+  time: string;
+  /** Null when the system made the change. */
+  actor_id: string | null;
+  actor_alias: string | null;
+  target_type: string;
+  target_id: string;
+  source_id: string | null;
+  /** JSON text, exactly as hashed. */
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** A tenant's chain: its head (the last event) and its checkpoint (the last pruned event; 0 and the genesis hash when none). */
+export interface EventChainTable {
+  tenant_id: string;
+  head_seq: number;
+  head_hash: string;
+  checkpoint_seq: number;
+  checkpoint_hash: string;
+}
+
 export interface Database {
   tenants: TenantTable;
   identities: IdentityTable;
@@ -263,4 +292,6 @@ export interface Database {
   notifications: NotificationTable;
   bulk_jobs: BulkJobTable;
   bulk_job_errors: BulkJobErrorTable;
+  events: EventTable;
+  event_chains: EventChainTable;
 }

@@ -113,7 +113,7 @@ function routeObject(route: Route): JsonSchema {
     security: [{ userAuth: [] }, { applicationAuth: [] }],
     parameters: parameters(schema),
     ...(schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: plain(schema.body) } } } } : {}),
-    responses: responses({}, schema),
+    responses: responses(route, schema),
   };
 }
 

@@ -140,6 +140,8 @@ export interface Route<S extends FastifySchema = FastifySchema> {
   tag: string;
   summary: string;
   schema: S;
+  /** The media type of a 200 that is not JSON (a CSV download). */
+  produces?: string[];
   /** Bytes of body read at most (`BODY_LIMITS`); by default by whether the route takes a body. */
   bodyLimit?: number;
   handler: (request: TypedRequest<S>, reply: TypedReply<S>) => Promise<unknown>;

@@ -80,6 +80,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261206_0009_ordered_data',
     '20261206_0010_caseless_names',
     '20261207_0011_bulk_queue',
+    '20261208_0012_events',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -124,5 +125,9 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
     return true;
   });
   await sql`update records set account_name = 'ada.two' where id = 'r2'`.execute(db.kysely);
-  assert.deepEqual(await migrateToLatest(db.kysely, db.engine, db.schema), ['20261206_0010_caseless_names', '20261207_0011_bulk_queue']);
+  assert.deepEqual(await migrateToLatest(db.kysely, db.engine, db.schema), [
+    '20261206_0010_caseless_names',
+    '20261207_0011_bulk_queue',
+    '20261208_0012_events',
+  ]);
 });

@@ -24,6 +24,8 @@ import { controlCharacterProblem, type TextKind } from '../../domain/text.js';
 import { assertThat, type Cause, fail } from '../../errors/api-error.js';
 import type { Member } from '../directory/model.js';
 import type { DirectoryService } from '../directory/service.js';
+import { actorOf, changesOf, type EventInput } from '../events/model.js';
+import type { EventLog } from '../events/service.js';
 import type { Source } from './model.js';
 import type { SourceCounter, SourceRepository } from './repository.js';
 
@@ -83,8 +85,17 @@ export class SourceService {
     private readonly db: Kysely<Database>,
     private readonly repo: SourceRepository,
     private readonly directory: DirectoryService,
+    private readonly events: EventLog,
     private readonly newSourceSchema: NewSourceSchema,
   ) {}
+
+  /** Appends the event of a change of `source` by `principal`, in the change's transaction. */
+  private async logEvent(trx: Exec, principal: Principal, type: string, source: Source, changes?: EventInput['data']['changes']): Promise<void> {
+    const data = changes ? { object: source, changes } : { object: source };
+    await this.events.append(trx, principal.tenantId, [
+      { type, actor: actorOf(principal), target: { type: 'source', id: source.id, sourceId: source.id }, data },
+    ]);
+  }
 
   /** Resolves `{id}` references to identities or governance groups; one cause per bad entry. */
   private async resolveMembers(tenantId: string, field: string, refs: readonly { id: string }[], max: number, causes: Cause[]): Promise<Member[]> {
@@ -142,6 +153,7 @@ export class SourceService {
       if (!reserved) throw fail.limitViolation(`An org can have at most ${LIMITS.sourcesPerTenant} non-employee sources.`);
       await this.repo.insert(trx, tenantId, source);
       await this.newSourceSchema(trx, tenantId, source.id, now);
+      await this.logEvent(trx, principal, 'source.created', source);
     });
     return source;
   }
@@ -249,13 +261,14 @@ export class SourceService {
     // `modified`); otherwise another write came first and the patch is applied again to its result,
     // so concurrent patches (two `add /accountManagers/-`) are not lost.
     for (let attempt = 1; ; attempt++) {
-      const next = await this.patchedSource(principal.tenantId, id, operations);
+      const next = await this.patchedSource(principal, id, operations);
       if (next.written) return next.source;
       if (attempt >= PATCH_ATTEMPTS) throw fail.internal();
     }
   }
 
-  private async patchedSource(tenantId: string, id: string, operations: readonly PatchOperation[]): Promise<{ source: Source; written: boolean }> {
+  private async patchedSource(principal: Principal, id: string, operations: readonly PatchOperation[]): Promise<{ source: Source; written: boolean }> {
+    const tenantId = principal.tenantId;
     const source = await this.find(tenantId, id);
     const current = {
       name: source.name,
@@ -297,13 +310,22 @@ export class SourceService {
     if (causes.length > 0) throw fail.invalid(causes);
 
     const next: Source = { ...source, name, description, approvers, accountManagers, modified: laterThan(source.modified) };
-    const written = await transaction(this.db, (trx) => this.repo.update(trx, tenantId, next, source.modified));
+    const written = await transaction(this.db, async (trx) => {
+      if (!(await this.repo.update(trx, tenantId, next, source.modified))) return false;
+      await this.logEvent(trx, principal, 'source.updated', next, changesOf(source, next, PATCHABLE));
+      return true;
+    });
     return { source: next, written };
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
     assertThat(hasRight(principal, 'idn:nesr:delete'), () => fail.forbidden('Deleting a source requires idn:nesr:delete.'));
-    const deleted = await transaction(this.db, (trx) => this.repo.delete(trx, principal.tenantId, id));
+    const deleted = await transaction(this.db, async (trx) => {
+      const source = await this.repo.byId(trx, principal.tenantId, id);
+      if (!source || !(await this.repo.delete(trx, principal.tenantId, source.id))) return false;
+      await this.logEvent(trx, principal, 'source.deleted', source);
+      return true;
+    });
     assertThat(deleted, () => fail.notFound(`Non-employee source ${id} was not found.`));
   }
 }

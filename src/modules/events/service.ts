@@ -1,0 +1,185 @@
+/**
+ * The event log (docs/events.md): every change appends its events in its own transaction, each
+ * hashed into its tenant's chain; the audit trail reads them back, `verify` recomputes the chain,
+ * and `prune` drops the oldest while keeping the chain verifiable from a checkpoint. Who may read
+ * the log (org admins) is the admin API's rule, checked by its routes.
+ */
+import type { Kysely } from 'kysely';
+import { parseListFilter } from '../../collections/query.js';
+import { type Exec, transaction } from '../../db/dialect.js';
+import type { Database, EventTable } from '../../db/types.js';
+import { newUuid, nowIso } from '../../domain/ids.js';
+import { assertThat, fail } from '../../errors/api-error.js';
+import { Poller } from '../../jobs/poller.js';
+import { csvLine, nextTurn } from '../bulk/csv.js';
+import { EVENT_FILTERS, eventSorters } from './collection.js';
+import { type AuditEvent, type EventInput, eventHash, GENESIS_HASH, toAuditEvent } from './model.js';
+import type { EventRepository } from './repository.js';
+
+export interface AuditListParams {
+  filters?: string | undefined;
+  sorters?: string | undefined;
+  limit: number;
+  offset: number;
+  count: boolean;
+}
+
+/** What `verify` found: the whole chain matches, or the first event that does not, and why. */
+export type Verification =
+  | { ok: true; count: number; headSeq: number; headHash: string }
+  | { ok: false; count: number; seq: number; id: string | null; reason: string };
+
+/** Events read at once by `verify` and the CSV export. */
+const PAGE = 1000;
+const DAY_MS = 24 * 3600 * 1000;
+
+export const CSV_HEADER = ['id', 'seq', 'time', 'type', 'actorId', 'actorAlias', 'targetType', 'targetId', 'sourceId', 'data', 'hash'];
+
+export class EventLog {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly repo: EventRepository,
+  ) {}
+
+  /**
+   * Appends `events`, in order, to the tenant's chain, in the caller's transaction `trx`: they
+   * commit or roll back with the change they tell of. Locks the chain's head until `trx` ends, so
+   * every other change of the tenant that writes events waits for it: call it last.
+   */
+  async append(trx: Exec, tenantId: string, events: readonly EventInput[]): Promise<AuditEvent[]> {
+    if (events.length === 0) return [];
+    const chain = await this.repo.lockChain(trx, tenantId);
+    let seq = Number(chain.head_seq);
+    let prev = chain.head_hash;
+    const time = nowIso();
+    const rows = events.map((event): EventTable => {
+      const row = {
+        tenant_id: tenantId,
+        seq: ++seq,
+        id: newUuid(),
+        type: event.type,
+        time,
+        actor_id: event.actor?.id ?? null,
+        actor_alias: event.actor?.alias ?? null,
+        target_type: event.target.type,
+        target_id: event.target.id,
+        source_id: event.target.sourceId ?? null,
+        data: JSON.stringify(event.data),
+        prev_hash: prev,
+      };
+      prev = eventHash(row);
+      return { ...row, hash: prev };
+    });
+    await this.repo.insert(trx, rows);
+    await this.repo.moveHead(trx, tenantId, seq, prev);
+    return rows.map(toAuditEvent);
+  }
+
+  /**
+   * Recomputes the tenant's chain from its checkpoint (its start, before any prune) to its head:
+   * every event in sequence, chained to the one before, its hash matching its contents.
+   */
+  async verify(tenantId: string): Promise<Verification> {
+    const chain = await this.repo.chain(this.db, tenantId);
+    if (!chain) return { ok: true, count: 0, headSeq: 0, headHash: GENESIS_HASH };
+    const head = Number(chain.head_seq);
+    let seq = Number(chain.checkpoint_seq);
+    let prev = chain.checkpoint_hash;
+    let count = 0;
+    let lastId: string | null = null;
+    const broken = (row: EventTable | undefined, at: number, reason: string): Verification => ({ ok: false, count, seq: at, id: row?.id ?? null, reason });
+    while (seq < head) {
+      const page = await this.repo.chainPage(this.db, tenantId, seq, PAGE);
+      for (const row of page) {
+        // Events appended since the head was read are left for the next run.
+        if (seq >= head) break;
+        const at = Number(row.seq);
+        if (at !== seq + 1) return broken(row, at, `events ${seq + 1} to ${at - 1} are missing`);
+        if (row.prev_hash !== prev) return broken(row, at, 'its prev_hash is not the hash of the event before it');
+        if (eventHash(row) !== row.hash) return broken(row, at, 'its hash does not match its contents');
+        seq = at;
+        prev = row.hash;
+        lastId = row.id;
+        count++;
+      }
+      if (page.length < PAGE) break;
+    }
+    if (seq < head) return broken(undefined, seq + 1, `events ${seq + 1} to ${head} are missing: the chain's head is event ${head}`);
+    if (prev !== chain.head_hash) return { ok: false, count, seq, id: lastId, reason: "its hash is not the chain head's" };
+    return { ok: true, count, headSeq: head, headHash: prev };
+  }
+
+  /**
+   * Deletes the tenant's events up to the last one older than `before` (an ISO time), and makes
+   * that one the checkpoint verifying starts from, in one transaction; the number deleted.
+   */
+  prune(tenantId: string, before: string): Promise<number> {
+    return transaction(this.db, async (trx) => {
+      await this.repo.lockChain(trx, tenantId);
+      const last = await this.repo.lastBefore(trx, tenantId, before);
+      return last ? this.repo.pruneTo(trx, tenantId, Number(last.seq), last.hash) : 0;
+    });
+  }
+
+  /** Prunes every tenant's events older than `days` days; the number deleted. */
+  async pruneOlderThan(days: number): Promise<number> {
+    const before = new Date(Date.now() - days * DAY_MS).toISOString();
+    let deleted = 0;
+    for (const tenantId of await this.repo.tenants(this.db)) deleted += await this.prune(tenantId, before);
+    return deleted;
+  }
+
+  /** Prunes events older than `days` days at start, then once a day; the app starts and stops it. */
+  pruner(days: number, onError: (error: unknown) => void): Poller {
+    const tick = async () => {
+      await this.pruneOlderThan(days);
+      return false;
+    };
+    return new Poller({ name: 'audit-retention', idleMs: DAY_MS, onError, tick });
+  }
+
+  async list(tenantId: string, params: AuditListParams): Promise<{ events: AuditEvent[]; total?: number }> {
+    const filter = parseListFilter(params.filters, EVENT_FILTERS);
+    const sorters = eventSorters(params.sorters);
+    const rows = await this.repo.list(this.db, tenantId, { filter, sorters, limit: params.limit, offset: params.offset });
+    const total = params.count ? await this.repo.count(this.db, tenantId, filter) : undefined;
+    return { events: rows.map(toAuditEvent), ...(total !== undefined ? { total } : {}) };
+  }
+
+  async get(tenantId: string, id: string): Promise<AuditEvent> {
+    const row = await this.repo.byId(this.db, tenantId, id);
+    assertThat(row, () => fail.notFound(`Audit event ${id} was not found.`));
+    return toAuditEvent(row);
+  }
+
+  /** The events `filters` selects as CSV lines, header first, in chain order. */
+  csv(tenantId: string, filters: string | undefined): AsyncGenerator<string> {
+    const filter = parseListFilter(filters, EVENT_FILTERS);
+    const { db, repo } = this;
+    async function* lines(): AsyncGenerator<string> {
+      yield csvLine(CSV_HEADER);
+      for (let after = 0; ; ) {
+        const page = await repo.chainPage(db, tenantId, after, PAGE, filter);
+        const cells = (r: EventTable) => [
+          r.id,
+          String(r.seq),
+          r.time,
+          r.type,
+          r.actor_id,
+          r.actor_alias,
+          r.target_type,
+          r.target_id,
+          r.source_id,
+          r.data,
+          r.hash,
+        ];
+        if (page.length > 0) yield page.map((r) => csvLine(cells(r).map((cell) => cell ?? ''))).join('');
+        if (page.length < PAGE) return;
+        after = Number(page.at(-1)!.seq);
+        // Other requests go between pages of a long export.
+        await nextTurn();
+      }
+    }
+    return lines();
+  }
+}
