@@ -16,6 +16,7 @@ import * as orderedData from './migrations/20261206_0009_ordered_data.js';
 import * as caselessNames from './migrations/20261206_0010_caseless_names.js';
 import * as bulkQueue from './migrations/20261207_0011_bulk_queue.js';
 import * as events from './migrations/20261208_0012_events.js';
+import * as bulkParts from './migrations/20261208_0013_bulk_parts.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -41,6 +42,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261206_0010_caseless_names': caselessNames,
   '20261207_0011_bulk_queue': bulkQueue,
   '20261208_0012_events': events,
+  '20261208_0013_bulk_parts': bulkParts,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

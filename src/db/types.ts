@@ -145,8 +145,6 @@ export interface BulkJobTable {
   requested_by: string;
   file_name: string | null;
   file_size: number;
-  /** The uploaded CSV (blob / bytea), cleared when the job ends. */
-  file: Buffer | null;
   row_count: number;
   created_count: Generated<number>;
   updated_count: Generated<number>;
@@ -167,6 +165,14 @@ export interface BulkJobTable {
   modified: string;
   started: string | null;
   finished: string | null;
+}
+
+/** A part of a job's uploaded CSV (blob / bytea), kept until the job ends. */
+export interface BulkJobPartTable {
+  job_seq: number;
+  /** 0, 1, 2…: the file is the parts in this order. */
+  part: number;
+  bytes: Buffer;
 }
 
 export interface BulkJobErrorTable {
@@ -291,6 +297,7 @@ export interface Database {
   approval_items: ApprovalItemTable;
   notifications: NotificationTable;
   bulk_jobs: BulkJobTable;
+  bulk_job_parts: BulkJobPartTable;
   bulk_job_errors: BulkJobErrorTable;
   events: EventTable;
   event_chains: EventChainTable;

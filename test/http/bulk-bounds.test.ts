@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { errorOf, harness, type Harness } from '../helpers/app.js';
 import { bulkCalls, causesOf, csv, row, rows } from '../helpers/bulk.js';
 import { newUuid, nowIso } from '../../src/domain/ids.js';
-import { BulkRepository } from '../../src/modules/bulk/repository.js';
+import { transaction } from '../../src/db/dialect.js';
+import { BulkRepository, FILE_PART } from '../../src/modules/bulk/repository.js';
 
 describe('bulk upload: row bounds', () => {
   let h: Harness;
@@ -56,14 +57,18 @@ describe('bulk upload: row bounds', () => {
       [csv(row('a'), row('b', 'z'.repeat(30_000))), /line 3 is longer than 24576 characters/],
     ] as const) {
       const id = newUuid();
-      await repo.insert(h.app.db.kysely, h.config.tenant, {
-        id,
-        sourceId,
-        requestedBy: h.admin.identity.id,
-        fileName: 'x.csv',
-        file: Buffer.from(file),
-        rows: 2,
-        created: nowIso(),
+      const bytes = Buffer.from(file);
+      await transaction(h.app.db.kysely, async (trx) => {
+        const job = await repo.insert(trx, h.config.tenant, {
+          id,
+          sourceId,
+          requestedBy: h.admin.identity.id,
+          fileName: 'x.csv',
+          fileSize: bytes.length,
+          rows: 2,
+          created: nowIso(),
+        });
+        await repo.storeFile(trx, job.seq, bytes, async () => {});
       });
       h.app.services.bulkJobs.wake();
       const job = await bulk.finished(sourceId, id);
@@ -71,6 +76,51 @@ describe('bulk upload: row bounds', () => {
       assert.match(job.message ?? '', expected);
     }
     assert.equal(await bulk.records(sourceId), before);
+  });
+
+  test('a file of several parts is read back byte for byte, and its parts are gone once the job ends', async () => {
+    const repo = new BulkRepository(h.app.db.dialect);
+    // 3 MiB + 1 of three-byte characters: every part ends inside one.
+    const bytes = Buffer.from(`${'€'.repeat(FILE_PART)}x`);
+    const id = newUuid();
+    const seq = await transaction(h.app.db.kysely, async (trx) => {
+      const job = await repo.insert(trx, h.config.tenant, {
+        id,
+        sourceId,
+        requestedBy: h.admin.identity.id,
+        fileName: 'x.csv',
+        fileSize: bytes.length,
+        rows: 0,
+        created: nowIso(),
+      });
+      await repo.storeFile(trx, job.seq, bytes, async () => {});
+      return job.seq;
+    });
+    const parts = () => h.app.db.kysely.selectFrom('bulk_job_parts').select('part').where('job_seq', '=', seq).execute();
+    assert.equal((await parts()).length, 4);
+    let turns = 0;
+    const read = await repo.file(h.app.db.kysely, seq, bytes.length, async () => {
+      turns++;
+    });
+    assert.ok(read?.equals(bytes), 'the file read back is the file stored');
+    assert.equal(turns, 3, 'the event loop may turn between two parts');
+    assert.equal(await repo.file(h.app.db.kysely, seq, bytes.length + 1, async () => {}), null, 'a file not all there is missing');
+    h.app.services.bulkJobs.wake();
+    assert.match((await bulk.finished(sourceId, id)).message ?? '', /line 1 is longer than 24576 characters/);
+    assert.deepEqual(await parts(), []);
+  });
+
+  test('a valid file of several parts, rows and characters cut across them, imports every row as written', async () => {
+    const department = 'Δ'.repeat(500);
+    const file = rows(3000, 'parts.', department);
+    assert.ok(Buffer.byteLength(file) > 2.5 * FILE_PART);
+    const id = await bulk.queued(sourceId, file);
+    const job = await bulk.finished(sourceId, id);
+    assert.equal(job.status, 'COMPLETED', JSON.stringify(job));
+    assert.equal(job.counts.created, 3000);
+    const stored = await h.app.db.kysely.selectFrom('records').select('data').where('account_name', 'in', ['parts.0', 'parts.1499', 'parts.2999']).execute();
+    assert.equal(stored.length, 3);
+    for (const r of stored) assert.equal(JSON.parse(r.data).department, department);
   });
 
   test('a valid large file is still accepted and imported', async () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parse } from 'csv-parse/sync';
-import { CsvError, csvLine, MAX_RECORD_CHARS, parseCsv, readCsv } from '../../src/modules/bulk/csv.js';
+import { CsvError, type CsvRow, csvLine, MAX_RECORD_CHARS, parseCsv, readCsv } from '../../src/modules/bulk/csv.js';
 import { LIMITS } from '../../src/domain/limits.js';
 import { RECORD_LIMITS } from '../../src/modules/records/schemas.js';
 import { columnValues, mapColumns, validateRows } from '../../src/modules/bulk/columns.js';
@@ -168,4 +168,25 @@ test('reading a column of a large file lets the event loop turn every 10 ms', as
   assert.equal(rows, 100_000);
   assert.deepEqual(values, new Set(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']));
   assert.ok(ranBetween, 'an immediate queued before the read ran while it read');
+});
+
+test('a file of several megabytes reads as it was written: quoted line breaks, characters and rows across the pieces', async () => {
+  const rows: string[][] = [];
+  for (let i = 0; i < 40_000; i++) rows.push([`r${i}`, i % 7 === 0 ? `two\nlines "${'ж'.repeat(i % 50)}"` : '€'.repeat(i % 31), `${i}`]);
+  const text = `\uFEFF${csvLine(['a', 'b', 'c'])}${rows.map((r) => csvLine(r)).join('')}`;
+  assert.ok(Buffer.byteLength(text) > 2 * 1024 * 1024);
+  const reader = readCsv(Buffer.from(text));
+  assert.deepEqual(reader.header, ['a', 'b', 'c']);
+  const read: CsvRow[] = [];
+  for await (const row of reader.rows()) read.push(row);
+  assert.deepEqual(
+    read.map((r) => r.cells),
+    rows,
+  );
+  // Line numbers count the line breaks inside quoted fields.
+  let line = 2;
+  for (const [k, r] of read.entries()) {
+    assert.equal(r.line, line);
+    line += rows[k]![1]!.includes('\n') ? 2 : 1;
+  }
 });

@@ -81,6 +81,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261206_0010_caseless_names',
     '20261207_0011_bulk_queue',
     '20261208_0012_events',
+    '20261208_0013_bulk_parts',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -129,5 +130,31 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
     '20261206_0010_caseless_names',
     '20261207_0011_bulk_queue',
     '20261208_0012_events',
+    '20261208_0013_bulk_parts',
   ]);
+});
+
+test('the file of a job stored before parts becomes its part 0, byte for byte; a finished job has none', async () => {
+  const db = await open();
+  assert.equal((await migrator(db.kysely, db.engine, db.schema).migrateTo('20261207_0011_bulk_queue')).error, undefined);
+  const now = '2026-12-07T10:00:00.000Z';
+  await seedSource(db, now);
+  const file = Buffer.from('accountName,firstName\nada,Ω Ada\n\u0000\xff', 'latin1');
+  for (const [id, status, bytes] of [
+    ['j1', 'PENDING', file],
+    ['j2', 'COMPLETED', null],
+  ] as const) {
+    await sql`insert into bulk_jobs (tenant_id, id, source_id, status, requested_by, file_size, file, row_count, run_after, created, modified)
+      values ('default', ${id}, 's1', ${status}, 'admin', ${file.length}, ${bytes}, 1, ${now}, ${now}, ${now})`.execute(db.kysely);
+  }
+  await migrateToLatest(db.kysely, db.engine, db.schema);
+  const parts = await db.kysely
+    .selectFrom('bulk_job_parts as p')
+    .innerJoin('bulk_jobs as j', 'j.seq', 'p.job_seq')
+    .select(['j.id', 'p.part', 'p.bytes'])
+    .execute();
+  assert.deepEqual(
+    parts.map((p) => [p.id, p.part, Buffer.from(p.bytes).equals(file)]),
+    [['j1', 0, true]],
+  );
 });

@@ -83,6 +83,20 @@ const SLICE_MS = 10;
 export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
+ * For a long loop: what it returns is awaited at every step, and lets the event loop turn once
+ * 10 ms have passed since the last turn.
+ */
+export function pacer(): () => Promise<void> | undefined {
+  let since = performance.now();
+  return () => {
+    if (performance.now() - since < SLICE_MS) return undefined;
+    return nextTurn().then(() => {
+      since = performance.now();
+    });
+  };
+}
+
+/**
  * The file's records, one at a time: a small state machine rather than a library, several times
  * faster than csv-parse on large files, and it knows the line every record starts on. Fields
  * are trimmed of spaces and tabs around them. A record longer than MAX_RECORD_CHARS or with more
@@ -200,18 +214,71 @@ export interface CsvReader {
   rows(): AsyncGenerator<CsvRow>;
 }
 
-interface Opened {
-  text: string;
-  header: string[];
-  /** Where the rows start: the offset and line after the header. */
-  at: number;
-  line: number;
+/** Bytes of the file decoded at a time. */
+const PIECE_BYTES = 1024 * 1024;
+
+/** Refuses a file that is empty, not UTF-8 or holding NUL (a few ms for 16 MiB). */
+function checkText(bytes: Buffer): void {
+  if (bytes.length === 0) throw new CsvError('the file is empty: a header row is expected');
+  if (!isUtf8(bytes) || bytes.includes(0)) throw new CsvError('the file is not UTF-8 text');
 }
 
-function* records({ text, header, at, line }: Opened): Generator<CsvRow> {
-  const tokens = new Tokenizer(text, at, line);
-  while (!tokens.done) {
-    const row = tokens.record(header.length);
+/** The text of a checked file in pieces of about PIECE_BYTES, each ending between two characters; a BOM dropped. */
+function* pieces(bytes: Buffer): Generator<string> {
+  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (at < bytes.length) {
+    let end = Math.min(bytes.length, at + PIECE_BYTES);
+    while (end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end--;
+    yield bytes.toString('utf8', at, end);
+    at = end;
+  }
+}
+
+/**
+ * The records of a checked file, blank ones included, each with the offset of its first character.
+ * The text is read through a window, what the previous window left followed by the next piece: a
+ * record is read from it only once the window holds the most a record may span (or the file's
+ * end), so records come out exactly as from the whole text, which no string ever holds.
+ */
+function* tokenize(bytes: Buffer, fields: { max: number }): Generator<{ row: CsvRow; start: number }> {
+  const texts = pieces(bytes);
+  let window = '';
+  let offset = 0;
+  let line = 1;
+  for (;;) {
+    const piece = texts.next();
+    const final = piece.done === true;
+    if (!final) window += piece.value;
+    const tokens = new Tokenizer(window, 0, line);
+    // A record reads at most two characters past its bound (a closing quote, then CR LF).
+    while (!tokens.done && (final || tokens.i + MAX_RECORD_CHARS + 3 < window.length)) {
+      const start = offset + tokens.i;
+      yield { row: tokens.record(fields.max), start };
+    }
+    if (final) return;
+    offset += tokens.i;
+    line = tokens.line;
+    window = window.slice(tokens.i);
+  }
+}
+
+/**
+ * The header of a checked file (its first record not blank, which must start within the first
+ * MAX_RECORD_CHARS characters), then its data rows, each checked to have as many cells as the
+ * header and restored (see `restore`).
+ */
+function* table(bytes: Buffer): Generator<CsvRow> {
+  const fields = { max: MAX_HEADER_FIELDS };
+  let header: string[] | undefined;
+  for (const { row, start } of tokenize(bytes, fields)) {
+    if (!header) {
+      if (start > MAX_RECORD_CHARS) throw new CsvError(`the file has no header row in its first ${MAX_RECORD_CHARS} characters`);
+      if (isBlank(row.cells)) continue;
+      header = row.cells;
+      fields.max = header.length;
+      yield row;
+      continue;
+    }
     if (isBlank(row.cells)) continue;
     if (row.cells.length !== header.length) {
       throw new CsvError(`line ${row.line} has ${row.cells.length} fields, the header has ${header.length}`, row.line);
@@ -219,32 +286,24 @@ function* records({ text, header, at, line }: Opened): Generator<CsvRow> {
     for (let k = 0; k < row.cells.length; k++) row.cells[k] = restore(row.cells[k]!);
     yield row;
   }
-}
-
-function open(bytes: Buffer): Opened {
-  if (bytes.length === 0) throw new CsvError('the file is empty: a header row is expected');
-  if (!isUtf8(bytes) || bytes.includes(0)) throw new CsvError('the file is not UTF-8 text');
-  const text = bytes.toString('utf8', bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0);
-  const tokens = new Tokenizer(text);
-  while (!tokens.done && tokens.i <= MAX_RECORD_CHARS) {
-    const record = tokens.record(MAX_HEADER_FIELDS);
-    if (!isBlank(record.cells)) return { text, header: record.cells, at: tokens.i, line: tokens.line };
-  }
-  throw new CsvError(tokens.done ? 'the file has no header row' : `the file has no header row in its first ${MAX_RECORD_CHARS} characters`);
+  if (!header) throw new CsvError('the file has no header row');
 }
 
 /**
- * Opens a file: checks that it is UTF-8 text and reads its header (spaces and a BOM ignored),
- * which must start within the first MAX_RECORD_CHARS characters. Throws CsvError when it is not
- * CSV text or has no header.
+ * Opens a file: checks that it is UTF-8 text without NUL and reads its header (spaces and a BOM
+ * ignored). Throws CsvError when it is not CSV text or has no header. The rows are decoded and
+ * read as they are pulled, a megabyte of the file at a time.
  */
 export function readCsv(bytes: Buffer): CsvReader {
-  const opened = open(bytes);
+  checkText(bytes);
+  const header = table(bytes).next().value!.cells;
   return {
-    header: opened.header,
+    header,
     async *rows() {
+      const rows = table(bytes);
+      rows.next();
       let since = performance.now();
-      for (const row of records(opened)) {
+      for (const row of rows) {
         if (performance.now() - since >= SLICE_MS) {
           await nextTurn();
           since = performance.now();
@@ -257,6 +316,7 @@ export function readCsv(bytes: Buffer): CsvReader {
 
 /** The whole file as a table (small files, tests). */
 export function parseCsv(bytes: Buffer): CsvTable {
-  const opened = open(bytes);
-  return { header: opened.header, rows: [...records(opened)] };
+  checkText(bytes);
+  const [header, ...rows] = table(bytes);
+  return { header: header!.cells, rows };
 }

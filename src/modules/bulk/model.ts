@@ -36,7 +36,7 @@ export interface NewJob {
   sourceId: string;
   requestedBy: string;
   fileName: string | null;
-  file: Buffer;
+  fileSize: number;
   rows: number;
   created: string;
 }

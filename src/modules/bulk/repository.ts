@@ -12,6 +12,8 @@
  * - the worker writes the job's outcome in one transaction that holds the job's row locked and
  *   checks that the claim is still its own. On PostgreSQL, claims skip rows another transaction
  *   holds (FOR UPDATE SKIP LOCKED), so processes sharing a database never claim one job twice.
+ * The uploaded file is kept in `bulk_job_parts` until the job ends, FILE_PART bytes a row, written
+ * and read one part per statement so that the caller can let the event loop turn between them.
  */
 import type { Kysely } from 'kysely';
 import type { Dialect, Exec } from '../../db/dialect.js';
@@ -21,6 +23,8 @@ import { type BulkJob, JOB_COLUMNS, type JobOutcome, type NewJob, type RowError,
 
 const UNFINISHED: BulkJobStatus[] = ['PENDING', 'IN_PROGRESS'];
 const ERROR_CHUNK = 500;
+/** The bytes of a file part (the last one may be shorter). */
+export const FILE_PART = 1024 * 1024;
 
 export class BulkRepository {
   constructor(private readonly dialect: Dialect) {}
@@ -35,8 +39,7 @@ export class BulkRepository {
         status: 'PENDING',
         requested_by: job.requestedBy,
         file_name: job.fileName,
-        file_size: job.file.length,
-        file: job.file,
+        file_size: job.fileSize,
         row_count: job.rows,
         run_after: job.created,
         created: job.created,
@@ -87,9 +90,33 @@ export class BulkRepository {
     return rows.map((r) => ({ line: r.line === null ? null : Number(r.line), column: r.column_name, value: r.value, message: r.message }));
   }
 
-  async file(db: Exec, seq: number): Promise<Buffer | null> {
-    const row = await db.selectFrom('bulk_jobs').select('file').where('seq', '=', seq).executeTakeFirst();
-    return row?.file ? Buffer.from(row.file) : null;
+  /** Stores the job's file in parts, one INSERT each; `between` runs between two of them. */
+  async storeFile(db: Exec, seq: number, file: Buffer, between: () => Promise<void>): Promise<void> {
+    for (let part = 0; part * FILE_PART < file.length; part++) {
+      if (part > 0) await between();
+      await db
+        .insertInto('bulk_job_parts')
+        .values({ job_seq: seq, part, bytes: file.subarray(part * FILE_PART, (part + 1) * FILE_PART) })
+        .execute();
+    }
+  }
+
+  /**
+   * The job's file, read one part per query; `between` runs between two of them. Null when it is
+   * not all there (the job ended meanwhile, its parts deleted).
+   */
+  async file(db: Exec, seq: number, size: number, between: () => Promise<void>): Promise<Buffer | null> {
+    // Each part is copied in as it is read: joining them all at the end would be one long step.
+    const file = Buffer.allocUnsafe(size);
+    let read = 0;
+    for (let part = 0; read < size; part++) {
+      if (part > 0) await between();
+      const row = await db.selectFrom('bulk_job_parts').select('bytes').where('job_seq', '=', seq).where('part', '=', part).executeTakeFirst();
+      if (!row || read + row.bytes.length > size) return null;
+      file.set(row.bytes, read);
+      read += row.bytes.length;
+    }
+    return file;
   }
 
   /**
@@ -187,8 +214,13 @@ export class BulkRepository {
     return (await this.dialect.forUpdate(query).executeTakeFirst()) !== undefined;
   }
 
-  /** Ends the job: its outcome, its errors; the file is dropped. */
-  async finish(db: Exec, job: BulkJob, outcome: JobOutcome, now: string): Promise<void> {
+  /** Ends the job: its outcome, its errors; the file is dropped, a part per statement with `between` between two. */
+  async finish(db: Exec, job: BulkJob, outcome: JobOutcome, now: string, between: () => Promise<void>): Promise<void> {
+    const parts = await db.selectFrom('bulk_job_parts').select('part').where('job_seq', '=', job.seq).orderBy('part').execute();
+    for (const { part } of parts) {
+      await db.deleteFrom('bulk_job_parts').where('job_seq', '=', job.seq).where('part', '=', part).execute();
+      await between();
+    }
     for (let i = 0; i < outcome.errors.length; i += ERROR_CHUNK) {
       await db
         .insertInto('bulk_job_errors')
@@ -216,7 +248,6 @@ export class BulkRepository {
         failed_count: counts.failed,
         error_count: outcome.errorCount,
         message: outcome.message,
-        file: null,
         claimed_by: null,
         lease_until: null,
         failing_since: null,

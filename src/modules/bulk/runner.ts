@@ -16,8 +16,11 @@
  * a wait that grows with the time it has been failing (1 s, then doubling, at most 5 min), until
  * `retrySeconds` have passed since the first failure of the run; then the job ends ERROR saying
  * why. Any other failure counts an attempt; after MAX_ATTEMPTS the job ends ERROR. The event loop
- * turns every 10 ms of reading and between two INSERT or UPDATE statements, so the server answers
- * other requests meanwhile (reads see the last committed state).
+ * turns between two parts of the stored file (read and deleted), every 10 ms of decoding, reading
+ * and matching rows, and between two statements reading (1,000) or writing (500) records, so the
+ * server answers other requests meanwhile (reads see the last committed state). On SQLite the
+ * job's transaction holds the write connection across these turns: other writes wait for its
+ * commit, as they would anyway, and reads go on on the read connection.
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -35,7 +38,7 @@ import { changedFields, type RecordAttribute } from '../records/validation.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import type { SourceService } from '../sources/service.js';
 import { columnValues, mapColumns, validateRows } from './columns.js';
-import { CsvError, nextTurn, readCsv } from './csv.js';
+import { CsvError, nextTurn, pacer, readCsv } from './csv.js';
 import type { BulkJob, JobCounts, JobOutcome, RowError } from './model.js';
 import type { BulkRepository } from './repository.js';
 
@@ -53,11 +56,6 @@ const LONGEST_RETRY_MS = 5 * 60_000;
 export interface RunnerLog {
   error(details: object, message: string): void;
   warn(details: object, message: string): void;
-}
-
-/** `n` new record ids. */
-function newIds(n: number): string[] {
-  return Array.from({ length: n }, () => newUuid());
 }
 
 const NO_COUNTS: JobCounts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
@@ -184,7 +182,7 @@ export class BulkJobRunner {
       await transaction(this.db, async (trx) => {
         // Claimed again meanwhile by another worker (this one lost its lease): it is theirs.
         if (!(await this.repo.lock(trx, job.seq, this.workerId))) return;
-        await this.repo.finish(trx, job, given ?? (await this.apply(trx, job, checked!)), nowIso());
+        await this.repo.finish(trx, job, given ?? (await this.apply(trx, job, checked!)), nowIso(), nextTurn);
       });
     } catch (error) {
       await this.failed(job, error);
@@ -213,7 +211,7 @@ export class BulkJobRunner {
         const reason = error instanceof Error ? error.message : String(error);
         const outcome = failure(`The database kept failing for ${hours} (${reason}); the job was given up and nothing was imported.`, []);
         await transaction(this.db, async (trx) => {
-          if (await this.repo.lock(trx, job.seq, this.workerId)) await this.repo.finish(trx, job, outcome, nowIso());
+          if (await this.repo.lock(trx, job.seq, this.workerId)) await this.repo.finish(trx, job, outcome, nowIso(), nextTurn);
         });
         return;
       }
@@ -238,7 +236,7 @@ export class BulkJobRunner {
     const attributes = await this.modules.attributes.of(tenantId, job.sourceId);
     const schema = schemaOf(attributes);
     const failed = (outcome: JobOutcome): Checked => ({ schema, outcome, records: [], absent: [] });
-    const file = await this.repo.file(this.db, job.seq);
+    const file = await this.repo.file(this.db, job.seq, job.fileSize, nextTurn);
     if (!file) return failed(failure('The uploaded file is missing.', []));
     try {
       const reader = readCsv(file);
@@ -269,17 +267,20 @@ export class BulkJobRunner {
     // (taking no slot yet) keeps record creates of the source out until the job commits.
     if (!(await sources.takeSlots(trx, tenantId, sourceId, 'record_count', 0))) throw new Error(`bulk job ${job.id}: the source is gone`);
     const existing = new Map<string, NonEmployeeRecord>();
-    for (const r of await recordService.bySource(trx, tenantId, sourceId)) existing.set(caselessKey(r.accountName), r);
+    const pace = pacer();
+    for (const r of await recordService.bySource(trx, tenantId, sourceId, nextTurn)) {
+      existing.set(caselessKey(r.accountName), r);
+      await pace();
+    }
     const now = nowIso();
-    const ids = newIds(records.length);
     const created: NonEmployeeRecord[] = [];
     const updated: NonEmployeeRecord[] = [];
     let unchanged = 0;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i]!;
+    for (const record of records) {
+      await pace();
       const before = existing.get(caselessKey(record.accountName));
       if (!before) {
-        created.push({ id: ids[i]!, ...record, created: now, modified: now });
+        created.push({ id: newUuid(), ...record, created: now, modified: now });
         continue;
       }
       // Custom attributes without a column keep their values.

@@ -7,7 +7,7 @@ import { RecordLists, type RecordListQuery, type SourceIds } from './list.js';
 import { type NonEmployeeRecord, toRecord, toRow } from './model.js';
 
 /** Rows per INSERT or UPDATE statement: 16 parameters each stays under both engines' limits. */
-const CHUNK = 1000;
+const CHUNK = 500;
 
 /** A record's id and source. */
 export interface RecordPlace {
@@ -60,12 +60,6 @@ export class RecordRepository {
       .where(sql`lower(account_name)`, '=', sql`lower(${accountName})`)
       .executeTakeFirst();
     return row !== undefined;
-  }
-
-  /** Every record of a source. */
-  async bySource(db: Exec, tenantId: string, sourceId: string): Promise<NonEmployeeRecord[]> {
-    const rows = await db.selectFrom('records').selectAll().where('tenant_id', '=', tenantId).where('source_id', '=', sourceId).execute();
-    return rows.map(toRecord);
   }
 
   async accountNames(db: Exec, tenantId: string, sourceId: string): Promise<Set<string>> {

@@ -43,6 +43,8 @@ export interface ListRecordsParams {
   count: boolean;
 }
 
+/** Records per query when a bulk import reads its source. */
+const SOURCE_PAGE = 1000;
 const notFound = (id: string) => () => fail.notFound(`Non-employee record ${id} was not found.`);
 const sourceGone = (sourceId: string) => fail.invalid([{ field: 'sourceId', text: `sourceId ${sourceId} does not name a non-employee source` }]);
 /** A source has no slot left for a new record. */
@@ -178,9 +180,20 @@ export class RecordService {
     return this.repo.accountNameTaken(trx, tenantId, sourceId, accountName);
   }
 
-  /** Every record of a source (in the caller's transaction: a bulk import reads them under its lock). */
-  bySource(trx: Exec, tenantId: string, sourceId: string): Promise<NonEmployeeRecord[]> {
-    return this.repo.bySource(trx, tenantId, sourceId);
+  /**
+   * Every record of a source (in the caller's transaction: a bulk import reads them under its
+   * lock), read 1,000 at a time by accountName; `between` runs between two pages.
+   */
+  async bySource(trx: Exec, tenantId: string, sourceId: string, between: () => Promise<void>): Promise<NonEmployeeRecord[]> {
+    const all: NonEmployeeRecord[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.repo.byAccountName(trx, tenantId, sourceId, after, SOURCE_PAGE);
+      for (const r of page) all.push(r);
+      if (page.length < SOURCE_PAGE) return all;
+      after = page[page.length - 1]!.accountName;
+      await between();
+    }
   }
 
   accountNames(tenantId: string, sourceId: string): Promise<Set<string>> {
