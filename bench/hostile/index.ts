@@ -52,7 +52,14 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
 
-function timed(url: URL, agent: http.Agent, method: string, pathname: string, headers: Record<string, string>, body?: string): Promise<{ ms: number; status: number }> {
+function timed(
+  url: URL,
+  agent: http.Agent,
+  method: string,
+  pathname: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ ms: number; status: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request({ host: url.hostname, port: url.port, method, path: pathname, agent, headers }, (res) => {
@@ -105,7 +112,10 @@ async function probe(server: NelmServer, recordId: string, client: { clientId: s
 
 function attack(plan: AttackPlan): Promise<{ sent: number; statuses: Record<string, number>; errors: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'hostile', 'attacker.ts')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'hostile', 'attacker.ts')], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`attacker exited ${code}`))));
@@ -133,8 +143,16 @@ async function main() {
   const server = await startNelm({ ...env, NELM_SECRET_HASH_COST: '15' });
   try {
     const admin = ((await server.call('GET', '/admin/v1/identities?limit=250')) as { id: string; alias: string }[]).find((i) => i.alias === 'admin')!;
-    const source = await server.call<{ id: string }>('POST', '/v2024/non-employee-sources', { name: 'Probed', description: 'hostile bench', owner: { id: admin.id } });
-    const target = await server.call<{ id: string }>('POST', '/v2024/non-employee-sources', { name: 'Attacked', description: 'hostile bench', owner: { id: admin.id } });
+    const source = await server.call<{ id: string }>('POST', '/v2024/non-employee-sources', {
+      name: 'Probed',
+      description: 'hostile bench',
+      owner: { id: admin.id },
+    });
+    const target = await server.call<{ id: string }>('POST', '/v2024/non-employee-sources', {
+      name: 'Attacked',
+      description: 'hostile bench',
+      owner: { id: admin.id },
+    });
     for (let i = 1; i <= 10; i++) {
       const technicalName = `attr${String(i).padStart(2, '0')}`;
       await server.call('POST', `/v2024/non-employee-sources/${target.id}/schema-attributes`, { type: 'TEXT', label: technicalName, technicalName });

@@ -12,7 +12,7 @@
  * temporary file, deleted when the database closes, so that it has both connections too.
  *
  * Checkpoints (copying the write-ahead log back into the file, with an fsync) run on a worker
- * thread with a connection of its own, at most once per CHECKPOINT_MS after a write, never on the
+ * thread with a connection of its own (sqlite-checkpoints.ts), soon after a write, never on the
  * write connection: a transaction of 20 MiB would otherwise hold the event loop ~150 ms at its
  * commit copying it. Should the worker fail, the write connection checkpoints as SQLite does by
  * default (every 1,000 pages of log, at a commit).
@@ -23,9 +23,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import {
   type CompiledQuery,
@@ -41,79 +39,13 @@ import {
   type Dialect as KyselyDialect,
 } from 'kysely';
 import type { Db, Dialect } from './dialect.js';
+import { Checkpoints } from './sqlite-checkpoints.js';
 import type { Database } from './types.js';
 
 /** How much of the file is read through a memory map (the OS page cache) instead of SQLite's own 2 MB cache. */
 const MMAP_BYTES = 4 * 1024 ** 3;
 /** Prepared statements kept per connection: Kysely's SQLite driver would prepare each query anew. */
 const STATEMENTS_KEPT = 500;
-/** The longest a write waits for the checkpoint that copies it into the file. */
-const CHECKPOINT_MS = 500;
-
-/**
- * The checkpoint worker's code (CommonJS, run by `eval`): it opens the file and, once told of a
- * write, runs a PASSIVE checkpoint (which neither waits for nor blocks readers and the writer)
- * within CHECKPOINT_MS; a checkpoint that fails is run again after the next write.
- */
-const CHECKPOINTER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const connection = new (require(workerData.driver))(workerData.file, { fileMustExist: true });
-connection.pragma('busy_timeout = 5000');
-let due = false;
-parentPort.on('message', () => {
-  if (due) return;
-  due = true;
-  setTimeout(() => {
-    due = false;
-    try {
-      connection.pragma('wal_checkpoint(PASSIVE)');
-    } catch {
-      // The disk full, say: the log is copied at the next write's checkpoint.
-    }
-  }, workerData.delay);
-});
-`;
-
-/** Tells the checkpoint worker of writes; started at the first one. */
-class Checkpoints {
-  private worker: Worker | undefined;
-  private failed = false;
-
-  constructor(
-    private readonly file: string,
-    private readonly writer: SqliteDatabase.Database,
-  ) {
-    writer.pragma('wal_autocheckpoint = 0');
-  }
-
-  /** After a write that may have added to the log. */
-  wrote(): void {
-    if (this.failed) return;
-    if (!this.worker) {
-      const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-      this.worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file: this.file, driver, delay: CHECKPOINT_MS } });
-      this.worker.unref();
-      this.worker.on('error', () => this.fallBack());
-      this.worker.on('exit', () => this.fallBack());
-    }
-    this.worker.postMessage(0);
-  }
-
-  private fallBack(): void {
-    if (this.failed) return;
-    this.failed = true;
-    this.worker = undefined;
-    if (this.writer.open) this.writer.pragma('wal_autocheckpoint = 1000');
-  }
-
-  /** Stops the worker (its connection closes with it). */
-  stop(): void {
-    this.failed = true;
-    void this.worker?.terminate();
-    this.worker = undefined;
-  }
-}
-
 export class DatabaseLockedError extends Error {
   constructor(readonly file: string) {
     super(`Another nelm server is using the database ${file}; one server process owns a SQLite file (use PostgreSQL to run several).`);

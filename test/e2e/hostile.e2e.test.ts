@@ -27,7 +27,13 @@ function send(baseUrl: string, agent: http.Agent, method: string, path: string, 
 }
 
 /** `connections` loops from 127.0.<block>.2…, each sending `next()` until `ms` pass; the statuses seen. */
-async function flood(baseUrl: string, block: number, connections: number, ms: number, next: () => { method: string; path: string; headers: Record<string, string>; body?: string | Buffer }) {
+async function flood(
+  baseUrl: string,
+  block: number,
+  connections: number,
+  ms: number,
+  next: () => { method: string; path: string; headers: Record<string, string>; body?: string | Buffer },
+) {
   const statuses: Record<number, number> = {};
   const until = Date.now() + ms;
   await Promise.all(
@@ -85,7 +91,12 @@ describe('hostile callers on a listening server', () => {
       server.baseUrl,
       token,
       Promise.all([
-        flood(server.baseUrl, 1, 8, 1500, () => ({ method: 'POST', path: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form })),
+        flood(server.baseUrl, 1, 8, 1500, () => ({
+          method: 'POST',
+          path: '/oauth/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: form,
+        })),
         flood(server.baseUrl, 2, 4, 1500, () => ({
           method: 'POST',
           path: '/v2024/non-employee-records',

@@ -148,8 +148,16 @@ describe('fuzz: hostile CSV uploads', () => {
     const repeats = Math.floor((MAX_UPLOAD_BYTES - header.length) / row.length);
     await refused(`one row ${repeats} times`, () => upload(header + row.repeat(repeats)), /rows; a source holds at most/);
     await refused('a file of line breaks only', () => upload('\n'.repeat(MAX_UPLOAD_BYTES)), /no header row/);
-    await refused('one cell of the whole cap', () => upload(`${SYSTEM_COLUMNS}\n${'x'.repeat(MAX_UPLOAD_BYTES - 200)}\n`), /line 2 is longer than 24576 characters/);
-    await refused('a quoted field that never closes', () => upload(`${SYSTEM_COLUMNS}\n"${'x'.repeat(MAX_UPLOAD_BYTES - 200)}`), /line 2 is longer than 24576 characters/);
+    await refused(
+      'one cell of the whole cap',
+      () => upload(`${SYSTEM_COLUMNS}\n${'x'.repeat(MAX_UPLOAD_BYTES - 200)}\n`),
+      /line 2 is longer than 24576 characters/,
+    );
+    await refused(
+      'a quoted field that never closes',
+      () => upload(`${SYSTEM_COLUMNS}\n"${'x'.repeat(MAX_UPLOAD_BYTES - 200)}`),
+      /line 2 is longer than 24576 characters/,
+    );
     // Request bodies are never decompressed: a gzip bomb (16 MiB of zeros, ~16 KB sent) stays small.
     const bomb = gzipSync(Buffer.alloc(MAX_UPLOAD_BYTES));
     const { payload, contentType } = multipart([{ value: bomb, type: 'application/gzip' }]);

@@ -182,7 +182,11 @@ describe('fuzz: JSON Patch against forbidden paths', () => {
         ['101 operations', JSON.stringify(Array.from({ length: 101 }, () => testOp)), /must not have more than 100 entries/],
         ['a value 10,000 levels deep', `[{"op":"replace","path":"/${field}","value":${deepJson(10_000, 'array')}}]`, /nested deeper than/],
         // Past the body limit of sources (32 KiB) too: either refusal is before parsing.
-        ['a value 10,000 objects deep', `[{"op":"add","path":"/${target.writable[0]}","value":${deepJson(10_000, 'object')}}]`, /nested deeper than|body is larger than/],
+        [
+          'a value 10,000 objects deep',
+          `[{"op":"add","path":"/${target.writable[0]}","value":${deepJson(10_000, 'object')}}]`,
+          /nested deeper than|body is larger than/,
+        ],
         [
           `a value one level past ${PATCH_LIMITS.maxDepth}`,
           `[{"op":"test","path":"/${field}","value":${deepJson(PATCH_LIMITS.maxDepth + 2, 'array')}}]`,

@@ -13,11 +13,12 @@ import { logSerializers } from '../../src/http/logging.js';
 import { BODY_LIMITS } from '../../src/http/operation.js';
 import { TOKEN_BODY_LIMIT } from '../../src/modules/oauth/routes.js';
 import { ADMIN, dropSchema, errorOf, harness, testConfig, type Harness } from '../helpers/app.js';
-import { addAttribute, createSource, recordBody } from '../helpers/factories.js';
+import { addAttribute, createSource } from '../helpers/factories.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' };
-const form = (clientId: string, secret: string) => new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }).toString();
+const form = (clientId: string, secret: string) =>
+  new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }).toString();
 /** Every character of `text` as a JSON `\uXXXX` escape: the longest way to write it. */
 const escaped = (text: string) => [...text].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
 
@@ -93,12 +94,22 @@ describe('body limits and nesting', () => {
       );
     }
     // Brackets inside strings are text, not nesting.
-    const inText = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, { name: '['.repeat(100), description: '{{{', owner: { id: h.admin.identity.id } });
+    const inText = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
+      name: '['.repeat(100),
+      description: '{{{',
+      owner: { id: h.admin.identity.id },
+    });
     assert.equal(inText.statusCode, 200, inText.body);
     const value = JSON.parse('['.repeat(40) + ']'.repeat(40));
-    const patch = await h.request('PATCH', `/v2024/non-employee-sources/${sourceId}`, h.admin.token, JSON.stringify([{ op: 'replace', path: '/description', value }]), {
-      'content-type': 'application/json-patch+json',
-    });
+    const patch = await h.request(
+      'PATCH',
+      `/v2024/non-employee-sources/${sourceId}`,
+      h.admin.token,
+      JSON.stringify([{ op: 'replace', path: '/description', value }]),
+      {
+        'content-type': 'application/json-patch+json',
+      },
+    );
     assert.equal(patch.statusCode, 400);
     assert.match(errorOf(patch).causes[0]!.text, /nested deeper than 32 levels/, 'the patch limit speaks, not the body scan');
   });

@@ -73,7 +73,8 @@ test('authentication locks: 5 per client id and 30 per address by default, chang
   assert.deepEqual(loadConfig({}).authThrottle, { clientFailures: 5, addressFailures: 30 });
   assert.deepEqual(loadConfig({ NELM_AUTH_THROTTLE: '10 / 100' }).authThrottle, { clientFailures: 10, addressFailures: 100 });
   assert.equal(loadConfig({ NELM_AUTH_THROTTLE: 'OFF' }).authThrottle, false);
-  for (const bad of ['5', '0/30', 'five/30', '5/30/1']) assert.throws(() => loadConfig({ NELM_AUTH_THROTTLE: bad }), /NELM_AUTH_THROTTLE must look like '5\/30'/);
+  for (const bad of ['5', '0/30', 'five/30', '5/30/1'])
+    assert.throws(() => loadConfig({ NELM_AUTH_THROTTLE: bad }), /NELM_AUTH_THROTTLE must look like '5\/30'/);
 });
 
 test('trusted proxies: none by default; addresses and CIDR ranges; nothing else', () => {

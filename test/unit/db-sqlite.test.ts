@@ -6,7 +6,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -232,4 +232,23 @@ describe('who may open a file', () => {
     await created.close();
     (await Promise.resolve(openSqlite(file, { mustExist: true }))).close();
   });
+});
+
+test('checkpoints run on the worker thread: a write reaches the file soon after, without the writer copying it', async () => {
+  const file = path.join(dir, 'checkpoints.sqlite');
+  const db = openSqlite(file);
+  try {
+    await sql`create table blobs (id integer primary key, body blob not null)`.execute(db.kysely);
+    const mib = Buffer.alloc(1024 * 1024, 7);
+    await db.kysely.transaction().execute(async (trx) => {
+      for (let i = 0; i < 4; i++) await sql`insert into blobs (body) values (${mib})`.execute(trx);
+    });
+    // The write connection does not checkpoint: the 4 MiB are in the log, not yet in the file.
+    assert.ok(statSync(file).size < 1024 * 1024, `file ${statSync(file).size} bytes right after the commit`);
+    const deadline = Date.now() + 5000;
+    while (statSync(file).size < 4 * 1024 * 1024 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(statSync(file).size >= 4 * 1024 * 1024, 'the worker copied the log into the file');
+  } finally {
+    await db.close();
+  }
 });

@@ -31,7 +31,10 @@ describe('FailureThrottle', () => {
     assert.equal(t.wait('a'), SECOND);
     c.advance(400);
     assert.equal(t.wait('a'), 600);
-    assert.deepEqual([t.failed('a'), t.failed('a'), t.failed('a'), t.failed('a'), t.failed('a')], [2 * SECOND, 4 * SECOND, 8 * SECOND, 10 * SECOND, 10 * SECOND]);
+    assert.deepEqual(
+      [t.failed('a'), t.failed('a'), t.failed('a'), t.failed('a'), t.failed('a')],
+      [2 * SECOND, 4 * SECOND, 8 * SECOND, 10 * SECOND, 10 * SECOND],
+    );
     assert.equal(t.wait('b'), 0, 'other keys are not locked');
   });
 

@@ -65,47 +65,47 @@ export function oauthRoutes(app: FastifyInstance, guard: TokenRequestGuard, toke
         done(Number(request.headers['content-length']) > TOKEN_BODY_LIMIT ? new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE() : undefined),
     },
     async (request, reply) => {
-    let fields: Partial<Record<Field, string>>;
-    try {
-      fields = await collectFields(request);
-    } catch (error) {
-      if (error instanceof MalformedBody) return refuse(reply, 400, 'invalid_request', error.message);
-      throw error;
-    }
-    if (!fields.grant_type || !fields.client_id || !fields.client_secret) {
-      return refuse(reply, 400, 'invalid_request', 'grant_type, client_id and client_secret are required');
-    }
-    if (fields.grant_type !== 'client_credentials') {
-      return refuse(reply, 400, 'unsupported_grant_type', 'only client_credentials is supported');
-    }
-    const attempt = await guard.authenticate(fields.client_id, fields.client_secret, request.ip);
-    if (!attempt.ok) {
-      // Who was refused and why, never the secret; the client id as far as a log line needs it.
-      request.log.warn({ clientId: fields.client_id.slice(0, 128), address: request.ip, reason: attempt.reason }, 'token request refused');
-      if (!('retryAfterSeconds' in attempt)) return refuse(reply, 401, 'invalid_client', 'Bad credentials');
-      reply.header('Retry-After', String(attempt.retryAfterSeconds));
-      return refuse(reply, 429, 'temporarily_unavailable', `${THROTTLED[attempt.reason]}; retry after ${attempt.retryAfterSeconds} s`);
-    }
-    const { identity, tenantId } = attempt;
-    const { token, expiresIn } = await tokens.issue({
-      tenantId,
-      identityId: identity.id,
-      alias: identity.alias,
-      clientId: fields.client_id,
-      admin: identity.admin,
-      rights: identity.rights,
-    });
-    reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
-    return {
-      access_token: token,
-      token_type: 'bearer',
-      expires_in: expiresIn,
-      scope: 'sp:scopes:all',
-      tenant_id: tenantId,
-      identity_id: identity.id,
-      user_name: identity.alias,
-    };
-  },
+      let fields: Partial<Record<Field, string>>;
+      try {
+        fields = await collectFields(request);
+      } catch (error) {
+        if (error instanceof MalformedBody) return refuse(reply, 400, 'invalid_request', error.message);
+        throw error;
+      }
+      if (!fields.grant_type || !fields.client_id || !fields.client_secret) {
+        return refuse(reply, 400, 'invalid_request', 'grant_type, client_id and client_secret are required');
+      }
+      if (fields.grant_type !== 'client_credentials') {
+        return refuse(reply, 400, 'unsupported_grant_type', 'only client_credentials is supported');
+      }
+      const attempt = await guard.authenticate(fields.client_id, fields.client_secret, request.ip);
+      if (!attempt.ok) {
+        // Who was refused and why, never the secret; the client id as far as a log line needs it.
+        request.log.warn({ clientId: fields.client_id.slice(0, 128), address: request.ip, reason: attempt.reason }, 'token request refused');
+        if (!('retryAfterSeconds' in attempt)) return refuse(reply, 401, 'invalid_client', 'Bad credentials');
+        reply.header('Retry-After', String(attempt.retryAfterSeconds));
+        return refuse(reply, 429, 'temporarily_unavailable', `${THROTTLED[attempt.reason]}; retry after ${attempt.retryAfterSeconds} s`);
+      }
+      const { identity, tenantId } = attempt;
+      const { token, expiresIn } = await tokens.issue({
+        tenantId,
+        identityId: identity.id,
+        alias: identity.alias,
+        clientId: fields.client_id,
+        admin: identity.admin,
+        rights: identity.rights,
+      });
+      reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
+      return {
+        access_token: token,
+        token_type: 'bearer',
+        expires_in: expiresIn,
+        scope: 'sp:scopes:all',
+        tenant_id: tenantId,
+        identity_id: identity.id,
+        user_name: identity.alias,
+      };
+    },
   );
 
   app.get('/oauth/jwks', async () => tokens.jwks());
