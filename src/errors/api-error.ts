@@ -75,6 +75,20 @@ export const fail = {
 };
 
 /** Throws `error()` unless `condition` holds; narrows like an assertion. */
+/**
+ * Come back later: too many failed authentications from an address, too many uploads being
+ * received. Answered 429 `{"message": " Rate Limit Exceeded "}` with `Retry-After`, the rate
+ * limit's shape.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 export function assertThat(condition: unknown, error: () => ApiError): asserts condition {
   if (!condition) throw error();
 }

@@ -7,19 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, type Cause, DEFAULT_TEXT, DetailCode, type ErrorStatus } from '../errors/api-error.js';
+import { ApiError, type Cause, DEFAULT_TEXT, DetailCode, type ErrorStatus, RetryLaterError } from '../errors/api-error.js';
 import { ID_PATTERN } from '../domain/ids.js';
 
 export class UnauthorizedError extends Error {
   readonly statusCode = 401;
-}
-
-/** An address locked after failed authentications (src/modules/oauth/guard.ts): 429 with Retry-After. */
-export class AddressLockedError extends Error {
-  readonly statusCode = 429;
-  constructor(readonly retryAfterSeconds: number) {
-    super('too many failed authentications from this address');
-  }
 }
 
 interface ErrorMessage {
@@ -127,6 +119,9 @@ const CLIENT_ERRORS: Record<string, { field: string; text: string }> = {
 
 /** How much of a refused request's body is read, and dropped, before it is answered anyway. */
 const UNREAD_BODY_DRAINED = 64 * 1024 * 1024;
+/** Refused bodies read and dropped at once; past them, refusals close their connection instead. */
+const DRAINING_AT_ONCE = 2;
+let draining = 0;
 
 /**
  * A request refused before its body was read (too large, a media type no operation takes) is
@@ -134,14 +129,28 @@ const UNREAD_BODY_DRAINED = 64 * 1024 * 1024;
  * connection, and a socket closed with data still arriving is reset, so a client that sends its
  * whole body before reading (Python's requests, PowerShell) would fail writing and never see the
  * 400. Past UNREAD_BODY_DRAINED bytes it is answered at once; a client that stops sending meets
- * the server's request timeout.
+ * the server's request timeout. At most DRAINING_AT_ONCE bodies are drained at a time: a flood of
+ * refused bodies is answered at once and its connections closed, so that reading what it sends is
+ * not its cost to everyone else.
  */
-function unreadBodyDrained(raw: FastifyRequest['raw']): Promise<void> | undefined {
+function unreadBodyDrained(request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
+  const raw = request.raw;
   // `complete` is the HTTP parser's: false while body bytes are still to come on the socket.
   if (raw.complete !== false || raw.destroyed || raw.readableEnded) return undefined;
+  // A route whose clients never send large bodies (the token endpoint) answers at once, and the
+  // connection closes: reading what a flood sends would be the flood's whole cost.
+  if ((request.routeOptions.config as { drainUnread?: boolean } | undefined)?.drainUnread === false || draining >= DRAINING_AT_ONCE) {
+    reply.header('Connection', 'close');
+    return undefined;
+  }
+  draining++;
   return new Promise((resolve) => {
     let drained = 0;
+    let finished = false;
     const done = () => {
+      if (finished) return;
+      finished = true;
+      draining--;
       raw.off('data', count);
       raw.off('end', done);
       raw.off('close', done);
@@ -162,7 +171,7 @@ function unreadBodyDrained(raw: FastifyRequest['raw']): Promise<void> | undefine
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError & { validation?: AjvError[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply) => {
-    const draining = unreadBodyDrained(request.raw);
+    const draining = unreadBodyDrained(request, reply);
     return draining ? draining.then(() => answerError(error, request, reply)) : answerError(error, request, reply);
   });
 
@@ -183,8 +192,8 @@ function answerError(
   if (error instanceof UnauthorizedError) {
     return reply.code(401).send({ error: error.message });
   }
-  if (error instanceof AddressLockedError) reply.header('Retry-After', String(error.retryAfterSeconds));
-  if (error.statusCode === 429) {
+  if (error instanceof RetryLaterError) reply.header('Retry-After', String(error.retryAfterSeconds));
+  if (error instanceof RetryLaterError || error.statusCode === 429) {
     return reply.code(429).send({ message: ' Rate Limit Exceeded ' });
   }
   if (error.validation) {

@@ -5,7 +5,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { TokenError, type TokenService, type VerifiedToken } from '../auth/tokens.js';
-import { AddressLockedError, UnauthorizedError } from '../http/errors.js';
+import { UnauthorizedError } from '../http/errors.js';
+import { RetryLaterError } from '../errors/api-error.js';
 import type { FailureThrottle } from '../auth/throttle.js';
 
 declare module 'fastify' {
@@ -93,7 +94,7 @@ export function requireBearerToken(app: FastifyInstance, tokens: TokenService, c
       return done();
     }
     const locked = addresses.wait(request.ip);
-    if (locked > 0) return done(new AddressLockedError(Math.ceil(locked / 1000)));
+    if (locked > 0) return done(new RetryLaterError('too many failed authentications from this address', Math.ceil(locked / 1000)));
     authenticate(token, tokens, clients).then((verified) => {
       accept(request, header!, verified);
       done();

@@ -117,6 +117,44 @@ describe('hostile callers on a listening server', () => {
     assert.deepEqual([...new Set(gets)], [200]);
   });
 
+  test('an identity has one upload being received at a time: a second is answered 429 before its body is read', async () => {
+    const source = JSON.parse(
+      (
+        await send(
+          server.baseUrl,
+          new http.Agent(),
+          'POST',
+          '/v2024/non-employee-sources',
+          { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          JSON.stringify({
+            name: 'uploads at once',
+            description: 'e2e',
+            owner: { id: (await createApiUser(server, 'uploads.owner', { rights: [] })).identity.id },
+          }),
+        )
+      ).body,
+    ).id as string;
+    const boundary = 'at-once';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="data"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\naccountName,`;
+    const headers = { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` };
+    const path = `/v2024/non-employee-sources/${source}/non-employee-bulk-upload`;
+    // An upload whose body has only begun to arrive.
+    const slow = [0].map(() => {
+      const request = http.request(`${server.baseUrl}${path}`, { method: 'POST', headers: { ...headers, 'content-length': String(1024 * 1024) } });
+      request.on('error', () => {});
+      request.write(head);
+      return request;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = await send(server.baseUrl, new http.Agent(), 'POST', path, headers, `${head}x\r\n--${boundary}--\r\n`);
+    assert.equal(second.status, 429, second.body);
+    assert.deepEqual(JSON.parse(second.body), { message: ' Rate Limit Exceeded ' });
+    for (const request of slow) request.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = await send(server.baseUrl, new http.Agent(), 'POST', path, headers, `${head}x\r\n--${boundary}--\r\n`);
+    assert.notEqual(after.status, 429, 'the one cut off lets the next one in');
+  });
+
   test('16 connections of wrong secrets for the admin client: a few checks, then 429s; another client still gets tokens', async () => {
     const other = await createApiUser(server, 'reporting', { rights: [] });
     const wrong = () => ({

@@ -185,6 +185,28 @@ describe('TokenRequestGuard', () => {
     assert.equal(results.filter((r) => !r.ok && r.reason === 'client_locked').length, 10 - checks);
   });
 
+  test('a burst for one client id takes one clean check; the rest wait apart, and other clients pass them', async () => {
+    const { directory, pending, settleAll } = handDirectory();
+    const guard = new TokenRequestGuard(directory, { clientFailures: 1000, addressFailures: 1000 });
+    // Nothing failed yet: only the concurrency marks the burst.
+    const burst = Array.from({ length: 8 }, (_, i) => guard.authenticate('admin', 'wrong', `10.0.2.${i}`));
+    await new Promise((resolve) => setImmediate(resolve));
+    const other = guard.authenticate('reporting', 'right', '10.0.3.1');
+    await new Promise((resolve) => setImmediate(resolve));
+    // One admin check in the clean lane, one in the suspect lane; `reporting` is checked beside
+    // them, or next in the clean lane: behind one check at most, not behind the burst.
+    assert.equal(pending.filter((p) => p.clientId === 'admin').length, 2);
+    if (!pending.some((p) => p.clientId === 'reporting')) pending.shift()!.settle();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(
+      pending.some((p) => p.clientId === 'reporting'),
+      pending.map((p) => p.clientId).join(),
+    );
+    while (pending.length > 0) await settleAll();
+    assert.equal((await other).ok, true);
+    for (const result of await Promise.all(burst)) assert.equal(result.ok, false);
+  });
+
   test('turned off, nothing locks', async () => {
     const { directory, settleAll } = handDirectory();
     const guard = new TokenRequestGuard(directory, false);

@@ -139,9 +139,13 @@ export function bulkOperations({ bulk }: Services): Operation[] {
       schema: { params: SourceParams, body: BulkUploadBody, response: { 202: NonEmployeeBulkUploadJob, ...ErrorResponses } },
       handler: async (request, reply) => {
         const principal = principalOf(request);
-        await bulk.assertCanUpload(principal, request.params.sourceId);
-        const job = await bulk.submit(principal, request.params.sourceId, await readUpload(request));
-        return reply.code(202).send(jobDto(job));
+        const release = await bulk.admit(principal, request.params.sourceId);
+        try {
+          const job = await bulk.submit(principal, request.params.sourceId, await readUpload(request));
+          return reply.code(202).send(jobDto(job));
+        } finally {
+          release();
+        }
       },
     }),
     operation({

@@ -29,7 +29,7 @@ import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
 import { LIMITS } from '../../domain/limits.js';
 import { caselessKey, controlCharacterProblem, isStorableText } from '../../domain/text.js';
-import { ApiError, assertThat, type Cause, DetailCode, fail } from '../../errors/api-error.js';
+import { ApiError, assertThat, type Cause, DetailCode, fail, RetryLaterError } from '../../errors/api-error.js';
 import type { NonEmployeeRecord } from '../records/model.js';
 import type { RecordService } from '../records/service.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
@@ -61,6 +61,13 @@ export interface Upload {
 }
 
 /** Media types a CSV file part may carry (browsers send several for .csv; curl sends octet-stream). */
+/**
+ * Uploads received and checked at once in a process, per identity and in all: each reads and
+ * checks up to 16 MiB, so a caller looping uploads on many connections gets 429 (Retry-After)
+ * before its body is parsed instead of a share of the event loop per connection.
+ */
+const UPLOADS_AT_ONCE = { perIdentity: 1, all: 3 } as const;
+
 const CSV_TYPES = /^(text\/.+|application\/(csv|x-csv|vnd\.ms-excel|octet-stream))$/i;
 
 /** The caps of the queue (see the module comment). */
@@ -92,6 +99,10 @@ export interface CsvDownload {
 export class BulkService {
   /** Called after a job is queued (the runner wakes up). */
   onQueued: () => void = () => {};
+
+  /** Uploads being received and checked, per identity and in all (see UPLOADS_AT_ONCE). */
+  private readonly receiving = new Map<string, number>();
+  private receivingAll = 0;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -135,6 +146,33 @@ export class BulkService {
   async assertCanUpload(principal: Principal, sourceId: string): Promise<Source> {
     assertThat(hasRight(principal, 'idn:nesr:create'), () => fail.forbidden('A bulk upload requires idn:nesr:create.'));
     return this.sources.findNamed(principal.tenantId, sourceId);
+  }
+
+  /**
+   * Lets an upload in before its body is read: the caller may upload, has fewer than
+   * UPLOADS_AT_ONCE uploads being received, and neither its source nor its tenant has reached a
+   * cap of the queue already (checked again, with the file's size, when the job is inserted).
+   * Returns what lets the next one in.
+   */
+  async admit(principal: Principal, sourceId: string): Promise<() => void> {
+    const source = await this.assertCanUpload(principal, sourceId);
+    const mine = this.receiving.get(principal.identityId) ?? 0;
+    if (mine >= UPLOADS_AT_ONCE.perIdentity || this.receivingAll >= UPLOADS_AT_ONCE.all) {
+      throw new RetryLaterError('too many uploads are being received', 1);
+    }
+    const passed = capPassed(await this.repo.pending(this.db, principal.tenantId, source.id), 0, this.caps);
+    if (passed) throw new ApiError(DetailCode.limitViolation, passed, [{ field: 'data', text: passed }]);
+    this.receiving.set(principal.identityId, (this.receiving.get(principal.identityId) ?? 0) + 1);
+    this.receivingAll++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.receivingAll--;
+      const left = (this.receiving.get(principal.identityId) ?? 1) - 1;
+      if (left === 0) this.receiving.delete(principal.identityId);
+      else this.receiving.set(principal.identityId, left);
+    };
   }
 
   async submit(principal: Principal, sourceId: string, upload: Upload | undefined): Promise<BulkJob> {

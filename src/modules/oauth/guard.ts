@@ -5,8 +5,9 @@
  *   failure locks the key for twice as long as the one before (1 s, 2 s, 4 s, … at most 15 min).
  *   A locked client id or address is answered 429 with `Retry-After` without checking the secret.
  * - Secret checks run in two lanes: requests naming a client id or coming from an address that
- *   failed lately wait in a lane of their own, so a flood of wrong secrets cannot delay
- *   everybody else's token requests; each lane holds a bounded queue (full: 429).
+ *   failed lately, or naming a client id whose secret is being checked already, wait in a lane
+ *   of their own, so a flood of wrong secrets cannot delay everybody else's token requests; each
+ *   lane holds a bounded queue (full: 429).
  * The counts live in the process: with several processes, each counts apart.
  */
 import { availableParallelism } from 'node:os';
@@ -38,6 +39,8 @@ export class TokenRequestGuard {
   readonly addresses: FailureThrottle;
   private readonly clean = new Lane(LANES.clean.limit, LANES.clean.queued);
   private readonly suspect = new Lane(LANES.suspect.limit, LANES.suspect.queued);
+  /** Secret checks in progress or waiting, per client id. */
+  private readonly checking = new Map<string, number>();
 
   constructor(
     private readonly directory: DirectoryService,
@@ -60,8 +63,10 @@ export class TokenRequestGuard {
   async authenticate(clientId: string, clientSecret: string, address: string): Promise<TokenAttempt> {
     const before = this.locked(clientId, address);
     if (before) return before;
-    const lane = this.clients.suspect(clientId) || this.addresses.suspect(address) ? this.suspect : this.clean;
+    const concurrent = this.checking.get(clientId) ?? 0;
+    const lane = concurrent > 0 || this.clients.suspect(clientId) || this.addresses.suspect(address) ? this.suspect : this.clean;
     let result: Awaited<ReturnType<DirectoryService['authenticate']>> | TokenAttempt;
+    this.checking.set(clientId, concurrent + 1);
     try {
       // Looked at again once its turn comes: requests that waited while others locked the client
       // id or the address are refused unchecked.
@@ -69,6 +74,10 @@ export class TokenRequestGuard {
     } catch (error) {
       if (error instanceof LaneBusyError) return { ok: false, reason: 'busy', retryAfterSeconds: 1 };
       throw error;
+    } finally {
+      const left = (this.checking.get(clientId) ?? 1) - 1;
+      if (left === 0) this.checking.delete(clientId);
+      else this.checking.set(clientId, left);
     }
     if (typeof result === 'object' && 'ok' in result) return result;
     if (typeof result === 'string') {

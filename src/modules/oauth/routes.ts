@@ -59,6 +59,7 @@ export function oauthRoutes(app: FastifyInstance, guard: TokenRequestGuard, toke
     {
       schema: { response: { 200: TokenResponse } },
       bodyLimit: TOKEN_BODY_LIMIT,
+      config: { drainUnread: false },
       // A body announced larger than the limit is refused before a byte of it is read, whatever
       // its media type (multipart bodies are read by the multipart plugin, not by the body parser).
       onRequest: (request, _reply, done) =>
