@@ -91,7 +91,7 @@ const LINE_BREAKING_BUT_TAB = /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u2028\u2
 
 /**
  * `text` on one line whatever it holds: every control character, and the Unicode line and
- * paragraph separators (U+2028, U+2029), written as `\uXXXX` (`\u000d`); TAB kept with `keepTabs`.
+ * paragraph separators (U+2028, U+2029), written as `\u` escapes of four hex digits (`\u000d`); TAB kept with `keepTabs`.
  * For text a reader must not mistake for structure (a line of a mail, a header).
  */
 export function asOneLine(text: string, keepTabs = false): string {

@@ -19,7 +19,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' };
 const form = (clientId: string, secret: string) =>
   new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }).toString();
-/** Every character of `text` as a JSON `\uXXXX` escape: the longest way to write it. */
+/** Every character of `text` as a JSON `\u` escape of four hex digits (`\u0061`): the longest way to write it. */
 const escaped = (text: string) => [...text].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
 
 describe('body limits and nesting', () => {

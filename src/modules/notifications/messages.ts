@@ -4,7 +4,7 @@
  *
  * No value a client wrote can forge the structure of a mail: every single-line value (names,
  * account names, addresses, dates, the source name) is shown on its line whatever the row holds,
- * its control characters and Unicode line separators written as `\uXXXX`; a comment is quoted,
+ * its control characters and Unicode line separators written as `\u` escapes (`\u000d`); a comment is quoted,
  * each of its lines beginning with `> `; the subject is one line.
  */
 import { asOneLine } from '../../domain/text.js';
