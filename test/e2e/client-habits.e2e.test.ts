@@ -139,6 +139,53 @@ describe('what real clients send', () => {
     assert.match(bad.body, /count must be boolean/);
   });
 
+  test('include-detail on GET approval item in any case, and as 1 or 0, on every flavour; anything else is a 400', async () => {
+    const json = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const made = await fetch(`${server.baseUrl}/v2024/non-employee-sources`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(sourceBody('Habits approved', ownerId, { approvers: [ownerId] })),
+    });
+    assert.equal(made.status, 200);
+    const approvedSource = ((await made.json()) as { id: string }).id;
+    const filed = await fetch(`${server.baseUrl}/v2024/non-employee-requests`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(recordBody(approvedSource, 'habit.detail', { manager: 'admin' })),
+    });
+    assert.equal(filed.status, 200);
+    const pending = (await filed.json()) as { id: string; approvalItems: { id: string }[] };
+    const itemId = pending.approvalItems[0]!.id;
+    const paths = [
+      `/v3/non-employee-approvals/${itemId}`,
+      `/beta/non-employee-approvals/${itemId}`,
+      `/v2024/non-employee-approvals/${itemId}`,
+      `/v2025/non-employee-approvals/${itemId}`,
+      `/v2026/non-employee-approvals/${itemId}`,
+      `/non-employee-approvals/v1/${itemId}`,
+    ];
+    for (const path of paths) {
+      for (const [value, detailed] of [
+        ['FALSE', false],
+        ['False', false],
+        ['false', false],
+        ['0', false],
+        ['TRUE', true],
+        ['True', true],
+        ['1', true],
+      ] as const) {
+        const res = await exchange(server.baseUrl, request('GET', `${path}?include-detail=${value}`));
+        assert.equal(res.status, 200, `${path} ${value}: ${res.body}`);
+        const item = JSON.parse(res.body);
+        assert.equal(item.id, itemId);
+        assert.equal(item.nonEmployeeRequest?.id, detailed ? pending.id : undefined, `${path} include-detail=${value}`);
+      }
+      const bad = await exchange(server.baseUrl, request('GET', `${path}?include-detail=yes`));
+      assert.equal(bad.status, 400, `${path}: ${bad.body}`);
+      assert.match(bad.body, /include-detail/);
+    }
+  });
+
   test('a body far over the limit: the whole of it is sent, and the 400 naming body comes back', async () => {
     const size = 12 * 1024 * 1024;
     const body = Buffer.alloc(size, 'a');
