@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { errorOf, harness, type Harness } from '../helpers/app.js';
 import { addAttribute, createSourceJson, recordBody, type SourceJson } from '../helpers/factories.js';
 import { HEX32, otherSpelling, UUID7 } from '../helpers/ids.js';
+import { bulkCalls, csv, row } from '../helpers/bulk.js';
 
 describe('ids and the names of a source', () => {
   let h: Harness;
@@ -119,5 +120,76 @@ describe('ids and the names of a source', () => {
     const template = await h.request('GET', `/v2024/non-employee-sources/${source.sourceId}/schema-attributes-template/download`, h.admin.token);
     assert.equal(template.statusCode, 200, template.body);
     assert.equal((await h.request('GET', `/v2024/non-employee-sources/${source.sourceId}`, h.admin.token)).statusCode, 404);
+  });
+
+  test("bulk upload, its status, its jobs and the records export take the source's sourceId; job and imported record ids are UUID v7", async () => {
+    const bulkSource = await createSourceJson(h, 'Bulk ids', h.admin.identity.id);
+    await addAttribute(h, bulkSource.id, 'department');
+    const bulk = bulkCalls(h);
+    const get = (path: string) => h.request('GET', path, h.admin.token);
+    const base = (name: string) => `/v2024/non-employee-sources/${name}`;
+    const names = [bulkSource.sourceId, otherSpelling(bulkSource.sourceId), bulkSource.id];
+
+    // No upload yet: status null by every name.
+    for (const name of names) {
+      const status = await get(`${base(name)}/non-employee-bulk-upload/status`);
+      assert.equal(status.statusCode, 200, `${name}: ${status.body}`);
+      assert.deepEqual(status.json(), { status: null });
+    }
+
+    const jobId = await bulk.queued(bulkSource.sourceId, csv(row('bulk.ids.one'), row('bulk.ids.two')));
+    assert.match(jobId, UUID7);
+    const job = await bulk.finished(bulkSource.sourceId, jobId);
+    assert.equal(job.status, 'COMPLETED', job.message ?? '');
+    assert.deepEqual(job.counts, { created: 2, updated: 0, unchanged: 0, failed: 0 });
+    // An update through the other spelling of the sourceId: the same source.
+    const again = await bulk.finished(
+      otherSpelling(bulkSource.sourceId),
+      await bulk.queued(otherSpelling(bulkSource.sourceId), csv(row('bulk.ids.one', 'IT'))),
+    );
+    assert.equal(again.status, 'COMPLETED', again.message ?? '');
+    assert.deepEqual(again.counts, { created: 0, updated: 1, unchanged: 0, failed: 0 });
+    assert.match(again.id, UUID7);
+    assert.ok(jobId < again.id, 'a later job has a later version 7 id');
+
+    for (const name of names) {
+      const status = await get(`${base(name)}/non-employee-bulk-upload/status`);
+      assert.deepEqual(status.json(), { status: 'COMPLETED' }, name);
+      const one = await get(`${base(name)}/non-employee-bulk-upload/jobs/${jobId}`);
+      assert.equal(one.statusCode, 200, `${name}: ${one.body}`);
+      assert.equal(one.json().id, jobId);
+      assert.equal(one.json().sourceId, bulkSource.id, 'responses carry the id');
+      const listed = await get(`${base(name)}/non-employee-bulk-upload/jobs`);
+      assert.equal(listed.statusCode, 200, `${name}: ${listed.body}`);
+      assert.deepEqual(
+        (listed.json() as { id: string; sourceId: string }[]).map((j) => [j.id, j.sourceId]),
+        [
+          [again.id, bulkSource.id],
+          [jobId, bulkSource.id],
+        ],
+      );
+      const errors = await get(`${base(name)}/non-employee-bulk-upload/jobs/${jobId}/errors`);
+      assert.equal(errors.statusCode, 200, `${name}: ${errors.body}`);
+      const exported = await get(`${base(name)}/non-employees/download`);
+      assert.equal(exported.statusCode, 200, `${name}: ${exported.body}`);
+      assert.match(exported.headers['content-type'] as string, /^text\/csv/);
+      assert.match(exported.body, /^bulk\.ids\.one,.*,IT$/m);
+      assert.match(exported.body, /^bulk\.ids\.two,.*,Sales$/m);
+    }
+    // A job is found only under its own source, by either of its names.
+    assert.equal((await get(`${base(other.sourceId)}/non-employee-bulk-upload/jobs/${jobId}`)).statusCode, 404);
+    assert.equal((await get(`${base(other.id)}/non-employee-bulk-upload/jobs/${jobId}`)).statusCode, 404);
+
+    const imported = await get(`${records}?filters=${encodeURIComponent(`sourceId eq "${bulkSource.id}"`)}&sorters=accountName`);
+    assert.equal(imported.statusCode, 200, imported.body);
+    const list = imported.json() as { id: string; accountName: string; sourceId: string }[];
+    assert.deepEqual(
+      list.map((r) => [r.accountName, r.sourceId]),
+      [
+        ['bulk.ids.one', bulkSource.id],
+        ['bulk.ids.two', bulkSource.id],
+      ],
+    );
+    for (const record of list) assert.match(record.id, UUID7, record.accountName);
   });
 });
