@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorOf, harness, type Harness } from '../helpers/app.js';
-import { createSource, recordBody } from '../helpers/factories.js';
+import { createSource, identityId, recordBody } from '../helpers/factories.js';
 
 describe('names regardless of case', () => {
   let h: Harness;
@@ -58,33 +58,74 @@ describe('names regardless of case', () => {
     assert.equal(unknown.statusCode, 400);
   });
 
-  test('text sorters sort regardless of case: alpha before Mike', async () => {
+  test('text sorters sort regardless of case: alpha before Mike, on every caseless field', async () => {
+    // Each word sorts differently with case (Mike, Zed, alpha, bravo) than without (alpha, bravo, Mike, Zed).
+    const WORDS = ['Mike', 'alpha', 'Zed', 'bravo'];
+    const ASC = ['alpha', 'bravo', 'Mike', 'Zed'];
+    const DESC = [...ASC].reverse();
+    // Managers named by the words, so that the manager sorter sorts them too.
+    for (const word of WORDS) await identityId(h, word);
     // An approver keeps the requests pending: none becomes a record.
     const source = await createSource(h, 'Sorted', h.admin.identity.id, { approvers: [h.admin.identity.id] });
-    for (const [accountName, firstName] of [
-      ['s.1', 'Mike'],
-      ['s.2', 'alpha'],
-      ['s.3', 'Zed'],
-      ['s.4', 'bravo'],
-    ]) {
-      assert.equal((await create(accountName!, { firstName }, source)).statusCode, 200);
-      assert.equal((await h.request('POST', requests, h.admin.token, recordBody(source, `r${accountName}`, { firstName }))).statusCode, 200);
+    const fields = (word: string) => ({ firstName: word, lastName: word, email: `${word}@example.com`, phone: word, manager: word });
+    for (const word of WORDS) {
+      const record = await create(word, fields(word), source);
+      assert.equal(record.statusCode, 200, record.body);
+      const request = await h.request('POST', requests, h.admin.token, recordBody(source, `${word}.r`, { ...fields(word), manager: 'jane.doe' }));
+      assert.equal(request.statusCode, 200, request.body);
     }
-    const names = async (url: string) => ((await h.request('GET', url, h.admin.token)).json() as { firstName: string }[]).map((r) => r.firstName);
+    const listed = async (url: string) => {
+      const res = await h.request('GET', url, h.admin.token);
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json() as Record<string, string>[];
+    };
+    /** The word a row carries in a field: accountName `Mike.r` and email `Mike@example.com` are Mike. */
+    const word = (value: string) => value.replace(/(\.r|@example\.com)$/, '');
     const filter = `filters=${encodeURIComponent(`sourceId eq "${source}"`)}`;
-    assert.deepEqual(await names(`${records}?${filter}&sorters=firstName`), ['alpha', 'bravo', 'Mike', 'Zed']);
-    assert.deepEqual(await names(`${records}?${filter}&sorters=-firstName`), ['Zed', 'Mike', 'bravo', 'alpha']);
-    // Across sources too (the per-source merge), and on requests.
-    const all = await names(`${records}?sorters=firstName&limit=250`);
+    for (const field of ['accountName', 'firstName', 'lastName', 'email', 'phone', 'manager']) {
+      const asc = await listed(`${records}?${filter}&sorters=${field}`);
+      assert.deepEqual(
+        asc.map((r) => word(r[field]!)),
+        ASC,
+        `records sorters=${field}`,
+      );
+      const desc = await listed(`${records}?${filter}&sorters=-${field}`);
+      assert.deepEqual(
+        desc.map((r) => word(r[field]!)),
+        DESC,
+        `records sorters=-${field}`,
+      );
+    }
+    for (const field of ['accountName', 'firstName', 'lastName', 'email', 'phone']) {
+      const asc = await listed(`${requests}?requested-for=me&${filter}&sorters=${field}`);
+      assert.deepEqual(
+        asc.map((r) => word(r[field]!)),
+        ASC,
+        `requests sorters=${field}`,
+      );
+      const desc = await listed(`${requests}?requested-for=me&${filter}&sorters=-${field}`);
+      assert.deepEqual(
+        desc.map((r) => word(r[field]!)),
+        DESC,
+        `requests sorters=-${field}`,
+      );
+    }
+    // Across sources too (the per-source merge).
+    const all = await listed(`${records}?sorters=firstName&limit=250`);
     assert.deepEqual(
-      all.filter((n) => ['Mike', 'alpha', 'Zed', 'bravo'].includes(n)),
-      ['alpha', 'bravo', 'Mike', 'Zed'],
+      all.map((r) => r.firstName).filter((n) => WORDS.includes(n!)),
+      ASC,
     );
-    assert.deepEqual(await names(`${requests}?requested-for=me&${filter}&sorters=firstName`), ['alpha', 'bravo', 'Mike', 'Zed']);
-    const sources = (await h.request('GET', '/v2024/non-employee-sources?sorters=name', h.admin.token)).json() as { name: string }[];
+    const allDesc = await listed(`${records}?sorters=-firstName&limit=250`);
     assert.deepEqual(
-      sources.map((s) => s.name),
-      ['Case', 'Other case', 'Sorted'],
+      allDesc.map((r) => r.firstName).filter((n) => WORDS.includes(n!)),
+      DESC,
     );
+    // Source names: Case, Mike, Other case, Sorted, alpha, bravo by code point.
+    for (const name of ['Mike', 'alpha', 'bravo']) await createSource(h, name, h.admin.identity.id);
+    const sourceNames = async (sorters: string) => (await listed(`/v2024/non-employee-sources?sorters=${sorters}`)).map((s) => s.name);
+    const SOURCES = ['alpha', 'bravo', 'Case', 'Mike', 'Other case', 'Sorted'];
+    assert.deepEqual(await sourceNames('name'), SOURCES);
+    assert.deepEqual(await sourceNames('-name'), [...SOURCES].reverse());
   });
 });
