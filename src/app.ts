@@ -281,7 +281,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const takesMultipart = (op: Operation) => op.consumes?.includes('multipart/form-data') === true;
 
   // Public scope: token issuance, keys, health and the API description.
-  const guard = new TokenRequestGuard(directory, config.authThrottle);
+  const guard = new TokenRequestGuard(directory, config.authThrottle, { audit: { events: services.events, tenantId: config.tenant } });
   await app.register(withMultipart((scope) => oauthRoutes(scope, guard, tokens)));
   app.get('/health', async () => ({ status: 'ok' }));
   const admin = [...adminRoutes(services), ...auditRoutes(services)];

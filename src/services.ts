@@ -63,8 +63,13 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   let attributes: SchemaAttributeService | undefined;
   let records: RecordService | undefined;
 
-  const directory = new DirectoryService(k, new DirectoryRepository(), new SecretHasher(config.secretHashCost), (tenantId, id) =>
-    sources!.naming(tenantId, id),
+  const events = new EventLog(k, new EventRepository(db.dialect));
+  const directory = new DirectoryService(
+    k,
+    new DirectoryRepository(),
+    new SecretHasher(config.secretHashCost),
+    (tenantId, id) => sources!.naming(tenantId, id),
+    events,
   );
   const tokens = new TokenService(k, config.tokenTtl, loadKeyRing(config.keyEncryptionKey, config.keyEncryptionKeyPrevious));
   await tokens.init();
@@ -72,19 +77,22 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
     config.tenant,
     config.adminClientId && config.adminClientSecret ? { clientId: config.adminClientId, clientSecret: config.adminClientSecret } : undefined,
   );
-  const events = new EventLog(k, new EventRepository(db.dialect));
   sources = new SourceService(k, new SourceRepository(), directory, events, (trx, tenantId, sourceId, now) =>
     attributes!.createSystemAttributes(trx, tenantId, sourceId, now),
   );
-  attributes = new SchemaAttributeService(k, new SchemaAttributeRepository(), sources, (trx, tenantId, sourceId, names) =>
-    records!.removeCustomValues(trx, tenantId, sourceId, names),
+  attributes = new SchemaAttributeService(
+    k,
+    new SchemaAttributeRepository(),
+    sources,
+    (trx, tenantId, sourceId, names) => records!.removeCustomValues(trx, tenantId, sourceId, names),
+    events,
   );
-  records = new RecordService(k, new RecordRepository(db.dialect), attributes, sources, directory);
+  records = new RecordService(k, new RecordRepository(db.dialect), attributes, sources, directory, events);
   const notifications = new NotificationService(k, new NotificationRepository(db.dialect), directory, { smtpUrl: config.smtpUrl, from: config.mailFrom });
   const requestRepository = new RequestRepository();
   const workflow = new ApprovalWorkflow(requestRepository, records, notifications, directory);
-  const requests = new RequestService(k, requestRepository, workflow, records, sources, directory, notifications);
-  const approvals = new ApprovalService(k, requestRepository, workflow, attributes, directory, notifications);
+  const requests = new RequestService(k, requestRepository, workflow, records, sources, directory, notifications, events);
+  const approvals = new ApprovalService(k, requestRepository, workflow, attributes, directory, notifications, events);
   const bulkRepository = new BulkRepository(db.dialect);
   const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory }, { ...config.bulk, soleProcess: !db.shared });
   const bulk = new BulkService(k, bulkRepository, attributes, sources, records, config.bulk);

@@ -137,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
       if (!values.alias) throw new UsageError('identities add needs --alias');
       if (values.admin && values.rights) throw new UsageError('--admin and --rights exclude each other');
       const identity = { alias: values.alias, name: values.name, email: values.email, admin: values.admin ?? false, rights: rightsOf(values.rights) };
-      await withCore(config, async ({ services }) => print(await services.directory.createIdentity(config.tenant, identity)));
+      await withCore(config, async ({ services }) => print(await services.directory.createIdentity(config.tenant, identity, null)));
       return 0;
     }
     case 'clients': {
@@ -147,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
       await withCore(config, async ({ services }) => {
         const identity = await services.directory.identityByAlias(config.tenant, values.identity!);
         if (!identity) throw new ApiError('404 Not found', `No identity with alias "${values.identity}".`);
-        print(await services.directory.createClient(config.tenant, identity.id));
+        print(await services.directory.createClient(config.tenant, identity.id, null));
       });
       return 0;
     }

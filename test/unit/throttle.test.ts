@@ -122,7 +122,7 @@ describe('TokenRequestGuard', () => {
   test('locks a client id after its threshold, and an address after its own; Retry-After in seconds', async () => {
     const c = clock();
     const { directory, settleAll } = handDirectory();
-    const guard = new TokenRequestGuard(directory, { clientFailures: 2, addressFailures: 3 }, c.now);
+    const guard = new TokenRequestGuard(directory, { clientFailures: 2, addressFailures: 3 }, { now: c.now });
     const attempt = (clientId: string, secret: string, address: string) => {
       const result = guard.authenticate(clientId, secret, address);
       void settleAll();

@@ -9,6 +9,7 @@ import { fail } from '../../errors/api-error.js';
 import { type Route, route, BODY_LIMITS } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
+import { actorOf } from '../events/model.js';
 import type { Services } from '../../services.js';
 import { ClientCredentials, ClientIdParam, ClientSummary, Identity, IdentityBody, IdParam, Page, Workgroup, WorkgroupBody, WorkgroupPatch } from './schemas.js';
 
@@ -16,6 +17,12 @@ function requireAdmin(request: FastifyRequest) {
   const principal = principalOf(request);
   if (!principal.admin) throw fail.forbidden('Only an org admin may use the admin API.');
   return principal;
+}
+
+/** The org admin's tenant, and the admin as the actor of the change. */
+function adminChange(request: FastifyRequest) {
+  const principal = requireAdmin(request);
+  return { tenantId: principal.tenantId, actor: actorOf(principal) };
 }
 
 const tag = 'Admin';
@@ -30,7 +37,10 @@ export function adminRoutes({ directory }: Services): Route[] {
       tag,
       summary: 'Create an identity',
       schema: { body: IdentityBody, response: { 200: Identity, ...ErrorResponses } },
-      handler: async (request) => directory.createIdentity(requireAdmin(request).tenantId, request.body),
+      handler: async (request) => {
+        const { tenantId, actor } = adminChange(request);
+        return directory.createIdentity(tenantId, request.body, actor);
+      },
     }),
     route({
       id: 'listIdentities',
@@ -62,7 +72,10 @@ export function adminRoutes({ directory }: Services): Route[] {
       tag,
       summary: 'Create an API client of an identity; its secret is shown once',
       schema: { params: IdParam, response: { 200: ClientCredentials, ...ErrorResponses } },
-      handler: async (request) => directory.createClient(requireAdmin(request).tenantId, normalizeId(request.params.id)),
+      handler: async (request) => {
+        const { tenantId, actor } = adminChange(request);
+        return directory.createClient(tenantId, normalizeId(request.params.id), actor);
+      },
     }),
     route({
       id: 'listClients',
@@ -81,7 +94,8 @@ export function adminRoutes({ directory }: Services): Route[] {
       summary: 'Delete an API client; its tokens stop working',
       schema: { params: ClientIdParam, response: none },
       handler: async (request, reply) => {
-        await directory.deleteClient(requireAdmin(request).tenantId, request.params.clientId);
+        const { tenantId, actor } = adminChange(request);
+        await directory.deleteClient(tenantId, request.params.clientId, actor);
         return reply.code(204).send(null);
       },
     }),
@@ -93,8 +107,10 @@ export function adminRoutes({ directory }: Services): Route[] {
       summary: 'Create a governance group',
       schema: { body: WorkgroupBody, response: { 200: Workgroup, ...ErrorResponses } },
       bodyLimit: BODY_LIMITS.large,
-      handler: async (request) =>
-        directory.createWorkgroup(requireAdmin(request).tenantId, { ...request.body, members: request.body.members.map(normalizeId) }),
+      handler: async (request) => {
+        const { tenantId, actor } = adminChange(request);
+        return directory.createWorkgroup(tenantId, { ...request.body, members: request.body.members.map(normalizeId) }, actor);
+      },
     }),
     route({
       id: 'listWorkgroups',
@@ -125,7 +141,8 @@ export function adminRoutes({ directory }: Services): Route[] {
       handler: async (request) => {
         const { members, ...rest } = request.body;
         const changes = { ...rest, ...(members ? { members: members.map(normalizeId) } : {}) };
-        return directory.updateWorkgroup(requireAdmin(request).tenantId, normalizeId(request.params.id), changes);
+        const { tenantId, actor } = adminChange(request);
+        return directory.updateWorkgroup(tenantId, normalizeId(request.params.id), changes, actor);
       },
     }),
     route({
@@ -136,7 +153,8 @@ export function adminRoutes({ directory }: Services): Route[] {
       summary: 'Delete a governance group no source names',
       schema: { params: IdParam, response: none },
       handler: async (request, reply) => {
-        await directory.deleteWorkgroup(requireAdmin(request).tenantId, normalizeId(request.params.id));
+        const { tenantId, actor } = adminChange(request);
+        await directory.deleteWorkgroup(tenantId, normalizeId(request.params.id), actor);
         return reply.code(204).send(null);
       },
     }),

@@ -11,6 +11,8 @@ import type { Database } from '../../db/types.js';
 import { nowIso } from '../../domain/ids.js';
 import { controlCharacterProblem, type TextKind } from '../../domain/text.js';
 import { assertThat, type Cause, fail } from '../../errors/api-error.js';
+import { type Actor, type Changes, changesOf, type EventInput } from '../events/model.js';
+import type { EventLog } from '../events/service.js';
 import type { ClientCredentials, Identity, Member, Workgroup } from './model.js';
 import type { DirectoryRepository } from './repository.js';
 
@@ -65,9 +67,18 @@ export class DirectoryService {
     private readonly repo: DirectoryRepository,
     private readonly secrets: SecretHasher,
     private readonly groupReferences: GroupReferences,
+    private readonly events: EventLog,
   ) {}
 
-  async createIdentity(tenantId: string, input: NewIdentity): Promise<Identity> {
+  /** Appends one event about a directory object, in the caller's transaction. */
+  private logEvent(trx: Exec, tenantId: string, actor: Actor, type: string, id: string, object: unknown, changes?: Changes): Promise<unknown> {
+    const [kind] = type.split('.');
+    const event: EventInput = { type, actor, target: { type: kind!, id }, data: changes ? { object, changes } : { object } };
+    return this.events.append(trx, tenantId, [event]);
+  }
+
+  /** Creates an identity; `actor` is who asks (null: the server, or the command line on its host). */
+  async createIdentity(tenantId: string, input: NewIdentity, actor: Actor = null): Promise<Identity> {
     refuseControlCharacters({ alias: input.alias, name: input.name, email: input.email });
     const identity: Identity = {
       id: newId(),
@@ -78,7 +89,10 @@ export class DirectoryService {
       rights: [...new Set(input.rights ?? [])],
     };
     try {
-      await this.repo.insertIdentity(this.db, tenantId, identity, nowIso());
+      await transaction(this.db, async (trx) => {
+        await this.repo.insertIdentity(trx, tenantId, identity, nowIso());
+        await this.logEvent(trx, tenantId, actor, 'identity.created', identity.id, identity);
+      });
     } catch (error) {
       if (uniqueViolation(error) === 'identities_alias_key') throw fail.referenceConflict(`An identity with alias "${input.alias}" already exists.`, 'alias');
       throw error;
@@ -150,12 +164,17 @@ export class DirectoryService {
   // API clients -------------------------------------------------------------------------------
 
   /** Creates an API client for an identity; the secret is returned once and stored hashed. */
-  async createClient(tenantId: string, identityId: string, wanted?: ClientCredentials): Promise<ClientCredentials> {
+  async createClient(tenantId: string, identityId: string, actor: Actor = null, wanted?: ClientCredentials): Promise<ClientCredentials> {
     await this.findIdentity(tenantId, identityId);
     if (wanted) refuseControlCharacters({ clientId: wanted.clientId });
     const credentials = wanted ?? { clientId: newId(), clientSecret: newSecret() };
+    const hash = await this.secrets.hash(credentials.clientSecret);
     try {
-      await this.repo.insertClient(this.db, tenantId, credentials.clientId, identityId, await this.secrets.hash(credentials.clientSecret), nowIso());
+      await transaction(this.db, async (trx) => {
+        const created = nowIso();
+        await this.repo.insertClient(trx, tenantId, credentials.clientId, identityId, hash, created);
+        await this.logEvent(trx, tenantId, actor, 'client.created', credentials.clientId, { clientId: credentials.clientId, identityId, created });
+      });
     } catch (error) {
       if (uniqueViolation(error)) throw fail.referenceConflict(`A client with id "${credentials.clientId}" already exists.`, 'clientId');
       throw error;
@@ -174,7 +193,7 @@ export class DirectoryService {
     const fresh = !identity;
     if (!identity) {
       try {
-        identity = await this.createIdentity(tenantId, { alias: ADMIN_ALIAS, name: 'Organization Administrator', admin: true });
+        identity = await this.createIdentity(tenantId, { alias: ADMIN_ALIAS, name: 'Organization Administrator', admin: true }, null);
       } catch (error) {
         // Another process on the same database created it first.
         identity = await this.identityByAlias(tenantId, ADMIN_ALIAS);
@@ -183,13 +202,18 @@ export class DirectoryService {
     }
     if (configured) {
       const existing = await this.repo.clientWithIdentity(this.db, configured.clientId);
-      if (!existing) await this.createClient(tenantId, identity.id, configured);
+      if (!existing) await this.createClient(tenantId, identity.id, null, configured);
       else if (!(await this.secrets.verify(configured.clientSecret, existing.secretHash))) {
-        await this.repo.updateClientSecret(this.db, configured.clientId, await this.secrets.hash(configured.clientSecret));
+        const hash = await this.secrets.hash(configured.clientSecret);
+        await transaction(this.db, async (trx) => {
+          await this.repo.updateClientSecret(trx, configured.clientId, hash);
+          const object = { clientId: configured.clientId, identityId: identity.id };
+          await this.logEvent(trx, tenantId, null, 'client.secret_changed', configured.clientId, object);
+        });
       }
       return { identity };
     }
-    if (fresh) return { identity, generated: await this.createClient(tenantId, identity.id) };
+    if (fresh) return { identity, generated: await this.createClient(tenantId, identity.id, null) };
     return { identity };
   }
 
@@ -235,8 +259,13 @@ export class DirectoryService {
   }
 
   /** Deletes an API client: its tokens stop working. */
-  async deleteClient(tenantId: string, clientId: string): Promise<void> {
-    const deleted = await this.repo.deleteClient(this.db, tenantId, clientId);
+  async deleteClient(tenantId: string, clientId: string, actor: Actor): Promise<void> {
+    const deleted = await transaction(this.db, async (trx) => {
+      const client = await this.repo.clientWithIdentity(trx, clientId);
+      if (!client || client.tenantId !== tenantId || !(await this.repo.deleteClient(trx, tenantId, clientId))) return false;
+      await this.logEvent(trx, tenantId, actor, 'client.deleted', clientId, { clientId, identityId: client.identity.id });
+      return true;
+    });
     this.clientStatus.set(clientId, { active: false, until: Date.now() + CLIENT_STATUS_TTL_MS });
     assertThat(deleted, () => fail.notFound(`API client ${clientId} was not found.`));
   }
@@ -250,7 +279,7 @@ export class DirectoryService {
     return unique;
   }
 
-  async createWorkgroup(tenantId: string, input: WorkgroupInput): Promise<Workgroup> {
+  async createWorkgroup(tenantId: string, input: WorkgroupInput, actor: Actor = null): Promise<Workgroup> {
     refuseControlCharacters({ name: input.name, description: input.description }, ['description']);
     const now = nowIso();
     const group: Workgroup = {
@@ -261,7 +290,10 @@ export class DirectoryService {
       created: now,
       modified: now,
     };
-    await this.saveWorkgroup(group, (trx) => this.repo.insertWorkgroup(trx, tenantId, group));
+    await this.saveWorkgroup(group, async (trx) => {
+      await this.repo.insertWorkgroup(trx, tenantId, group);
+      await this.logEvent(trx, tenantId, actor, 'workgroup.created', group.id, group);
+    });
     return this.getWorkgroup(tenantId, group.id);
   }
 
@@ -275,7 +307,7 @@ export class DirectoryService {
     return this.repo.listWorkgroups(this.db, tenantId, limit, offset);
   }
 
-  async updateWorkgroup(tenantId: string, id: string, changes: Partial<WorkgroupInput>): Promise<Workgroup> {
+  async updateWorkgroup(tenantId: string, id: string, changes: Partial<WorkgroupInput>, actor: Actor): Promise<Workgroup> {
     refuseControlCharacters({ name: changes.name, description: changes.description }, ['description']);
     const group = await this.getWorkgroup(tenantId, id);
     const next: Workgroup = {
@@ -285,19 +317,27 @@ export class DirectoryService {
       members: changes.members ? await this.checkMembers(tenantId, changes.members) : group.members,
       modified: nowIso(),
     };
-    await this.saveWorkgroup(next, (trx) => this.repo.updateWorkgroup(trx, tenantId, next));
+    await this.saveWorkgroup(next, async (trx) => {
+      await this.repo.updateWorkgroup(trx, tenantId, next);
+      await this.logEvent(trx, tenantId, actor, 'workgroup.updated', id, next, changesOf(group, next, ['name', 'description', 'members']));
+    });
     return this.getWorkgroup(tenantId, id);
   }
 
   /** Refused while a source names the group as approver or account manager (it would dangle). */
-  async deleteWorkgroup(tenantId: string, id: string): Promise<void> {
+  async deleteWorkgroup(tenantId: string, id: string, actor: Actor): Promise<void> {
     const sources = await this.groupReferences(tenantId, id);
     if (sources.length > 0) {
       throw fail.referenceConflict(
         `Governance group ${id} is an approver or account manager of non-employee sources ${sources.join(', ')}; remove it from them first.`,
       );
     }
-    const deleted = await this.repo.deleteWorkgroup(this.db, tenantId, id);
+    const deleted = await transaction(this.db, async (trx) => {
+      const group = await this.repo.workgroupById(trx, tenantId, id);
+      if (!group || !(await this.repo.deleteWorkgroup(trx, tenantId, id))) return false;
+      await this.logEvent(trx, tenantId, actor, 'workgroup.deleted', id, group);
+      return true;
+    });
     assertThat(deleted, () => fail.notFound(`Governance group ${id} was not found.`));
   }
 

@@ -23,11 +23,13 @@ export type Changes = Record<string, { old: unknown; new: unknown }>;
 
 /**
  * The data of a change: the object after it (before it, for a deletion) and, for an update, the
- * fields that changed.
+ * fields that changed; some types add context (docs/events.md names it), such as the request an
+ * approval item belongs to.
  */
 export interface ChangeData {
   object: unknown;
   changes?: Changes;
+  [context: string]: unknown;
 }
 
 /** What a change appends to the log (EventLog.append). */

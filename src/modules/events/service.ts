@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import { parseListFilter } from '../../collections/query.js';
-import { type Exec, transaction } from '../../db/dialect.js';
+import { afterCommit, type Exec, transaction } from '../../db/dialect.js';
 import type { Database, EventTable } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
 import { assertThat, fail } from '../../errors/api-error.js';
@@ -36,10 +36,21 @@ const DAY_MS = 24 * 3600 * 1000;
 export const CSV_HEADER = ['id', 'seq', 'time', 'type', 'actorId', 'actorAlias', 'targetType', 'targetId', 'sourceId', 'data', 'hash'];
 
 export class EventLog {
+  private readonly appendListeners: (() => void)[] = [];
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly repo: EventRepository,
   ) {}
+
+  /** `listener` runs after each transaction that appended events commits (the event consumers' wake). */
+  onAppend(listener: () => void): void {
+    this.appendListeners.push(listener);
+  }
+
+  private readonly appended = (): void => {
+    for (const listener of this.appendListeners) listener();
+  };
 
   /**
    * Appends `events`, in order, to the tenant's chain, in the caller's transaction `trx`: they
@@ -72,7 +83,13 @@ export class EventLog {
     });
     await this.repo.insert(trx, rows);
     await this.repo.moveHead(trx, tenantId, seq, prev);
+    afterCommit(trx, this.appended);
     return rows.map(toAuditEvent);
+  }
+
+  /** Appends one event in a transaction of its own: for what changes nothing else (a sign-in). */
+  async record(tenantId: string, event: EventInput): Promise<void> {
+    await transaction(this.db, (trx) => this.append(trx, tenantId, [event]));
   }
 
   /**

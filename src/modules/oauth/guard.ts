@@ -14,6 +14,8 @@ import { availableParallelism } from 'node:os';
 import { FailureThrottle, Lane, LaneBusyError, type ThrottleOptions } from '../../auth/throttle.js';
 import type { AuthThrottle } from '../../config/config.js';
 import type { Authenticated, DirectoryService } from '../directory/service.js';
+import type { Actor } from '../events/model.js';
+import type { EventLog } from '../events/service.js';
 
 const MINUTE = 60_000;
 const LOCKS = { baseMs: 1000, maxMs: 15 * MINUTE, forgetMs: 15 * MINUTE, maxKeys: 100_000 } as const;
@@ -33,6 +35,16 @@ export type TokenAttempt =
 /** A throttle that never locks (the defences turned off). */
 const OFF: ThrottleOptions = { threshold: Number.POSITIVE_INFINITY, ...LOCKS, maxKeys: 0 };
 
+export interface GuardOptions {
+  now?: () => number;
+  /**
+   * Where token requests whose secret was checked are written: `auth.token_issued` in the client's
+   * tenant, `auth.token_refused` (a wrong secret or an unknown client id) in `tenantId`. Requests
+   * refused unchecked (locked, busy) are only logged: a flood of them writes nothing.
+   */
+  audit?: { events: EventLog; tenantId: string };
+}
+
 export class TokenRequestGuard {
   readonly clients: FailureThrottle;
   /** Failed authentications per source address: token requests and API requests alike. */
@@ -42,11 +54,14 @@ export class TokenRequestGuard {
   /** Secret checks in progress or waiting, per client id. */
   private readonly checking = new Map<string, number>();
 
+  private readonly audit: GuardOptions['audit'];
+
   constructor(
     private readonly directory: DirectoryService,
     limits: AuthThrottle | false,
-    now: () => number = Date.now,
+    { now = Date.now, audit }: GuardOptions = {},
   ) {
+    this.audit = audit;
     this.clients = new FailureThrottle(limits ? { threshold: limits.clientFailures, ...LOCKS } : OFF, now);
     this.addresses = new FailureThrottle(limits ? { threshold: limits.addressFailures, ...LOCKS } : OFF, now);
   }
@@ -83,9 +98,18 @@ export class TokenRequestGuard {
     if (typeof result === 'string') {
       this.clients.failed(clientId);
       this.addresses.failed(address);
+      await this.log(this.audit?.tenantId, null, 'auth.token_refused', clientId, { clientId: clientId.slice(0, 128), address, reason: result });
       return { ok: false, reason: result };
     }
     this.clients.succeeded(clientId);
+    const { identity, tenantId } = result;
+    await this.log(tenantId, { id: identity.id, alias: identity.alias }, 'auth.token_issued', clientId, { clientId, identityId: identity.id, address });
     return { ok: true, ...result };
+  }
+
+  /** Writes a sign-in or a refused secret to the audit trail, when there is one. */
+  private async log(tenantId: string | undefined, actor: Actor, type: string, clientId: string, object: object): Promise<void> {
+    if (!this.audit || tenantId === undefined) return;
+    await this.audit.events.record(tenantId, { type, actor, target: { type: 'client', id: clientId.slice(0, 128) }, data: { object } });
   }
 }

@@ -125,11 +125,11 @@ export class RecordRepository {
     return updated;
   }
 
-  /** Deletes the records; the ids and sources of those that existed. */
-  async delete(db: Exec, tenantId: string, ids: readonly string[]): Promise<RecordPlace[]> {
+  /** Deletes the records; those that existed, as they were. */
+  async delete(db: Exec, tenantId: string, ids: readonly string[]): Promise<NonEmployeeRecord[]> {
     if (ids.length === 0) return [];
-    const rows = await db.deleteFrom('records').where('tenant_id', '=', tenantId).where('id', 'in', ids).returning(['id', 'source_id']).execute();
-    return rows.map((r) => ({ id: r.id, sourceId: r.source_id }));
+    const rows = await db.deleteFrom('records').where('tenant_id', '=', tenantId).where('id', 'in', ids).returningAll().execute();
+    return rows.map(toRecord);
   }
 
   /** Removes `keys` from the `data` of every record of a source that has one of them. */

@@ -25,6 +25,8 @@ import type { PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
 import { assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
+import { type Actor, actorOf, type Changes, changesOf, type EventInput } from '../events/model.js';
+import type { EventLog } from '../events/service.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import type { Source } from '../sources/model.js';
 import type { SourceService } from '../sources/service.js';
@@ -50,6 +52,17 @@ const sourceGone = (sourceId: string) => fail.invalid([{ field: 'sourceId', text
 /** A source has no slot left for a new record. */
 export const sourceFull = () => fail.limitViolation(`A non-employee source can hold at most ${LIMITS.recordsPerSource} records.`);
 
+/** The fields a `record.updated` event compares. */
+export const RECORD_FIELDS = ['accountName', 'firstName', 'lastName', 'email', 'phone', 'manager', 'startDate', 'endDate', 'data'] as const;
+
+/** A record after a change (as it was, for a deletion), and what an update changed. */
+export interface RecordChange {
+  record: NonEmployeeRecord;
+  changes?: Changes;
+}
+
+type RecordVerb = 'created' | 'updated' | 'deleted';
+
 export class RecordService {
   constructor(
     private readonly db: Kysely<Database>,
@@ -57,7 +70,27 @@ export class RecordService {
     private readonly attributes: SchemaAttributeService,
     private readonly sources: SourceService,
     private readonly directory: DirectoryService,
+    private readonly events: EventLog,
   ) {}
+
+  /** Appends, in the caller's transaction, one `record.<verb>` event per record. */
+  logEvents(trx: Exec, tenantId: string, actor: Actor, verb: RecordVerb, records: readonly RecordChange[]): Promise<unknown> {
+    return this.events.append(
+      trx,
+      tenantId,
+      records.map((change) => this.event(actor, verb, change)),
+    );
+  }
+
+  /** The `record.<verb>` event of a change, for a caller that appends it with others. */
+  event(actor: Actor, verb: RecordVerb, { record, changes }: RecordChange): EventInput {
+    return {
+      type: `record.${verb}`,
+      actor,
+      target: { type: 'record', id: record.id, sourceId: record.sourceId },
+      data: changes ? { object: record, changes } : { object: record },
+    };
+  }
 
   /**
    * Checks a NonEmployeeRequestBody against the source it names (its schema attributes) and the
@@ -118,19 +151,17 @@ export class RecordService {
     return this.repo.updateMany(trx, tenantId, records, between);
   }
 
-  /** A new record made of a validated body, in its own transaction. No authorization. */
-  async persist(tenantId: string, value: NormalisedRecord): Promise<NonEmployeeRecord> {
-    const now = nowIso();
-    const record: NonEmployeeRecord = { id: newUuid(), ...value, created: now, modified: now };
-    const inserted = await transaction(this.db, (trx) => this.insertNew(trx, tenantId, value.sourceId, [record]));
-    if (!inserted) throw sourceFull();
-    return record;
-  }
-
   async create(principal: Principal, input: RecordInput): Promise<NonEmployeeRecord> {
     assertThat(hasRight(principal, 'idn:nesr:create'), () => fail.forbidden('Creating a non-employee record requires idn:nesr:create.'));
-    const { record } = await this.prepare(principal.tenantId, input);
-    return this.persist(principal.tenantId, record);
+    const tenantId = principal.tenantId;
+    const { record: value } = await this.prepare(tenantId, input);
+    const now = nowIso();
+    const record: NonEmployeeRecord = { id: newUuid(), ...value, created: now, modified: now };
+    await transaction(this.db, async (trx) => {
+      if (!(await this.insertNew(trx, tenantId, value.sourceId, [record]))) throw sourceFull();
+      await this.logEvents(trx, tenantId, actorOf(principal), 'created', [{ record }]);
+    });
+    return record;
   }
 
   /** The record or a 404; no authorization. */
@@ -227,7 +258,7 @@ export class RecordService {
     const { validation, source } = await this.check(principal.tenantId, input, normalisedOf(existing));
     checkReplace(existing, input, source?.id);
     if (!validation.ok) throw fail.invalid(validation.causes);
-    return this.save(principal.tenantId, existing, validation.value, all);
+    return this.save(principal, existing, validation.value, all);
   }
 
   async patch(principal: Principal, id: string, operations: readonly PatchOperation[]): Promise<NonEmployeeRecord> {
@@ -235,14 +266,20 @@ export class RecordService {
     const all = await this.mayChangeAll(principal, existing);
     checkPatch(operations, all);
     const { record } = await this.prepare(principal.tenantId, patchedBody(existing, operations), normalisedOf(existing));
-    return this.save(principal.tenantId, existing, record, all);
+    return this.save(principal, existing, record, all);
   }
 
-  private async save(tenantId: string, existing: NonEmployeeRecord, value: NormalisedRecord, all: boolean): Promise<NonEmployeeRecord> {
+  private async save(principal: Principal, existing: NonEmployeeRecord, value: NormalisedRecord, all: boolean): Promise<NonEmployeeRecord> {
+    const tenantId = principal.tenantId;
     const next = updatedRecord(existing, value, all, nowIso());
     if (!next) return existing;
-    const updated = await this.conflictsAsErrors(value.accountName, 'update', () => this.repo.update(this.db, tenantId, next));
-    assertThat(updated, notFound(existing.id));
+    await this.conflictsAsErrors(value.accountName, 'update', () =>
+      transaction(this.db, async (trx) => {
+        assertThat(await this.repo.update(trx, tenantId, next), notFound(existing.id));
+        const changes = changesOf(existing, next, RECORD_FIELDS);
+        await this.logEvents(trx, tenantId, actorOf(principal), 'updated', [{ record: next, changes }]);
+      }),
+    );
     return next;
   }
 
@@ -253,7 +290,15 @@ export class RecordService {
       const [record] = await this.repo.locate(trx, tenantId, idSpellings(id));
       assertThat(record, notFound(id));
       await this.sources.giveSlots(trx, tenantId, record.sourceId, 'record_count', 1);
-      assertThat((await this.repo.delete(trx, tenantId, [record.id])).length === 1, notFound(id));
+      const deleted = await this.repo.delete(trx, tenantId, [record.id]);
+      assertThat(deleted.length === 1, notFound(id));
+      await this.logEvents(
+        trx,
+        tenantId,
+        actorOf(principal),
+        'deleted',
+        deleted.map((r) => ({ record: r })),
+      );
     });
   }
 
@@ -288,6 +333,13 @@ export class RecordService {
         const gone = new Set(deleted.map((r) => normalizeId(r.id)));
         throw unknown(unique.filter((id) => !gone.has(id)));
       }
+      await this.logEvents(
+        trx,
+        tenantId,
+        actorOf(principal),
+        'deleted',
+        deleted.map((r) => ({ record: r })),
+      );
     });
   }
 }

@@ -18,6 +18,8 @@ import { nowIso } from '../../domain/ids.js';
 import { controlCharacterProblem } from '../../domain/text.js';
 import { type ApiError, assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
+import { actorOf } from '../events/model.js';
+import type { EventLog } from '../events/service.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { SchemaAttribute } from '../schema-attributes/model.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
@@ -25,7 +27,8 @@ import { APPROVAL_FILTERS, APPROVAL_SORTS } from './collection.js';
 import type { ApprovalItemView, NonEmployeeRequest } from './model.js';
 import type { RequestRepository } from './repository.js';
 import { type Decision, notDecidable, planDecision } from './state.js';
-import type { ApprovalWorkflow } from './workflow.js';
+import { approvalEvent } from './events.js';
+import type { ApprovalWorkflow, Told } from './workflow.js';
 
 export interface ListApprovalsParams {
   requestedFor?: string | undefined;
@@ -58,6 +61,7 @@ export class ApprovalService {
     private readonly attributes: SchemaAttributeService,
     private readonly directory: DirectoryService,
     private readonly notifications: NotificationService,
+    private readonly events: EventLog,
   ) {}
 
   /** The approver ids `requested-for` stands for; undefined: every item (`idn:nesr:read`, no requested-for). */
@@ -157,15 +161,21 @@ export class ApprovalService {
       const items = (await this.repo.itemsOf(trx, tenantId, [request.id])).get(request.id) ?? [];
       const plan = planDecision(items, id, decision);
       if (!(await this.repo.decide(trx, tenantId, id, plan.decided, comment, principal.identityId, now))) throw await this.lostRace(trx, tenantId, id);
+      const decidedItem = (await this.repo.itemById(trx, tenantId, id))!;
+      const current = { ...request, items };
+      const told: Told = { actor: actorOf(principal), events: [] };
+      told.events.push(approvalEvent(told.actor, decision === 'approve' ? 'approved' : 'rejected', decidedItem, current));
       if (plan.requestEvent === 'complete') {
-        await this.workflow.complete(trx, tenantId, request, facts, me, now);
+        await this.workflow.complete(trx, tenantId, current, facts, me, now, told);
       } else if (plan.requestEvent === 'reject') {
-        await this.workflow.reject(trx, tenantId, request, plan.cancel, facts, me, item.order, comment ?? '', now);
+        await this.workflow.reject(trx, tenantId, current, plan.cancel, facts, me, item.order, comment ?? '', now, told);
       } else {
         await this.repo.activate(trx, tenantId, plan.activate, now);
-        for (const next of items.filter((i) => plan.activate.includes(i.id))) await this.workflow.notifyApprover(trx, tenantId, facts, next, items.length, now);
+        for (const next of items.filter((i) => plan.activate.includes(i.id)))
+          await this.workflow.notifyApprover(trx, tenantId, facts, current, next, now, told);
       }
-      return (await this.repo.itemById(trx, tenantId, id))!;
+      await this.events.append(trx, tenantId, told.events);
+      return decidedItem;
     });
     this.notifications.wake();
     return { ...decided, requesterName: item.requesterName ?? null };

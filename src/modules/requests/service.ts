@@ -21,6 +21,8 @@ import { newUuid, nowIso } from '../../domain/ids.js';
 import { controlCharacterProblem } from '../../domain/text.js';
 import { assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
+import { actorOf } from '../events/model.js';
+import type { EventLog } from '../events/service.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { RecordService } from '../records/service.js';
 import type { RecordInput } from '../records/validation.js';
@@ -29,7 +31,8 @@ import { REQUEST_FILTERS, REQUEST_SORTS } from './collection.js';
 import type { NonEmployeeRequest } from './model.js';
 import type { RequestRepository, RequestScope } from './repository.js';
 import { initialState } from './state.js';
-import type { ApprovalWorkflow } from './workflow.js';
+import { requestEvent } from './events.js';
+import type { ApprovalWorkflow, Told } from './workflow.js';
 
 export interface ListRequestsParams {
   requestedFor: string;
@@ -59,6 +62,7 @@ export class RequestService {
     private readonly sources: SourceService,
     private readonly directory: DirectoryService,
     private readonly notifications: NotificationService,
+    private readonly events: EventLog,
   ) {}
 
   /** `idn:nesr:create`, or the owner or an account manager of the source the body names. */
@@ -107,6 +111,7 @@ export class RequestService {
     };
     const facts = await this.workflow.facts(tenantId, request);
     const created = await transaction(this.db, async (trx) => {
+      const told: Told = { actor: actorOf(principal), events: [requestEvent(actorOf(principal), 'created', request)] };
       if (await this.records.accountNameTaken(trx, tenantId, source.id, value.accountName)) throw taken(value.accountName);
       try {
         await this.repo.insert(trx, tenantId, request);
@@ -115,12 +120,15 @@ export class RequestService {
         if (uniqueViolation(error)) throw taken(value.accountName);
         throw error;
       }
+      let result = request;
       if (state.request !== 'APPROVED') {
-        await this.workflow.notifyApprover(trx, tenantId, facts, request.items[0]!, request.items.length, now);
-        return request;
+        await this.workflow.notifyApprover(trx, tenantId, facts, request, request.items[0]!, now, told);
+      } else {
+        const record = await this.workflow.complete(trx, tenantId, request, facts, undefined, now, told);
+        result = { ...request, status: 'APPROVED' as const, completionDate: now, recordId: record.id };
       }
-      const record = await this.workflow.complete(trx, tenantId, request, facts, undefined, now);
-      return { ...request, status: 'APPROVED' as const, completionDate: now, recordId: record.id };
+      await this.events.append(trx, tenantId, told.events);
+      return result;
     });
     this.notifications.wake();
     return created;
@@ -183,7 +191,12 @@ export class RequestService {
     const request = await this.find(tenantId, id);
     const facts = await this.workflow.facts(tenantId, request);
     const by = await this.workflow.person(tenantId, principal.identityId);
-    const removed = await transaction(this.db, (trx) => this.workflow.remove(trx, tenantId, request.id, facts, by, nowIso()));
+    const removed = await transaction(this.db, async (trx) => {
+      const told: Told = { actor: actorOf(principal), events: [] };
+      if (!(await this.workflow.remove(trx, tenantId, request.id, facts, by, nowIso(), told))) return false;
+      await this.events.append(trx, tenantId, told.events);
+      return true;
+    });
     assertThat(removed, () => fail.notFound(`Non-employee request ${id} was not found.`));
     this.notifications.wake();
   }

@@ -1,7 +1,8 @@
 /**
  * The steps of the approval state machine that run inside a transaction, shared by request
- * creation, decisions and deletion: each applies one transition with a conditional update and
- * writes its notifications in the same transaction.
+ * creation, decisions and deletion: each applies one transition with a conditional update, writes
+ * its notifications in the same transaction, and adds its events to the transaction's `Told`,
+ * which the caller appends to the event log last.
  *
  * Lock order, the same in every transaction that changes a request: the request row first
  * (`lockPending` or `finish`), then its items, then the source row (the record slot), then the
@@ -12,6 +13,7 @@ import { newUuid } from '../../domain/ids.js';
 import { fail } from '../../errors/api-error.js';
 import type { Member } from '../directory/model.js';
 import type { DirectoryService } from '../directory/service.js';
+import type { Actor, EventInput } from '../events/model.js';
 import {
   NOTIFICATION_KINDS,
   type Person,
@@ -25,7 +27,14 @@ import type { NotificationService } from '../notifications/service.js';
 import type { NonEmployeeRecord } from '../records/model.js';
 import { type RecordService, sourceFull } from '../records/service.js';
 import type { ApprovalItem, NonEmployeeRequest } from './model.js';
+import { approvalEvent, ended, requestEvent } from './events.js';
 import type { RequestRepository } from './repository.js';
+
+/** Who acts in a transaction, and the events it has to append before it commits. */
+export interface Told {
+  actor: Actor;
+  events: EventInput[];
+}
 
 export class ApprovalWorkflow {
   constructor(
@@ -60,11 +69,20 @@ export class ApprovalWorkflow {
     return this.directory.identitiesOf(trx, tenantId, approver);
   }
 
-  /** Tells the approver of `item` (every member, for a governance group) that it awaits them. */
-  async notifyApprover(trx: Exec, tenantId: string, facts: RequestFacts, item: ApprovalItem, levels: number, now: string): Promise<void> {
+  /** `item` of `request` became PENDING: tells its approver (every member, for a governance group) that it awaits them. */
+  async notifyApprover(
+    trx: Exec,
+    tenantId: string,
+    facts: RequestFacts,
+    request: NonEmployeeRequest,
+    item: ApprovalItem,
+    now: string,
+    told: Told,
+  ): Promise<void> {
     const recipients = await this.recipients(trx, tenantId, item.approver);
-    const entries = recipients.map((r) => approvalRequested(r, facts, { id: item.id, order: item.order, levels }));
+    const entries = recipients.map((r) => approvalRequested(r, facts, { id: item.id, order: item.order, levels: request.items.length }));
     await this.notifications.enqueue(trx, tenantId, entries, now);
+    told.events.push(approvalEvent(told.actor, 'requested', { ...item, status: 'PENDING', modified: now }, request));
   }
 
   /**
@@ -78,6 +96,7 @@ export class ApprovalWorkflow {
     facts: RequestFacts,
     approvedBy: Person | undefined,
     now: string,
+    told: Told,
   ): Promise<NonEmployeeRecord> {
     const record: NonEmployeeRecord = {
       id: newUuid(),
@@ -98,6 +117,9 @@ export class ApprovalWorkflow {
       throw fail.illegalUpdate(`Non-employee request ${request.id} is no longer PENDING.`);
     if (!(await this.records.insertNew(trx, tenantId, request.source.id, [record]))) throw sourceFull();
     await this.notifications.enqueue(trx, tenantId, [requestApproved(facts, record.id, approvedBy)], now);
+    const after = ended(request, 'APPROVED', now, record.id);
+    told.events.push(requestEvent(told.actor, 'approved', after, { status: { old: 'PENDING', new: 'APPROVED' } }));
+    told.events.push({ ...this.records.event(told.actor, 'created', { record }), data: { object: record, requestId: request.id } });
     return record;
   }
 
@@ -112,11 +134,13 @@ export class ApprovalWorkflow {
     level: number,
     comment: string,
     now: string,
+    told: Told,
   ): Promise<void> {
     await this.repo.cancel(trx, tenantId, cancel, now);
     if (!(await this.repo.finish(trx, tenantId, request.id, 'REJECTED', now)))
       throw fail.illegalUpdate(`Non-employee request ${request.id} is no longer PENDING.`);
     await this.notifications.enqueue(trx, tenantId, [requestRejected(facts, by, level, comment)], now);
+    told.events.push(requestEvent(told.actor, 'rejected', ended(request, 'REJECTED', now, null), { status: { old: 'PENDING', new: 'REJECTED' } }));
   }
 
   /**
@@ -125,7 +149,7 @@ export class ApprovalWorkflow {
    * are dropped, and the approvers of its open level who may have been told hear that it was
    * withdrawn. False when there is no such request.
    */
-  async remove(trx: Exec, tenantId: string, requestId: string, facts: RequestFacts, by: Person | undefined, now: string): Promise<boolean> {
+  async remove(trx: Exec, tenantId: string, requestId: string, facts: RequestFacts, by: Person | undefined, now: string, told: Told): Promise<boolean> {
     if (await this.repo.lockPending(trx, tenantId, requestId, now)) {
       const items = (await this.repo.itemsOf(trx, tenantId, [requestId])).get(requestId) ?? [];
       const dropped = new Set(await this.notifications.dropUnsent(trx, tenantId, requestId, NOTIFICATION_KINDS.approvalRequested));
@@ -139,6 +163,10 @@ export class ApprovalWorkflow {
         );
       }
     }
-    return this.repo.delete(trx, tenantId, requestId);
+    // As it was when it went (a PENDING one is locked; the others no longer change).
+    const request = await this.repo.byId(trx, tenantId, requestId);
+    if (!request || !(await this.repo.delete(trx, tenantId, requestId))) return false;
+    told.events.push(requestEvent(told.actor, 'deleted', request));
+    return true;
   }
 }

@@ -61,9 +61,9 @@ export class SchemaAttributeRepository {
   }
 
   /** Deletes custom attributes (one, or all when `id` is undefined); the technical names of those deleted. */
-  async deleteCustom(db: Exec, tenantId: string, sourceId: string, id?: string): Promise<string[]> {
+  async deleteCustom(db: Exec, tenantId: string, sourceId: string, id?: string): Promise<SchemaAttribute[]> {
     let query = db.deleteFrom('schema_attributes').where('tenant_id', '=', tenantId).where('source_id', '=', sourceId).where('system', '=', 0);
     if (id !== undefined) query = query.where('id', '=', id);
-    return (await query.returning('technical_name').execute()).map((r) => r.technical_name);
+    return (await query.returningAll().execute()).map(toAttribute).sort((a, b) => a.position - b.position);
   }
 }

@@ -13,6 +13,8 @@ import { applyPatch, type PatchOperation } from '../../domain/json-patch.js';
 import { LIMITS } from '../../domain/limits.js';
 import { controlCharacterProblem, type TextKind } from '../../domain/text.js';
 import { assertThat, type Cause, fail } from '../../errors/api-error.js';
+import { actorOf, type Changes, changesOf } from '../events/model.js';
+import type { EventLog } from '../events/service.js';
 import type { SourceService } from '../sources/service.js';
 import type { SchemaAttribute } from './model.js';
 import type { SchemaAttributeRepository } from './repository.js';
@@ -64,7 +66,22 @@ export class SchemaAttributeService {
     private readonly repo: SchemaAttributeRepository,
     private readonly sources: SourceService,
     private readonly removeCustomValues: RemoveCustomValues,
+    private readonly events: EventLog,
   ) {}
+
+  /** Appends, in the caller's transaction, one `schema_attribute.<verb>` event per attribute. */
+  private logEvents(trx: Exec, principal: Principal, verb: string, attributes: readonly SchemaAttribute[], changes?: Changes): Promise<unknown> {
+    return this.events.append(
+      trx,
+      principal.tenantId,
+      attributes.map((attribute) => ({
+        type: `schema_attribute.${verb}`,
+        actor: actorOf(principal),
+        target: { type: 'schema_attribute', id: attribute.id, sourceId: attribute.sourceId },
+        data: changes ? { object: attribute, changes } : { object: attribute },
+      })),
+    );
+  }
 
   /** The attributes of a source, system ones first; no authorization (validation, import, approvals read them). */
   of(tenantId: string, sourceId: string): Promise<SchemaAttribute[]> {
@@ -147,6 +164,7 @@ export class SchemaAttributeService {
           modified: now,
         };
         await this.repo.insert(trx, tenantId, [attribute]);
+        await this.logEvents(trx, principal, 'created', [attribute]);
         return attribute;
       });
     } catch (error) {
@@ -162,19 +180,20 @@ export class SchemaAttributeService {
     // Optimistic concurrency, as for sources: a write that finds the attribute modified since it
     // was read applies the patch again to the newer attribute.
     for (let attempt = 1; ; attempt++) {
-      const next = await this.patchedAttribute(principal.tenantId, id, sourceId, attributeId, operations);
+      const next = await this.patchedAttribute(principal, id, sourceId, attributeId, operations);
       if (next.written) return next.attribute;
       if (attempt >= PATCH_ATTEMPTS) throw fail.internal();
     }
   }
 
   private async patchedAttribute(
-    tenantId: string,
+    principal: Principal,
     id: string,
     sourceId: string,
     attributeId: string,
     operations: readonly PatchOperation[],
   ): Promise<{ attribute: SchemaAttribute; written: boolean }> {
+    const tenantId = principal.tenantId;
     const attribute = await this.repo.byId(this.db, tenantId, id, attributeId);
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
     const current = { label: attribute.label, helpText: attribute.helpText, placeholder: attribute.placeholder, required: attribute.required };
@@ -207,7 +226,11 @@ export class SchemaAttributeService {
         { field: 'required', text: 'required cannot be changed on a system attribute' },
       ]);
     }
-    const written = await this.repo.update(this.db, tenantId, next, attribute.modified);
+    const written = await transaction(this.db, async (trx) => {
+      if (!(await this.repo.update(trx, tenantId, next, attribute.modified))) return false;
+      await this.logEvents(trx, principal, 'updated', [next], changesOf(attribute, next, ['label', 'helpText', 'placeholder', 'required']));
+      return true;
+    });
     return { attribute: next, written };
   }
 
@@ -216,23 +239,30 @@ export class SchemaAttributeService {
     const attribute = await this.repo.byId(this.db, principal.tenantId, id, attributeId);
     assertThat(attribute, () => fail.notFound(`Schema attribute ${attributeId} was not found in source ${sourceId}.`));
     assertThat(!attribute.system, () => fail.illegalUpdate(`${attribute.technicalName} is a mandatory system attribute and cannot be deleted.`));
-    await this.deleteCustom(principal.tenantId, id, attribute.id);
+    await this.deleteCustom(principal, id, attribute.id);
   }
 
   async deleteAllCustom(principal: Principal, sourceId: string): Promise<void> {
     const id = await this.writableSource(principal, sourceId, 'idn:nesr:delete');
-    await this.deleteCustom(principal.tenantId, id);
+    await this.deleteCustom(principal, id);
   }
 
   /** Deletes custom attributes (one, or all), gives their slots back and removes their values from the records, in one transaction. */
-  private async deleteCustom(tenantId: string, sourceId: string, id?: string): Promise<void> {
+  private async deleteCustom(principal: Principal, sourceId: string, id?: string): Promise<void> {
+    const tenantId = principal.tenantId;
     await transaction(this.db, async (trx) => {
       // The source's row first: the lock order of every writer of its records.
       if (!(await this.sources.takeSlots(trx, tenantId, sourceId, 'custom_attribute_count', 0))) return;
-      const names = await this.repo.deleteCustom(trx, tenantId, sourceId, id);
-      if (names.length === 0) return;
-      await this.removeCustomValues(trx, tenantId, sourceId, names);
-      await this.sources.giveSlots(trx, tenantId, sourceId, 'custom_attribute_count', names.length);
+      const deleted = await this.repo.deleteCustom(trx, tenantId, sourceId, id);
+      if (deleted.length === 0) return;
+      await this.removeCustomValues(
+        trx,
+        tenantId,
+        sourceId,
+        deleted.map((a) => a.technicalName),
+      );
+      await this.sources.giveSlots(trx, tenantId, sourceId, 'custom_attribute_count', deleted.length);
+      await this.logEvents(trx, principal, 'deleted', deleted);
     });
   }
 }
