@@ -228,6 +228,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Likewise the bulk upload job runner.
   app.addHook('onReady', async () => services.bulkJobs.start(app.log.child({ component: 'bulk-jobs' })));
   app.addHook('onClose', async () => services.bulkJobs.stop());
+  // Likewise the event consumers.
+  app.addHook('onReady', async () => services.consumers.start(app.log.child({ component: 'event-consumers' })));
+  app.addHook('onClose', async () => services.consumers.stop());
   // With a retention, the audit log's older events are pruned at start and once a day.
   const days = config.auditRetentionDays;
   if (days !== undefined) {

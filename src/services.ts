@@ -16,6 +16,8 @@ import { BulkService } from './modules/bulk/service.js';
 import type { ClientCredentials } from './modules/directory/model.js';
 import { DirectoryRepository } from './modules/directory/repository.js';
 import { DirectoryService } from './modules/directory/service.js';
+import { EventConsumers } from './modules/events/consumers.js';
+import { CursorRepository } from './modules/events/cursor-repository.js';
 import { EventRepository } from './modules/events/repository.js';
 import { EventLog } from './modules/events/service.js';
 import { NotificationRepository } from './modules/notifications/repository.js';
@@ -46,6 +48,8 @@ export interface Services {
   bulk: BulkService;
   /** Runs the bulk upload jobs; the app starts and stops it. */
   bulkJobs: BulkJobRunner;
+  /** Read the event log, each with its cursors; the app starts and stops them. */
+  consumers: EventConsumers;
 }
 
 export interface Core {
@@ -97,8 +101,10 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory }, { ...config.bulk, soleProcess: !db.shared });
   const bulk = new BulkService(k, bulkRepository, attributes, sources, records, config.bulk);
   bulk.onQueued = () => bulkJobs.wake();
+  const consumers = new EventConsumers(k, new EventRepository(db.dialect), new CursorRepository(db.dialect));
+  events.onAppend(() => consumers.wake());
   return {
-    services: { events, directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs },
+    services: { events, directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs, consumers },
     generatedAdmin: admin.generated,
   };
 }

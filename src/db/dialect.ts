@@ -72,10 +72,37 @@ const ATTEMPTS = 3;
  */
 export async function transaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const hooks: (() => void)[] = [];
     try {
-      return await db.transaction().execute(work);
+      const result = await db.transaction().execute((trx) => {
+        commitHooks.set(trx, hooks);
+        return work(trx);
+      });
+      for (const hook of hooks) {
+        try {
+          hook();
+        } catch {
+          // The transaction committed: a hook's failure is not the transaction's.
+        }
+      }
+      return result;
     } catch (error) {
       if (attempt >= ATTEMPTS || !isRetryable(error)) throw error;
     }
   }
+}
+
+/** What to run once each transaction opened by `transaction` has committed. */
+const commitHooks = new WeakMap<object, (() => void)[]>();
+
+/**
+ * Runs `hook` once `exec` has committed: after the transaction `transaction` opened commits
+ * (never, if it rolls back), or at once when `exec` is anything else (the database itself, whose
+ * statements commit as they run). For cheap signals such as waking a worker; the same hook added
+ * twice to one transaction runs once.
+ */
+export function afterCommit(exec: Exec, hook: () => void): void {
+  const hooks = commitHooks.get(exec);
+  if (!hooks) hook();
+  else if (!hooks.includes(hook)) hooks.push(hook);
 }

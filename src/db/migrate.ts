@@ -17,6 +17,7 @@ import * as caselessNames from './migrations/20261206_0010_caseless_names.js';
 import * as bulkQueue from './migrations/20261207_0011_bulk_queue.js';
 import * as events from './migrations/20261208_0012_events.js';
 import * as bulkParts from './migrations/20261208_0013_bulk_parts.js';
+import * as webhooks from './migrations/20261209_0014_webhooks.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -43,6 +44,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261207_0011_bulk_queue': bulkQueue,
   '20261208_0012_events': events,
   '20261208_0013_bulk_parts': bulkParts,
+  '20261209_0014_webhooks': webhooks,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -282,6 +282,88 @@ export interface EventChainTable {
   checkpoint_hash: string;
 }
 
+/** A consumer of the event log (src/modules/events/consumers.ts), from its first start. */
+export interface EventConsumerTable {
+  name: string;
+  created: string;
+}
+
+/** How far a consumer has read a tenant's chain: the last `seq` it consumed. */
+export interface EventCursorTable {
+  tenant_id: string;
+  consumer: string;
+  position: number;
+  modified: string;
+}
+
+/** A webhook endpoint (docs/events.md, Webhooks). */
+export interface WebhookTable {
+  tenant_id: string;
+  id: string;
+  url: string;
+  /** JSON array of event types and patterns (`record.*`, `*`). */
+  events: string;
+  description: string | null;
+  enabled: Flag;
+  disabled_reason: string | null;
+  /** Sealed under the key-encryption key (auth/key-encryption.ts). */
+  secret: string;
+  previous_secret: string | null;
+  /** Until when the previous secret signs too. */
+  previous_secret_until: string | null;
+  /** Who created it: told by mail when the server disables it. */
+  owner_id: string;
+  /** The seq of its `webhook.created` event; earlier events are not delivered to it. */
+  from_seq: number;
+  /** The first failed attempt since the last success. */
+  failing_since: string | null;
+  /** While a process delivers to it: its claim holds until then. */
+  lease_until: string | null;
+  claimed_by: string | null;
+  /** When it was last claimed: endpoints take turns. */
+  claimed_at: string;
+  created: string;
+  modified: string;
+}
+
+export type WebhookDeliveryStatus = 'PENDING' | 'RETRYING' | 'SUCCEEDED' | 'FAILED';
+
+/** One event (or test message) to send to one endpoint. */
+export interface WebhookDeliveryTable {
+  /** Commit order of the events; an endpoint's deliveries go out in this order. */
+  seq: Generated<number>;
+  tenant_id: string;
+  id: string;
+  webhook_id: string;
+  /** The `webhook-id` header: the event's id. */
+  event_id: string;
+  event_type: string;
+  /** The JSON body sent on every attempt. */
+  payload: string;
+  status: WebhookDeliveryStatus;
+  /** Attempts made (a process stopped mid-attempt makes none). */
+  attempts: number;
+  /** RETRYING: not before then. */
+  next_attempt_at: string;
+  last_attempt_at: string | null;
+  created: string;
+}
+
+/** One attempt of a delivery. */
+export interface WebhookAttemptTable {
+  tenant_id: string;
+  delivery_id: string;
+  /** 1, 2, 3… */
+  number: number;
+  webhook_id: string;
+  time: string;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  /** The start of the response's body (1 KiB at most). */
+  response_body: string | null;
+}
+
 export interface Database {
   tenants: TenantTable;
   identities: IdentityTable;
@@ -301,4 +383,9 @@ export interface Database {
   bulk_job_errors: BulkJobErrorTable;
   events: EventTable;
   event_chains: EventChainTable;
+  event_consumers: EventConsumerTable;
+  event_cursors: EventCursorTable;
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
 }

@@ -17,6 +17,8 @@ export class Poller {
   private timer: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /** Woken during a tick: the next tick runs without the idle wait. */
+  private woken = false;
 
   constructor(private readonly options: PollerOptions) {}
 
@@ -26,8 +28,9 @@ export class Poller {
     this.loop = this.run();
   }
 
-  /** Runs the next tick now instead of after the idle wait. */
+  /** Runs the next tick now instead of after the idle wait (after the tick in progress, if any). */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -49,12 +52,13 @@ export class Poller {
     const idleMs = this.options.idleMs ?? 1000;
     while (this.running) {
       let busy = false;
+      this.woken = false;
       try {
         busy = await this.options.tick();
       } catch (error) {
         this.options.onError?.(error);
       }
-      if (busy || !this.running) continue;
+      if (busy || this.woken || !this.running) continue;
       await new Promise<void>((resolve) => {
         this.wakeUp = resolve;
         this.timer = setTimeout(resolve, idleMs);

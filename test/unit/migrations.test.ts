@@ -82,6 +82,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261207_0011_bulk_queue',
     '20261208_0012_events',
     '20261208_0013_bulk_parts',
+    '20261209_0014_webhooks',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -131,6 +132,7 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
     '20261207_0011_bulk_queue',
     '20261208_0012_events',
     '20261208_0013_bulk_parts',
+    '20261209_0014_webhooks',
   ]);
 });
 
