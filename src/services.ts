@@ -17,6 +17,7 @@ import type { ClientCredentials } from './modules/directory/model.js';
 import { DirectoryRepository } from './modules/directory/repository.js';
 import { DirectoryService } from './modules/directory/service.js';
 import { EventConsumers } from './modules/events/consumers.js';
+import { MailConsumer } from './modules/notifications/mails.js';
 import { CursorRepository } from './modules/events/cursor-repository.js';
 import { EventRepository } from './modules/events/repository.js';
 import { EventLog } from './modules/events/service.js';
@@ -94,14 +95,16 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   records = new RecordService(k, new RecordRepository(db.dialect), attributes, sources, directory, events);
   const notifications = new NotificationService(k, new NotificationRepository(db.dialect), directory, { smtpUrl: config.smtpUrl, from: config.mailFrom });
   const requestRepository = new RequestRepository();
-  const workflow = new ApprovalWorkflow(requestRepository, records, notifications, directory);
-  const requests = new RequestService(k, requestRepository, workflow, records, sources, directory, notifications, events);
-  const approvals = new ApprovalService(k, requestRepository, workflow, attributes, directory, notifications, events);
+  const workflow = new ApprovalWorkflow(requestRepository, records);
+  const requests = new RequestService(k, requestRepository, workflow, records, sources, directory, events);
+  const approvals = new ApprovalService(k, requestRepository, workflow, attributes, directory, events);
   const bulkRepository = new BulkRepository(db.dialect);
   const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory }, { ...config.bulk, soleProcess: !db.shared });
   const bulk = new BulkService(k, bulkRepository, attributes, sources, records, config.bulk);
   bulk.onQueued = () => bulkJobs.wake();
   const consumers = new EventConsumers(k, new EventRepository(db.dialect), new CursorRepository(db.dialect));
+  consumers.add(new MailConsumer(notifications, directory));
+  notifications.beforeDrain = () => consumers.drain('mails');
   events.onAppend(() => consumers.wake());
   return {
     services: { events, directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs, consumers },

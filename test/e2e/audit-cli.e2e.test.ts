@@ -47,6 +47,9 @@ describe('nelm audit', () => {
     await nelm('migrate');
     db = await openDatabase(config);
     const { services } = await createCore(config, db);
+    // The test's own chain, without the events of the admin's bootstrap (identity, API client).
+    await db.kysely.deleteFrom('events').where('tenant_id', '=', config.tenant).execute();
+    await db.kysely.deleteFrom('event_chains').where('tenant_id', '=', config.tenant).execute();
     const actor = { id: '0123456789abcdef0123456789abcdef', alias: 'jane.doe' };
     for (const [type, id] of [
       ['source.created', 's1'],

@@ -1,7 +1,7 @@
 /**
- * Notifications: written into the outbox in the transaction of the change they tell about
- * (`enqueue`), and delivered by a loop (`Poller`) that claims due ones (one more attempt each,
- * leased for `leaseMs`), then:
+ * Notifications: written by the mail consumer of the event log (mails.ts) in the transaction
+ * that moves its cursor (`enqueue`), and delivered by a loop (`Poller`) that claims due ones (one
+ * more attempt each, leased for `leaseMs`), then:
  * - the recipient has no email address (or is gone), or one holding a control character: marked
  *   UNDELIVERABLE, logged;
  * - SMTP_URL is set: mailed through SMTP from NELM_MAIL_FROM, then marked SENT; a failed send is
@@ -110,9 +110,13 @@ export class NotificationService {
     if (this.started) this.poller.wake();
   }
 
-  /** Delivers everything due now (tests and the CLI). */
-  drain(): Promise<void> {
-    return this.poller.drain();
+  /** Writes what the mails owe for the events committed so far (the mail consumer's drain); set when wired. */
+  beforeDrain: () => Promise<void> = async () => undefined;
+
+  /** Writes and delivers everything due now (tests and the CLI). */
+  async drain(): Promise<void> {
+    await this.beforeDrain();
+    await this.poller.drain();
   }
 
   /** Backoff before attempt `attempts + 1`. */

@@ -3,7 +3,7 @@
  * decisions of the state machine. A decision runs in one transaction: lock the request
  * (conditional on PENDING), plan from the items read under that lock, decide the item
  * (conditional on PENDING), then activate the next level, or complete (the record) or reject the
- * request, with the notifications. Of two racers on one item exactly one wins; the other gets
+ * request, with their events (which the mails follow). Of two racers on one item exactly one wins; the other gets
  * 400.1.3.
  *
  * Who may do what: list and get `idn:nesr:read`, or the approver (`requested-for=me`); approve and
@@ -20,7 +20,6 @@ import { type ApiError, assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
 import { actorOf } from '../events/model.js';
 import type { EventLog } from '../events/service.js';
-import type { NotificationService } from '../notifications/service.js';
 import type { SchemaAttribute } from '../schema-attributes/model.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import { APPROVAL_FILTERS, APPROVAL_SORTS } from './collection.js';
@@ -60,7 +59,6 @@ export class ApprovalService {
     private readonly workflow: ApprovalWorkflow,
     private readonly attributes: SchemaAttributeService,
     private readonly directory: DirectoryService,
-    private readonly notifications: NotificationService,
     private readonly events: EventLog,
   ) {}
 
@@ -149,8 +147,6 @@ export class ApprovalService {
     if (item.status !== 'PENDING') throw notDecidable(id, item.status);
     const request = await this.repo.byId(this.db, tenantId, item.requestId);
     assertThat(request, itemNotFound(rawId));
-    const facts = await this.workflow.facts(tenantId, request);
-    const me = await this.workflow.person(tenantId, principal.identityId);
 
     // The decided item is read inside the transaction: once it commits, a concurrent delete of the
     // (no longer pending) request may remove it before a later read.
@@ -166,18 +162,16 @@ export class ApprovalService {
       const told: Told = { actor: actorOf(principal), events: [] };
       told.events.push(approvalEvent(told.actor, decision === 'approve' ? 'approved' : 'rejected', decidedItem, current));
       if (plan.requestEvent === 'complete') {
-        await this.workflow.complete(trx, tenantId, current, facts, me, now, told);
+        await this.workflow.complete(trx, tenantId, current, now, told);
       } else if (plan.requestEvent === 'reject') {
-        await this.workflow.reject(trx, tenantId, current, plan.cancel, facts, me, item.order, comment ?? '', now, told);
+        await this.workflow.reject(trx, tenantId, current, plan.cancel, now, told);
       } else {
         await this.repo.activate(trx, tenantId, plan.activate, now);
-        for (const next of items.filter((i) => plan.activate.includes(i.id)))
-          await this.workflow.notifyApprover(trx, tenantId, facts, current, next, now, told);
+        for (const next of items.filter((i) => plan.activate.includes(i.id))) this.workflow.requested(current, next, now, told);
       }
       await this.events.append(trx, tenantId, told.events);
       return decidedItem;
     });
-    this.notifications.wake();
     return { ...decided, requesterName: item.requesterName ?? null };
   }
 }

@@ -32,8 +32,3 @@ export function approvalEvent(actor: Actor, verb: 'requested' | 'approved' | 're
     data: { object: item, request: requestContext(request) },
   };
 }
-
-/** `request` after it ended with `status` at `now`. */
-export function ended(request: NonEmployeeRequest, status: 'APPROVED' | 'REJECTED', now: string, recordId: string | null): NonEmployeeRequest {
-  return { ...request, status, completionDate: now, recordId, modified: now };
-}

@@ -23,7 +23,6 @@ import { assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
 import { actorOf } from '../events/model.js';
 import type { EventLog } from '../events/service.js';
-import type { NotificationService } from '../notifications/service.js';
 import type { RecordService } from '../records/service.js';
 import type { RecordInput } from '../records/validation.js';
 import type { SourceService } from '../sources/service.js';
@@ -61,7 +60,6 @@ export class RequestService {
     private readonly records: RecordService,
     private readonly sources: SourceService,
     private readonly directory: DirectoryService,
-    private readonly notifications: NotificationService,
     private readonly events: EventLog,
   ) {}
 
@@ -109,7 +107,6 @@ export class RequestService {
       created: now,
       modified: now,
     };
-    const facts = await this.workflow.facts(tenantId, request);
     const created = await transaction(this.db, async (trx) => {
       const told: Told = { actor: actorOf(principal), events: [requestEvent(actorOf(principal), 'created', request)] };
       if (await this.records.accountNameTaken(trx, tenantId, source.id, value.accountName)) throw taken(value.accountName);
@@ -122,15 +119,14 @@ export class RequestService {
       }
       let result = request;
       if (state.request !== 'APPROVED') {
-        await this.workflow.notifyApprover(trx, tenantId, facts, request, request.items[0]!, now, told);
+        this.workflow.requested(request, request.items[0]!, now, told);
       } else {
-        const record = await this.workflow.complete(trx, tenantId, request, facts, undefined, now, told);
+        const record = await this.workflow.complete(trx, tenantId, request, now, told);
         result = { ...request, status: 'APPROVED' as const, completionDate: now, recordId: record.id };
       }
       await this.events.append(trx, tenantId, told.events);
       return result;
     });
-    this.notifications.wake();
     return created;
   }
 
@@ -189,15 +185,12 @@ export class RequestService {
     assertThat(hasRight(principal, 'idn:nesr:delete'), () => fail.forbidden('Deleting a non-employee request requires idn:nesr:delete.'));
     const tenantId = principal.tenantId;
     const request = await this.find(tenantId, id);
-    const facts = await this.workflow.facts(tenantId, request);
-    const by = await this.workflow.person(tenantId, principal.identityId);
     const removed = await transaction(this.db, async (trx) => {
       const told: Told = { actor: actorOf(principal), events: [] };
-      if (!(await this.workflow.remove(trx, tenantId, request.id, facts, by, nowIso(), told))) return false;
+      if (!(await this.workflow.remove(trx, tenantId, request.id, nowIso(), told))) return false;
       await this.events.append(trx, tenantId, told.events);
       return true;
     });
     assertThat(removed, () => fail.notFound(`Non-employee request ${id} was not found.`));
-    this.notifications.wake();
   }
 }
