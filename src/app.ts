@@ -22,6 +22,7 @@ import { oauthRoutes } from './modules/oauth/routes.js';
 import { TokenRequestGuard } from './modules/oauth/guard.js';
 import { adminRoutes } from './modules/directory/routes.js';
 import { auditRoutes } from './modules/events/routes.js';
+import { webhookRoutes } from './modules/webhooks/routes.js';
 import { sourceOperations } from './modules/sources/routes.js';
 import { schemaAttributeOperations } from './modules/schema-attributes/routes.js';
 import { recordOperations } from './modules/records/routes.js';
@@ -228,9 +229,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Likewise the bulk upload job runner.
   app.addHook('onReady', async () => services.bulkJobs.start(app.log.child({ component: 'bulk-jobs' })));
   app.addHook('onClose', async () => services.bulkJobs.stop());
-  // Likewise the event consumers.
+  // Likewise the event consumers (the webhooks' deliveries written from the log) and the webhook sender.
   app.addHook('onReady', async () => services.consumers.start(app.log.child({ component: 'event-consumers' })));
   app.addHook('onClose', async () => services.consumers.stop());
+  app.addHook('onReady', async () => services.webhookDeliveries.start(app.log.child({ component: 'webhooks' })));
+  app.addHook('onClose', async () => services.webhookDeliveries.stop());
   // With a retention, the audit log's older events are pruned at start and once a day.
   const days = config.auditRetentionDays;
   if (days !== undefined) {
@@ -287,7 +290,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const guard = new TokenRequestGuard(directory, config.authThrottle, { audit: { events: services.events, tenantId: config.tenant } });
   await app.register(withMultipart((scope) => oauthRoutes(scope, guard, tokens)));
   app.get('/health', async () => ({ status: 'ok' }));
-  const admin = [...adminRoutes(services), ...auditRoutes(services)];
+  const admin = [...adminRoutes(services), ...auditRoutes(services), ...webhookRoutes(services)];
   const document = openApiDocument({ operations, routes: admin });
   app.get('/openapi.json', async () => document);
   const documents: [string, string][] = [['v2024 and v1, with the admin API', '/openapi.json']];

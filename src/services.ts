@@ -33,6 +33,11 @@ import { SchemaAttributeRepository } from './modules/schema-attributes/repositor
 import { SchemaAttributeService } from './modules/schema-attributes/service.js';
 import { SourceRepository } from './modules/sources/repository.js';
 import { SourceService } from './modules/sources/service.js';
+import { systemResolver } from './modules/webhooks/address.js';
+import { webhookConsumer } from './modules/webhooks/consumer.js';
+import { WebhookDeliveries } from './modules/webhooks/delivery.js';
+import { WebhookRepository } from './modules/webhooks/repository.js';
+import { WebhookService } from './modules/webhooks/service.js';
 
 export interface Services {
   /** The event log: changes append to it in their transactions; the audit trail reads it. */
@@ -49,8 +54,11 @@ export interface Services {
   bulk: BulkService;
   /** Runs the bulk upload jobs; the app starts and stops it. */
   bulkJobs: BulkJobRunner;
-  /** Read the event log, each with its cursors; the app starts and stops them. */
+  /** Read the event log, each with its cursors (the webhooks'); the app starts and stops them. */
   consumers: EventConsumers;
+  webhooks: WebhookService;
+  /** Sends the webhooks' deliveries; the app starts and stops it. */
+  webhookDeliveries: WebhookDeliveries;
 }
 
 export interface Core {
@@ -102,12 +110,34 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory }, { ...config.bulk, soleProcess: !db.shared });
   const bulk = new BulkService(k, bulkRepository, attributes, sources, records, config.bulk);
   bulk.onQueued = () => bulkJobs.wake();
+  const webhookRepository = new WebhookRepository(db.dialect);
+  const webhookOptions = { ...config.webhooks, resolve: systemResolver };
+  const webhooks = new WebhookService(k, webhookRepository, events, tokens.keyRing, webhookOptions);
+  await webhooks.init();
+  const webhookDeliveries = new WebhookDeliveries(k, webhookRepository, tokens.keyRing, events, notifications, { ...webhookOptions, soleProcess: !db.shared });
+  webhooks.onDeliveries = () => webhookDeliveries.wake();
   const consumers = new EventConsumers(k, new EventRepository(db.dialect), new CursorRepository(db.dialect));
+  consumers.add(webhookConsumer(webhookRepository, () => webhookDeliveries.wake()));
   consumers.add(new MailConsumer(notifications, directory));
   notifications.beforeDrain = () => consumers.drain('mails');
   events.onAppend(() => consumers.wake());
   return {
-    services: { events, directory, tokens, sources, attributes, records, requests, approvals, notifications, bulk, bulkJobs, consumers },
+    services: {
+      events,
+      directory,
+      tokens,
+      sources,
+      attributes,
+      records,
+      requests,
+      approvals,
+      notifications,
+      bulk,
+      bulkJobs,
+      consumers,
+      webhooks,
+      webhookDeliveries,
+    },
     generatedAdmin: admin.generated,
   };
 }

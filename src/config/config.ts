@@ -35,6 +35,20 @@ export interface BulkQueueSettings {
   retrySeconds: number;
 }
 
+/** Webhooks (docs/events.md, "Webhooks"). */
+export interface WebhookSettings {
+  /** `http://` URLs as well as `https://`. */
+  allowHttp: boolean;
+  /** URLs whose host is, or resolves to, a loopback, private, link-local or other non-public address. */
+  allowPrivate: boolean;
+  /** The waits before each retry, in ms: a delivery is attempted once more than there are waits. */
+  retrySchedule: number[];
+  /** The most an attempt waits for an answer, in ms. */
+  timeoutMs: number;
+  /** Endpoints one process delivers to at once. */
+  concurrency: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -84,6 +98,7 @@ export interface Config {
   mailFrom: string;
   /** Days events are kept in the audit log before they are pruned; undefined: kept for ever. */
   auditRetentionDays: number | undefined;
+  webhooks: WebhookSettings;
 }
 
 export class ConfigError extends Error {
@@ -186,6 +201,37 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): Config['t
   return entries;
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `5s,5m,30m,2h`: durations in ms, each a whole number and a unit (ms, s, m, h), at most a day. */
+export function parseSchedule(raw: string): number[] | undefined {
+  const waits = raw.split(',').map((part) => {
+    const match = /^\s*(\d+)\s*(ms|s|m|h)\s*$/.exec(part);
+    return match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : Number.NaN;
+  });
+  return waits.length <= 20 && waits.every((w) => Number.isFinite(w) && w <= 24 * 3_600_000) ? waits : undefined;
+}
+
+function flag(name: string, raw: string | undefined, problems: string[]): boolean {
+  const text = raw?.trim().toLowerCase() || 'false';
+  if (text !== 'true' && text !== 'false') problems.push(`${name} must be 'true' or 'false', got '${raw}'`);
+  return text === 'true';
+}
+
+function webhookSettings(env: NodeJS.ProcessEnv, problems: string[]): WebhookSettings {
+  const raw = env.NELM_WEBHOOK_RETRY_SCHEDULE?.trim() || '5s,5m,30m,2h,5h,10h,10h';
+  const retrySchedule = parseSchedule(raw) ?? [];
+  if (!parseSchedule(raw))
+    problems.push(`NELM_WEBHOOK_RETRY_SCHEDULE must be waits such as '5s,5m,30m,2h' (ms, s, m or h; at most 20, each at most 24h), got '${raw}'`);
+  return {
+    allowHttp: flag('NELM_WEBHOOK_ALLOW_HTTP', env.NELM_WEBHOOK_ALLOW_HTTP, problems),
+    allowPrivate: flag('NELM_WEBHOOK_ALLOW_PRIVATE', env.NELM_WEBHOOK_ALLOW_PRIVATE, problems),
+    retrySchedule,
+    timeoutMs: 1000 * integer('NELM_WEBHOOK_TIMEOUT', env.NELM_WEBHOOK_TIMEOUT, 10, 1, 60, problems),
+    concurrency: integer('NELM_WEBHOOK_CONCURRENCY', env.NELM_WEBHOOK_CONCURRENCY, 16, 1, 256, problems),
+  };
+}
+
 /** Builds the configuration from an environment (process.env by default) plus explicit overrides. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const problems: string[] = [];
@@ -277,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     auditRetentionDays: env.NELM_AUDIT_RETENTION_DAYS?.trim()
       ? integer('NELM_AUDIT_RETENTION_DAYS', env.NELM_AUDIT_RETENTION_DAYS, 0, 1, 36_500, problems)
       : undefined,
+    webhooks: webhookSettings(env, problems),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,0 +1,269 @@
+/**
+ * The webhook delivery worker, in every server process (docs/events.md, "Webhooks"). It claims
+ * endpoints that have deliveries due, in the database (repository.ts: a lease per endpoint,
+ * SKIP LOCKED on PostgreSQL), and sends each claimed endpoint's deliveries one after the other, in
+ * commit order, stopping at the first that fails. So:
+ * - one request at a time per endpoint, and up to `concurrency` endpoints at once per process:
+ *   a slow or dead endpoint holds one slot for at most its timeout per attempt, never another
+ *   endpoint, the API or the mails;
+ * - an event goes to an endpoint after every earlier event has had its first attempt there;
+ * - a process that stops mid-delivery (killed) leaves its claim to run out: the delivery is sent
+ *   again, never lost (a receiver may see an event twice: it has the same `webhook-id`).
+ *
+ * An attempt is a success on a 2xx. Anything else (another status, a 3xx included: redirects are
+ * not followed; no answer within the timeout; an address refused) is retried after the next wait
+ * of the retry schedule, and the delivery FAILED when there is none left. `410 Gone` fails the
+ * delivery and disables the endpoint at once; so does failing every attempt for 5 days. The
+ * endpoint's owner is told by mail, and a `webhook.updated` event (by the system) says so.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { KeyRing } from '../../auth/key-encryption.js';
+import { transaction } from '../../db/dialect.js';
+import type { Database, WebhookDeliveryStatus } from '../../db/types.js';
+import { nowIso } from '../../domain/ids.js';
+import { Poller } from '../../jobs/poller.js';
+import type { EventLog } from '../events/service.js';
+import type { NotificationService } from '../notifications/service.js';
+import type { Resolver } from './address.js';
+import { webhookDisabled } from './messages.js';
+import { type ClaimedEndpoint, type Outgoing, secretContext, toWebhook } from './model.js';
+import type { WebhookRepository } from './repository.js';
+import { type SendOutcome, send } from './sender.js';
+import { signatureHeader } from './signature.js';
+
+export interface DeliveryOptions {
+  allowHttp: boolean;
+  allowPrivate: boolean;
+  /** The waits before each retry, in ms; a delivery is attempted once more than there are waits. */
+  retrySchedule: readonly number[];
+  /** The most an attempt waits for an answer. */
+  timeoutMs: number;
+  /** Endpoints delivered to at once by this process. */
+  concurrency: number;
+  resolve: Resolver;
+  /** No other process works on the database (SQLite): claims found at start are a stopped process's. */
+  soleProcess: boolean;
+  /** How often the worker looks for due deliveries when nothing wakes it; 1 s by default. */
+  idleMs?: number;
+}
+
+export interface DeliveryLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Deliveries sent to one endpoint per claim at most. */
+const BATCH = 20;
+/** Failing every attempt for this long disables an endpoint. */
+export const FAILING_DAYS = 5;
+const DAY_MS = 24 * 3600 * 1000;
+/** Time kept, within a claim, to record the outcome after the last attempt. */
+const RECORD_MARGIN_MS = 5_000;
+
+interface Sent {
+  delivery: Outgoing;
+  time: string;
+  outcome: SendOutcome;
+}
+
+const succeeded = (outcome: SendOutcome) => outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
+
+export class WebhookDeliveries {
+  readonly workerId = randomBytes(8).toString('hex');
+  private readonly poller: Poller;
+  private readonly running = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** A claim holds this long: enough for a few attempts that time out, and the record. */
+  private readonly leaseMs: number;
+  private orphansLeft: boolean;
+  private log: DeliveryLog | undefined;
+  /** Ticks run one at a time, whoever asks (the loop or `drain`). */
+  private turn: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly repo: WebhookRepository,
+    private readonly keyRing: KeyRing,
+    private readonly events: EventLog,
+    private readonly notifications: NotificationService,
+    private readonly options: DeliveryOptions,
+  ) {
+    this.leaseMs = 3 * options.timeoutMs + 2 * RECORD_MARGIN_MS;
+    this.orphansLeft = options.soleProcess;
+    this.poller = new Poller({
+      name: 'webhook-deliveries',
+      idleMs: options.idleMs ?? 1000,
+      tick: () => this.tick(),
+      onError: (error) => this.log?.error({ err: error }, 'webhook deliveries could not be claimed'),
+    });
+  }
+
+  start(log?: DeliveryLog): void {
+    this.log = log;
+    this.poller.start();
+  }
+
+  /** Stops claiming, ends the requests in progress (they are not attempts: sent again later) and releases their endpoints. */
+  async stop(): Promise<void> {
+    await this.poller.stop();
+    this.stopping.abort();
+    await Promise.all(this.running);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Looks for due deliveries now: some were just written. */
+  wake(): void {
+    this.poller.wake();
+  }
+
+  /** Sends everything due now, and waits for it (tests). */
+  async drain(): Promise<void> {
+    for (;;) {
+      const claimed = await this.tick();
+      if (!claimed && this.running.size === 0) return;
+      if (this.running.size > 0) await Promise.race(this.running);
+    }
+  }
+
+  private tick(): Promise<boolean> {
+    const run = this.turn.then(() => this.claim());
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async claim(): Promise<boolean> {
+    if (this.orphansLeft) {
+      await this.repo.endLeases(this.db);
+      this.orphansLeft = false;
+    }
+    const slots = this.options.concurrency - this.running.size;
+    if (slots <= 0 || this.stopping.signal.aborted) return false;
+    const now = Date.now();
+    const leaseUntil = now + this.leaseMs;
+    const claim = { now: new Date(now).toISOString(), leaseUntil: new Date(leaseUntil).toISOString(), workerId: this.workerId, endpoints: slots, batch: BATCH };
+    const claimed = await transaction(this.db, (trx) => this.repo.claim(trx, claim));
+    for (const endpoint of claimed) {
+      const run: Promise<void> = this.run(endpoint, leaseUntil)
+        .catch((error) => this.log?.error({ err: error, webhookId: endpoint.id }, 'webhook delivery failed to record its outcome'))
+        .finally(() => {
+          this.running.delete(run);
+          this.poller.wake();
+        });
+      this.running.add(run);
+    }
+    return claimed.length > 0;
+  }
+
+  /** The secrets that sign: the current one, and the previous one while it still does. */
+  private secrets(endpoint: ClaimedEndpoint, now: number): string[] {
+    const context = secretContext(endpoint.tenantId, endpoint.id);
+    const secrets = [this.keyRing.open(endpoint.secret, context)];
+    if (endpoint.previousSecret && endpoint.previousSecretUntil && Date.parse(endpoint.previousSecretUntil) > now) {
+      secrets.push(this.keyRing.open(endpoint.previousSecret, context));
+    }
+    return secrets;
+  }
+
+  private async run(endpoint: ClaimedEndpoint, leaseUntil: number): Promise<void> {
+    const sent: Sent[] = [];
+    try {
+      const secrets = this.secrets(endpoint, Date.now());
+      for (const delivery of endpoint.deliveries) {
+        if (this.stopping.signal.aborted || Date.now() + this.options.timeoutMs + RECORD_MARGIN_MS > leaseUntil) break;
+        const time = nowIso();
+        const timestamp = Math.floor(Date.now() / 1000);
+        const headers = {
+          'webhook-id': delivery.eventId,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signatureHeader(secrets, delivery.eventId, timestamp, delivery.payload),
+        };
+        const outcome = await send(endpoint.url, headers, delivery.payload, { ...this.options, signal: this.stopping.signal });
+        if (outcome.aborted) break;
+        sent.push({ delivery, time, outcome });
+        if (!succeeded(outcome)) break;
+      }
+    } catch (error) {
+      // The secret would not open (a key-encryption key missing): nothing was sent.
+      this.log?.error({ err: error, webhookId: endpoint.id }, 'webhook deliveries could not be signed');
+    }
+    await this.record(endpoint, sent);
+  }
+
+  /** Records the attempts, schedules retries, releases the endpoint and disables it when it must. */
+  private async record(endpoint: ClaimedEndpoint, sent: readonly Sent[]): Promise<void> {
+    const now = Date.now();
+    const nowText = new Date(now).toISOString();
+    const schedule = this.options.retrySchedule;
+    const waits: number[] = [];
+    let failingSince = endpoint.failingSince;
+    for (const { outcome, time } of sent) failingSince = succeeded(outcome) ? null : (failingSince ?? time);
+    const reason = sent.some((s) => s.outcome.statusCode === 410)
+      ? 'the endpoint answered 410 Gone'
+      : failingSince !== null && now - Date.parse(failingSince) >= FAILING_DAYS * DAY_MS
+        ? `every attempt failed for ${FAILING_DAYS} days (since ${failingSince})`
+        : undefined;
+
+    const disabled = await transaction(this.db, async (trx) => {
+      for (const { delivery, time, outcome } of sent) {
+        const number = delivery.attempts + 1;
+        let status: WebhookDeliveryStatus = 'SUCCEEDED';
+        let next = nowText;
+        if (!succeeded(outcome)) {
+          const wait = outcome.statusCode === 410 ? undefined : schedule[number - 1];
+          status = wait === undefined ? 'FAILED' : 'RETRYING';
+          if (wait !== undefined) {
+            next = new Date(now + wait).toISOString();
+            waits.push(wait);
+          }
+        }
+        await this.repo.recordAttempt(
+          trx,
+          {
+            tenant_id: endpoint.tenantId,
+            delivery_id: delivery.id,
+            number,
+            webhook_id: endpoint.id,
+            time,
+            duration_ms: outcome.durationMs,
+            status_code: outcome.statusCode,
+            error: outcome.error,
+            response_body: outcome.body,
+          },
+          { status, attempts: number, nextAttemptAt: next, lastAttemptAt: time },
+        );
+      }
+      const mine = await this.repo.release(trx, endpoint.tenantId, endpoint.id, this.workerId, { failing_since: failingSince });
+      if (!mine || reason === undefined || !(await this.repo.disable(trx, endpoint.tenantId, endpoint.id, reason, nowText))) return false;
+      const row = (await this.repo.get(trx, endpoint.tenantId, endpoint.id))!;
+      await this.notifications.enqueue(trx, endpoint.tenantId, [webhookDisabled(endpoint.ownerId, row, reason)], nowText);
+      await this.events.append(trx, endpoint.tenantId, [
+        {
+          type: 'webhook.updated',
+          actor: null,
+          target: { type: 'webhook', id: endpoint.id },
+          data: { object: toWebhook(row), changes: { enabled: { old: true, new: false }, disabledReason: { old: null, new: reason } } },
+        },
+      ]);
+      return true;
+    });
+    if (disabled) {
+      this.notifications.wake();
+      this.log?.warn({ webhookId: endpoint.id, reason }, 'webhook endpoint disabled');
+    }
+    for (const wait of waits) this.wakeIn(wait);
+  }
+
+  /** Looks for due deliveries again after `ms` (a retry this process scheduled); polling finds the others'. */
+  private wakeIn(ms: number): void {
+    if (this.stopping.signal.aborted) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.poller.wake();
+    }, ms + 5);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
