@@ -7,6 +7,8 @@ import http from 'node:http';
 import { Webhook } from 'standardwebhooks';
 
 export interface Received {
+  /** The request's path and query. */
+  path: string;
   id: string;
   timestamp: string;
   signature: string;
@@ -15,8 +17,8 @@ export interface Received {
   at: number;
 }
 
-/** What to answer: a status (with headers and a body), or `hang` to never answer. */
-export type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+/** What to answer: a status (with headers and a body, after `delayMs`), or `hang` to never answer. */
+export type Answer = { status: number; headers?: Record<string, string>; body?: string; delayMs?: number } | 'hang';
 
 export interface Receiver {
   url: string;
@@ -34,6 +36,7 @@ export async function startReceiver(answer: Receiver['answer'] = () => ({ status
     request.on('data', (c: Buffer) => chunks.push(c));
     request.on('end', () => {
       const got: Received = {
+        path: request.url ?? '',
         id: String(request.headers['webhook-id']),
         timestamp: String(request.headers['webhook-timestamp']),
         signature: String(request.headers['webhook-signature']),
@@ -47,8 +50,12 @@ export async function startReceiver(answer: Receiver['answer'] = () => ({ status
         hanging.add(response);
         return;
       }
-      response.writeHead(reply.status, reply.headers ?? {});
-      response.end(reply.body ?? '');
+      const send = () => {
+        response.writeHead(reply.status, reply.headers ?? {});
+        response.end(reply.body ?? '');
+      };
+      if (reply.delayMs) setTimeout(send, reply.delayMs);
+      else send();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -147,7 +147,7 @@ export class WebhookDeliveries {
     const claimed = await transaction(this.db, (trx) => this.repo.claim(trx, claim));
     for (const endpoint of claimed) {
       const run: Promise<void> = this.run(endpoint, leaseUntil)
-        .catch((error) => this.log?.error({ err: error, webhookId: endpoint.id }, 'webhook delivery failed to record its outcome'))
+        .catch((error) => this.log?.error({ err: error, webhookId: endpoint.id }, 'webhook endpoint could not be released: its claim runs out'))
         .finally(() => {
           this.running.delete(run);
           this.poller.wake();
@@ -182,22 +182,45 @@ export class WebhookDeliveries {
         };
         const outcome = await send(endpoint.url, headers, delivery.payload, { ...this.options, signal: this.stopping.signal });
         if (outcome.aborted) break;
+        // Recorded at once: a process killed later sends this delivery again only if it failed.
+        await this.recordAttempt(endpoint, { delivery, time, outcome });
         sent.push({ delivery, time, outcome });
         if (!succeeded(outcome)) break;
       }
     } catch (error) {
-      // The secret would not open (a key-encryption key missing): nothing was sent.
-      this.log?.error({ err: error, webhookId: endpoint.id }, 'webhook deliveries could not be signed');
+      // A secret that would not open (its key-encryption key missing), the database failing: what
+      // was not recorded is sent again.
+      this.log?.error({ err: error, webhookId: endpoint.id }, 'webhook deliveries stopped');
     }
-    await this.record(endpoint, sent);
+    await this.finish(endpoint, sent);
   }
 
-  /** Records the attempts, schedules retries, releases the endpoint and disables it when it must. */
-  private async record(endpoint: ClaimedEndpoint, sent: readonly Sent[]): Promise<void> {
+  /** Records an attempt and the delivery's next state: done, retried after the next wait, or failed. */
+  private async recordAttempt(endpoint: ClaimedEndpoint, { delivery, time, outcome }: Sent): Promise<void> {
+    const now = Date.now();
+    const number = delivery.attempts + 1;
+    const wait = succeeded(outcome) || outcome.statusCode === 410 ? undefined : this.options.retrySchedule[number - 1];
+    const status: WebhookDeliveryStatus = succeeded(outcome) ? 'SUCCEEDED' : wait === undefined ? 'FAILED' : 'RETRYING';
+    const attempt = {
+      tenant_id: endpoint.tenantId,
+      delivery_id: delivery.id,
+      number,
+      webhook_id: endpoint.id,
+      time,
+      duration_ms: outcome.durationMs,
+      status_code: outcome.statusCode,
+      error: outcome.error,
+      response_body: outcome.body,
+    };
+    const next = new Date(now + (wait ?? 0)).toISOString();
+    await transaction(this.db, (trx) => this.repo.recordAttempt(trx, attempt, { status, attempts: number, nextAttemptAt: next, lastAttemptAt: time }));
+    if (wait !== undefined) this.wakeIn(wait);
+  }
+
+  /** Releases the endpoint, keeping when its failures began; disables it when it must. */
+  private async finish(endpoint: ClaimedEndpoint, sent: readonly Sent[]): Promise<void> {
     const now = Date.now();
     const nowText = new Date(now).toISOString();
-    const schedule = this.options.retrySchedule;
-    const waits: number[] = [];
     let failingSince = endpoint.failingSince;
     for (const { outcome, time } of sent) failingSince = succeeded(outcome) ? null : (failingSince ?? time);
     const reason = sent.some((s) => s.outcome.statusCode === 410)
@@ -205,36 +228,7 @@ export class WebhookDeliveries {
       : failingSince !== null && now - Date.parse(failingSince) >= FAILING_DAYS * DAY_MS
         ? `every attempt failed for ${FAILING_DAYS} days (since ${failingSince})`
         : undefined;
-
     const disabled = await transaction(this.db, async (trx) => {
-      for (const { delivery, time, outcome } of sent) {
-        const number = delivery.attempts + 1;
-        let status: WebhookDeliveryStatus = 'SUCCEEDED';
-        let next = nowText;
-        if (!succeeded(outcome)) {
-          const wait = outcome.statusCode === 410 ? undefined : schedule[number - 1];
-          status = wait === undefined ? 'FAILED' : 'RETRYING';
-          if (wait !== undefined) {
-            next = new Date(now + wait).toISOString();
-            waits.push(wait);
-          }
-        }
-        await this.repo.recordAttempt(
-          trx,
-          {
-            tenant_id: endpoint.tenantId,
-            delivery_id: delivery.id,
-            number,
-            webhook_id: endpoint.id,
-            time,
-            duration_ms: outcome.durationMs,
-            status_code: outcome.statusCode,
-            error: outcome.error,
-            response_body: outcome.body,
-          },
-          { status, attempts: number, nextAttemptAt: next, lastAttemptAt: time },
-        );
-      }
       const mine = await this.repo.release(trx, endpoint.tenantId, endpoint.id, this.workerId, { failing_since: failingSince });
       if (!mine || reason === undefined || !(await this.repo.disable(trx, endpoint.tenantId, endpoint.id, reason, nowText))) return false;
       const row = (await this.repo.get(trx, endpoint.tenantId, endpoint.id))!;
@@ -253,7 +247,6 @@ export class WebhookDeliveries {
       this.notifications.wake();
       this.log?.warn({ webhookId: endpoint.id, reason }, 'webhook endpoint disabled');
     }
-    for (const wait of waits) this.wakeIn(wait);
   }
 
   /** Looks for due deliveries again after `ms` (a retry this process scheduled); polling finds the others'. */
