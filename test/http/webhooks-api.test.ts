@@ -5,6 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { KeyRing } from '../../src/auth/key-encryption.js';
+import { systemResolver } from '../../src/modules/webhooks/address.js';
+import { WebhookRepository } from '../../src/modules/webhooks/repository.js';
+import { WebhookService } from '../../src/modules/webhooks/service.js';
 import { errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
 
 const HOOKS = '/admin/v1/webhooks';
@@ -196,5 +201,23 @@ describe('webhooks admin API', () => {
       'POST /admin/v1/webhooks/{id}/rotate-secret rotateWebhookSecret Webhooks',
       'POST /admin/v1/webhooks/{id}/test testWebhook Webhooks',
     ]);
+  });
+
+  test('a start seals the secrets again under a new key-encryption key, given the previous one', async () => {
+    const hook = await create({ url: 'https://hooks.example.com/kek', events: ['*'] });
+    const [oldKey, newKey] = [randomBytes(32), randomBytes(32)];
+    const context = `webhook:${h.config.tenant}:${hook.id}`;
+    const sealed = new KeyRing(oldKey, undefined).seal(hook.secret!, context);
+    await h.app.db.kysely.updateTable('webhooks').set({ secret: sealed }).where('id', '=', hook.id).execute();
+    const ring = new KeyRing(newKey, oldKey);
+    const service = new WebhookService(h.app.db.kysely, new WebhookRepository(h.app.db.dialect), h.app.services.events, ring, {
+      allowHttp: false,
+      allowPrivate: true,
+      resolve: systemResolver,
+    });
+    await service.init();
+    const stored = await h.app.db.kysely.selectFrom('webhooks').select('secret').where('id', '=', hook.id).executeTakeFirstOrThrow();
+    assert.equal(KeyRing.sealedWith(stored.secret), ring.currentId);
+    assert.equal(ring.open(stored.secret, context), hook.secret);
   });
 });

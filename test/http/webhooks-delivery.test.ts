@@ -5,6 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { KeyRing } from '../../src/auth/key-encryption.js';
 import { harness, type Harness } from '../helpers/app.js';
 import { createSource } from '../helpers/factories.js';
 import { type Answer, type Receiver, sleep, startReceiver, until, verify } from '../helpers/webhooks.js';
@@ -286,5 +288,27 @@ describe('webhook deliveries', () => {
       return list[0]?.status === 'SUCCEEDED' && list;
     });
     assert.equal(delivery!.attempts[0]!.response!.length, 1024);
+  });
+
+  test('a secret sealed under a key-encryption key the server lacks: attempts fail saying so, until the secret is rotated', async () => {
+    const r = await receiver();
+    const hook = await register(r.url);
+    const elsewhere = new KeyRing(randomBytes(32), undefined).seal(hook.secret, `webhook:${h.config.tenant}:${hook.id}`);
+    await h.app.db.kysely.updateTable('webhooks').set({ secret: elsewhere }).where('id', '=', hook.id).execute();
+    await newSource();
+    const [delivery] = await until('the failed attempt', async () => {
+      const list = await deliveries(hook.id);
+      return list[0]?.status === 'RETRYING' && list;
+    });
+    assert.match(
+      delivery!.attempts[0]!.error!,
+      /^the endpoint's secret cannot be decrypted \(sealed under key-encryption key [0-9a-f]{16}, which this server was not given\): rotate its secret$/,
+    );
+    assert.equal(r.received.length, 0);
+    const rotated = await h.request('POST', `${HOOKS}/${hook.id}/rotate-secret`, h.admin.token);
+    assert.equal(rotated.statusCode, 200, rotated.body);
+    await until('delivered with the new secret', () => r.received.length === 1);
+    verify(rotated.json().secret, r.received[0]!);
+    assert.equal(r.received[0]!.signature.split(' ').length, 1, 'the old secret cannot sign');
   });
 });

@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { KeyRing } from '../../auth/key-encryption.js';
+import { KeyRing, UnknownKeyError } from '../../auth/key-encryption.js';
 import { transaction } from '../../db/dialect.js';
 import type { Database, WebhookDeliveryStatus } from '../../db/types.js';
 import { nowIso } from '../../domain/ids.js';
@@ -157,39 +157,59 @@ export class WebhookDeliveries {
     return claimed.length > 0;
   }
 
-  /** The secrets that sign: the current one, and the previous one while it still does. */
-  private secrets(endpoint: ClaimedEndpoint, now: number): string[] {
+  /**
+   * The secrets that sign: the current one, and the previous one while it still does (unless it
+   * cannot be decrypted); a string saying why when the current one cannot be.
+   */
+  private secrets(endpoint: ClaimedEndpoint, now: number): string[] | string {
     const context = secretContext(endpoint.tenantId, endpoint.id);
-    const secrets = [this.keyRing.open(endpoint.secret, context)];
-    if (endpoint.previousSecret && endpoint.previousSecretUntil && Date.parse(endpoint.previousSecretUntil) > now) {
-      secrets.push(this.keyRing.open(endpoint.previousSecret, context));
+    const open = (sealed: string) => {
+      try {
+        return this.keyRing.open(sealed, context);
+      } catch (error) {
+        if (error instanceof UnknownKeyError) return undefined;
+        throw error;
+      }
+    };
+    const current = open(endpoint.secret);
+    if (current === undefined) {
+      return `the endpoint's secret cannot be decrypted (sealed under key-encryption key ${KeyRing.sealedWith(endpoint.secret)}, which this server was not given): rotate its secret`;
     }
-    return secrets;
+    const previous =
+      endpoint.previousSecret && endpoint.previousSecretUntil && Date.parse(endpoint.previousSecretUntil) > now ? open(endpoint.previousSecret) : undefined;
+    return previous === undefined ? [current] : [current, previous];
   }
 
   private async run(endpoint: ClaimedEndpoint, leaseUntil: number): Promise<void> {
     const sent: Sent[] = [];
+    const attempt = async (done: Sent) => {
+      // Recorded at once: a process killed later sends this delivery again only if it failed.
+      await this.recordAttempt(endpoint, done);
+      sent.push(done);
+      return succeeded(done.outcome);
+    };
     try {
       const secrets = this.secrets(endpoint, Date.now());
-      for (const delivery of endpoint.deliveries) {
-        if (this.stopping.signal.aborted || Date.now() + this.options.timeoutMs + RECORD_MARGIN_MS > leaseUntil) break;
-        const time = nowIso();
-        const timestamp = Math.floor(Date.now() / 1000);
-        const headers = {
-          'webhook-id': delivery.eventId,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signatureHeader(secrets, delivery.eventId, timestamp, delivery.payload),
-        };
-        const outcome = await send(endpoint.url, headers, delivery.payload, { ...this.options, signal: this.stopping.signal });
-        if (outcome.aborted) break;
-        // Recorded at once: a process killed later sends this delivery again only if it failed.
-        await this.recordAttempt(endpoint, { delivery, time, outcome });
-        sent.push({ delivery, time, outcome });
-        if (!succeeded(outcome)) break;
+      if (typeof secrets === 'string') {
+        // Nothing can be signed: a failed attempt, retried like any other.
+        const outcome = { statusCode: null, error: secrets, body: null, durationMs: 0, aborted: false };
+        await attempt({ delivery: endpoint.deliveries[0]!, time: nowIso(), outcome });
+      } else {
+        for (const delivery of endpoint.deliveries) {
+          if (this.stopping.signal.aborted || Date.now() + this.options.timeoutMs + RECORD_MARGIN_MS > leaseUntil) break;
+          const time = nowIso();
+          const timestamp = Math.floor(Date.now() / 1000);
+          const headers = {
+            'webhook-id': delivery.eventId,
+            'webhook-timestamp': String(timestamp),
+            'webhook-signature': signatureHeader(secrets, delivery.eventId, timestamp, delivery.payload),
+          };
+          const outcome = await send(endpoint.url, headers, delivery.payload, { ...this.options, signal: this.stopping.signal });
+          if (outcome.aborted || !(await attempt({ delivery, time, outcome }))) break;
+        }
       }
     } catch (error) {
-      // A secret that would not open (its key-encryption key missing), the database failing: what
-      // was not recorded is sent again.
+      // The database failing: what was not recorded is sent again.
       this.log?.error({ err: error, webhookId: endpoint.id }, 'webhook deliveries stopped');
     }
     await this.finish(endpoint, sent);

@@ -5,7 +5,7 @@
  * key-encryption key. URLs are checked when registered (address.ts) and again at every delivery.
  */
 import type { Kysely } from 'kysely';
-import { KeyRing } from '../../auth/key-encryption.js';
+import { KeyRing, UnknownKeyError } from '../../auth/key-encryption.js';
 import type { Principal } from '../../auth/principal.js';
 import { type Exec, transaction } from '../../db/dialect.js';
 import type { Database, WebhookTable } from '../../db/types.js';
@@ -53,15 +53,27 @@ export class WebhookService {
     private readonly options: WebhookOptions,
   ) {}
 
-  /** Seals again, under the current key-encryption key, the secrets sealed under the previous one. */
+  /**
+   * Seals again, under the current key-encryption key, the secrets sealed under the previous one.
+   * A secret sealed under a key this server was not given is left as it is: deliveries to its
+   * endpoint fail, saying so, until its secret is rotated.
+   */
   async init(): Promise<void> {
     for (const row of await this.repo.secrets(this.db)) {
       const context = secretContext(row.tenant_id, row.id);
-      const reseal = (sealed: string | null) => (sealed === null ? null : this.keyRing.seal(this.keyRing.open(sealed, context), context));
-      const stale = (sealed: string | null) => sealed !== null && KeyRing.sealedWith(sealed) !== this.keyRing.currentId;
-      if (stale(row.secret) || stale(row.previous_secret)) {
-        await this.repo.update(this.db, row.tenant_id, row.id, { secret: reseal(row.secret)!, previous_secret: reseal(row.previous_secret) });
-      }
+      const reseal = (sealed: string | null): string | null => {
+        if (sealed === null || KeyRing.sealedWith(sealed) === this.keyRing.currentId) return sealed;
+        try {
+          return this.keyRing.seal(this.keyRing.open(sealed, context), context);
+        } catch (error) {
+          if (error instanceof UnknownKeyError) return sealed;
+          throw error;
+        }
+      };
+      const secret = reseal(row.secret)!;
+      const previous = reseal(row.previous_secret);
+      if (secret !== row.secret || previous !== row.previous_secret)
+        await this.repo.update(this.db, row.tenant_id, row.id, { secret, previous_secret: previous });
     }
   }
 
