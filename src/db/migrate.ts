@@ -18,6 +18,7 @@ import * as bulkQueue from './migrations/20261207_0011_bulk_queue.js';
 import * as events from './migrations/20261208_0012_events.js';
 import * as bulkParts from './migrations/20261208_0013_bulk_parts.js';
 import * as webhooks from './migrations/20261209_0014_webhooks.js';
+import * as webhookPending from './migrations/20261209_0015_webhook_pending.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -45,6 +46,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261208_0012_events': events,
   '20261208_0013_bulk_parts': bulkParts,
   '20261209_0014_webhooks': webhooks,
+  '20261209_0015_webhook_pending': webhookPending,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -83,6 +83,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261208_0012_events',
     '20261208_0013_bulk_parts',
     '20261209_0014_webhooks',
+    '20261209_0015_webhook_pending',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -133,6 +134,7 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
     '20261208_0012_events',
     '20261208_0013_bulk_parts',
     '20261209_0014_webhooks',
+    '20261209_0015_webhook_pending',
   ]);
 });
 

@@ -29,7 +29,7 @@ import type { Resolver } from './address.js';
 import { webhookDisabled } from './messages.js';
 import { type ClaimedEndpoint, type Outgoing, secretContext, toWebhook } from './model.js';
 import type { WebhookRepository } from './repository.js';
-import { type SendOutcome, send } from './sender.js';
+import { Connection, type SendOutcome, send } from './sender.js';
 import { signatureHeader } from './signature.js';
 
 export interface DeliveryOptions {
@@ -182,18 +182,23 @@ export class WebhookDeliveries {
 
   private async run(endpoint: ClaimedEndpoint, leaseUntil: number): Promise<void> {
     const sent: Sent[] = [];
-    const attempt = async (done: Sent) => {
-      // Recorded at once: a process killed later sends this delivery again only if it failed.
-      await this.recordAttempt(endpoint, done);
+    const connection = new Connection();
+    // Each attempt is recorded as soon as it ends, while the next request goes out: a process
+    // killed later sends again only the requests not recorded yet (the last one or two).
+    let recording: Promise<void> = Promise.resolve();
+    const record = async (done: Sent) => {
+      await recording;
+      recording = this.recordAttempt(endpoint, done);
+      // Awaited before the next record and at the end; not an unhandled rejection meanwhile.
+      recording.catch(() => undefined);
       sent.push(done);
-      return succeeded(done.outcome);
     };
     try {
       const secrets = this.secrets(endpoint, Date.now());
       if (typeof secrets === 'string') {
         // Nothing can be signed: a failed attempt, retried like any other.
         const outcome = { statusCode: null, error: secrets, body: null, durationMs: 0, aborted: false };
-        await attempt({ delivery: endpoint.deliveries[0]!, time: nowIso(), outcome });
+        await record({ delivery: endpoint.deliveries[0]!, time: nowIso(), outcome });
       } else {
         for (const delivery of endpoint.deliveries) {
           if (this.stopping.signal.aborted || Date.now() + this.options.timeoutMs + RECORD_MARGIN_MS > leaseUntil) break;
@@ -204,13 +209,18 @@ export class WebhookDeliveries {
             'webhook-timestamp': String(timestamp),
             'webhook-signature': signatureHeader(secrets, delivery.eventId, timestamp, delivery.payload),
           };
-          const outcome = await send(endpoint.url, headers, delivery.payload, { ...this.options, signal: this.stopping.signal });
-          if (outcome.aborted || !(await attempt({ delivery, time, outcome }))) break;
+          const outcome = await send(endpoint.url, headers, delivery.payload, { ...this.options, signal: this.stopping.signal, connection });
+          if (outcome.aborted) break;
+          await record({ delivery, time, outcome });
+          if (!succeeded(outcome)) break;
         }
       }
+      await recording;
     } catch (error) {
       // The database failing: what was not recorded is sent again.
       this.log?.error({ err: error, webhookId: endpoint.id }, 'webhook deliveries stopped');
+    } finally {
+      connection.close();
     }
     await this.finish(endpoint, sent);
   }

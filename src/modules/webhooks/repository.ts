@@ -200,15 +200,17 @@ export class WebhookRepository {
     const endpoints = await this.dialect.forUpdate(candidates, true).execute();
     const claimed: ClaimedEndpoint[] = [];
     for (const w of endpoints) {
-      const due = await trx
-        .selectFrom('webhook_deliveries')
-        .select(['seq', 'id', 'event_id', 'payload', 'attempts'])
-        .where('tenant_id', '=', w.tenant_id)
-        .where('webhook_id', '=', w.id)
-        .where((eb) => eb.or([eb('status', '=', 'PENDING'), eb.and([eb('status', '=', 'RETRYING'), eb('next_attempt_at', '<=', now)])]))
-        .orderBy('seq')
-        .limit(claim.batch)
-        .execute();
+      // The first PENDING ones by the pending index, the RETRYING ones due by the due index: each
+      // query reads what it returns, whatever the number of deliveries already made.
+      const deliveries = () =>
+        trx
+          .selectFrom('webhook_deliveries')
+          .select(['seq', 'id', 'event_id', 'payload', 'attempts'])
+          .where('tenant_id', '=', w.tenant_id)
+          .where('webhook_id', '=', w.id);
+      const pending = await deliveries().where('status', '=', 'PENDING').orderBy('seq').limit(claim.batch).execute();
+      const retrying = await deliveries().where('status', '=', 'RETRYING').where('next_attempt_at', '<=', now).orderBy('seq').limit(claim.batch).execute();
+      const due = [...pending, ...retrying].sort((a, b) => Number(a.seq) - Number(b.seq)).slice(0, claim.batch);
       if (due.length === 0) continue;
       await this.update(trx, w.tenant_id, w.id, { lease_until: claim.leaseUntil, claimed_by: claim.workerId, claimed_at: now });
       claimed.push({

@@ -16,6 +16,8 @@ const USER_AGENT = 'nelm-webhooks/1';
 export interface SendOptions extends UrlRules {
   timeoutMs: number;
   resolve: Resolver;
+  /** Keeps the connection for the next request to the same checked address; a new one for each request without. */
+  connection?: Connection | undefined;
   /** Aborts the request (the server is stopping): the outcome is `aborted`, not an attempt. */
   signal?: AbortSignal | undefined;
 }
@@ -40,6 +42,31 @@ function pinned(target: Address): LookupFunction {
   }) as LookupFunction;
 }
 
+/**
+ * One kept-alive connection, for the consecutive requests of a worker to one endpoint: a request
+ * reuses it when its host resolved to the same checked address, and opens a new one otherwise.
+ */
+export class Connection {
+  private key: string | undefined;
+  private agent: http.Agent | undefined;
+
+  agentFor(url: URL, target: Address): http.Agent {
+    const key = `${url.protocol}//${url.host} ${target.address}`;
+    if (key !== this.key || !this.agent) {
+      this.close();
+      this.key = key;
+      this.agent = url.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 1 }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
+    }
+    return this.agent;
+  }
+
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+    this.key = undefined;
+  }
+}
+
 /** Text a database stores: NUL is the one character PostgreSQL's text refuses. */
 function storable(text: string): string {
   return text.replaceAll('\u0000', '\uFFFD');
@@ -62,10 +89,11 @@ export async function send(urlText: string, headers: Record<string, string>, bod
     if (options.signal?.aborted) return failed('the server is stopping', true);
     return await new Promise<SendOutcome>((resolve) => {
       let settled = false;
-      const finish = (outcome: SendOutcome) => {
+      /** `keep`: the response was read to its end, so its connection may serve the next request. */
+      const finish = (outcome: SendOutcome, keep = false) => {
         if (settled) return;
         settled = true;
-        request.destroy();
+        if (!keep) request.destroy();
         resolve(outcome);
       };
       const request = (url.protocol === 'https:' ? https : http).request({
@@ -75,7 +103,7 @@ export async function send(urlText: string, headers: Record<string, string>, bod
         path: `${url.pathname}${url.search}`,
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': USER_AGENT },
-        agent: false,
+        agent: options.connection ? options.connection.agentFor(url, resolved.target) : false,
         lookup: pinned(resolved.target),
         signal: options.signal,
       });
@@ -87,23 +115,26 @@ export async function send(urlText: string, headers: Record<string, string>, bod
       request.on('response', (response) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        const done = () =>
-          finish({
-            statusCode: response.statusCode ?? null,
-            error: null,
-            body: size === 0 ? null : storable(Buffer.concat(chunks).subarray(0, RESPONSE_BYTES).toString('utf8')),
-            durationMs: elapsed(),
-            aborted: false,
-          });
+        const done = (keep = false) =>
+          finish(
+            {
+              statusCode: response.statusCode ?? null,
+              error: null,
+              body: size === 0 ? null : storable(Buffer.concat(chunks).subarray(0, RESPONSE_BYTES).toString('utf8')),
+              durationMs: elapsed(),
+              aborted: false,
+            },
+            keep,
+          );
         response.on('data', (chunk: Buffer) => {
           chunks.push(chunk);
           size += chunk.length;
           if (size >= RESPONSE_BYTES) done();
         });
-        response.on('end', done);
+        response.on('end', () => done(true));
         // The status is in: a body cut short does not change the outcome.
-        response.on('error', done);
-        response.on('aborted', done);
+        response.on('error', () => done());
+        response.on('aborted', () => done());
       });
       request.end(body);
     });
