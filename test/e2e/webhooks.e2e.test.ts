@@ -126,7 +126,7 @@ describe(`e2e: webhooks through crashes and processes (${PG_URL ? 'PostgreSQL' :
     const ids = receiver.received.map((r) => r.id);
     for (const got of receiver.received) verify(hook.secret, got);
     const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
-    assert.ok(twice.length <= 1, `only the request in flight at the kill may come twice: ${twice.length}`);
+    assert.ok(twice.length <= 2, `only the requests not recorded at the kill may come twice: ${twice.length}`);
     const log = await until('the delivery log', async () => {
       const list = await call<{ status: string; eventId: string }[]>(second, 'GET', `/admin/v1/webhooks/${hook.id}/deliveries`);
       return list.length === 30 && list.every((d) => d.status === 'SUCCEEDED') && list;
