@@ -79,8 +79,6 @@ export class WebhookDeliveries {
   private readonly leaseMs: number;
   private orphansLeft: boolean;
   private log: DeliveryLog | undefined;
-  /** Ticks run one at a time, whoever asks (the loop or `drain`). */
-  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -95,7 +93,7 @@ export class WebhookDeliveries {
     this.poller = new Poller({
       name: 'webhook-deliveries',
       idleMs: options.idleMs ?? 1000,
-      tick: () => this.tick(),
+      tick: () => this.claim(),
       onError: (error) => this.log?.error({ err: error }, 'webhook deliveries could not be claimed'),
     });
   }
@@ -117,21 +115,6 @@ export class WebhookDeliveries {
   /** Looks for due deliveries now: some were just written. */
   wake(): void {
     this.poller.wake();
-  }
-
-  /** Sends everything due now, and waits for it (tests). */
-  async drain(): Promise<void> {
-    for (;;) {
-      const claimed = await this.tick();
-      if (!claimed && this.running.size === 0) return;
-      if (this.running.size > 0) await Promise.race(this.running);
-    }
-  }
-
-  private tick(): Promise<boolean> {
-    const run = this.turn.then(() => this.claim());
-    this.turn = run.catch(() => undefined);
-    return run;
   }
 
   private async claim(): Promise<boolean> {
