@@ -360,7 +360,7 @@ describe('bulk upload, export, template, status', () => {
     assert.deepEqual(Object.keys(doc.paths['/v2024/non-employee-sources/{id}/non-employee-bulk-upload'].post.requestBody.content), ['multipart/form-data']);
   });
 
-  test('an export lets the event loop turn between two pages of 1,000 records', async () => {
+  test('an export lets the event loop turn between two pages of records', async () => {
     const id = await newSource('export-turns');
     assert.equal((await imported(id, many(2500, 'turn'))).counts.created, 2500);
     const principal = {

@@ -119,8 +119,17 @@ export interface RowsValidation {
   failed: number;
 }
 
-/** Validates every row as it is read; a row with any problem counts once in `failed`. */
-export async function validateRows(reader: CsvReader, map: ColumnMap, ctx: RowContext, maxErrors = Infinity): Promise<RowsValidation> {
+/**
+ * Validates every row as it is read; a row with any problem counts once in `failed`. The records
+ * of valid rows are kept in `valid`, or handed to `onValid` instead when it is given.
+ */
+export async function validateRows(
+  reader: CsvReader,
+  map: ColumnMap,
+  ctx: RowContext,
+  maxErrors = Infinity,
+  onValid?: (record: NormalisedRecord) => void,
+): Promise<RowsValidation> {
   const out: RowsValidation = { rows: 0, valid: [], errors: [], errorCount: 0, failed: 0 };
   const lineOf = new Map<string, number>();
   const columnOf = new Map(map.columns.map((c) => [c.technicalName, c]));
@@ -145,7 +154,10 @@ export async function validateRows(reader: CsvReader, map: ColumnMap, ctx: RowCo
     if (name !== '' && first !== undefined) problem(row, 'accountName', `accountName "${name}" is already on line ${first}`);
     else if (name !== '') lineOf.set(caselessKey(name), row.line);
     if (out.errorCount > before) out.failed++;
-    else if (result.ok) out.valid.push(result.value);
+    else if (result.ok) {
+      if (onValid) onValid(result.value);
+      else out.valid.push(result.value);
+    }
   }
   return out;
 }

@@ -11,9 +11,13 @@
  * Reading (bulk upload): UTF-8 with or without a BOM, LF, CRLF or CR line ends, quoted fields
  * (RFC 4180; a quote inside an unquoted field is an error), spaces around fields ignored, empty
  * lines and lines of empty fields skipped. Every row must have as many fields as the header and at
- * most MAX_RECORD_CHARS characters; both are checked while the row is read.
+ * most MAX_RECORD_CHARS characters; both are checked while the row is read. The file is read as it
+ * comes, in pieces (CsvParser): an upload as it arrives, a stored file a part at a time; the
+ * tokenizer and the decoding of the pieces are tokenizer.ts's.
  */
-import { isUtf8 } from 'node:buffer';
+import { CsvError, type CsvRow, MAX_HEADER_FIELDS, MAX_RECORD_CHARS, NO_BYTES, Tokenizer, Utf8Text } from './tokenizer.js';
+
+export { CsvError, type CsvRow, MAX_HEADER_FIELDS, MAX_RECORD_CHARS, Utf8Text } from './tokenizer.js';
 
 const FORMULA = /^'*[=+\-@\t\r]/;
 const NEUTRALISED = /^'+[=+\-@\t\r]/;
@@ -42,49 +46,25 @@ export function csvLine(values: readonly string[]): string {
   return `${out}\n`;
 }
 
-export interface CsvRow {
-  /** The line the row starts on (the header is line 1 unless empty lines precede it). */
-  line: number;
-  cells: string[];
-}
-
 export interface CsvTable {
   header: string[];
   rows: CsvRow[];
 }
 
-/** The file is not CSV text, or not well-formed CSV; `line` when known. */
-export class CsvError extends Error {
-  constructor(
-    message: string,
-    readonly line?: number,
-  ) {
-    super(message);
-    this.name = 'CsvError';
-  }
-}
-
 const isBlank = (cells: readonly string[]) => cells.every((c) => c === '');
 
 /**
- * The longest record (row) read, in characters, line end included. The largest valid row: 8
- * system fields (accountName, firstName, lastName, phone, manager 255 characters, email 254,
- * the dates 64) and 10 custom ones of 1,024, each with a neutralising apostrophe, every quote
- * doubled and the field quoted: 2 × (11,897 + 18) + 36 quotes + 17 commas + CRLF = 23,885.
- * Rounded up to 24 KiB; test/unit/csv-read.test.ts builds that row.
+ * Milliseconds of work between two turns of the event loop: a step that checks the clock after
+ * each small unit of work (a row, a piece of a file) gives the loop back within a few ms more.
  */
-export const MAX_RECORD_CHARS = 24 * 1024;
-/** The most fields a header may have (a source has at most 18 attributes; the rest are reported one by one, up to 50). */
-export const MAX_HEADER_FIELDS = 100;
-/** Milliseconds of reading between two turns of the event loop. */
-const SLICE_MS = 10;
+export const SLICE_MS = 5;
 
 /** Resolves after the event loop has handled the I/O that is waiting. */
 export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * For a long loop: what it returns is awaited at every step, and lets the event loop turn once
- * 10 ms have passed since the last turn.
+ * SLICE_MS have passed since the last turn.
  */
 export function pacer(): () => Promise<void> | undefined {
   let since = performance.now();
@@ -96,219 +76,159 @@ export function pacer(): () => Promise<void> | undefined {
   };
 }
 
+/** Characters of a file's text read (tokenized) at most per call of `CsvParser.rows`, past a record. */
+const STEP_CHARS = 64 * 1024;
+
 /**
- * The file's records, one at a time: a small state machine rather than a library, several times
- * faster than csv-parse on large files, and it knows the line every record starts on. Fields
- * are trimmed of spaces and tabs around them. A record longer than MAX_RECORD_CHARS or with more
- * fields than `maxFields` is refused as soon as the bound is passed, so a hostile record costs no
- * more than a valid one.
+ * A file read as it comes: its bytes are pushed in pieces of any size (`push`, then `end`), and
+ * the data rows they complete are pulled (`rows`) while `ready`, between two pushes. The header is
+ * the first record that is not blank, and must start within the first MAX_RECORD_CHARS
+ * characters; blank records are skipped; every data row has as many cells as the header, restored
+ * (see `restore`). A record is read only once the text holds the most a record may span past its
+ * start, or all of the file: the rows are the same however the file is cut, and no string holds
+ * more than what one push added and one record.
  */
-class Tokenizer {
-  private readonly n: number;
+export class CsvParser {
+  header: string[] | undefined;
+  readonly text = new Utf8Text();
+  private window = '';
+  /** Characters of the file before the window. */
+  private offset = 0;
+  private line = 1;
+  private ended = false;
+  /** All read, or a malformed record met: no more rows. */
+  private done = false;
 
-  constructor(
-    private readonly text: string,
-    public i = 0,
-    public line = 1,
-  ) {
-    this.n = text.length;
+  /** Takes the next bytes of the file; throws CsvError when they are not text. */
+  push(bytes: Buffer): void {
+    this.window += this.text.decode(bytes);
   }
 
-  get done(): boolean {
-    return this.i >= this.n;
+  /** No more bytes: the last rows are ready. Throws CsvError when the file is empty or ends inside a character. */
+  end(): void {
+    if (this.text.bytes === 0) throw new CsvError('the file is empty: a header row is expected');
+    this.window += this.text.decode(NO_BYTES, true);
+    this.ended = true;
   }
 
-  private lineBreaks(from: number, to: number): void {
-    for (let k = from; k < to; k++) {
-      const c = this.text.charCodeAt(k);
-      if (c === 10 || (c === 13 && this.text.charCodeAt(k + 1) !== 10)) this.line++;
-    }
+  /** Whether `rows` has more to read (rows, or an error). */
+  get ready(): boolean {
+    // A record reads at most two characters past its bound (a closing quote, then CR LF).
+    return !this.done && (this.ended || this.window.length > MAX_RECORD_CHARS + 3);
   }
 
-  private skipBlanks(limit: number): void {
-    const end = Math.min(this.n, limit + 1);
-    while (this.i < end && (this.text.charCodeAt(this.i) === 32 || this.text.charCodeAt(this.i) === 9)) this.i++;
+  /**
+   * The next data rows, read as they are pulled, from at most STEP_CHARS of text (blank records
+   * included); throws CsvError at a malformed one, or at the end of a file without a header.
+   */
+  rows(): Generator<CsvRow> {
+    return this.records(false);
   }
 
-  /** The next record, blank or not (call while not `done`). */
-  record(maxFields: number): CsvRow {
-    const { text, n } = this;
-    const line = this.line;
-    const limit = this.i + MAX_RECORD_CHARS;
-    const tooLong = () => new CsvError(`line ${line} is longer than ${MAX_RECORD_CHARS} characters, the most a row may have`, line);
-    const cells: string[] = [];
-    for (;;) {
-      this.skipBlanks(limit);
-      if (this.i > limit) throw tooLong();
-      let value: string;
-      if (text.charCodeAt(this.i) === 34) {
-        // Quoted: up to the next lone quote; "" is one quote.
-        value = '';
-        let from = ++this.i;
-        for (;;) {
-          const q = text.indexOf('"', this.i);
-          if (q > limit || (q < 0 && n > limit)) throw tooLong();
-          if (q < 0) throw new CsvError(`line ${line}: a quoted field is not closed`, line);
-          this.lineBreaks(this.i, q);
-          if (text.charCodeAt(q + 1) === 34) {
-            value += text.slice(from, q + 1);
-            this.i = from = q + 2;
-            continue;
-          }
-          value += text.slice(from, q);
-          this.i = q + 1;
-          break;
+  /** Reads as far as the header, if the text pushed holds it; true once it is known. */
+  findHeader(): boolean {
+    while (!this.header && this.ready) for (const _ of this.records(true));
+    return this.header !== undefined;
+  }
+
+  private *records(headerOnly: boolean): Generator<CsvRow> {
+    const tokens = new Tokenizer(this.window, 0, this.line);
+    const final = this.ended;
+    try {
+      while (!tokens.done && (final || tokens.i + MAX_RECORD_CHARS + 3 < this.window.length)) {
+        if (tokens.i >= STEP_CHARS || (headerOnly && this.header)) return;
+        const start = this.offset + tokens.i;
+        const row = tokens.record(this.header?.length ?? MAX_HEADER_FIELDS);
+        if (!this.header) {
+          if (start > MAX_RECORD_CHARS) throw new CsvError(`the file has no header row in its first ${MAX_RECORD_CHARS} characters`);
+          if (!isBlank(row.cells)) this.header = row.cells;
+          continue;
         }
-        this.skipBlanks(limit);
-        if (this.i > limit) throw tooLong();
-        const c = text.charCodeAt(this.i);
-        if (this.i < n && c !== 44 && c !== 13 && c !== 10) {
-          throw new CsvError(`line ${this.line}: field ${cells.length + 1} has text after its closing quote`, this.line);
+        if (isBlank(row.cells)) continue;
+        if (row.cells.length !== this.header.length) {
+          throw new CsvError(`line ${row.line} has ${row.cells.length} fields, the header has ${this.header.length}`, row.line);
         }
-      } else {
-        let end = this.i;
-        let c = 0;
-        const stop = Math.min(n, limit + 1);
-        for (; end < stop; end++) {
-          c = text.charCodeAt(end);
-          if (c === 44 || c === 13 || c === 10 || c === 34) break;
-        }
-        if (end > limit) throw tooLong();
-        if (end < n && c === 34) {
-          throw new CsvError(
-            `line ${this.line}: field ${cells.length + 1} holds a double quote but is not quoted (quote the field and double its quotes)`,
-            this.line,
-          );
-        }
-        value = text.slice(this.i, end);
-        const last = value.length > 0 ? value.charCodeAt(value.length - 1) : 0;
-        if (last === 32 || last === 9) value = value.replace(/[ \t]+$/, '');
-        this.i = end;
+        for (let k = 0; k < row.cells.length; k++) row.cells[k] = restore(row.cells[k]!);
+        yield row;
       }
-      cells.push(value);
-      const c = text.charCodeAt(this.i);
-      if (c === 44) {
-        if (cells.length >= maxFields) throw new CsvError(`line ${line} has more than ${maxFields} fields, ${fieldBound(maxFields)}`, line);
-        this.i++;
-        continue;
+      if (final) {
+        this.done = true;
+        if (!this.header) throw new CsvError('the file has no header row');
       }
-      if (c === 13 || c === 10) {
-        this.i += c === 13 && text.charCodeAt(this.i + 1) === 10 ? 2 : 1;
-        this.line++;
-      }
-      return { line, cells };
+    } catch (error) {
+      this.done = true;
+      throw error;
+    } finally {
+      this.offset += tokens.i;
+      this.line = tokens.line;
+      this.window = this.window.slice(tokens.i);
     }
   }
 }
-
-const fieldBound = (maxFields: number) =>
-  maxFields === MAX_HEADER_FIELDS ? `the most a header may have (a source has at most 18 attributes)` : `the header has ${maxFields}`;
 
 export interface CsvReader {
   header: string[];
   /**
-   * The data rows, read as they are pulled (a large file is never held as a table), each with as
-   * many cells as the header, restored (see `restore`). Throws CsvError at a malformed row. The
-   * event loop turns every 10 ms of reading (the consumer's work between two rows included).
+   * The data rows, read as they are pulled (a large file is never held as a table or as one
+   * string), each with as many cells as the header, restored (see `restore`). Throws CsvError at
+   * a malformed row. The event loop turns every SLICE_MS of reading (the consumer's work between
+   * two rows included).
    */
   rows(): AsyncGenerator<CsvRow>;
 }
 
-/** Bytes of the file decoded at a time. */
-const PIECE_BYTES = 1024 * 1024;
+/**
+ * Bytes of a file held in memory pushed to its parser at a time. More than 128 KiB: the text of
+ * a piece, which the rows read from it keep alive (a cell is a slice of it), is then allocated
+ * outside V8's young generation and never copied by its collections.
+ */
+export const PIECE_BYTES = 256 * 1024;
 
-/** Refuses a file that is empty, not UTF-8 or holding NUL (a few ms for 16 MiB). */
-function checkText(bytes: Buffer): void {
-  if (bytes.length === 0) throw new CsvError('the file is empty: a header row is expected');
-  if (!isUtf8(bytes) || bytes.includes(0)) throw new CsvError('the file is not UTF-8 text');
+/** The bytes of a file held in parts, in pieces of at most PIECE_BYTES (cut anywhere). */
+function* pieces(parts: readonly Buffer[]): Generator<Buffer> {
+  for (const part of parts) for (let at = 0; at < part.length; at += PIECE_BYTES) yield part.subarray(at, at + PIECE_BYTES);
 }
 
-/** The text of a checked file in pieces of about PIECE_BYTES, each ending between two characters; a BOM dropped. */
-function* pieces(bytes: Buffer): Generator<string> {
-  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  while (at < bytes.length) {
-    let end = Math.min(bytes.length, at + PIECE_BYTES);
-    while (end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end--;
-    yield bytes.toString('utf8', at, end);
-    at = end;
-  }
+/** Refuses a file that is empty, not UTF-8 or holding NUL, before any of it is read as CSV (a few ms for 16 MiB). */
+function checkText(parts: readonly Buffer[]): void {
+  const text = new Utf8Text();
+  for (const part of parts) text.check(part);
+  if (text.bytes === 0) throw new CsvError('the file is empty: a header row is expected');
+  text.check(NO_BYTES, true);
 }
 
 /**
- * The records of a checked file, blank ones included, each with the offset of its first character.
- * The text is read through a window, what the previous window left followed by the next piece: a
- * record is read from it only once the window holds the most a record may span (or the file's
- * end), so records come out exactly as from the whole text, which no string ever holds.
+ * Opens a file held in memory, whole or in parts: checks that it is UTF-8 text without NUL and
+ * reads its header (spaces and a BOM ignored). Throws CsvError when it is not CSV text or has no
+ * header. Its rows are decoded and read as they are pulled, PIECE_BYTES of the file at a time.
  */
-function* tokenize(bytes: Buffer, fields: { max: number }): Generator<{ row: CsvRow; start: number }> {
-  const texts = pieces(bytes);
-  let window = '';
-  let offset = 0;
-  let line = 1;
-  for (;;) {
-    const piece = texts.next();
-    const final = piece.done === true;
-    if (!final) window += piece.value;
-    const tokens = new Tokenizer(window, 0, line);
-    // A record reads at most two characters past its bound (a closing quote, then CR LF).
-    while (!tokens.done && (final || tokens.i + MAX_RECORD_CHARS + 3 < window.length)) {
-      const start = offset + tokens.i;
-      yield { row: tokens.record(fields.max), start };
-    }
-    if (final) return;
-    offset += tokens.i;
-    line = tokens.line;
-    window = window.slice(tokens.i);
+export function readCsv(file: Buffer | readonly Buffer[]): CsvReader {
+  const parts = Buffer.isBuffer(file) ? [file] : file;
+  checkText(parts);
+  const opened = new CsvParser();
+  for (const piece of pieces(parts)) {
+    opened.push(piece);
+    if (opened.findHeader()) break;
   }
-}
-
-/**
- * The header of a checked file (its first record not blank, which must start within the first
- * MAX_RECORD_CHARS characters), then its data rows, each checked to have as many cells as the
- * header and restored (see `restore`).
- */
-function* table(bytes: Buffer): Generator<CsvRow> {
-  const fields = { max: MAX_HEADER_FIELDS };
-  let header: string[] | undefined;
-  for (const { row, start } of tokenize(bytes, fields)) {
-    if (!header) {
-      if (start > MAX_RECORD_CHARS) throw new CsvError(`the file has no header row in its first ${MAX_RECORD_CHARS} characters`);
-      if (isBlank(row.cells)) continue;
-      header = row.cells;
-      fields.max = header.length;
-      yield row;
-      continue;
-    }
-    if (isBlank(row.cells)) continue;
-    if (row.cells.length !== header.length) {
-      throw new CsvError(`line ${row.line} has ${row.cells.length} fields, the header has ${header.length}`, row.line);
-    }
-    for (let k = 0; k < row.cells.length; k++) row.cells[k] = restore(row.cells[k]!);
-    yield row;
+  if (!opened.header) {
+    opened.end();
+    opened.findHeader();
   }
-  if (!header) throw new CsvError('the file has no header row');
-}
-
-/**
- * Opens a file: checks that it is UTF-8 text without NUL and reads its header (spaces and a BOM
- * ignored). Throws CsvError when it is not CSV text or has no header. The rows are decoded and
- * read as they are pulled, a megabyte of the file at a time.
- */
-export function readCsv(bytes: Buffer): CsvReader {
-  checkText(bytes);
-  const header = table(bytes).next().value!.cells;
   return {
-    header,
+    header: opened.header!,
     async *rows() {
-      const rows = table(bytes);
-      rows.next();
-      let since = performance.now();
-      for (const row of rows) {
-        if (performance.now() - since >= SLICE_MS) {
-          await nextTurn();
-          since = performance.now();
+      const parser = new CsvParser();
+      const pace = pacer();
+      for (const piece of [...pieces(parts), undefined]) {
+        if (piece) parser.push(piece);
+        else parser.end();
+        while (parser.ready) {
+          for (const row of parser.rows()) {
+            yield row;
+            await pace();
+          }
+          await pace();
         }
-        yield row;
       }
     },
   };
@@ -316,7 +236,11 @@ export function readCsv(bytes: Buffer): CsvReader {
 
 /** The whole file as a table (small files, tests). */
 export function parseCsv(bytes: Buffer): CsvTable {
-  checkText(bytes);
-  const [header, ...rows] = table(bytes);
-  return { header: header!.cells, rows };
+  checkText([bytes]);
+  const parser = new CsvParser();
+  parser.push(bytes);
+  parser.end();
+  const rows: CsvRow[] = [];
+  while (parser.ready) rows.push(...parser.rows());
+  return { header: parser.header!, rows };
 }

@@ -22,9 +22,13 @@ import type { BulkJobStatus, Database } from '../../db/types.js';
 import { type BulkJob, JOB_COLUMNS, type JobOutcome, type NewJob, type RowError, toJob } from './model.js';
 
 const UNFINISHED: BulkJobStatus[] = ['PENDING', 'IN_PROGRESS'];
-const ERROR_CHUNK = 500;
-/** The bytes of a file part (the last one may be shorter). */
-export const FILE_PART = 1024 * 1024;
+/** Error lines per INSERT. */
+const ERROR_CHUNK = 200;
+/**
+ * The bytes of a file part (the last one may be shorter; files stored before may have parts of
+ * another size). Small enough that one part's INSERT, SELECT or DELETE is a short step.
+ */
+export const FILE_PART = 256 * 1024;
 
 export class BulkRepository {
   constructor(private readonly dialect: Dialect) {}
@@ -90,33 +94,35 @@ export class BulkRepository {
     return rows.map((r) => ({ line: r.line === null ? null : Number(r.line), column: r.column_name, value: r.value, message: r.message }));
   }
 
-  /** Stores the job's file in parts, one INSERT each; `between` runs between two of them. */
-  async storeFile(db: Exec, seq: number, file: Buffer, between: () => Promise<void>): Promise<void> {
-    for (let part = 0; part * FILE_PART < file.length; part++) {
+  /**
+   * Stores the job's file, given whole or in parts: a part (FILE_PART bytes, the last one
+   * shorter) per INSERT; `between` runs between two of them.
+   */
+  async storeFile(db: Exec, seq: number, file: Buffer | readonly Buffer[], between: () => Promise<void>): Promise<void> {
+    const parts = Buffer.isBuffer(file)
+      ? Array.from({ length: Math.ceil(file.length / FILE_PART) }, (_, k) => file.subarray(k * FILE_PART, (k + 1) * FILE_PART))
+      : file;
+    for (const [part, bytes] of parts.entries()) {
       if (part > 0) await between();
-      await db
-        .insertInto('bulk_job_parts')
-        .values({ job_seq: seq, part, bytes: file.subarray(part * FILE_PART, (part + 1) * FILE_PART) })
-        .execute();
+      await db.insertInto('bulk_job_parts').values({ job_seq: seq, part, bytes }).execute();
     }
   }
 
   /**
-   * The job's file, read one part per query; `between` runs between two of them. Null when it is
-   * not all there (the job ended meanwhile, its parts deleted).
+   * The job's file in its parts, read one per query; `between` runs between two of them. Null
+   * when it is not all there (the job ended meanwhile, its parts deleted).
    */
-  async file(db: Exec, seq: number, size: number, between: () => Promise<void>): Promise<Buffer | null> {
-    // Each part is copied in as it is read: joining them all at the end would be one long step.
-    const file = Buffer.allocUnsafe(size);
+  async file(db: Exec, seq: number, size: number, between: () => Promise<void>): Promise<Buffer[] | null> {
+    const parts: Buffer[] = [];
     let read = 0;
     for (let part = 0; read < size; part++) {
       if (part > 0) await between();
       const row = await db.selectFrom('bulk_job_parts').select('bytes').where('job_seq', '=', seq).where('part', '=', part).executeTakeFirst();
       if (!row || read + row.bytes.length > size) return null;
-      file.set(row.bytes, read);
+      parts.push(row.bytes);
       read += row.bytes.length;
     }
-    return file;
+    return parts;
   }
 
   /**
@@ -214,7 +220,7 @@ export class BulkRepository {
     return (await this.dialect.forUpdate(query).executeTakeFirst()) !== undefined;
   }
 
-  /** Ends the job: its outcome, its errors; the file is dropped, a part per statement with `between` between two. */
+  /** Ends the job: its outcome, its errors; the file is dropped, a part per statement; `between` runs between two statements. */
   async finish(db: Exec, job: BulkJob, outcome: JobOutcome, now: string, between: () => Promise<void>): Promise<void> {
     const parts = await db.selectFrom('bulk_job_parts').select('part').where('job_seq', '=', job.seq).orderBy('part').execute();
     for (const { part } of parts) {
@@ -222,6 +228,7 @@ export class BulkRepository {
       await between();
     }
     for (let i = 0; i < outcome.errors.length; i += ERROR_CHUNK) {
+      if (i > 0) await between();
       await db
         .insertInto('bulk_job_errors')
         .values(

@@ -1,7 +1,7 @@
 /**
  * Bulk upload, export and template, and the job extension endpoints: HTTP in,
  * service call, DTO (or CSV) out. The upload's `data` part is accepted as a file part or as a plain
- * text field (the official SDK sends a string that way).
+ * text field (the official SDK sends a string that way); it is checked as it arrives (upload.ts).
  */
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
@@ -13,6 +13,7 @@ import { principalOf } from '../../plugins/auth.js';
 import { ApiError, fail } from '../../errors/api-error.js';
 import type { BulkJob } from './model.js';
 import { MAX_UPLOAD_BYTES, type Upload } from './service.js';
+import { ReceivedFile, receiveStream, receiveText } from './upload.js';
 import {
   BulkUploadBody,
   BulkUploadJobDetail,
@@ -54,25 +55,6 @@ async function readUpload(request: FastifyRequest): Promise<Upload | undefined> 
   }
 }
 
-/**
- * The bytes of a stream, each chunk copied as it arrives into one buffer of `expected` bytes
- * (doubled when too small): joining 16 MiB of chunks at the end would hold the event loop ~60 ms.
- */
-async function gather(stream: AsyncIterable<Buffer>, expected: number): Promise<Buffer> {
-  let bytes = Buffer.allocUnsafe(Math.max(expected, 64 * 1024));
-  let length = 0;
-  for await (const chunk of stream) {
-    if (length + chunk.length > bytes.length) {
-      const larger = Buffer.allocUnsafe(Math.max(2 * bytes.length, length + chunk.length));
-      bytes.copy(larger, 0, 0, length);
-      bytes = larger;
-    }
-    chunk.copy(bytes, length);
-    length += chunk.length;
-  }
-  return bytes.subarray(0, length);
-}
-
 async function readParts(request: FastifyRequest): Promise<Upload | undefined> {
   let upload: Upload | undefined;
   // throwFileSizeLimit (honoured, not typed): a cut file is reported below, naming the cap.
@@ -84,17 +66,13 @@ async function readParts(request: FastifyRequest): Promise<Upload | undefined> {
       continue;
     }
     if (upload) throw fail.invalid([{ field: 'data', text: 'data must be given once' }]);
+    const file = new ReceivedFile();
     if (part.type === 'file') {
-      upload = {
-        bytes: await gather(part.file, Math.min(Number(request.headers['content-length']) || 0, MAX_UPLOAD_BYTES)),
-        textField: false,
-        fileName: part.filename || null,
-        mediaType: part.mimetype || null,
-        truncated: part.file.truncated,
-      };
+      await receiveStream(part.file, file);
+      upload = { file, fileName: part.filename || null, mediaType: part.mimetype || null, truncated: part.file.truncated };
     } else {
-      const value = typeof part.value === 'string' ? part.value : String(part.value ?? '');
-      upload = { bytes: Buffer.from(value, 'utf8'), textField: true, fileName: null, mediaType: null, truncated: part.valueTruncated };
+      await receiveText(typeof part.value === 'string' ? part.value : String(part.value ?? ''), file);
+      upload = { file, fileName: null, mediaType: null, truncated: part.valueTruncated };
     }
   }
   return upload;

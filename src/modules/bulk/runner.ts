@@ -15,12 +15,15 @@
  * `isTransient`) puts the job back in the queue without counting an attempt, to run again after
  * a wait that grows with the time it has been failing (1 s, then doubling, at most 5 min), until
  * `retrySeconds` have passed since the first failure of the run; then the job ends ERROR saying
- * why. Any other failure counts an attempt; after MAX_ATTEMPTS the job ends ERROR. The event loop
- * turns between two parts of the stored file (read and deleted), every 10 ms of decoding, reading
- * and matching rows, and between two statements reading (1,000) or writing (500) records, so the
- * server answers other requests meanwhile (reads see the last committed state). On SQLite the
- * job's transaction holds the write connection across these turns: other writes wait for its
- * commit, as they would anyway, and reads go on on the read connection.
+ * why. Any other failure counts an attempt; after MAX_ATTEMPTS the job ends ERROR.
+ *
+ * No step holds the event loop long (docs/bulk.md, "The event loop"): the loop turns between two
+ * parts of the stored file (read and deleted), every SLICE_MS of decoding, reading, validating and
+ * matching rows, and between two statements reading (READ_PAGE) or writing (WRITE_BATCH) records,
+ * so the server answers other requests meanwhile (reads see the last committed state). The records
+ * checked are held as JSON text until they are written, a string each. On SQLite the job's
+ * transaction holds the write connection across these turns: other writes wait for its commit, as
+ * they would anyway, and reads go on on the read connection.
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -48,6 +51,10 @@ export const MAX_STORED_ERRORS = 10_000;
 /** How long a claim holds without renewal, and how often a working worker renews it. */
 const LEASE_MS = 30_000;
 const RENEW_MS = 5_000;
+/** Records per INSERT or UPDATE statement of a job: each is a short step of the event loop. */
+const WRITE_BATCH = 100;
+/** Records of the source read per query by a job. */
+const READ_PAGE = 250;
 /** The first and the longest wait before a failed job runs again. */
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 5 * 60_000;
@@ -67,11 +74,16 @@ function failure(message: string, errors: readonly RowError[], failed = 0): JobO
 /** What decides a check: the attributes' names and rules. */
 const schemaOf = (attributes: readonly RecordAttribute[]) => JSON.stringify(attributes.map((a) => [a.technicalName, a.system, a.required]));
 
-/** A checked file: the outcome when it fails, otherwise the records to write. */
+/**
+ * A checked file: the outcome when it fails, otherwise the records to write, each as JSON text
+ * (`texts`) with its caseless accountName (`keys`). A record kept as one string rather than two
+ * dozen objects is what keeps young-generation collections short while 20,000 of them are held.
+ */
 interface Checked {
   schema: string;
   outcome?: JobOutcome;
-  records: NormalisedRecord[];
+  keys: string[];
+  texts: string[];
   absent: string[];
 }
 
@@ -196,7 +208,7 @@ export class BulkJobRunner {
     if (checked.outcome) return checked.outcome;
     const now = schemaOf(await this.modules.attributes.of(job.tenantId, job.sourceId));
     const current = now === checked.schema ? checked : await this.check(job);
-    return current.outcome ?? this.write(trx, job, current.records, current.absent);
+    return current.outcome ?? this.write(trx, job, current);
   }
 
   /** Puts the job back in the queue, or ends it when it has failed long enough. */
@@ -235,7 +247,7 @@ export class BulkJobRunner {
     const { tenantId } = job;
     const attributes = await this.modules.attributes.of(tenantId, job.sourceId);
     const schema = schemaOf(attributes);
-    const failed = (outcome: JobOutcome): Checked => ({ schema, outcome, records: [], absent: [] });
+    const failed = (outcome: JobOutcome): Checked => ({ schema, outcome, keys: [], texts: [], absent: [] });
     const file = await this.repo.file(this.db, job.seq, job.fileSize, nextTurn);
     if (!file) return failed(failure('The uploaded file is missing.', []));
     try {
@@ -247,59 +259,97 @@ export class BulkJobRunner {
       }
       // Two passes over the file, keeping no table: the managers it names, then the rows.
       const managers = await this.modules.directory.knownAliases(tenantId, (await columnValues(reader, map, 'manager')).values);
-      const checked = await validateRows(reader, map, { sourceId: job.sourceId, attributes, managers }, MAX_STORED_ERRORS);
+      const keys: string[] = [];
+      const texts: string[] = [];
+      const checked = await validateRows(reader, map, { sourceId: job.sourceId, attributes, managers }, MAX_STORED_ERRORS, (record) => {
+        keys.push(caselessKey(record.accountName));
+        texts.push(JSON.stringify(record));
+      });
       if (checked.errorCount > 0) {
         const outcome = failure(`${checked.failed} of ${checked.rows} rows are invalid: nothing was imported.`, checked.errors, checked.failed);
         return failed({ ...outcome, errorCount: checked.errorCount });
       }
-      return { schema, records: checked.valid, absent: map.absent };
+      return { schema, keys, texts, absent: map.absent };
     } catch (error) {
       if (!(error instanceof CsvError)) throw error;
       return failed(failure(`The file is not CSV: ${error.message}`, [{ line: error.line ?? null, column: null, value: null, message: error.message }]));
     }
   }
 
-  /** Creates and updates the records of a valid file. */
-  private async write(trx: Exec, job: BulkJob, records: NormalisedRecord[], absent: readonly string[]): Promise<JobOutcome> {
+  /** Creates and updates the records of a valid file. Repeatable (see `transaction`): it changes nothing of `file`. */
+  private async write(trx: Exec, job: BulkJob, file: Checked): Promise<JobOutcome> {
     const { tenantId, sourceId } = job;
     const { sources, records: recordService } = this.modules;
+    const { keys, texts, absent } = file;
     // The source row first, then the records: the lock order of every record write. Holding it
     // (taking no slot yet) keeps record creates of the source out until the job commits.
     if (!(await sources.takeSlots(trx, tenantId, sourceId, 'record_count', 0))) throw new Error(`bulk job ${job.id}: the source is gone`);
-    const existing = new Map<string, NonEmployeeRecord>();
     const pace = pacer();
-    for (const r of await recordService.bySource(trx, tenantId, sourceId, nextTurn)) {
-      existing.set(caselessKey(r.accountName), r);
+    const rowOf = new Map<string, number>();
+    for (const [k, key] of keys.entries()) {
+      rowOf.set(key, k);
       await pace();
     }
     const now = nowIso();
-    const created: NonEmployeeRecord[] = [];
-    const updated: NonEmployeeRecord[] = [];
+    const matched = new Uint8Array(texts.length);
+    const updated: string[] = [];
+    let existing = 0;
+    let found = 0;
     let unchanged = 0;
-    for (const record of records) {
-      await pace();
-      const before = existing.get(caselessKey(record.accountName));
-      if (!before) {
-        created.push({ id: newUuid(), ...record, created: now, modified: now });
-        continue;
+    // The source's records, READ_PAGE at a time, each page let go once matched to the rows. They
+    // are read outside the transaction, which reads the same: on SQLite the last commit (the job
+    // holds the file's one writer), on PostgreSQL what is committed (read committed).
+    for (let after: string | undefined; ; ) {
+      const page = await recordService.byAccountName(tenantId, sourceId, after, READ_PAGE);
+      for (const before of page) {
+        existing++;
+        const k = rowOf.get(caselessKey(before.accountName));
+        if (k === undefined) continue;
+        matched[k] = 1;
+        found++;
+        const record = JSON.parse(texts[k]!) as NormalisedRecord;
+        // Custom attributes without a column keep their values.
+        for (const key of absent) if (before.data[key] !== undefined) record.data[key] = before.data[key];
+        if (changedFields(normalisedOf(before), record).length === 0) unchanged++;
+        else updated.push(JSON.stringify({ ...before, ...record, modified: now }));
+        await pace();
       }
-      // Custom attributes without a column keep their values.
-      for (const key of absent) if (before.data[key] !== undefined) record.data[key] = before.data[key];
-      if (changedFields(normalisedOf(before), record).length === 0) unchanged++;
-      else updated.push({ ...before, ...record, modified: now });
+      if (page.length < READ_PAGE) break;
+      after = page[page.length - 1]!.accountName;
+      await nextTurn();
     }
-    records.length = 0;
-    // In id order: the primary key index is filled page by page rather than at random.
-    created.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    if (!(await recordService.insertNew(trx, tenantId, sourceId, created, nextTurn))) {
-      const message = `The source holds ${existing.size} records; adding ${created.length} would pass the limit of ${LIMITS.recordsPerSource}.`;
+    const created = texts.length - found;
+    // Room for all the new records is checked first (their slots taken and given back, under the
+    // source's lock): written WRITE_BATCH at a time below, they cannot pass the limit halfway.
+    if (!(await sources.takeSlots(trx, tenantId, sourceId, 'record_count', created))) {
+      const message = `The source holds ${existing} records; adding ${created} would pass the limit of ${LIMITS.recordsPerSource}.`;
       return failure(message, [{ line: null, column: null, value: null, message }]);
     }
-    const written = await recordService.updateMany(trx, tenantId, updated, nextTurn);
+    await sources.giveSlots(trx, tenantId, sourceId, 'record_count', created);
+    const batch: NonEmployeeRecord[] = [];
+    const insert = async () => {
+      // In id order: ids made later are larger, so the primary key index is filled page by page.
+      batch.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      if (!(await recordService.insertNew(trx, tenantId, sourceId, batch))) throw new Error(`bulk job ${job.id}: the source had no room left`);
+      batch.length = 0;
+      await nextTurn();
+    };
+    for (let k = 0; k < texts.length; k++) {
+      if (matched[k] === 1) continue;
+      batch.push({ id: newUuid(), ...(JSON.parse(texts[k]!) as NormalisedRecord), created: now, modified: now });
+      if (batch.length === WRITE_BATCH) await insert();
+    }
+    if (batch.length > 0) await insert();
+    let written = 0;
+    for (let i = 0; i < updated.length; i += WRITE_BATCH) {
+      const records = updated.slice(i, i + WRITE_BATCH).map((text) => JSON.parse(text) as NonEmployeeRecord);
+      written += await recordService.updateMany(trx, tenantId, records);
+      await nextTurn();
+    }
     if (written !== updated.length) throw new Error(`bulk job ${job.id}: ${updated.length - written} records vanished while it ran`);
     return {
       status: 'COMPLETED',
-      counts: { created: created.length, updated: updated.length, unchanged, failed: 0 },
+      counts: { created, updated: updated.length, unchanged, failed: 0 },
       message: null,
       errors: [],
       errorCount: 0,

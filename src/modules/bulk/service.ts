@@ -1,6 +1,7 @@
 /**
  * Bulk upload, export and template (docs/bulk.md) and the job extension endpoints.
- * No HTTP, no SQL: the upload arrives as bytes; the work of a job is done by `runner.ts`.
+ * No HTTP, no SQL: the upload arrives as a file checked as it came in (upload.ts); the work of a
+ * job is done by `runner.ts`.
  *
  * Who may do what (docs/authorization.md):
  * - upload: `idn:nesr:create` (the spec's rule; an upload may also update records);
@@ -17,9 +18,9 @@
  * the bytes of their files. The caps are checked in the transaction that inserts the job, with the
  * tenant's row locked, so uploads racing each other cannot pass them together.
  *
- * No step holds the event loop long: the file is decoded a megabyte at a time, its rows read 10 ms
- * at a time, and stored a part (1 MiB) per statement in the job's transaction, with a turn of the
- * event loop between two.
+ * No step holds the event loop long: the file is checked as it arrives (upload.ts), a part at a
+ * time, and stored a part (FILE_PART) per statement in the transaction that queues the job, with
+ * a turn of the event loop between two.
  */
 import type { Kysely } from 'kysely';
 import { hasRight, type Principal } from '../../auth/principal.js';
@@ -35,23 +36,23 @@ import type { RecordService } from '../records/service.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import type { Source } from '../sources/model.js';
 import type { SourceService } from '../sources/service.js';
-import { columnValues, mapColumns } from './columns.js';
-import { CsvError, csvLine, nextTurn, readCsv } from './csv.js';
+import { mapColumns } from './columns.js';
+import { CsvError, csvLine, nextTurn, pacer } from './csv.js';
 import type { BulkJob } from './model.js';
 import type { BulkRepository, QueueLoad } from './repository.js';
 import type { JobStatus } from './schemas.js';
+import type { ReceivedFile } from './upload.js';
 
 /** The largest accepted upload: 16 MiB (a full source of 20,000 rows with 10 custom attributes is about 5 MiB). */
 export const MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
 /** The longest file name kept with a job (what file systems allow). */
 export const MAX_FILE_NAME = 255;
-/** Records per export query: memory stays flat whatever the size of the source. */
-const EXPORT_PAGE = 1000;
+/** Records per export query: memory stays flat whatever the size of the source, and a page is a short step. */
+const EXPORT_PAGE = 250;
 
 export interface Upload {
-  bytes: Buffer;
-  /** True when `data` came as a plain text field rather than a file part. */
-  textField: boolean;
+  /** The file, checked as it arrived. */
+  file: ReceivedFile;
   /** The file part's name; null for a plain text field. */
   fileName: string | null;
   /** The file part's media type; null for a plain text field. */
@@ -179,7 +180,7 @@ export class BulkService {
     const source = await this.assertCanUpload(principal, sourceId);
     const tenantId = principal.tenantId;
     if (!upload) throw fail.invalid([{ field: 'data', text: 'data is required: a multipart/form-data part named data holding the CSV file' }]);
-    if (upload.truncated || upload.bytes.length > MAX_UPLOAD_BYTES) {
+    if (upload.truncated || upload.file.size > MAX_UPLOAD_BYTES) {
       throw fail.invalid([{ field: 'data', text: `data is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB, the most this server accepts` }]);
     }
     if (upload.fileName !== null && (upload.fileName.length > MAX_FILE_NAME || !isStorableText(upload.fileName))) {
@@ -190,17 +191,13 @@ export class BulkService {
     if (upload.mediaType && !CSV_TYPES.test(upload.mediaType.split(';')[0]!.trim())) {
       throw fail.invalid([{ field: 'data', text: `data must be a CSV file (text/csv), not ${upload.mediaType}` }]);
     }
-    // A form's text field has its line breaks turned into CRLF by the sender (the HTML form
-    // encoding, which the SDK's FormData applies to a string): LF was meant, inside values too.
-    const bytes = upload.textField ? Buffer.from(upload.bytes.toString('utf8').replace(/\r\n?/g, '\n')) : upload.bytes;
+    const { file } = upload;
     const attributes = await this.attributes.of(tenantId, source.id);
     let scan: { problems: Cause[]; rows: number; accountNames: Set<string> };
     try {
-      // Every row is read (a malformed one is refused now), but none is kept.
-      const reader = readCsv(bytes);
-      const { map, problems } = mapColumns(reader.header, attributes);
-      const { rows, values } = await columnValues(reader, map, 'accountName');
-      scan = { problems, rows, accountNames: values };
+      // Every row was read as the file arrived (a malformed one refuses it), but none was kept.
+      const { header, rows, accountNames } = file.scan();
+      scan = { problems: mapColumns(header, attributes).problems, rows, accountNames };
     } catch (error) {
       if (error instanceof CsvError) throw fail.invalid([{ field: 'data', text: `data is not a CSV file: ${error.message}` }]);
       throw error;
@@ -212,9 +209,18 @@ export class BulkService {
       causes.push({ field: 'data', text: `data has ${scan.rows} rows; a source holds at most ${max} records` });
       limited = true;
     } else if (scan.problems.length === 0) {
-      const existing = new Set([...(await this.records.accountNames(tenantId, source.id))].map(caselessKey));
-      let added = 0;
-      for (const key of new Set([...scan.accountNames].map(caselessKey))) if (!existing.has(key)) added++;
+      const pace = pacer();
+      const existing = new Set<string>();
+      for (const name of await this.records.accountNames(tenantId, source.id)) {
+        existing.add(caselessKey(name));
+        await pace();
+      }
+      const fresh = new Set<string>();
+      for (const name of scan.accountNames) {
+        if (!existing.has(caselessKey(name))) fresh.add(caselessKey(name));
+        await pace();
+      }
+      const added = fresh.size;
       if (existing.size + added > max) {
         causes.push({ field: 'data', text: `data adds ${added} records to the ${existing.size} of the source; a source holds at most ${max}` });
         limited = true;
@@ -226,18 +232,18 @@ export class BulkService {
     }
     const job = await transaction(this.db, async (trx) => {
       await this.repo.lockTenant(trx, tenantId);
-      const passed = capPassed(await this.repo.pending(trx, tenantId, source.id), bytes.length, this.caps);
+      const passed = capPassed(await this.repo.pending(trx, tenantId, source.id), file.size, this.caps);
       if (passed) throw new ApiError(DetailCode.limitViolation, passed, [{ field: 'data', text: passed }]);
       const inserted = await this.repo.insert(trx, tenantId, {
         id: newUuid(),
         sourceId: source.id,
         requestedBy: principal.identityId,
         fileName: upload.fileName,
-        fileSize: bytes.length,
+        fileSize: file.size,
         rows: scan.rows,
         created: nowIso(),
       });
-      await this.repo.storeFile(trx, inserted.seq, bytes, nextTurn);
+      await this.repo.storeFile(trx, inserted.seq, file.parts, nextTurn);
       return inserted;
     });
     this.onQueued();
