@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- hostile [--seconds S] [--only kind,…] [--connections 8,16]`: what hostile
+ * `npm run bench -- hostile [--seconds S] [--only kind,…] [--connections 8,16] [--server-args …]`: what hostile
  * callers do to a legitimate one.
  *
  * One server (`nelm serve`, a child process, defaults as shipped except the per-client rate limit,
@@ -43,6 +43,8 @@ function option(name: string): string | undefined {
 const SECONDS = Number(option('seconds') ?? 8);
 const ONLY = option('only')?.split(',');
 const LEVELS = (option('connections') ?? '8,16').split(',').map(Number);
+/** More node flags for the server (`--server-args "--cpu-prof --cpu-prof-dir=/tmp/p"`, to profile it). */
+const SERVER_NODE_ARGS = option('server-args')?.split(' ').filter(Boolean) ?? [];
 const GET_EVERY_MS = 20;
 const TOKEN_EVERY_MS = 250;
 
@@ -140,7 +142,7 @@ async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nelm-hostile-'));
   const env: Record<string, string> = pg ? { DATABASE_URL: pg, NELM_DATABASE_SCHEMA: schema } : { DATABASE_URL: path.join(dir, 'nelm.sqlite') };
   // The shipped secret hash cost and authentication locks; tokens of an hour.
-  const server = await startNelm({ ...env, NELM_SECRET_HASH_COST: '15' });
+  const server = await startNelm({ ...env, NELM_SECRET_HASH_COST: '15' }, SERVER_NODE_ARGS);
   try {
     const admin = ((await server.call('GET', '/admin/v1/identities?limit=250')) as { id: string; alias: string }[]).find((i) => i.alias === 'admin')!;
     const source = await server.call<{ id: string }>('POST', '/v2024/non-employee-sources', {
