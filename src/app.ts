@@ -10,6 +10,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { Config } from './config/config.js';
 import type { Db } from './db/dialect.js';
+import type { Clock } from './domain/clock.js';
 import { openDatabase } from './db/open.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
 import { fail } from './errors/api-error.js';
@@ -23,6 +24,7 @@ import { TokenRequestGuard } from './modules/oauth/guard.js';
 import { adminRoutes } from './modules/directory/routes.js';
 import { auditRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
+import { lifecycleRoutes } from './modules/lifecycle/routes.js';
 import { sourceOperations } from './modules/sources/routes.js';
 import { schemaAttributeOperations } from './modules/schema-attributes/routes.js';
 import { recordOperations } from './modules/records/routes.js';
@@ -41,6 +43,8 @@ export interface BuildOptions {
    * refuses to start.
    */
   db?: Db;
+  /** The clock of every lifecycle rule (tests move one); the system's by default. */
+  clock?: Clock;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -165,7 +169,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const db = options.db ?? (await openDatabase(config, { exclusive: true }));
   let core: Awaited<ReturnType<typeof createCore>>;
   try {
-    core = await createCore(config, db);
+    core = await createCore(config, db, options.clock);
   } catch (error) {
     if (!options.db) await db.close();
     throw error;
@@ -234,6 +238,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onClose', async () => services.consumers.stop());
   app.addHook('onReady', async () => services.webhookDeliveries.start(app.log.child({ component: 'webhooks' })));
   app.addHook('onClose', async () => services.webhookDeliveries.stop());
+  app.addHook('onReady', async () => services.lifecycleSweep.start(app.log.child({ component: 'lifecycle' })));
+  app.addHook('onClose', async () => services.lifecycleSweep.stop());
   // With a retention, the audit log's older events are pruned at start and once a day.
   const days = config.auditRetentionDays;
   if (days !== undefined) {
@@ -290,7 +296,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const guard = new TokenRequestGuard(directory, config.authThrottle, { audit: { events: services.events, tenantId: config.tenant } });
   await app.register(withMultipart((scope) => oauthRoutes(scope, guard, tokens)));
   app.get('/health', async () => ({ status: 'ok' }));
-  const admin = [...adminRoutes(services), ...auditRoutes(services), ...webhookRoutes(services)];
+  const admin = [...adminRoutes(services), ...auditRoutes(services), ...webhookRoutes(services), ...lifecycleRoutes(services)];
   const document = openApiDocument({ operations, routes: admin });
   app.get('/openapi.json', async () => document);
   const documents: [string, string][] = [['v2024 and v1, with the admin API', '/openapi.json']];

@@ -9,6 +9,7 @@ import { SecretHasher } from './auth/secrets.js';
 import { TokenService } from './auth/tokens.js';
 import type { Config } from './config/config.js';
 import type { Db } from './db/dialect.js';
+import { type Clock, systemClock } from './domain/clock.js';
 import { migrateToLatest } from './db/migrate.js';
 import { BulkRepository } from './modules/bulk/repository.js';
 import { BulkJobRunner } from './modules/bulk/runner.js';
@@ -21,6 +22,10 @@ import { MailConsumer } from './modules/notifications/mails.js';
 import { CursorRepository } from './modules/events/cursor-repository.js';
 import { EventRepository } from './modules/events/repository.js';
 import { EventLog } from './modules/events/service.js';
+import { LifecycleConsumer } from './modules/lifecycle/mails.js';
+import { LifecycleRepository } from './modules/lifecycle/repository.js';
+import { LifecycleService } from './modules/lifecycle/service.js';
+import { LifecycleSweep } from './modules/lifecycle/sweep.js';
 import { NotificationRepository } from './modules/notifications/repository.js';
 import { NotificationService } from './modules/notifications/service.js';
 import { RecordRepository } from './modules/records/repository.js';
@@ -59,6 +64,10 @@ export interface Services {
   webhooks: WebhookService;
   /** Sends the webhooks' deliveries; the app starts and stops it. */
   webhookDeliveries: WebhookDeliveries;
+  /** The lifecycle policy, and the lifecycle's part in record writes and decisions. */
+  lifecycle: LifecycleService;
+  /** Does what falls due (expiry, reminders, retention, digests); the app starts and stops it. */
+  lifecycleSweep: LifecycleSweep;
 }
 
 export interface Core {
@@ -68,7 +77,7 @@ export interface Core {
 }
 
 /** Migrates the database, loads the signing keys, makes sure the admin exists, wires the services. */
-export async function createCore(config: Config, db: Db): Promise<Core> {
+export async function createCore(config: Config, db: Db, clock: Clock = systemClock): Promise<Core> {
   await migrateToLatest(db.kysely, db.engine, db.schema);
   const k = db.kysely;
   // Bound below; the functions that reach them run only after createCore returns.
@@ -120,6 +129,14 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
   consumers.add(webhookConsumer(webhookRepository, () => webhookDeliveries.wake()));
   consumers.add(new MailConsumer(notifications, directory));
   notifications.beforeDrain = () => consumers.drain('mails');
+  const lifecycleRepository = new LifecycleRepository(db.dialect);
+  const lifecycle = new LifecycleService(k, lifecycleRepository, sources, events, approvals, clock);
+  records.lifecycle = lifecycle;
+  const lifecycleSweep = new LifecycleSweep(k, lifecycleRepository, lifecycle, { records, sources, approvals, notifications }, events, {
+    intervalMs: config.lifecycleSweepSeconds * 1000,
+  });
+  lifecycle.onDueNow = () => lifecycleSweep.wake();
+  consumers.add(new LifecycleConsumer(lifecycle, lifecycleRepository, notifications, directory, sources));
   events.onAppend(() => consumers.wake());
   return {
     services: {
@@ -137,6 +154,8 @@ export async function createCore(config: Config, db: Db): Promise<Core> {
       consumers,
       webhooks,
       webhookDeliveries,
+      lifecycle,
+      lifecycleSweep,
     },
     generatedAdmin: admin.generated,
   };

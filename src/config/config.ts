@@ -99,6 +99,8 @@ export interface Config {
   /** Days events are kept in the audit log before they are pruned; undefined: kept for ever. */
   auditRetentionDays: number | undefined;
   webhooks: WebhookSettings;
+  /** Seconds between two looks of the lifecycle's sweep for what fell due (docs/lifecycle.md). */
+  lifecycleSweepSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -324,6 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       ? integer('NELM_AUDIT_RETENTION_DAYS', env.NELM_AUDIT_RETENTION_DAYS, 0, 1, 36_500, problems)
       : undefined,
     webhooks: webhookSettings(env, problems),
+    lifecycleSweepSeconds: integer('NELM_LIFECYCLE_SWEEP_SECONDS', env.NELM_LIFECYCLE_SWEEP_SECONDS, 10, 1, 50, problems),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -19,6 +19,7 @@ import * as events from './migrations/20261208_0012_events.js';
 import * as bulkParts from './migrations/20261208_0013_bulk_parts.js';
 import * as webhooks from './migrations/20261209_0014_webhooks.js';
 import * as webhookPending from './migrations/20261209_0015_webhook_pending.js';
+import * as lifecycle from './migrations/20261210_0016_lifecycle.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -47,6 +48,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261208_0013_bulk_parts': bulkParts,
   '20261209_0014_webhooks': webhooks,
   '20261209_0015_webhook_pending': webhookPending,
+  '20261210_0016_lifecycle': lifecycle,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -10,6 +10,7 @@
  */
 
 import type { Generated } from 'kysely';
+import type { LifecycleDigestLineTable, LifecycleDigestTable, LifecycleDoneTable, LifecycleDueTable, LifecyclePolicyTable } from './lifecycle-types.js';
 
 export type Flag = 0 | 1;
 
@@ -388,4 +389,9 @@ export interface Database {
   webhooks: WebhookTable;
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
+  lifecycle_policies: LifecyclePolicyTable;
+  lifecycle_due: LifecycleDueTable;
+  lifecycle_done: LifecycleDoneTable;
+  lifecycle_digests: LifecycleDigestTable;
+  lifecycle_digest_lines: LifecycleDigestLineTable;
 }

@@ -21,6 +21,8 @@ interface EventJson {
   hash: string;
 }
 
+const SWEEP_EVENTS = ['record.expiring', 'record.expired', 'record.reactivated'];
+
 describe('event types', () => {
   let h: Harness;
   let clerk: Caller;
@@ -31,7 +33,8 @@ describe('event types', () => {
   const since = async (seq: number): Promise<EventJson[]> => {
     const res = await h.request('GET', `${AUDIT}?sorters=time&limit=250&filters=${encodeURIComponent(`time ge "2000-01-01T00:00:00Z"`)}`, h.admin.token);
     assert.equal(res.statusCode, 200, res.body);
-    return (res.json() as EventJson[]).filter((e) => e.seq > seq).sort((a, b) => a.seq - b.seq);
+    // The lifecycle's events (these records' end dates are past: they expire, and one is extended) are told in lifecycle-*.test.ts.
+    return (res.json() as EventJson[]).filter((e) => e.seq > seq && !SWEEP_EVENTS.includes(e.type)).sort((a, b) => a.seq - b.seq);
   };
   const head = async () => Math.max(0, ...(await since(0)).map((e) => e.seq));
   const summary = (events: EventJson[]) => events.map((e) => [e.type, e.actor?.alias ?? null, e.target.type]);

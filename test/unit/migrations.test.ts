@@ -84,6 +84,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261208_0013_bulk_parts',
     '20261209_0014_webhooks',
     '20261209_0015_webhook_pending',
+    '20261210_0016_lifecycle',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -135,6 +136,7 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
     '20261208_0013_bulk_parts',
     '20261209_0014_webhooks',
     '20261209_0015_webhook_pending',
+    '20261210_0016_lifecycle',
   ]);
 });
 

@@ -21,6 +21,13 @@ export class RecordRepository {
 
   constructor(private readonly dialect: Dialect) {}
 
+  /** The records of these stored ids that exist. */
+  async byIds(db: Exec, tenantId: string, ids: readonly string[]): Promise<NonEmployeeRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await db.selectFrom('records').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
+    return rows.map(toRecord);
+  }
+
   /** The record `id` names, in either spelling. */
   async byId(db: Exec, tenantId: string, id: string): Promise<NonEmployeeRecord | undefined> {
     this.byIdSql ??= db.selectFrom('records').selectAll().where('tenant_id', '=', '').where('id', 'in', ['', '']).compile().sql;

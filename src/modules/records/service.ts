@@ -63,7 +63,18 @@ export interface RecordChange {
 
 type RecordVerb = 'created' | 'updated' | 'deleted';
 
+/** What the lifecycle (src/modules/lifecycle) does in the transaction of every write of records. */
+export interface RecordLifecycle {
+  /** Plans the steps of records just written; the events the write owes too (`record.reactivated`). */
+  written(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[], actor: Actor): Promise<EventInput[]>;
+  /** Forgets what was due of deleted records. */
+  deleted(trx: Exec, tenantId: string, ids: readonly string[]): Promise<void>;
+}
+
 export class RecordService {
+  /** Set when the services are wired (the lifecycle module comes later). */
+  lifecycle: RecordLifecycle | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly repo: RecordRepository,
@@ -143,12 +154,30 @@ export class RecordService {
     }
     const named = records.length === 1 ? records[0]!.accountName : undefined;
     await this.conflictsAsErrors(named, 'create', () => this.repo.insert(trx, tenantId, records, between));
+    await this.lifecycle?.written(trx, tenantId, records, null);
     return true;
   }
 
   /** Writes many changed records of one source in the caller's transaction (bulk import); how many were found. */
-  updateMany(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[], between?: () => Promise<void>): Promise<number> {
-    return this.repo.updateMany(trx, tenantId, records, between);
+  async updateMany(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[], between?: () => Promise<void>): Promise<number> {
+    const updated = await this.repo.updateMany(trx, tenantId, records, between);
+    await this.events.append(trx, tenantId, (await this.lifecycle?.written(trx, tenantId, records, null)) ?? []);
+    return updated;
+  }
+
+  /** The records of these ids that exist, in the caller's transaction (the lifecycle's sweep). */
+  async byIds(trx: Exec, tenantId: string, ids: readonly string[]): Promise<Map<string, NonEmployeeRecord>> {
+    return new Map((await this.repo.byIds(trx, tenantId, ids)).map((r) => [r.id, r]));
+  }
+
+  /** Deletes records whose retention ended, in the caller's transaction (which appends their events); those deleted. */
+  async removeRetained(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[]): Promise<NonEmployeeRecord[]> {
+    const perSource = new Map<string, number>();
+    for (const r of records) perSource.set(r.sourceId, (perSource.get(r.sourceId) ?? 0) + 1);
+    for (const sourceId of [...perSource.keys()].sort()) await this.sources.giveSlots(trx, tenantId, sourceId, 'record_count', perSource.get(sourceId)!);
+    const ids = records.map((r) => r.id);
+    await this.lifecycle?.deleted(trx, tenantId, ids);
+    return this.repo.delete(trx, tenantId, ids);
   }
 
   async create(principal: Principal, input: RecordInput): Promise<NonEmployeeRecord> {
@@ -277,7 +306,9 @@ export class RecordService {
       transaction(this.db, async (trx) => {
         assertThat(await this.repo.update(trx, tenantId, next), notFound(existing.id));
         const changes = changesOf(existing, next, RECORD_FIELDS);
-        await this.logEvents(trx, tenantId, actorOf(principal), 'updated', [{ record: next, changes }]);
+        const actor = actorOf(principal);
+        const reactivated = (await this.lifecycle?.written(trx, tenantId, [next], actor)) ?? [];
+        await this.events.append(trx, tenantId, [this.event(actor, 'updated', { record: next, changes }), ...reactivated]);
       }),
     );
     return next;
@@ -292,6 +323,7 @@ export class RecordService {
       await this.sources.giveSlots(trx, tenantId, record.sourceId, 'record_count', 1);
       const deleted = await this.repo.delete(trx, tenantId, [record.id]);
       assertThat(deleted.length === 1, notFound(id));
+      await this.lifecycle?.deleted(trx, tenantId, [record.id]);
       await this.logEvents(
         trx,
         tenantId,
@@ -333,6 +365,11 @@ export class RecordService {
         const gone = new Set(deleted.map((r) => normalizeId(r.id)));
         throw unknown(unique.filter((id) => !gone.has(id)));
       }
+      await this.lifecycle?.deleted(
+        trx,
+        tenantId,
+        deleted.map((r) => r.id),
+      );
       await this.logEvents(
         trx,
         tenantId,

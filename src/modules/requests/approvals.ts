@@ -8,6 +8,8 @@
  *
  * Who may do what: list and get `idn:nesr:read`, or the approver (`requested-for=me`); approve and
  * reject only the approver named on the item (an identity, or a member of a governance group).
+ * The lifecycle's escalation and override endpoints decide through `decideAs`, with their own rule
+ * of who may act, the same transaction, and the same events marked with `decidedAs`.
  */
 import type { Kysely } from 'kysely';
 import { hasRight, type Principal, requestedIdentity } from '../../auth/principal.js';
@@ -43,6 +45,9 @@ export interface ApprovalDetail {
   request?: NonEmployeeRequest;
   schemaAttributes?: SchemaAttribute[];
 }
+
+/** Who decided in place of the approver: the source's owner after an escalation, or an org admin. */
+export type DecidedAs = 'escalation' | 'override';
 
 const itemNotFound = (id: string) => () => fail.notFound(`Non-employee approval item ${id} was not found.`);
 
@@ -134,16 +139,50 @@ export class ApprovalService {
     return this.decide(principal, id, 'reject', comment.trim());
   }
 
+  /**
+   * Decides an item in place of its approver (see DecidedAs): `allowed` says whether the caller
+   * may (403 with `refusal` otherwise); the events carry `decidedAs`.
+   */
+  decideAs(
+    principal: Principal,
+    id: string,
+    decision: Decision,
+    comment: string | null,
+    as: DecidedAs,
+    allowed: (item: ApprovalItemView) => Promise<boolean>,
+    refusal: string,
+  ): Promise<ApprovalItemView> {
+    if (decision === 'reject') assertThat(comment !== null && comment.trim() !== '', () => fail.invalid([{ field: 'comment', text: 'comment is required' }]));
+    checkComment(comment ?? undefined);
+    const text = comment !== null && comment.trim() !== '' ? comment.trim() : null;
+    return this.decide(principal, id, decision, text, { as, allowed, refusal });
+  }
+
+  /** A PENDING item with its request, in the caller's transaction; undefined when it is not PENDING (or gone). */
+  async pending(trx: Exec, tenantId: string, id: string): Promise<{ item: ApprovalItemView; request: NonEmployeeRequest } | undefined> {
+    const item = await this.repo.itemById(trx, tenantId, id);
+    if (item?.status !== 'PENDING') return undefined;
+    const request = await this.repo.byId(trx, tenantId, item.requestId);
+    return request ? { item, request } : undefined;
+  }
+
   private async lostRace(trx: Exec, tenantId: string, id: string): Promise<ApiError> {
     const status = await this.repo.itemStatus(trx, tenantId, id);
     return status ? notDecidable(id, status) : itemNotFound(id)();
   }
 
-  private async decide(principal: Principal, rawId: string, decision: Decision, comment: string | null): Promise<ApprovalItemView> {
+  private async decide(
+    principal: Principal,
+    rawId: string,
+    decision: Decision,
+    comment: string | null,
+    instead?: { as: DecidedAs; allowed: (item: ApprovalItemView) => Promise<boolean>; refusal: string },
+  ): Promise<ApprovalItemView> {
     const tenantId = principal.tenantId;
     const item = await this.find(tenantId, rawId);
     const id = item.id;
-    assertThat(await this.isApprover(principal, item), () => fail.forbidden(`Only the approver of approval item ${id} may ${decision} it.`));
+    if (instead) assertThat(await instead.allowed(item), () => fail.forbidden(instead.refusal));
+    else assertThat(await this.isApprover(principal, item), () => fail.forbidden(`Only the approver of approval item ${id} may ${decision} it.`));
     if (item.status !== 'PENDING') throw notDecidable(id, item.status);
     const request = await this.repo.byId(this.db, tenantId, item.requestId);
     assertThat(request, itemNotFound(rawId));
@@ -160,7 +199,8 @@ export class ApprovalService {
       const decidedItem = (await this.repo.itemById(trx, tenantId, id))!;
       const current = { ...request, items };
       const told: Told = { actor: actorOf(principal), events: [] };
-      told.events.push(approvalEvent(told.actor, decision === 'approve' ? 'approved' : 'rejected', decidedItem, current));
+      const event = approvalEvent(told.actor, decision === 'approve' ? 'approved' : 'rejected', decidedItem, current);
+      told.events.push(instead ? { ...event, data: { ...event.data, decidedAs: instead.as } } : event);
       if (plan.requestEvent === 'complete') {
         await this.workflow.complete(trx, tenantId, current, now, told);
       } else if (plan.requestEvent === 'reject') {

@@ -23,8 +23,16 @@ export function requestEvent(actor: Actor, verb: 'created' | 'approved' | 'rejec
   };
 }
 
-/** `approval.requested` (the item became PENDING), `approval.approved` or `approval.rejected`. */
-export function approvalEvent(actor: Actor, verb: 'requested' | 'approved' | 'rejected', item: ApprovalItem, request: NonEmployeeRequest): EventInput {
+/**
+ * `approval.requested` (the item became PENDING), `approval.approved` or `approval.rejected`; the
+ * lifecycle's `approval.reminder` and `approval.escalated` of an item still PENDING.
+ */
+export function approvalEvent(
+  actor: Actor,
+  verb: 'requested' | 'approved' | 'rejected' | 'reminder' | 'escalated',
+  item: ApprovalItem,
+  request: NonEmployeeRequest,
+): EventInput {
   return {
     type: `approval.${verb}`,
     actor,
