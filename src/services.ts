@@ -123,7 +123,7 @@ export async function createCore(config: Config, db: Db, clock: Clock = systemCl
   const webhookOptions = { ...config.webhooks, resolve: systemResolver };
   const webhooks = new WebhookService(k, webhookRepository, events, tokens.keyRing, webhookOptions);
   await webhooks.init();
-  const webhookDeliveries = new WebhookDeliveries(k, webhookRepository, tokens.keyRing, events, notifications, { ...webhookOptions, soleProcess: !db.shared });
+  const webhookDeliveries = new WebhookDeliveries(k, webhookRepository, tokens.keyRing, events, { ...webhookOptions, soleProcess: !db.shared });
   webhooks.onDeliveries = () => webhookDeliveries.wake();
   const consumers = new EventConsumers(k, new EventRepository(db.dialect), new CursorRepository(db.dialect));
   consumers.add(webhookConsumer(webhookRepository, () => webhookDeliveries.wake()));

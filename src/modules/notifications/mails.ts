@@ -9,6 +9,7 @@
  * - `request.rejected`: the requester, with the approver's level and comment.
  * - `request.deleted` of a PENDING request: the approval requests no sender has tried yet are
  *   dropped, and the approvers of its open level who may have been told hear it was withdrawn.
+ * - `webhook.updated` by the server disabling an endpoint: the endpoint's owner.
  *
  * The people named (requester, approvers) are looked up when the event is read; the request's own
  * fields are those the event carries.
@@ -18,7 +19,16 @@ import type { Member } from '../directory/model.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { EventConsumer } from '../events/consumers.js';
 import type { Actor, AuditEvent } from '../events/model.js';
-import { NOTIFICATION_KINDS, type Person, type RequestFacts, approvalRequested, requestApproved, requestRejected, requestWithdrawn } from './messages.js';
+import {
+  NOTIFICATION_KINDS,
+  type Person,
+  type RequestFacts,
+  approvalRequested,
+  requestApproved,
+  requestRejected,
+  requestWithdrawn,
+  webhookDisabled,
+} from './messages.js';
 import type { OutboxEntry } from './model.js';
 import type { NotificationService } from './service.js';
 
@@ -37,6 +47,16 @@ interface RequestData {
   recordId: string | null;
   items?: { id: string; order: number; approver: Member; status: string; comment: string | null; decidedBy: string | null }[];
   levels?: number;
+}
+
+/** The events that may call for a mail. */
+const MAILED = new Set(['approval.requested', 'request.approved', 'request.rejected', 'request.deleted', 'webhook.updated']);
+
+interface EventData {
+  object: unknown;
+  changes?: Record<string, { old: unknown; new: unknown }>;
+  request?: RequestData;
+  ownerId?: string;
 }
 
 interface ItemData {
@@ -67,8 +87,8 @@ export class MailConsumer implements EventConsumer {
   }
 
   private async entriesOf(trx: Exec, tenantId: string, event: AuditEvent): Promise<OutboxEntry[]> {
-    if (!event.type.startsWith('request.') && event.type !== 'approval.requested') return [];
-    const data = JSON.parse(event.data) as { object: unknown; request?: RequestData };
+    if (!MAILED.has(event.type)) return [];
+    const data = JSON.parse(event.data) as EventData;
     switch (event.type) {
       case 'approval.requested': {
         const item = data.object as ItemData;
@@ -93,6 +113,12 @@ export class MailConsumer implements EventConsumer {
         const request = data.object as RequestData;
         if (request.status !== 'PENDING') return [];
         return this.withdrawn(trx, tenantId, request, event.actor);
+      }
+      case 'webhook.updated': {
+        // Disabled by the server (not by an admin): its owner is told.
+        if (event.actor !== null || data.changes?.enabled?.new !== false || !data.ownerId) return [];
+        const webhook = data.object as { id: string; url: string; disabledReason: string | null };
+        return [webhookDisabled(data.ownerId, webhook, webhook.disabledReason ?? 'disabled by the server')];
       }
       default:
         return [];

@@ -19,6 +19,8 @@ export const NOTIFICATION_KINDS = {
   requestRejected: 'REQUEST_REJECTED',
   /** To the approver(s) of the open level: the request was withdrawn. */
   requestWithdrawn: 'REQUEST_WITHDRAWN',
+  /** To a webhook endpoint's owner: the server disabled it. */
+  webhookDisabled: 'WEBHOOK_DISABLED',
 } as const;
 
 export interface Person {
@@ -129,4 +131,22 @@ export function requestWithdrawn(recipientId: string, facts: RequestFacts, by: P
     '',
     ...summary(f),
   ]);
+}
+
+/** To a webhook endpoint's owner: the server disabled it (410 Gone, or failing for days). */
+export function webhookDisabled(ownerId: string, webhook: { id: string; url: string }, reason: string): OutboxEntry {
+  const url = asOneLine(webhook.url);
+  return {
+    kind: NOTIFICATION_KINDS.webhookDisabled,
+    recipientId: ownerId,
+    subject: asOneLine(`Webhook disabled: ${url}`),
+    body: [
+      `The webhook endpoint ${url} (${webhook.id}) was disabled: ${asOneLine(reason)}.`,
+      'Events are no longer sent to it; its deliveries not yet made wait until it is enabled again.',
+      'Once the receiver works, enable it with:',
+      `  PATCH /admin/v1/webhooks/${webhook.id}   {"enabled": true}`,
+      `Its delivery log: GET /admin/v1/webhooks/${webhook.id}/deliveries`,
+      '',
+    ].join('\n'),
+  };
 }

@@ -24,9 +24,7 @@ import type { Database, WebhookDeliveryStatus } from '../../db/types.js';
 import { nowIso } from '../../domain/ids.js';
 import { Poller } from '../../jobs/poller.js';
 import type { EventLog } from '../events/service.js';
-import type { NotificationService } from '../notifications/service.js';
 import type { Resolver } from './address.js';
-import { webhookDisabled } from './messages.js';
 import { type ClaimedEndpoint, type Outgoing, secretContext, toWebhook } from './model.js';
 import type { WebhookRepository } from './repository.js';
 import { Connection, type SendOutcome, send } from './sender.js';
@@ -85,7 +83,6 @@ export class WebhookDeliveries {
     private readonly repo: WebhookRepository,
     private readonly keyRing: KeyRing,
     private readonly events: EventLog,
-    private readonly notifications: NotificationService,
     private readonly options: DeliveryOptions,
   ) {
     this.leaseMs = 3 * options.timeoutMs + 2 * RECORD_MARGIN_MS;
@@ -245,19 +242,22 @@ export class WebhookDeliveries {
       const mine = await this.repo.release(trx, endpoint.tenantId, endpoint.id, this.workerId, { failing_since: failingSince });
       if (!mine || reason === undefined || !(await this.repo.disable(trx, endpoint.tenantId, endpoint.id, reason, nowText))) return false;
       const row = (await this.repo.get(trx, endpoint.tenantId, endpoint.id))!;
-      await this.notifications.enqueue(trx, endpoint.tenantId, [webhookDisabled(endpoint.ownerId, row, reason)], nowText);
       await this.events.append(trx, endpoint.tenantId, [
         {
           type: 'webhook.updated',
           actor: null,
           target: { type: 'webhook', id: endpoint.id },
-          data: { object: toWebhook(row), changes: { enabled: { old: true, new: false }, disabledReason: { old: null, new: reason } } },
+          data: {
+            object: toWebhook(row),
+            changes: { enabled: { old: true, new: false }, disabledReason: { old: null, new: reason } },
+            // Who is told by mail (notifications/mails.ts).
+            ownerId: endpoint.ownerId,
+          },
         },
       ]);
       return true;
     });
     if (disabled) {
-      this.notifications.wake();
       this.log?.warn({ webhookId: endpoint.id, reason }, 'webhook endpoint disabled');
     }
   }
