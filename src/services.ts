@@ -116,7 +116,7 @@ export async function createCore(config: Config, db: Db, clock: Clock = systemCl
   const requests = new RequestService(k, requestRepository, workflow, records, sources, directory, events);
   const approvals = new ApprovalService(k, requestRepository, workflow, attributes, directory, events);
   const bulkRepository = new BulkRepository(db.dialect);
-  const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory }, { ...config.bulk, soleProcess: !db.shared });
+  const bulkJobs = new BulkJobRunner(k, bulkRepository, { records, attributes, sources, directory, events }, { ...config.bulk, soleProcess: !db.shared });
   const bulk = new BulkService(k, bulkRepository, attributes, sources, records, config.bulk);
   bulk.onQueued = () => bulkJobs.wake();
   const webhookRepository = new WebhookRepository(db.dialect);

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN, harness, type Caller, type Harness } from '../helpers/app.js';
+import { bulkCalls, csv, row } from '../helpers/bulk.js';
 import { addAttribute, createSource, identityId, recordBody } from '../helpers/factories.js';
 
 const AUDIT = '/admin/v1/audit-events';
@@ -234,5 +235,35 @@ describe('event types', () => {
     assert.equal(events[1]!.data.object.reason, 'wrong_secret');
     assert.equal(events[1]!.target.id, ADMIN.clientId);
     assert.ok(!JSON.stringify(events).includes('not-the-secret') && !JSON.stringify(events).includes(ADMIN.clientSecret));
+  });
+
+  test('a bulk import: one event per record it creates or changes, with the job, then bulk_job.completed; a failed job only bulk_job.failed', async () => {
+    const bulk = bulkCalls(h);
+    const source = await bulk.source('Imported');
+    await bulk.finished(source, await bulk.queued(source, csv(row('imp.one'), row('imp.two'))));
+    const start = await head();
+    const job = await bulk.finished(source, await bulk.queued(source, csv(row('imp.one', 'Finance'), row('imp.two'), row('imp.three'))));
+    assert.equal(job.status, 'COMPLETED');
+    const events = await since(start);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.type.startsWith('record.') ? e.data.object.accountName : e.target.id]),
+      [
+        ['record.created', 'imp.three'],
+        ['record.updated', 'imp.one'],
+        ['bulk_job.completed', job.id],
+      ],
+    );
+    assert.ok(events.every((e) => e.actor?.alias === 'admin' && e.target.sourceId === source));
+    assert.ok(events.slice(0, 2).every((e) => e.data.jobId === job.id));
+    assert.deepEqual(events[1]!.data.changes, { data: { old: { department: 'Sales' }, new: { department: 'Finance' } } });
+    assert.deepEqual(events[2]!.data.object.counts, { created: 1, updated: 1, unchanged: 1, failed: 0 });
+
+    const mark = await head();
+    const failed = await bulk.finished(
+      source,
+      await bulk.queued(source, csv(row('imp.four'), 'imp.five,Ann,Lee,555,imp.five@example.com,admin,not-a-date,2024-12-31,Sales')),
+    );
+    assert.equal(failed.status, 'ERROR');
+    assert.deepEqual(summary(await since(mark)), [['bulk_job.failed', 'admin', 'bulk_job']]);
   });
 });

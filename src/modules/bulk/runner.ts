@@ -36,12 +36,15 @@ import { LIMITS } from '../../domain/limits.js';
 import { Poller } from '../../jobs/poller.js';
 import type { DirectoryService } from '../directory/service.js';
 import { type NonEmployeeRecord, type NormalisedRecord, normalisedOf } from '../records/model.js';
-import type { RecordService } from '../records/service.js';
+import { RECORD_FIELDS, type RecordService } from '../records/service.js';
+import { changesOf } from '../events/model.js';
+import type { EventLog } from '../events/service.js';
 import { changedFields, type RecordAttribute } from '../records/validation.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import type { SourceService } from '../sources/service.js';
 import { columnValues, mapColumns, validateRows } from './columns.js';
 import { CsvError, nextTurn, pacer, readCsv } from './csv.js';
+import { type JobChanges, logJob, noChanges } from './events.js';
 import type { BulkJob, JobCounts, JobOutcome, RowError } from './model.js';
 import type { BulkRepository } from './repository.js';
 
@@ -92,6 +95,7 @@ export interface RunnerDependencies {
   attributes: SchemaAttributeService;
   sources: SourceService;
   directory: DirectoryService;
+  events: EventLog;
 }
 
 export interface RunnerOptions {
@@ -194,7 +198,8 @@ export class BulkJobRunner {
       await transaction(this.db, async (trx) => {
         // Claimed again meanwhile by another worker (this one lost its lease): it is theirs.
         if (!(await this.repo.lock(trx, job.seq, this.workerId))) return;
-        await this.repo.finish(trx, job, given ?? (await this.apply(trx, job, checked!)), nowIso(), nextTurn);
+        const changes = noChanges();
+        await this.finish(trx, job, given ?? (await this.apply(trx, job, checked!, changes)), changes);
       });
     } catch (error) {
       await this.failed(job, error);
@@ -203,12 +208,19 @@ export class BulkJobRunner {
     }
   }
 
-  /** In the job's transaction: the outcome of a checked file, written when it is valid. */
-  private async apply(trx: Exec, job: BulkJob, checked: Checked): Promise<JobOutcome> {
+  /** In the job's transaction: the outcome of a checked file, written when it is valid (its record changes into `changes`). */
+  private async apply(trx: Exec, job: BulkJob, checked: Checked, changes: JobChanges): Promise<JobOutcome> {
     if (checked.outcome) return checked.outcome;
     const now = schemaOf(await this.modules.attributes.of(job.tenantId, job.sourceId));
     const current = now === checked.schema ? checked : await this.check(job);
-    return current.outcome ?? this.write(trx, job, current);
+    return current.outcome ?? this.write(trx, job, current, changes);
+  }
+
+  /** Ends the job with its outcome and its events, in the job's transaction. */
+  private async finish(trx: Exec, job: BulkJob, outcome: JobOutcome, changes: JobChanges): Promise<void> {
+    const finished = nowIso();
+    await this.repo.finish(trx, job, outcome, finished, nextTurn);
+    await logJob(trx, this.modules, job, outcome, changes, finished);
   }
 
   /** Puts the job back in the queue, or ends it when it has failed long enough. */
@@ -223,7 +235,7 @@ export class BulkJobRunner {
         const reason = error instanceof Error ? error.message : String(error);
         const outcome = failure(`The database kept failing for ${hours} (${reason}); the job was given up and nothing was imported.`, []);
         await transaction(this.db, async (trx) => {
-          if (await this.repo.lock(trx, job.seq, this.workerId)) await this.repo.finish(trx, job, outcome, nowIso(), nextTurn);
+          if (await this.repo.lock(trx, job.seq, this.workerId)) await this.finish(trx, job, outcome, noChanges());
         });
         return;
       }
@@ -277,7 +289,7 @@ export class BulkJobRunner {
   }
 
   /** Creates and updates the records of a valid file. Repeatable (see `transaction`): it changes nothing of `file`. */
-  private async write(trx: Exec, job: BulkJob, file: Checked): Promise<JobOutcome> {
+  private async write(trx: Exec, job: BulkJob, file: Checked, changes: JobChanges): Promise<JobOutcome> {
     const { tenantId, sourceId } = job;
     const { sources, records: recordService } = this.modules;
     const { keys, texts, absent } = file;
@@ -311,7 +323,15 @@ export class BulkJobRunner {
         // Custom attributes without a column keep their values.
         for (const key of absent) if (before.data[key] !== undefined) record.data[key] = before.data[key];
         if (changedFields(normalisedOf(before), record).length === 0) unchanged++;
-        else updated.push(JSON.stringify({ ...before, ...record, modified: now }));
+        else {
+          const after: NonEmployeeRecord = { ...before, ...record, modified: now };
+          const text = JSON.stringify(after);
+          updated.push(text);
+          changes.updated.push({
+            id: after.id,
+            data: `{"object":${text},"changes":${JSON.stringify(changesOf(before, after, RECORD_FIELDS))},"jobId":"${job.id}"}`,
+          });
+        }
         await pace();
       }
       if (page.length < READ_PAGE) break;
@@ -336,7 +356,9 @@ export class BulkJobRunner {
     };
     for (let k = 0; k < texts.length; k++) {
       if (matched[k] === 1) continue;
-      batch.push({ id: newUuid(), ...(JSON.parse(texts[k]!) as NormalisedRecord), created: now, modified: now });
+      const record: NonEmployeeRecord = { id: newUuid(), ...(JSON.parse(texts[k]!) as NormalisedRecord), created: now, modified: now };
+      batch.push(record);
+      changes.created.push({ id: record.id, data: `{"object":${JSON.stringify(record)},"jobId":"${job.id}"}` });
       if (batch.length === WRITE_BATCH) await insert();
     }
     if (batch.length > 0) await insert();

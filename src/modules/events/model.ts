@@ -41,6 +41,11 @@ export interface EventInput {
   data: ChangeData;
 }
 
+/** An event whose data the caller has as JSON text already (a bulk import's records). */
+export interface SerializedEventInput extends Omit<EventInput, 'data'> {
+  dataText: string;
+}
+
 /** An event as the log holds it. */
 export interface AuditEvent {
   id: string;

@@ -13,7 +13,7 @@ import { assertThat, fail } from '../../errors/api-error.js';
 import { Poller } from '../../jobs/poller.js';
 import { csvLine, nextTurn } from '../bulk/csv.js';
 import { EVENT_FILTERS, eventSorters } from './collection.js';
-import { type AuditEvent, type EventInput, eventHash, GENESIS_HASH, toAuditEvent } from './model.js';
+import { type AuditEvent, type EventInput, eventHash, GENESIS_HASH, type SerializedEventInput, toAuditEvent } from './model.js';
 import type { EventRepository } from './repository.js';
 
 export interface AuditListParams {
@@ -59,7 +59,7 @@ export class EventLog {
    * commit or roll back with the change they tell of. Locks the chain's head until `trx` ends, so
    * every other change of the tenant that writes events waits for it: call it last.
    */
-  async append(trx: Exec, tenantId: string, events: readonly EventInput[]): Promise<AuditEvent[]> {
+  async append(trx: Exec, tenantId: string, events: readonly (EventInput | SerializedEventInput)[]): Promise<AuditEvent[]> {
     if (events.length === 0) return [];
     const chain = await this.repo.lockChain(trx, tenantId);
     let seq = Number(chain.head_seq);
@@ -81,7 +81,7 @@ export class EventLog {
           target_type: event.target.type,
           target_id: event.target.id,
           source_id: event.target.sourceId ?? null,
-          data: JSON.stringify(event.data),
+          data: 'dataText' in event ? event.dataText : JSON.stringify(event.data),
           prev_hash: prev,
         };
         prev = eventHash(row);

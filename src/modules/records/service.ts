@@ -59,6 +59,8 @@ export const RECORD_FIELDS = ['accountName', 'firstName', 'lastName', 'email', '
 export interface RecordChange {
   record: NonEmployeeRecord;
   changes?: Changes;
+  /** What made the change, when it is not the actor's own call: `{requestId}` of an approved request. */
+  context?: Record<string, unknown>;
 }
 
 type RecordVerb = 'created' | 'updated' | 'deleted';
@@ -94,12 +96,12 @@ export class RecordService {
   }
 
   /** The `record.<verb>` event of a change, for a caller that appends it with others. */
-  event(actor: Actor, verb: RecordVerb, { record, changes }: RecordChange): EventInput {
+  event(actor: Actor, verb: RecordVerb, { record, changes, context }: RecordChange): EventInput {
     return {
       type: `record.${verb}`,
       actor,
       target: { type: 'record', id: record.id, sourceId: record.sourceId },
-      data: changes ? { object: record, changes } : { object: record },
+      data: { object: record, ...(changes ? { changes } : {}), ...context },
     };
   }
 

@@ -65,7 +65,7 @@ export class ApprovalWorkflow {
     if (!(await this.records.insertNew(trx, tenantId, request.source.id, [record]))) throw sourceFull();
     const after = await this.ended(trx, tenantId, request.id);
     told.events.push(requestEvent(told.actor, 'approved', after, { status: { old: 'PENDING', new: 'APPROVED' } }));
-    told.events.push({ ...this.records.event(told.actor, 'created', { record }), data: { object: record, requestId: request.id } });
+    told.events.push(this.records.event(told.actor, 'created', { record, context: { requestId: request.id } }));
     return record;
   }
 
