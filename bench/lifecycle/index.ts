@@ -156,7 +156,13 @@ for (let c = 0; c < steps; c++) {
   const end = new Date(start + Math.floor((c * 60_000) / steps)).toISOString();
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('records').set({ end_date: end }).where('id', 'in', ids).execute();
-    await trx.updateTable('lifecycle_due').set({ basis: end, step: 'expire', due_at: end }).where('target_id', 'in', ids).execute();
+    await trx
+      .updateTable('lifecycle_due')
+      .set({ basis: end, step: 'expire', due_at: end })
+      .where('tenant_id', '=', config.tenant)
+      .where('kind', '=', 'record')
+      .where('target_id', 'in', ids)
+      .execute();
   });
 }
 console.log(`end dates set ${Date.now() - start + 10_000} ms after the start (they begin 10 s after it)`);
