@@ -36,15 +36,19 @@ export class LifecycleRepository {
 
   // What is due -------------------------------------------------------------------------------
 
+  /** The planned steps of these targets, locked until the caller's transaction ends. */
   async dueOf(db: Exec, tenantId: string, kind: DueKind, ids: readonly string[]): Promise<Map<string, LifecycleDueTable>> {
     if (ids.length === 0) return new Map();
-    const rows = await db
+    const query = db
       .selectFrom('lifecycle_due')
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('kind', '=', kind)
-      .where('target_id', 'in', ids)
-      .execute();
+      .where('target_id', 'in', [...ids].sort())
+      .orderBy('target_id');
+    // Locked until the caller's transaction ends, in one order: a sweep in the middle of doing one
+    // of these steps is waited for, and one that comes later skips them (SKIP LOCKED).
+    const rows = await this.dialect.forUpdate(query).execute();
     return new Map(rows.map((r) => [r.target_id, r]));
   }
 
