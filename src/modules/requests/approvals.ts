@@ -16,7 +16,7 @@ import { hasRight, type Principal, requestedIdentity } from '../../auth/principa
 import { parseListFilter, parseSorters } from '../../collections/query.js';
 import { type Exec, transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
-import { nowIso } from '../../domain/ids.js';
+import { type Clock, isoOf, systemClock } from '../../domain/clock.js';
 import { controlCharacterProblem } from '../../domain/text.js';
 import { type ApiError, assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
@@ -65,6 +65,8 @@ export class ApprovalService {
     private readonly attributes: SchemaAttributeService,
     private readonly directory: DirectoryService,
     private readonly events: EventLog,
+    /** When decisions are made and the next level becomes PENDING (the lifecycle's reminders count from it). */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** The approver ids `requested-for` stands for; undefined: every item (`idn:nesr:read`, no requested-for). */
@@ -190,7 +192,7 @@ export class ApprovalService {
     // The decided item is read inside the transaction: once it commits, a concurrent delete of the
     // (no longer pending) request may remove it before a later read.
     const decided = await transaction(this.db, async (trx) => {
-      const now = nowIso();
+      const now = isoOf(this.clock);
       // The request's row first: every writer of this request's state waits here for the others.
       if (!(await this.repo.lockPending(trx, tenantId, request.id, now))) throw await this.lostRace(trx, tenantId, id);
       const items = (await this.repo.itemsOf(trx, tenantId, [request.id])).get(request.id) ?? [];

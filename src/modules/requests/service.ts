@@ -17,7 +17,8 @@ import { parseListFilter, parseSorters } from '../../collections/query.js';
 import { transaction } from '../../db/dialect.js';
 import { uniqueViolation } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
-import { newUuid, nowIso } from '../../domain/ids.js';
+import { type Clock, isoOf, systemClock } from '../../domain/clock.js';
+import { newUuid } from '../../domain/ids.js';
 import { controlCharacterProblem } from '../../domain/text.js';
 import { assertThat, fail } from '../../errors/api-error.js';
 import type { DirectoryService } from '../directory/service.js';
@@ -61,6 +62,8 @@ export class RequestService {
     private readonly sources: SourceService,
     private readonly directory: DirectoryService,
     private readonly events: EventLog,
+    /** When requests are filed and their items become PENDING (the lifecycle's approval reminders count from it). */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** `idn:nesr:create`, or the owner or an account manager of the source the body names. */
@@ -80,7 +83,7 @@ export class RequestService {
     // Exactly the validation of a record: the source's schema attributes, the manager, the dates.
     const { record: value, source } = await this.records.prepare(tenantId, input);
     const state = initialState(source.approvers.length);
-    const now = nowIso();
+    const now = isoOf(this.clock);
     const { sourceId: _sourceId, ...fields } = value;
     const comment = typeof input.comment === 'string' ? input.comment.trim() : '';
     const id = newUuid();
@@ -187,7 +190,7 @@ export class RequestService {
     const request = await this.find(tenantId, id);
     const removed = await transaction(this.db, async (trx) => {
       const told: Told = { actor: actorOf(principal), events: [] };
-      if (!(await this.workflow.remove(trx, tenantId, request.id, nowIso(), told))) return false;
+      if (!(await this.workflow.remove(trx, tenantId, request.id, isoOf(this.clock), told))) return false;
       await this.events.append(trx, tenantId, told.events);
       return true;
     });
