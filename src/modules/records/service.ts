@@ -325,15 +325,24 @@ export class RecordService {
       await this.sources.giveSlots(trx, tenantId, record.sourceId, 'record_count', 1);
       const deleted = await this.repo.delete(trx, tenantId, [record.id]);
       assertThat(deleted.length === 1, notFound(id));
-      await this.lifecycle?.deleted(trx, tenantId, [record.id]);
-      await this.logEvents(
-        trx,
-        tenantId,
-        actorOf(principal),
-        'deleted',
-        deleted.map((r) => ({ record: r })),
-      );
+      await this.gone(trx, principal, deleted);
     });
+  }
+
+  /** What the deletion of records owes, in its transaction: nothing more is due of them; their events. */
+  private async gone(trx: Exec, principal: Principal, deleted: readonly NonEmployeeRecord[]): Promise<void> {
+    await this.lifecycle?.deleted(
+      trx,
+      principal.tenantId,
+      deleted.map((r) => r.id),
+    );
+    await this.logEvents(
+      trx,
+      principal.tenantId,
+      actorOf(principal),
+      'deleted',
+      deleted.map((r) => ({ record: r })),
+    );
   }
 
   /** Deletes every record named, or none: an unknown id is a 400 naming it. */
@@ -367,18 +376,7 @@ export class RecordService {
         const gone = new Set(deleted.map((r) => normalizeId(r.id)));
         throw unknown(unique.filter((id) => !gone.has(id)));
       }
-      await this.lifecycle?.deleted(
-        trx,
-        tenantId,
-        deleted.map((r) => r.id),
-      );
-      await this.logEvents(
-        trx,
-        tenantId,
-        actorOf(principal),
-        'deleted',
-        deleted.map((r) => ({ record: r })),
-      );
+      await this.gone(trx, principal, deleted);
     });
   }
 }
