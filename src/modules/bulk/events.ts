@@ -35,7 +35,7 @@ export interface JobEventDependencies {
 }
 
 /** The job's requester, as the actor of its events (its id, when the identity is gone). */
-async function requester(directory: DirectoryService, job: BulkJob): Promise<Actor> {
+export async function requester(directory: DirectoryService, job: BulkJob): Promise<Actor> {
   const identity = await directory.identityById(job.tenantId, job.requestedBy);
   return { id: job.requestedBy, alias: identity?.alias ?? job.requestedBy };
 }

@@ -44,7 +44,7 @@ import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import type { SourceService } from '../sources/service.js';
 import { columnValues, mapColumns, validateRows } from './columns.js';
 import { CsvError, nextTurn, pacer, readCsv } from './csv.js';
-import { type JobChanges, logJob, noChanges } from './events.js';
+import { type JobChanges, logJob, noChanges, requester } from './events.js';
 import type { BulkJob, JobCounts, JobOutcome, RowError } from './model.js';
 import type { BulkRepository } from './repository.js';
 
@@ -363,9 +363,10 @@ export class BulkJobRunner {
     }
     if (batch.length > 0) await insert();
     let written = 0;
+    const actor = updated.length > 0 ? await requester(this.modules.directory, job) : null;
     for (let i = 0; i < updated.length; i += WRITE_BATCH) {
       const records = updated.slice(i, i + WRITE_BATCH).map((text) => JSON.parse(text) as NonEmployeeRecord);
-      written += await recordService.updateMany(trx, tenantId, records);
+      written += await recordService.updateMany(trx, tenantId, records, actor);
       await nextTurn();
     }
     if (written !== updated.length) throw new Error(`bulk job ${job.id}: ${updated.length - written} records vanished while it ran`);

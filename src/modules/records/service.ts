@@ -160,10 +160,13 @@ export class RecordService {
     return true;
   }
 
-  /** Writes many changed records of one source in the caller's transaction (bulk import); how many were found. */
-  async updateMany(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[], between?: () => Promise<void>): Promise<number> {
+  /**
+   * Writes many changed records of one source in the caller's transaction (bulk import), by
+   * `actor`; how many were found. The caller appends their `record.updated` events.
+   */
+  async updateMany(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[], actor: Actor, between?: () => Promise<void>): Promise<number> {
     const updated = await this.repo.updateMany(trx, tenantId, records, between);
-    await this.events.append(trx, tenantId, (await this.lifecycle?.written(trx, tenantId, records, null)) ?? []);
+    await this.events.append(trx, tenantId, (await this.lifecycle?.written(trx, tenantId, records, actor)) ?? []);
     return updated;
   }
 
