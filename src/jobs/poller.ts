@@ -1,8 +1,9 @@
 /**
  * The job runner's loop: calls `tick` until it reports no more work, then sleeps for `idleMs` or
  * until `wake()` is called (a request that just queued work wakes it at once). One tick runs at a
- * time. The work itself lives in the database (durable jobs, the notification outbox), claimed by
- * the tick in a transaction, so any number of processes may poll the same database.
+ * time, with a turn of the event loop between two (other requests are answered between them). The
+ * work itself lives in the database (durable jobs, the notification outbox), claimed by the tick in
+ * a transaction, so any number of processes may poll the same database.
  */
 export interface PollerOptions {
   name: string;
@@ -58,6 +59,9 @@ export class Poller {
       } catch (error) {
         this.options.onError?.(error);
       }
+      // A tick whose queries never wait (SQLite's are synchronous) resolves without a turn of the
+      // event loop: ticks run back to back would hold it for as long as there is work.
+      if (busy || this.woken) await new Promise<void>((resolve) => setImmediate(resolve));
       if (busy || this.woken || !this.running) continue;
       await new Promise<void>((resolve) => {
         this.wakeUp = resolve;
