@@ -138,9 +138,10 @@ export class CsvParser {
       while (!tokens.done && (final || tokens.i + MAX_RECORD_CHARS + 3 < this.window.length)) {
         if (tokens.i >= STEP_CHARS || (headerOnly && this.header)) return;
         const start = this.offset + tokens.i;
+        if (!this.header && start > MAX_RECORD_CHARS) throw new CsvError(`the file has no header row in its first ${MAX_RECORD_CHARS} characters`);
+        if (tokens.lineBreak()) continue;
         const row = tokens.record(this.header?.length ?? MAX_HEADER_FIELDS);
         if (!this.header) {
-          if (start > MAX_RECORD_CHARS) throw new CsvError(`the file has no header row in its first ${MAX_RECORD_CHARS} characters`);
           if (!isBlank(row.cells)) this.header = row.cells;
           continue;
         }

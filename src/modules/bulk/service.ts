@@ -208,7 +208,8 @@ export class BulkService {
     if (scan.rows > max) {
       causes.push({ field: 'data', text: `data has ${scan.rows} rows; a source holds at most ${max} records` });
       limited = true;
-    } else if (scan.problems.length === 0) {
+    } else if (scan.problems.length === 0 && source.recordCount + scan.accountNames.size > max) {
+      // Only a source that could pass its limit has its names read: which of the file's are new.
       const pace = pacer();
       const existing = new Set<string>();
       for (const name of await this.records.accountNames(tenantId, source.id)) {

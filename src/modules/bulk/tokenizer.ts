@@ -67,16 +67,24 @@ export class Tokenizer {
     while (this.i < end && (this.text.charCodeAt(this.i) === 32 || this.text.charCodeAt(this.i) === 9)) this.i++;
   }
 
+  /** Passes a line break (CR, LF or CR LF) at the current character: a blank record; false when there is none. */
+  lineBreak(): boolean {
+    const c = this.text.charCodeAt(this.i);
+    if (c !== 10 && c !== 13) return false;
+    this.i += c === 13 && this.text.charCodeAt(this.i + 1) === 10 ? 2 : 1;
+    this.line++;
+    return true;
+  }
+
   /** The next record, blank or not (call while not `done`). */
   record(maxFields: number): CsvRow {
     const { text, n } = this;
     const line = this.line;
     const limit = this.i + MAX_RECORD_CHARS;
-    const tooLong = () => new CsvError(`line ${line} is longer than ${MAX_RECORD_CHARS} characters, the most a row may have`, line);
     const cells: string[] = [];
     for (;;) {
       this.skipBlanks(limit);
-      if (this.i > limit) throw tooLong();
+      if (this.i > limit) throw tooLong(line);
       let value: string;
       if (text.charCodeAt(this.i) === 34) {
         // Quoted: up to the next lone quote; "" is one quote.
@@ -84,7 +92,7 @@ export class Tokenizer {
         let from = ++this.i;
         for (;;) {
           const q = text.indexOf('"', this.i);
-          if (q > limit || (q < 0 && n > limit)) throw tooLong();
+          if (q > limit || (q < 0 && n > limit)) throw tooLong(line);
           if (q < 0) throw new CsvError(`line ${line}: a quoted field is not closed`, line);
           this.lineBreaks(this.i, q);
           if (text.charCodeAt(q + 1) === 34) {
@@ -97,7 +105,7 @@ export class Tokenizer {
           break;
         }
         this.skipBlanks(limit);
-        if (this.i > limit) throw tooLong();
+        if (this.i > limit) throw tooLong(line);
         const c = text.charCodeAt(this.i);
         if (this.i < n && c !== 44 && c !== 13 && c !== 10) {
           throw new CsvError(`line ${this.line}: field ${cells.length + 1} has text after its closing quote`, this.line);
@@ -110,7 +118,7 @@ export class Tokenizer {
           c = text.charCodeAt(end);
           if (c === 44 || c === 13 || c === 10 || c === 34) break;
         }
-        if (end > limit) throw tooLong();
+        if (end > limit) throw tooLong(line);
         if (end < n && c === 34) {
           throw new CsvError(
             `line ${this.line}: field ${cells.length + 1} holds a double quote but is not quoted (quote the field and double its quotes)`,
@@ -137,6 +145,8 @@ export class Tokenizer {
     }
   }
 }
+
+const tooLong = (line: number) => new CsvError(`line ${line} is longer than ${MAX_RECORD_CHARS} characters, the most a row may have`, line);
 
 const fieldBound = (maxFields: number) =>
   maxFields === MAX_HEADER_FIELDS ? `the most a header may have (a source has at most 18 attributes)` : `the header has ${maxFields}`;
