@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { decodeKey, type KeySource } from '../auth/key-encryption.js';
+import { DEFAULT_PASSWORD_HASH_COST } from '../auth/passwords.js';
 import { DEFAULT_SECRET_HASH_COST } from '../auth/secrets.js';
 
 /** Variables earlier versions read and this one ignores (the server says so once at start). */
@@ -33,6 +34,18 @@ export interface BulkQueueSettings {
   tenantBytes: number;
   /** Seconds a job keeps being retried after transient database failures before it ends ERROR. */
   retrySeconds: number;
+}
+
+/** People signing in with a password (docs/security.md, "People: passwords and sessions"). */
+export interface SessionSettings {
+  /** Seconds a session lives without a request. */
+  idleSeconds: number;
+  /** Seconds a session lives at most, however busy. */
+  absoluteSeconds: number;
+  /** The session cookie is `Secure` (the console is served over HTTPS: NELM_PUBLIC_URL). */
+  secureCookie: boolean;
+  /** log2 of scrypt's N for passwords (src/auth/passwords.ts). */
+  passwordHashCost: number;
 }
 
 /** Webhooks (docs/events.md, "Webhooks"). */
@@ -101,6 +114,9 @@ export interface Config {
   webhooks: WebhookSettings;
   /** Seconds between two looks of the lifecycle's sweep for what fell due (docs/lifecycle.md). */
   lifecycleSweepSeconds: number;
+  /** Where people reach the server (`NELM_PUBLIC_URL`), when it is set. */
+  publicUrl: string | undefined;
+  sessions: SessionSettings;
 }
 
 export class ConfigError extends Error {
@@ -288,6 +304,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const keyEncryptionKey = keySource(env, 'NELM_KEY_ENCRYPTION_KEY', problems) ?? defaultKeySource(engine, databaseUrl);
   const keyEncryptionKeyPrevious = keySource(env, 'NELM_KEY_ENCRYPTION_KEY_PREVIOUS', problems);
 
+  const publicUrl = env.NELM_PUBLIC_URL?.trim() || undefined;
+  if (publicUrl !== undefined && !/^https?:\/\/[^/?#\s]+/i.test(publicUrl))
+    problems.push(`NELM_PUBLIC_URL must be an http:// or https:// URL, got '${publicUrl}'`);
+
   const logLevel = env.NELM_LOG_LEVEL?.trim() || DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`NELM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -327,6 +347,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       : undefined,
     webhooks: webhookSettings(env, problems),
     lifecycleSweepSeconds: integer('NELM_LIFECYCLE_SWEEP_SECONDS', env.NELM_LIFECYCLE_SWEEP_SECONDS, 10, 1, 50, problems),
+    publicUrl,
+    sessions: {
+      idleSeconds: integer('NELM_SESSION_IDLE_TIMEOUT', env.NELM_SESSION_IDLE_TIMEOUT, 30 * 60, 1, 7 * 24 * 3600, problems),
+      absoluteSeconds: integer('NELM_SESSION_ABSOLUTE_TIMEOUT', env.NELM_SESSION_ABSOLUTE_TIMEOUT, 12 * 3600, 1, 30 * 24 * 3600, problems),
+      secureCookie: publicUrl !== undefined && /^https:/i.test(publicUrl),
+      passwordHashCost: integer('NELM_PASSWORD_HASH_COST', env.NELM_PASSWORD_HASH_COST, DEFAULT_PASSWORD_HASH_COST, 10, 17, problems),
+    },
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

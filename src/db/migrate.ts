@@ -20,6 +20,7 @@ import * as bulkParts from './migrations/20261208_0013_bulk_parts.js';
 import * as webhooks from './migrations/20261209_0014_webhooks.js';
 import * as webhookPending from './migrations/20261209_0015_webhook_pending.js';
 import * as lifecycle from './migrations/20261210_0016_lifecycle.js';
+import * as sessions from './migrations/20261211_0017_sessions.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -49,6 +50,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261209_0014_webhooks': webhooks,
   '20261209_0015_webhook_pending': webhookPending,
   '20261210_0016_lifecycle': lifecycle,
+  '20261211_0017_sessions': sessions,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -10,6 +10,7 @@
  */
 
 import type { Generated } from 'kysely';
+import type { SessionTables } from './session-types.js';
 import type { LifecycleDigestLineTable, LifecycleDigestTable, LifecycleDoneTable, LifecycleDueTable, LifecyclePolicyTable } from './lifecycle-types.js';
 
 export type Flag = 0 | 1;
@@ -365,7 +366,7 @@ export interface WebhookAttemptTable {
   response_body: string | null;
 }
 
-export interface Database {
+export interface Database extends SessionTables {
   tenants: TenantTable;
   identities: IdentityTable;
   api_clients: ApiClientTable;

@@ -85,6 +85,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261209_0014_webhooks',
     '20261209_0015_webhook_pending',
     '20261210_0016_lifecycle',
+    '20261211_0017_sessions',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -137,6 +138,7 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
     '20261209_0014_webhooks',
     '20261209_0015_webhook_pending',
     '20261210_0016_lifecycle',
+    '20261211_0017_sessions',
   ]);
 });
 
