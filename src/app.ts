@@ -22,6 +22,8 @@ import type { ClientCredentials } from './modules/directory/model.js';
 import { oauthRoutes } from './modules/oauth/routes.js';
 import { TokenRequestGuard } from './modules/oauth/guard.js';
 import { adminRoutes } from './modules/directory/routes.js';
+import { SignInGuard } from './modules/sessions/guard.js';
+import { passwordRoutes, SESSION_COOKIE, sessionRoutes, signInRoute } from './modules/sessions/routes.js';
 import { auditRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { lifecycleRoutes } from './modules/lifecycle/routes.js';
@@ -210,6 +212,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('db', db);
   app.decorate('generatedAdmin', generatedAdmin);
   app.decorateRequest('principal', null);
+  app.decorateRequest('cookieSession', null);
   // Heard while the app runs (a database the caller passed in outlives it).
   const unheard = db.onConnectionLost((error) =>
     app.log.warn({ err: error }, 'a pooled PostgreSQL connection broke; the pool dropped it and opens a new one when needed'),
@@ -296,7 +299,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const guard = new TokenRequestGuard(directory, config.authThrottle, { audit: { events: services.events, tenantId: config.tenant } });
   await app.register(withMultipart((scope) => oauthRoutes(scope, guard, tokens)));
   app.get('/health', async () => ({ status: 'ok' }));
-  const admin = [...adminRoutes(services), ...auditRoutes(services), ...webhookRoutes(services), ...lifecycleRoutes(services)];
+  mountRoutes(app, [signInRoute(services, new SignInGuard(services.sessions, config.authThrottle), config.tenant)]);
+  const admin = [...adminRoutes(services), ...passwordRoutes(services), ...auditRoutes(services), ...webhookRoutes(services), ...lifecycleRoutes(services)];
   const document = openApiDocument({ operations, routes: admin });
   app.get('/openapi.json', async () => document);
   const documents: [string, string][] = [['v2024 and v1, with the admin API', '/openapi.json']];
@@ -315,6 +319,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       tokens,
       { cachedActive: (id) => directory.cachedClientActive(id), isActive: (id) => directory.isClientActive(id) },
       guard.addresses,
+      { cookie: SESSION_COOKIE, resolve: (value) => services.sessions.resolve(value) },
     );
     if (config.rateLimit) {
       await api.register(rateLimit, {
@@ -331,6 +336,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     );
     await api.register(withMultipart((uploads) => mountOperations(uploads, operations.filter(takesMultipart))));
     mountRoutes(api, admin);
+    mountRoutes(api, sessionRoutes(services));
   });
 
   return app;

@@ -5,6 +5,7 @@
  * system attributes, a deleted attribute's values in the records, the sources naming a group).
  */
 import { loadKeyRing } from './auth/key-encryption.js';
+import { PasswordHasher } from './auth/passwords.js';
 import { SecretHasher } from './auth/secrets.js';
 import { TokenService } from './auth/tokens.js';
 import type { Config } from './config/config.js';
@@ -34,6 +35,8 @@ import { ApprovalService } from './modules/requests/approvals.js';
 import { RequestRepository } from './modules/requests/repository.js';
 import { RequestService } from './modules/requests/service.js';
 import { ApprovalWorkflow } from './modules/requests/workflow.js';
+import { SessionRepository } from './modules/sessions/repository.js';
+import { SessionService } from './modules/sessions/service.js';
 import { SchemaAttributeRepository } from './modules/schema-attributes/repository.js';
 import { SchemaAttributeService } from './modules/schema-attributes/service.js';
 import { SourceRepository } from './modules/sources/repository.js';
@@ -49,6 +52,8 @@ export interface Services {
   events: EventLog;
   directory: DirectoryService;
   tokens: TokenService;
+  /** People's passwords and console sessions. */
+  sessions: SessionService;
   sources: SourceService;
   attributes: SchemaAttributeService;
   records: RecordService;
@@ -99,6 +104,7 @@ export async function createCore(config: Config, db: Db, clock: Clock = systemCl
     config.tenant,
     config.adminClientId && config.adminClientSecret ? { clientId: config.adminClientId, clientSecret: config.adminClientSecret } : undefined,
   );
+  const sessions = new SessionService(k, new SessionRepository(), directory, events, new PasswordHasher(config.sessions.passwordHashCost), config.sessions);
   sources = new SourceService(k, new SourceRepository(), directory, events, (trx, tenantId, sourceId, now) =>
     attributes!.createSystemAttributes(trx, tenantId, sourceId, now),
   );
@@ -143,6 +149,7 @@ export async function createCore(config: Config, db: Db, clock: Clock = systemCl
       events,
       directory,
       tokens,
+      sessions,
       sources,
       attributes,
       records,

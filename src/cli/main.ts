@@ -22,7 +22,9 @@ const COMMANDS: Record<string, string> = {
   migrate: `migrate                                 create the database, or apply the migrations it lacks`,
   identities: `identities add --alias A [--name N] [--email E] [--admin | --rights idn:nesr:read,…]
                                           create an identity; prints it as JSON
-  identities list                         list identities as JSON`,
+  identities list                         list identities as JSON
+  identities set-password --alias A       set the identity's password, read from standard input (a
+                                          prompt without echo on a terminal); ends its console sessions`,
   clients: `clients add --identity ALIAS            create an API client; prints {"clientId","clientSecret"} (shown once)`,
   keys: `keys rotate                             start signing tokens with a new key (older tokens stay valid)
   keys prune                              delete keys retired longer ago than a token lives`,
@@ -87,6 +89,43 @@ function rightsOf(text: string | undefined): Right[] {
   return rights as Right[];
 }
 
+/**
+ * A password from standard input: typed at a prompt without echo on a terminal, else the input's
+ * first line (its line ending left out).
+ */
+async function readPassword(): Promise<string> {
+  const input = process.stdin;
+  if (!input.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of input) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+  }
+  process.stderr.write('Password: ');
+  input.setRawMode(true);
+  input.resume();
+  input.setEncoding('utf8');
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    const onData = (text: string) => {
+      for (const c of text) {
+        if (c === '\r' || c === '\n' || c === '\u0004') {
+          input.setRawMode(false);
+          input.pause();
+          input.off('data', onData);
+          process.stderr.write('\n');
+          return resolve(typed);
+        }
+        if (c === '\u0003') {
+          input.setRawMode(false);
+          return reject(new UsageError('cancelled'));
+        }
+        typed = c === '\u007f' || c === '\b' ? [...typed].slice(0, -1).join('') : typed + c;
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
@@ -128,7 +167,19 @@ async function main(argv: string[]): Promise<number> {
         await withCore(config, async ({ services }) => print(await services.directory.listIdentities(config.tenant, 10_000, 0)));
         return 0;
       }
-      if (sub !== 'add') throw new UsageError('identities takes add or list');
+      if (sub === 'set-password') {
+        const { values } = parseArgs({ args: rest, options: { alias: { type: 'string' } }, strict: true });
+        if (!values.alias) throw new UsageError('identities set-password needs --alias');
+        const password = await readPassword();
+        await withCore(config, async ({ services }) => {
+          const identity = await services.directory.identityByAlias(config.tenant, values.alias!);
+          if (!identity) throw new ApiError('404 Not found', `No identity with alias "${values.alias}".`);
+          await services.sessions.setPassword(config.tenant, identity.id, password, null);
+          process.stderr.write(`nelm: the password of ${identity.alias} is set\n`);
+        });
+        return 0;
+      }
+      if (sub !== 'add') throw new UsageError('identities takes add, list or set-password');
       const { values } = parseArgs({
         args: rest,
         options: { alias: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, admin: { type: 'boolean' }, rights: { type: 'string' } },

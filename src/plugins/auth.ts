@@ -1,18 +1,53 @@
 /**
- * The API scope's guard: every route registered inside it needs a valid bearer token. The caller
- * is attached to the request as `request.principal`.
+ * The API scope's guard: every route registered inside it needs a valid bearer token, or a
+ * console session's cookie. The caller is attached to the request as `request.principal`.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { TokenError, type TokenService, type VerifiedToken } from '../auth/tokens.js';
 import { UnauthorizedError } from '../http/errors.js';
 import { RetryLaterError } from '../errors/api-error.js';
 import type { FailureThrottle } from '../auth/throttle.js';
+import { fail } from '../errors/api-error.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The console session the request was authenticated by, if it was. */
+    cookieSession: CookieSession | null;
   }
+}
+
+/** A console session, as the guard needs it. */
+export interface CookieSession {
+  principal: Principal;
+  /** What a state-changing request must send in `X-CSRF-Token`. */
+  csrfToken: string;
+}
+
+/** How the guard resolves a session cookie (src/modules/sessions). */
+export interface SessionAuth {
+  cookie: string;
+  resolve(value: string): Promise<CookieSession | undefined>;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const SESSION_VALUE = /^[A-Za-z0-9_-]{43}$/;
+
+/** The value of cookie `name` in a Cookie header, when it is there. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const pair of header?.split(';') ?? []) {
+    const at = pair.indexOf('=');
+    if (at > 0 && pair.slice(0, at).trim() === name) return pair.slice(at + 1).trim();
+  }
+  return undefined;
+}
+
+function sameToken(sent: string | string[] | undefined, expected: string): boolean {
+  if (typeof sent !== 'string') return false;
+  const [a, b] = [Buffer.from(sent), Buffer.from(expected)];
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
@@ -60,7 +95,13 @@ type Connection = { [LAST_ACCEPTED]?: { header: string; verified: VerifiedToken 
  * locked, a token not verified before is answered 429 with `Retry-After` unread, so that clients
  * already at work from the same address keep working.
  */
-export function requireBearerToken(app: FastifyInstance, tokens: TokenService, clients: ClientStatus, addresses: FailureThrottle): void {
+export function requireBearerToken(
+  app: FastifyInstance,
+  tokens: TokenService,
+  clients: ClientStatus,
+  addresses: FailureThrottle,
+  sessions?: SessionAuth,
+): void {
   const accept = (request: FastifyRequest, header: string, verified: VerifiedToken) => {
     request.principal = verified.principal;
     const connection = request.raw.socket as unknown as Connection | null;
@@ -82,6 +123,8 @@ export function requireBearerToken(app: FastifyInstance, tokens: TokenService, c
       if (error instanceof UnauthorizedError) addresses.failed(request.ip);
       done(error);
     };
+    const cookie = header === undefined && sessions ? cookieValue(request.headers.cookie, sessions.cookie) : undefined;
+    if (cookie !== undefined) return void authenticateSession(request, cookie, sessions!, addresses).then(() => done(), refuse);
     let token: string;
     try {
       token = bearerToken(header);
@@ -100,6 +143,24 @@ export function requireBearerToken(app: FastifyInstance, tokens: TokenService, c
       done();
     }, refuse);
   });
+}
+
+/**
+ * A request without an Authorization header that carries the session cookie: the session must be
+ * live (401 otherwise, counted against the address), and a request that changes something must
+ * send the session's CSRF token in `X-CSRF-Token` (403 otherwise): a page of another site can
+ * make the browser send the cookie, never read the token.
+ */
+async function authenticateSession(request: FastifyRequest, value: string, sessions: SessionAuth, addresses: FailureThrottle): Promise<void> {
+  const locked = addresses.wait(request.ip);
+  if (locked > 0) throw new RetryLaterError('too many failed authentications from this address', Math.ceil(locked / 1000));
+  const session = SESSION_VALUE.test(value) ? await sessions.resolve(value) : undefined;
+  if (!session) throw new UnauthorizedError('the session has ended: sign in again');
+  if (!SAFE_METHODS.has(request.method) && !sameToken(request.headers['x-csrf-token'], session.csrfToken)) {
+    throw fail.forbidden("A request made with the session cookie that changes something must send the session's CSRF token in X-CSRF-Token.");
+  }
+  request.principal = session.principal;
+  request.cookieSession = session;
 }
 
 /** The caller of a request in the API scope. */

@@ -51,6 +51,18 @@ export class DirectoryRepository {
     return row && toIdentity(row);
   }
 
+  /** Up to two identities whose email is `email` regardless of case. */
+  async identitiesByEmail(db: Exec, tenantId: string, email: string): Promise<Identity[]> {
+    const rows = await db
+      .selectFrom('identities')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where(sql`lower(email)`, '=', sql`lower(${email})`)
+      .limit(2)
+      .execute();
+    return rows.map(toIdentity);
+  }
+
   async listIdentities(db: Exec, tenantId: string, limit: number, offset: number): Promise<Identity[]> {
     const rows = await db
       .selectFrom('identities')

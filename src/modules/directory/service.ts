@@ -116,6 +116,14 @@ export class DirectoryService {
     return this.repo.identityByAlias(this.db, tenantId, alias);
   }
 
+  /** The identity a person signs in as: by alias, else by email when exactly one identity has it. */
+  async identityByUsername(tenantId: string, username: string): Promise<Identity | undefined> {
+    const byAlias = await this.identityByAlias(tenantId, username);
+    if (byAlias || !username.includes('@')) return byAlias;
+    const byEmail = await this.repo.identitiesByEmail(this.db, tenantId, username);
+    return byEmail.length === 1 ? byEmail[0] : undefined;
+  }
+
   /** The identity or a 404. */
   async findIdentity(tenantId: string, id: string): Promise<Identity> {
     const identity = await this.identityById(tenantId, id);
