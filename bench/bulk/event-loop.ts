@@ -28,6 +28,7 @@ const MIB = 1024 * 1024;
 const CUSTOM = Array.from({ length: 10 }, (_, i) => `attr${i}`);
 const SYSTEM = 'accountName,firstName,lastName,phone,email,manager,startDate,endDate';
 
+/** A file of `rows` rows of about `bytes` in all; the records end far ahead (nothing due for the lifecycle). */
 function validFile(rows: number, bytes: number, variant = 'v'): Buffer {
   const header = `${SYSTEM},${CUSTOM.join(',')}\n`;
   const fixed = 120;
@@ -36,7 +37,7 @@ function validFile(rows: number, bytes: number, variant = 'v'): Buffer {
   for (let i = 0; i < rows; i++) {
     const n = String(i).padStart(5, '0');
     const custom = CUSTOM.map((_, k) => `${k}${n}`.padEnd(Math.floor(width) - 1, variant));
-    lines.push(`c.${n},Ada,Lovelace,555-01${n},c.${n}@example.com,admin,2024-01-01,2026-01-01,${custom.join(',')}\n`);
+    lines.push(`c.${n},Ada,Lovelace,555-01${n},c.${n}@example.com,admin,2024-01-01,2096-01-01,${custom.join(',')}\n`);
   }
   return Buffer.from(lines.join(''));
 }

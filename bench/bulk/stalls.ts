@@ -16,6 +16,7 @@ const STEPS: [step: string, frames: [file: RegExp, names?: RegExp][]][] = [
   ['upload: queue the job', [[/src\/modules\/bulk\/service\.ts$/, /^submit$|^admit$/]]],
   ['job: claim', [[/src\/modules\/bulk\/(runner|repository)\.ts$/, /^tick$|^claim$|^endLeases$/]]],
   ['job: read the file', [[/src\/modules\/bulk\/repository\.ts$/, /^file$/]]],
+  ['job: events', [[/src\/modules\/bulk\/events\.ts$/]]],
   ['job: finish', [[/src\/modules\/bulk\/repository\.ts$/, /^finish$/]]],
   ['job: write batches', [[/src\/modules\/records\/(service|repository)\.ts$/, /^insertNew$|^insert$|^updateMany$/], [/src\/modules\/sources\//]]],
   ['job: match to the records', [[/src\/modules\/bulk\/runner\.ts$/, /^write$/]]],
