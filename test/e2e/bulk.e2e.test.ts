@@ -327,7 +327,14 @@ describe('e2e: bulk CSV through sailpoint-api-client and the nelm command', () =
         await db.close();
       }
     } finally {
-      child.kill('SIGTERM');
+      // Gone before its schema is: a schema dropped under a running server waits on its work.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const stuck = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(stuck);
+      }
       await dropSchema(dbConfig);
     }
   });
