@@ -300,7 +300,8 @@ export class BulkJobRunner {
     const rowOf = new Map<string, number>();
     for (const [k, key] of keys.entries()) {
       rowOf.set(key, k);
-      await pace();
+      const turn = pace();
+      if (turn) await turn;
     }
     const now = nowIso();
     const matched = new Uint8Array(texts.length);
@@ -332,7 +333,8 @@ export class BulkJobRunner {
             data: `{"object":${text},"changes":${JSON.stringify(changesOf(before, after, RECORD_FIELDS))},"jobId":"${job.id}"}`,
           });
         }
-        await pace();
+        const turn = pace();
+        if (turn) await turn;
       }
       if (page.length < READ_PAGE) break;
       after = page[page.length - 1]!.accountName;

@@ -214,12 +214,14 @@ export class BulkService {
       const existing = new Set<string>();
       for (const name of await this.records.accountNames(tenantId, source.id)) {
         existing.add(caselessKey(name));
-        await pace();
+        const turn = pace();
+        if (turn) await turn;
       }
       const fresh = new Set<string>();
       for (const name of scan.accountNames) {
         if (!existing.has(caselessKey(name))) fresh.add(caselessKey(name));
-        await pace();
+        const turn = pace();
+        if (turn) await turn;
       }
       const added = fresh.size;
       if (existing.size + added > max) {
