@@ -354,7 +354,8 @@ export class BulkJobRunner {
       batch.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       if (!(await recordService.insertNew(trx, tenantId, sourceId, batch))) throw new Error(`bulk job ${job.id}: the source had no room left`);
       batch.length = 0;
-      await nextTurn();
+      const turn = pace();
+      if (turn) await turn;
     };
     for (let k = 0; k < texts.length; k++) {
       if (matched[k] === 1) continue;
@@ -369,7 +370,8 @@ export class BulkJobRunner {
     for (let i = 0; i < updated.length; i += WRITE_BATCH) {
       const records = updated.slice(i, i + WRITE_BATCH).map((text) => JSON.parse(text) as NonEmployeeRecord);
       written += await recordService.updateMany(trx, tenantId, records, actor);
-      await nextTurn();
+      const turn = pace();
+      if (turn) await turn;
     }
     if (written !== updated.length) throw new Error(`bulk job ${job.id}: ${updated.length - written} records vanished while it ran`);
     return {
