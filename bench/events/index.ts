@@ -14,8 +14,8 @@
  * 2. Latency at 100 events/s: 100 record creates a second for S seconds with one endpoint; the
  *    time from each record's `created` (set before its transaction commits, so an upper bound) to
  *    its delivery's arrival. Target: p50 < 200 ms, p99 < 1 s.
- * 3. 10,000 events to 3 endpoints: 10,000 record creates from C connections; the time from the first
- *    create to the last of the 30,000 deliveries. Target: under a minute.
+ * 3. 10,000 events to 3 endpoints: a bulk import of 10,000 records (one `record.created` each); the
+ *    time from the upload to the last of the 30,000 deliveries. Target: under a minute.
  */
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -206,14 +206,37 @@ async function main(): Promise<void> {
     await waitFor(() => paced.length === total && paced.every((m) => one.arrivals.has(m.id)), 60_000);
     const lags = paced.filter((m) => one.arrivals.has(m.id)).map((m) => one.arrivals.get(m.id)! - m.created);
 
-    // 3. A burst of events to three endpoints.
+    // 3. A burst of events to three endpoints: a bulk import of BURST records.
     await enable(hook.id, false);
     const three = [await subscribe(['record.*']), await subscribe(['*']), await subscribe(['record.created'])];
     const burstSource = await newSource();
+    const header = 'accountName,firstName,lastName,phone,email,manager,startDate,endDate';
+    const lines = Array.from({ length: BURST }, (_, i) => `b${i},Bench,Mark,555,b${i}@example.com,admin,2026-01-01,2030-01-01`);
+    const form = new FormData();
+    form.append('data', new Blob([[header, ...lines].join('\n')], { type: 'text/csv' }), 'burst.csv');
     const burstStart = Date.now();
-    const burst = await createRecords(server, burstSource, 'b', CONNECTIONS, (n) => n >= BURST);
-    const committed = Date.now();
-    const delivered = await waitFor(() => three.every(({ receiver }) => burst.every((m) => receiver.arrivals.has(m.id))), 300_000);
+    const upload = await fetch(`${server.baseUrl}/v2024/non-employee-sources/${burstSource}/non-employee-bulk-upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}` },
+      body: form,
+    });
+    if (upload.status !== 202) throw new Error(`bulk upload → ${upload.status}: ${await upload.text()}`);
+    const job = (await upload.json()) as { id: string };
+    const known = three.map(({ receiver }) => receiver.arrivals.size);
+    let committed = 0;
+    const imported = waitFor(() => committed > 0, 300_000);
+    void (async () => {
+      for (;;) {
+        const status = await server.call<{ status: string }>('GET', `/v2024/non-employee-sources/${burstSource}/non-employee-bulk-upload/jobs/${job.id}`);
+        if (status.status === 'COMPLETED' || status.status === 'ERROR') {
+          committed = Date.now();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await imported;
+    const delivered = await waitFor(() => three.every(({ receiver }, i) => receiver.arrivals.size >= known[i]! + BURST), 300_000);
     const burstEnd = Date.now();
 
     const bad = receivers.reduce((sum, r) => sum + r.bad, 0);
@@ -231,9 +254,9 @@ async function main(): Promise<void> {
     console.log(`| delivery latency max | ${Math.max(...lags).toFixed(0)} ms | | |`);
     const burstMs = burstEnd - burstStart;
     console.log(
-      `| ${BURST} events to 3 endpoints, first create to last delivery${delivered ? '' : ' (not all delivered)'} | ${(burstMs / 1000).toFixed(1)} s | < 60 s | ${pass(delivered && burstMs < 60_000)} |`,
+      `| ${BURST} events to 3 endpoints, upload to last delivery${delivered ? '' : ' (not all delivered)'} | ${(burstMs / 1000).toFixed(1)} s | < 60 s | ${pass(delivered && burstMs < 60_000)} |`,
     );
-    console.log(`| of which creating the records | ${((committed - burstStart) / 1000).toFixed(1)} s | | |`);
+    console.log(`| of which the import, to its commit | ${((committed - burstStart) / 1000).toFixed(1)} s | | |`);
   } finally {
     await server.stop();
     await Promise.all(receivers.map((r) => r.close()));
