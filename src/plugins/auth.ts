@@ -168,3 +168,10 @@ export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new UnauthorizedError('JWT validation failed: no principal');
   return request.principal;
 }
+
+/** The caller, when an org admin (the admin API's rule); otherwise a 403 saying that only one may `what`. */
+export function adminOf(request: FastifyRequest, what: string): Principal {
+  const principal = principalOf(request);
+  if (!principal.admin) throw fail.forbidden(`Only an org admin may ${what}.`);
+  return principal;
+}

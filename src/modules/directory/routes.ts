@@ -5,19 +5,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { normalizeId } from '../../domain/ids.js';
-import { fail } from '../../errors/api-error.js';
 import { type Route, route, BODY_LIMITS } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
-import { principalOf } from '../../plugins/auth.js';
+import { adminOf } from '../../plugins/auth.js';
 import { actorOf } from '../events/model.js';
 import type { Services } from '../../services.js';
 import { ClientCredentials, ClientIdParam, ClientSummary, Identity, IdentityBody, IdParam, Page, Workgroup, WorkgroupBody, WorkgroupPatch } from './schemas.js';
 
-function requireAdmin(request: FastifyRequest) {
-  const principal = principalOf(request);
-  if (!principal.admin) throw fail.forbidden('Only an org admin may use the admin API.');
-  return principal;
-}
+const requireAdmin = (request: FastifyRequest) => adminOf(request, 'use the admin API');
 
 /** The org admin's tenant, and the admin as the actor of the change. */
 function adminChange(request: FastifyRequest) {

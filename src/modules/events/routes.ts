@@ -2,20 +2,15 @@
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { fail } from '../../errors/api-error.js';
 import { type Route, route } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
-import { principalOf } from '../../plugins/auth.js';
+import { adminOf } from '../../plugins/auth.js';
 import type { Services } from '../../services.js';
 import type { AuditEvent as Event } from './model.js';
 import { AuditCsv, AuditDownloadQuery, AuditEvent, AuditEventIdParam, AuditListQuery } from './schemas.js';
 
 /** The caller's tenant, when the caller is an org admin; a 403 otherwise. */
-function adminTenant(request: FastifyRequest): string {
-  const principal = principalOf(request);
-  if (!principal.admin) throw fail.forbidden('Only an org admin may read the audit trail.');
-  return principal.tenantId;
-}
+const adminTenant = (request: FastifyRequest): string => adminOf(request, 'read the audit trail').tenantId;
 
 function sendCsv(reply: FastifyReply, lines: AsyncIterable<string>) {
   return reply

@@ -6,10 +6,9 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { fail } from '../../errors/api-error.js';
 import { type Route, route } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
-import { principalOf } from '../../plugins/auth.js';
+import { adminOf, principalOf } from '../../plugins/auth.js';
 import type { Services } from '../../services.js';
 import type { ApprovalItemView } from '../requests/model.js';
 import {
@@ -23,11 +22,7 @@ import {
   SourceOverridesBody,
 } from './schemas.js';
 
-function requireAdmin(request: FastifyRequest) {
-  const principal = principalOf(request);
-  if (!principal.admin) throw fail.forbidden('Only an org admin may manage the lifecycle policy.');
-  return principal;
-}
+const requireAdmin = (request: FastifyRequest) => adminOf(request, 'manage the lifecycle policy');
 
 const Decided = Type.Object(
   {

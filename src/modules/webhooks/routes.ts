@@ -1,18 +1,13 @@
 /** Webhooks under /admin/v1/webhooks: endpoints, their secrets and their delivery log. Org admins only. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { fail } from '../../errors/api-error.js';
 import { type Route, route } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
-import { principalOf } from '../../plugins/auth.js';
+import { adminOf } from '../../plugins/auth.js';
 import type { Services } from '../../services.js';
 import { Delivery, DeliveryParams, Paging, Webhook, WebhookBody, WebhookIdParam, WebhookPatch, WebhookWithSecret } from './schemas.js';
 
-function requireAdmin(request: FastifyRequest) {
-  const principal = principalOf(request);
-  if (!principal.admin) throw fail.forbidden('Only an org admin may manage webhooks.');
-  return principal;
-}
+const requireAdmin = (request: FastifyRequest) => adminOf(request, 'manage webhooks');
 
 const tag = 'Webhooks';
 const errors = ErrorResponses;
