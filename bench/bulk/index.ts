@@ -110,6 +110,8 @@ function probeGets(server: BenchServer, url: string): { stop(): Promise<number[]
       await new Promise((r) => setTimeout(r, 2));
     }
   })();
+  // A failure is thrown by stop(), so that the server is stopped on the way out.
+  loop.catch(() => {});
   return {
     stop: async () => {
       running = false;

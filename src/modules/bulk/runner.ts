@@ -198,6 +198,10 @@ export class BulkJobRunner {
       await transaction(this.db, async (trx) => {
         // Claimed again meanwhile by another worker (this one lost its lease): it is theirs.
         if (!(await this.repo.lock(trx, job.seq, this.workerId))) return;
+        // While this transaction holds the job's row no other worker claims it (claims skip locked
+        // rows), and a renewal would wait for the row, holding a pooled connection all along (a
+        // job of minutes would take them all): the lease is no longer renewed.
+        clearInterval(renewal);
         const changes = noChanges();
         await this.finish(trx, job, given ?? (await this.apply(trx, job, checked!, changes)), changes);
       });
