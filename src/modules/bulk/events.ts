@@ -37,15 +37,26 @@ export interface JobEventDependencies {
   events: EventLog;
 }
 
-/** The job's requester, as the actor of its events (its id, when the identity is gone). */
+/**
+ * The job's requester, as the actor of its events (its id, when the identity is gone). Looked up
+ * before the job's transaction takes its locks: with them held, a query on another pooled
+ * connection could wait for one that requests blocked on those locks all hold.
+ */
 export async function requester(directory: DirectoryService, job: BulkJob): Promise<Actor> {
   const identity = await directory.identityById(job.tenantId, job.requestedBy);
   return { id: job.requestedBy, alias: identity?.alias ?? job.requestedBy };
 }
 
-/** Appends, in the job's transaction, its record events and the event of how it ended. */
-export async function logJob(trx: Exec, deps: JobEventDependencies, job: BulkJob, outcome: JobOutcome, changes: JobChanges, finished: string): Promise<void> {
-  const actor = await requester(deps.directory, job);
+/** Appends, in the job's transaction, its record events and the event of how it ended; `actor` is its `requester`. */
+export async function logJob(
+  trx: Exec,
+  deps: JobEventDependencies,
+  job: BulkJob,
+  outcome: JobOutcome,
+  changes: JobChanges,
+  finished: string,
+  actor: Actor,
+): Promise<void> {
   const pace = pacer();
   for (const verb of ['created', 'updated'] as const) {
     const told = changes[verb];

@@ -18,12 +18,13 @@
  * why. Any other failure counts an attempt; after MAX_ATTEMPTS the job ends ERROR.
  *
  * No step holds the event loop long (docs/bulk.md, "The event loop"): the loop turns between two
- * parts of the stored file (read and deleted), every SLICE_MS of decoding, reading, validating and
- * matching rows, and between two statements reading (READ_PAGE) or writing (WRITE_BATCH) records,
- * so the server answers other requests meanwhile (reads see the last committed state). The records
- * checked are held as JSON text until they are written, a string each. On SQLite the job's
- * transaction holds the write connection across these turns: other writes wait for its commit, as
- * they would anyway, and reads go on on the read connection.
+ * parts of the stored file (read and deleted), between two statements reading the source's records
+ * (1,000, under its lock), and every SLICE_MS of decoding, validating and matching rows and of
+ * statements writing records (WRITE_BATCH a statement), so the server answers other requests
+ * meanwhile (reads see the last committed state). The records checked are held as JSON text until
+ * they are written, a string each. On SQLite the job's transaction holds the write connection
+ * across these turns: other writes wait for its commit, as they would anyway, and reads go on on
+ * the read connection.
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -37,7 +38,7 @@ import { Poller } from '../../jobs/poller.js';
 import type { DirectoryService } from '../directory/service.js';
 import { type NonEmployeeRecord, type NormalisedRecord, normalisedOf } from '../records/model.js';
 import { RECORD_FIELDS, type RecordService } from '../records/service.js';
-import { changesOf } from '../events/model.js';
+import { type Actor, changesOf } from '../events/model.js';
 import type { EventLog } from '../events/service.js';
 import { changedFields, type RecordAttribute } from '../records/validation.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
@@ -56,8 +57,6 @@ const LEASE_MS = 30_000;
 const RENEW_MS = 5_000;
 /** Records per INSERT or UPDATE statement of a job: each is a short step of the event loop. */
 const WRITE_BATCH = 100;
-/** Records of the source read per query by a job. */
-const READ_PAGE = 250;
 /** The first and the longest wait before a failed job runs again. */
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 5 * 60_000;
@@ -195,6 +194,7 @@ export class BulkJobRunner {
     try {
       const given = job.attempts > MAX_ATTEMPTS ? failure(`The job failed ${MAX_ATTEMPTS} times on an internal error and was given up.`, []) : undefined;
       const checked = given ? undefined : await this.check(job);
+      const actor = await requester(this.modules.directory, job);
       await transaction(this.db, async (trx) => {
         // Claimed again meanwhile by another worker (this one lost its lease): it is theirs.
         if (!(await this.repo.lock(trx, job.seq, this.workerId))) return;
@@ -203,7 +203,7 @@ export class BulkJobRunner {
         // job of minutes would take them all): the lease is no longer renewed.
         clearInterval(renewal);
         const changes = noChanges();
-        await this.finish(trx, job, given ?? (await this.apply(trx, job, checked!, changes)), changes);
+        await this.finish(trx, job, given ?? (await this.apply(trx, job, checked!, changes, actor)), changes, actor);
       });
     } catch (error) {
       await this.failed(job, error);
@@ -213,18 +213,18 @@ export class BulkJobRunner {
   }
 
   /** In the job's transaction: the outcome of a checked file, written when it is valid (its record changes into `changes`). */
-  private async apply(trx: Exec, job: BulkJob, checked: Checked, changes: JobChanges): Promise<JobOutcome> {
+  private async apply(trx: Exec, job: BulkJob, checked: Checked, changes: JobChanges, actor: Actor): Promise<JobOutcome> {
     if (checked.outcome) return checked.outcome;
     const now = schemaOf(await this.modules.attributes.of(job.tenantId, job.sourceId));
     const current = now === checked.schema ? checked : await this.check(job);
-    return current.outcome ?? this.write(trx, job, current, changes);
+    return current.outcome ?? this.write(trx, job, current, changes, actor);
   }
 
   /** Ends the job with its outcome and its events, in the job's transaction. */
-  private async finish(trx: Exec, job: BulkJob, outcome: JobOutcome, changes: JobChanges): Promise<void> {
+  private async finish(trx: Exec, job: BulkJob, outcome: JobOutcome, changes: JobChanges, actor: Actor): Promise<void> {
     const finished = nowIso();
     await this.repo.finish(trx, job, outcome, finished, nextTurn);
-    await logJob(trx, this.modules, job, outcome, changes, finished);
+    await logJob(trx, this.modules, job, outcome, changes, finished, actor);
   }
 
   /** Puts the job back in the queue, or ends it when it has failed long enough. */
@@ -238,8 +238,9 @@ export class BulkJobRunner {
         const hours = this.retryMs >= 3_600_000 ? `${Math.round(this.retryMs / 360_000) / 10} h` : `${Math.round(this.retryMs / 1000)} s`;
         const reason = error instanceof Error ? error.message : String(error);
         const outcome = failure(`The database kept failing for ${hours} (${reason}); the job was given up and nothing was imported.`, []);
+        const actor = await requester(this.modules.directory, job);
         await transaction(this.db, async (trx) => {
-          if (await this.repo.lock(trx, job.seq, this.workerId)) await this.finish(trx, job, outcome, noChanges());
+          if (await this.repo.lock(trx, job.seq, this.workerId)) await this.finish(trx, job, outcome, noChanges(), actor);
         });
         return;
       }
@@ -293,7 +294,7 @@ export class BulkJobRunner {
   }
 
   /** Creates and updates the records of a valid file. Repeatable (see `transaction`): it changes nothing of `file`. */
-  private async write(trx: Exec, job: BulkJob, file: Checked, changes: JobChanges): Promise<JobOutcome> {
+  private async write(trx: Exec, job: BulkJob, file: Checked, changes: JobChanges, actor: Actor): Promise<JobOutcome> {
     const { tenantId, sourceId } = job;
     const { sources, records: recordService } = this.modules;
     const { keys, texts, absent } = file;
@@ -313,37 +314,32 @@ export class BulkJobRunner {
     let existing = 0;
     let found = 0;
     let unchanged = 0;
-    // The source's records, READ_PAGE at a time, each page let go once matched to the rows. They
-    // are read outside the transaction, which reads the same: on SQLite the last commit (the job
-    // holds the file's one writer), on PostgreSQL what is committed (read committed).
-    for (let after: string | undefined; ; ) {
-      const page = await recordService.byAccountName(tenantId, sourceId, after, READ_PAGE);
-      for (const before of page) {
-        existing++;
-        const k = rowOf.get(caselessKey(before.accountName));
-        if (k === undefined) continue;
-        matched[k] = 1;
-        found++;
-        const record = JSON.parse(texts[k]!) as NormalisedRecord;
-        // Custom attributes without a column keep their values.
-        for (const key of absent) if (before.data[key] !== undefined) record.data[key] = before.data[key];
-        if (changedFields(normalisedOf(before), record).length === 0) unchanged++;
-        else {
-          const after: NonEmployeeRecord = { ...before, ...record, modified: now };
-          const text = JSON.stringify(after);
-          updated.push(text);
-          changes.updated.push({
-            id: after.id,
-            data: `{"object":${text},"changes":${JSON.stringify(changesOf(before, after, RECORD_FIELDS))},"jobId":"${job.id}"}`,
-          });
-        }
-        const turn = pace();
-        if (turn) await turn;
+    // The source's records, read under its lock in the transaction (on its connection: holding
+    // the lock, the job must need no other, which requests waiting for the lock may all hold).
+    const stored = await recordService.bySource(trx, tenantId, sourceId, nextTurn);
+    for (const before of stored) {
+      existing++;
+      const k = rowOf.get(caselessKey(before.accountName));
+      if (k === undefined) continue;
+      matched[k] = 1;
+      found++;
+      const record = JSON.parse(texts[k]!) as NormalisedRecord;
+      // Custom attributes without a column keep their values.
+      for (const key of absent) if (before.data[key] !== undefined) record.data[key] = before.data[key];
+      if (changedFields(normalisedOf(before), record).length === 0) unchanged++;
+      else {
+        const after: NonEmployeeRecord = { ...before, ...record, modified: now };
+        const text = JSON.stringify(after);
+        updated.push(text);
+        changes.updated.push({
+          id: after.id,
+          data: `{"object":${text},"changes":${JSON.stringify(changesOf(before, after, RECORD_FIELDS))},"jobId":"${job.id}"}`,
+        });
       }
-      if (page.length < READ_PAGE) break;
-      after = page[page.length - 1]!.accountName;
-      await nextTurn();
+      const turn = pace();
+      if (turn) await turn;
     }
+    stored.length = 0;
     const created = texts.length - found;
     // Room for all the new records is checked first (their slots taken and given back, under the
     // source's lock): written WRITE_BATCH at a time below, they cannot pass the limit halfway.
@@ -370,7 +366,6 @@ export class BulkJobRunner {
     }
     if (batch.length > 0) await insert();
     let written = 0;
-    const actor = updated.length > 0 ? await requester(this.modules.directory, job) : null;
     for (let i = 0; i < updated.length; i += WRITE_BATCH) {
       const records = updated.slice(i, i + WRITE_BATCH).map((text) => JSON.parse(text) as NonEmployeeRecord);
       written += await recordService.updateMany(trx, tenantId, records, actor);
