@@ -14,7 +14,7 @@ export function isStorableText(text: string): boolean {
   return !UNSTORABLE.test(text);
 }
 
-/** A key as shown in a field path, its unstorable characters written as `\uXXXX`. */
+/** A key as shown in a field path, its unstorable characters written as `\u` escapes (`\u0000`). */
 function shown(key: string): string {
   return key.replace(UNSTORABLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
