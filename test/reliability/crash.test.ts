@@ -40,7 +40,7 @@ describe(`crash: SIGKILL and restart (${/^postgres/.test(process.env.DATABASE_UR
     return server;
   };
 
-  test('an import killed mid-way is applied completely or not at all after the restart', { timeout: 120_000 }, async () => {
+  test('an import killed mid-way is applied completely or not at all after the restart', { timeout: 240_000 }, async () => {
     let s = await restart();
     const admin = (await s.call<{ id: string; alias: string }[]>('GET', '/admin/v1/identities?limit=250')).find((i) => i.alias === 'admin')!;
     const file = csvFile(ROWS, 'admin');
