@@ -3,7 +3,7 @@
  * - `POST /console/api/session` (public): signs in with a username and a password; sets the
  *   session cookie, answers the session with its CSRF token;
  * - `GET /console/api/session`: the session of the cookie, with its CSRF token;
- * - `DELETE /console/api/session`: signs out (ends this session, clears the cookie);
+ * - `DELETE /console/api/session`: sign-out: this session is deleted and its cookie expired;
  * - `DELETE /console/api/sessions`: signs out everywhere (every session of the caller's identity).
  * And the admin API's `PUT /admin/v1/identities/{id}/password` (org admins).
  */
