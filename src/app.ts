@@ -243,6 +243,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onClose', async () => services.webhookDeliveries.stop());
   app.addHook('onReady', async () => services.lifecycleSweep.start(app.log.child({ component: 'lifecycle' })));
   app.addHook('onClose', async () => services.lifecycleSweep.stop());
+  // Token requests' events are written after their answers: the last ones before the database closes.
+  services.events.onSoonFailure((error, lost) => app.log.error({ err: error, lost }, 'writing token requests to the audit log failed'));
+  app.addHook('onClose', async () => services.events.settled());
   // With a retention, the audit log's older events are pruned at start and once a day.
   const days = config.auditRetentionDays;
   if (days !== undefined) {

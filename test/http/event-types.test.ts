@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { transaction } from '../../src/db/dialect.js';
 import { ADMIN, harness, type Caller, type Harness } from '../helpers/app.js';
 import { bulkCalls, csv, row } from '../helpers/bulk.js';
 import { addAttribute, createSource, identityId, recordBody } from '../helpers/factories.js';
@@ -235,6 +236,38 @@ describe('event types', () => {
     assert.equal(events[1]!.data.object.reason, 'wrong_secret');
     assert.equal(events[1]!.target.id, ADMIN.clientId);
     assert.ok(!JSON.stringify(events).includes('not-the-secret') && !JSON.stringify(events).includes(ADMIN.clientSecret));
+  });
+
+  test("a token request does not wait for the database's writer; its event is written once the writer is free", async () => {
+    const start = await head();
+    const form = `grant_type=client_credentials&client_id=${ADMIN.clientId}&client_secret=${ADMIN.clientSecret}`;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holding!: () => void;
+    const holds = new Promise<void>((resolve) => {
+      holding = resolve;
+    });
+    // A change that holds the writer (SQLite) and the tenant's event chain (PostgreSQL), as a bulk import does.
+    const writer = transaction(h.app.db.kysely, async (trx) => {
+      await h.app.services.events.append(trx, h.config.tenant, [{ type: 'test.held', actor: null, target: { type: 'test', id: 'held' }, data: {} }]);
+      holding();
+      await held;
+    });
+    await holds;
+    const answered = await Promise.race([
+      h.app.inject({ method: 'POST', url: '/oauth/token', payload: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 5000)),
+    ]);
+    release();
+    await writer;
+    assert.notEqual(answered, 'waited', 'the token request waited for the writer');
+    assert.equal((answered as Awaited<ReturnType<Harness['app']['inject']>>).statusCode, 200);
+    assert.deepEqual(
+      summary(await since(start)).map(([type]) => type),
+      ['test.held', 'auth.token_issued'],
+    );
   });
 
   test('a bulk import: one event per record it creates or changes, with the job, then bulk_job.completed; a failed job only bulk_job.failed', async () => {

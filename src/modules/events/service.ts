@@ -34,11 +34,17 @@ const PAGE = 1000;
 const DAY_MS = 24 * 3600 * 1000;
 /** Events hashed and inserted between two turns of the event loop. */
 const APPEND_SLICE = 500;
+/** Events `recordSoon` keeps waiting before its callers wait for them to be written. */
+const SOON_MAX = 5000;
 
 export const CSV_HEADER = ['id', 'seq', 'time', 'type', 'actorId', 'actorAlias', 'targetType', 'targetId', 'sourceId', 'data', 'hash'];
 
 export class EventLog {
   private readonly appendListeners: (() => void)[] = [];
+  /** Events of `recordSoon` not yet written, in order. */
+  private soon: { tenantId: string; event: EventInput }[] = [];
+  private writingSoon: Promise<void> | undefined;
+  private soonFailed: (error: unknown, lost: number) => void = () => undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -101,10 +107,57 @@ export class EventLog {
   }
 
   /**
+   * Records an event of something that changed nothing in the database (a token issued or
+   * refused) without making its caller wait for the database's writer, which a bulk import may
+   * hold for seconds: the events queued meanwhile are appended together, in a transaction of their
+   * own, as soon as the writer is free. The caller waits only when `SOON_MAX` events are already
+   * queued. Reads of the log in this process wait for the queue first (`settled`).
+   */
+  async recordSoon(tenantId: string, event: EventInput): Promise<void> {
+    this.soon.push({ tenantId, event });
+    const written = this.writeSoon();
+    if (this.soon.length >= SOON_MAX) await written;
+  }
+
+  /** Resolves once every event queued by `recordSoon` is written (or given up on). */
+  settled(): Promise<void> {
+    return this.writingSoon ?? Promise.resolve();
+  }
+
+  /** Who is told when queued events could not be written, and how many were lost. */
+  onSoonFailure(listener: (error: unknown, lost: number) => void): void {
+    this.soonFailed = listener;
+  }
+
+  private writeSoon(): Promise<void> {
+    this.writingSoon ??= (async () => {
+      try {
+        while (this.soon.length > 0) {
+          const batch = this.soon.splice(0, APPEND_SLICE);
+          try {
+            await transaction(this.db, async (trx) => {
+              for (const tenantId of new Set(batch.map((queued) => queued.tenantId))) {
+                const events = batch.filter((queued) => queued.tenantId === tenantId).map((queued) => queued.event);
+                await this.append(trx, tenantId, events);
+              }
+            });
+          } catch (error) {
+            this.soonFailed(error, batch.length);
+          }
+        }
+      } finally {
+        this.writingSoon = undefined;
+      }
+    })();
+    return this.writingSoon;
+  }
+
+  /**
    * Recomputes the tenant's chain from its checkpoint (its start, before any prune) to its head:
    * every event in sequence, chained to the one before, its hash matching its contents.
    */
   async verify(tenantId: string): Promise<Verification> {
+    await this.settled();
     const chain = await this.repo.chain(this.db, tenantId);
     if (!chain) return { ok: true, count: 0, headSeq: 0, headHash: GENESIS_HASH };
     const head = Number(chain.head_seq);
@@ -166,12 +219,14 @@ export class EventLog {
   async list(tenantId: string, params: AuditListParams): Promise<{ events: AuditEvent[]; total?: number }> {
     const filter = parseListFilter(params.filters, EVENT_FILTERS);
     const sorters = eventSorters(params.sorters);
+    await this.settled();
     const rows = await this.repo.list(this.db, tenantId, { filter, sorters, limit: params.limit, offset: params.offset });
     const total = params.count ? await this.repo.count(this.db, tenantId, filter) : undefined;
     return { events: rows.map(toAuditEvent), ...(total !== undefined ? { total } : {}) };
   }
 
   async get(tenantId: string, id: string): Promise<AuditEvent> {
+    await this.settled();
     const row = await this.repo.byId(this.db, tenantId, id);
     assertThat(row, () => fail.notFound(`Audit event ${id} was not found.`));
     return toAuditEvent(row);
@@ -181,7 +236,9 @@ export class EventLog {
   csv(tenantId: string, filters: string | undefined): AsyncGenerator<string> {
     const filter = parseListFilter(filters, EVENT_FILTERS);
     const { db, repo } = this;
+    const settled = this.settled();
     async function* lines(): AsyncGenerator<string> {
+      await settled;
       yield csvLine(CSV_HEADER);
       for (let after = 0; ; ) {
         const page = await repo.chainPage(db, tenantId, after, PAGE, filter);

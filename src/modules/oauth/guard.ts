@@ -107,9 +107,12 @@ export class TokenRequestGuard {
     return { ok: true, ...result };
   }
 
-  /** Writes a sign-in or a refused secret to the audit trail, when there is one. */
+  /**
+   * Writes a sign-in or a refused secret to the audit trail, when there is one, without waiting
+   * for the database's writer (a token request changes nothing else).
+   */
   private async log(tenantId: string | undefined, actor: Actor, type: string, clientId: string, object: object): Promise<void> {
     if (!this.audit || tenantId === undefined) return;
-    await this.audit.events.record(tenantId, { type, actor, target: { type: 'client', id: clientId.slice(0, 128) }, data: { object } });
+    await this.audit.events.recordSoon(tenantId, { type, actor, target: { type: 'client', id: clientId.slice(0, 128) }, data: { object } });
   }
 }
