@@ -29,6 +29,11 @@ export class Poller {
     this.loop = this.run();
   }
 
+  /** Whether its loop runs (between `start` and `stop`). */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   /** Runs the next tick now instead of after the idle wait (after the tick in progress, if any). */
   wake(): void {
     this.woken = true;

@@ -202,6 +202,20 @@ export class BulkRepository {
     await db.updateTable('bulk_jobs').set({ lease_until: null }).where('status', '=', 'IN_PROGRESS').execute();
   }
 
+  /**
+   * Ends `workerId`'s claims of the jobs whose transaction has not begun (a stopping process), not
+   * counting the attempt: another worker claims them at once. PostgreSQL: rows a job's transaction
+   * holds are left alone (SKIP LOCKED); SQLite: this waits for that transaction to commit.
+   */
+  async giveBack(db: Kysely<Database>, workerId: string): Promise<void> {
+    const mine = db.selectFrom('bulk_jobs').select('seq').where('claimed_by', '=', workerId).where('status', '=', 'IN_PROGRESS');
+    await db
+      .updateTable('bulk_jobs')
+      .set((eb) => ({ claimed_by: null, lease_until: null, attempts: eb('attempts', '-', 1) }))
+      .where('seq', 'in', this.dialect.forUpdate(mine, true))
+      .execute();
+  }
+
   /** Extends the lease of a job `workerId` works on; false when the job is no longer its own. */
   async renew(db: Exec, seq: number, workerId: string, leaseUntil: string): Promise<boolean> {
     const result = await db

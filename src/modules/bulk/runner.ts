@@ -28,7 +28,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { type Exec, transaction } from '../../db/dialect.js';
+import { afterCommit, type Exec, transaction } from '../../db/dialect.js';
 import { isTransient } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
@@ -145,9 +145,21 @@ export class BulkJobRunner {
     this.poller.start();
   }
 
-  /** Stops claiming, and waits for the jobs in progress. */
+  /** Hears of each job this runner ended, with its run's seconds, once committed (the metrics). */
+  onFinished: ((status: JobOutcome['status'], seconds: number) => void) | undefined;
+
+  get isRunning(): boolean {
+    return this.poller.isRunning;
+  }
+
+  /**
+   * Stops claiming, gives back the jobs not yet in their transaction (another process claims them
+   * at once; here they stop at it), and waits for the jobs in progress.
+   */
   async stop(): Promise<void> {
     await this.poller.stop();
+    if (this.running.size > 0)
+      await this.repo.giveBack(this.db, this.workerId).catch((error) => this.log?.warn({ err: error }, 'bulk upload jobs not given back'));
     await Promise.all(this.running);
   }
 
@@ -224,6 +236,7 @@ export class BulkJobRunner {
   private async finish(trx: Exec, job: BulkJob, outcome: JobOutcome, changes: JobChanges, actor: Actor): Promise<void> {
     const finished = nowIso();
     await this.repo.finish(trx, job, outcome, finished, nextTurn);
+    afterCommit(trx, () => this.onFinished?.(outcome.status, (Date.parse(finished) - Date.parse(job.started ?? finished)) / 1000));
     await logJob(trx, this.modules, job, outcome, changes, finished, actor);
   }
 

@@ -99,6 +99,10 @@ export class EventConsumers {
     await Promise.all([...this.entries.values()].map((e) => e.poller.stop()));
   }
 
+  get isRunning(): boolean {
+    return this.started && [...this.entries.values()].every((e) => e.poller.isRunning);
+  }
+
   /** Looks for new events now: events were just committed. Cheap; safe to call at any time. */
   wake(): void {
     if (!this.started) return;

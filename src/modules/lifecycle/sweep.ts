@@ -86,6 +86,10 @@ export class LifecycleSweep {
     this.started = false;
   }
 
+  get isRunning(): boolean {
+    return this.poller.isRunning;
+  }
+
   /** Sweeps now: something was planned due at once. */
   wake(): void {
     if (this.started) this.poller.wake();

@@ -98,6 +98,11 @@ export class NotificationService {
     this.poller.start();
   }
 
+  /** Whether the sender runs (readiness). */
+  get isRunning(): boolean {
+    return this.poller.isRunning;
+  }
+
   async stop(): Promise<void> {
     if (this.started) await this.poller.stop();
     this.started = false;

@@ -109,6 +109,11 @@ export class WebhookDeliveries {
     this.timers.clear();
   }
 
+  /** Whether the worker runs (readiness). */
+  get isRunning(): boolean {
+    return this.poller.isRunning;
+  }
+
   /** Looks for due deliveries now: some were just written. */
   wake(): void {
     this.poller.wake();
