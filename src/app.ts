@@ -34,6 +34,8 @@ import { approvalOperations, requestOperations } from './modules/requests/routes
 import { bulkOperations } from './modules/bulk/routes.js';
 import { openApiDocument } from './http/openapi.js';
 import { referenceRoutes } from './http/reference.js';
+import { healthRoutes } from './http/health.js';
+import { mountMetrics } from './modules/metrics/routes.js';
 import { FLAVOURS, mountOperations, mountRoutes, type Operation } from './http/operation.js';
 import { createCore, type Services } from './services.js';
 import { newId } from './auth/secrets.js';
@@ -167,6 +169,9 @@ export function sharedSerializers(externalSchemas?: unknown, options?: Parameter
   };
 }
 
+/** Trusts the `hops` addresses nearest the server: the peer, then the proxies it names. */
+const trustHops = (hops: number) => (_address: string, hop: number) => hop < hops;
+
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const db = options.db ?? (await openDatabase(config, { exclusive: true }));
   let core: Awaited<ReturnType<typeof createCore>>;
@@ -195,7 +200,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       connectionsCheckingInterval: config.requestTimeout > 0 ? Math.min(30_000, Math.max(100, config.requestTimeout * 100)) : 30_000,
     },
     genReqId: newId,
-    trustProxy: config.trustProxy,
+    // A hop count trusts that many proxies nearest the server, whoever they are (Fastify's own
+    // refuses a bare number).
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     requestIdHeader: false,
     childLoggerFactory: requestLoggerFactory,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
@@ -301,7 +308,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Public scope: token issuance, keys, health and the API description.
   const guard = new TokenRequestGuard(directory, config.authThrottle, { audit: { events: services.events, tenantId: config.tenant } });
   await app.register(withMultipart((scope) => oauthRoutes(scope, guard, tokens)));
-  app.get('/health', async () => ({ status: 'ok' }));
+  healthRoutes(app, db, services);
+  mountMetrics(app, config.metrics, db, services);
   mountRoutes(app, [signInRoute(services, new SignInGuard(services.sessions, config.authThrottle), config.tenant)]);
   const admin = [...adminRoutes(services), ...passwordRoutes(services), ...auditRoutes(services), ...webhookRoutes(services), ...lifecycleRoutes(services)];
   const document = openApiDocument({ operations, routes: admin });

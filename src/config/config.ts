@@ -62,6 +62,23 @@ export interface WebhookSettings {
   concurrency: number;
 }
 
+/** Prometheus metrics (docs/operations.md, "Metrics"). */
+export interface MetricsSettings {
+  /** A listener of its own for `/metrics`, without authentication; undefined: none. */
+  port: number | undefined;
+  host: string;
+  /** `/metrics` on the API port for a bearer of this token; undefined: not served there. */
+  token: string | undefined;
+}
+
+/** Stopping on SIGTERM or SIGINT (docs/operations.md, "Stopping"). */
+export interface ShutdownSettings {
+  /** Seconds between readiness turning 503 and the listener closing. */
+  drainSeconds: number;
+  /** Seconds the whole stop may take; past them the process exits non-zero. */
+  timeoutSeconds: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -93,10 +110,11 @@ export interface Config {
   /** Locks on failed authentication per client id and per address; `false` when turned off. */
   authThrottle: AuthThrottle | false;
   /**
-   * The proxies whose `X-Forwarded-For` names the client's address (Fastify's `trustProxy`), as
-   * addresses and CIDR ranges; `false`: the connection's address is the client's.
+   * The proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` count (Fastify's `trustProxy`):
+   * `true` (every one), a number of hops, or addresses and CIDR ranges; `false`: the connection's
+   * address and protocol are the client's.
    */
-  trustProxy: false | string[];
+  trustProxy: boolean | number | string[];
   /** Largest accepted JSON body in bytes. */
   bodyLimit: number;
   /** Seconds a client has to send a whole request (line, headers and body); 0: no limit. */
@@ -117,6 +135,8 @@ export interface Config {
   /** Where people reach the server (`NELM_PUBLIC_URL`), when it is set. */
   publicUrl: string | undefined;
   sessions: SessionSettings;
+  metrics: MetricsSettings;
+  shutdown: ShutdownSettings;
 }
 
 export class ConfigError extends Error {
@@ -210,13 +230,24 @@ export function parseAuthThrottle(raw: string): AuthThrottle | false | undefined
 
 function parseTrustProxy(raw: string | undefined, problems: string[]): Config['trustProxy'] {
   const text = raw?.trim() ?? '';
-  if (text === '' || text.toLowerCase() === 'off') return false;
+  const lower = text.toLowerCase();
+  if (text === '' || lower === 'off' || lower === 'false') return false;
+  if (lower === 'true') return true;
+  if (/^\d+$/.test(text) && Number(text) >= 1 && Number(text) <= 32) return Number(text);
   const entries = text.split(',').map((entry) => entry.trim());
-  if (entries.some((entry) => !/^[0-9a-f:.]+(\/\d{1,3})?$/i.test(entry))) {
-    problems.push(`NELM_TRUST_PROXY must be 'off' or addresses and CIDR ranges separated by commas, got '${text}'`);
+  if (entries.some((entry) => !/^[0-9a-f:.]+(\/\d{1,3})?$/i.test(entry) || !/[.:]/.test(entry))) {
+    problems.push(`NELM_TRUST_PROXY must be 'off', 'true', a number of hops (1 to 32) or addresses and CIDR ranges separated by commas, got '${text}'`);
     return false;
   }
   return entries;
+}
+
+function metricsSettings(env: NodeJS.ProcessEnv, problems: string[]): MetricsSettings {
+  const rawPort = env.NELM_METRICS_PORT?.trim();
+  const port = rawPort ? integer('NELM_METRICS_PORT', rawPort, 0, 0, 65535, problems) : undefined;
+  const token = env.NELM_METRICS_TOKEN || undefined; // a secret: never echoed
+  if (token !== undefined && (token.length < 16 || /\s/.test(token))) problems.push('NELM_METRICS_TOKEN must be at least 16 characters long, without spaces');
+  return { port, host: env.NELM_METRICS_HOST?.trim() || '127.0.0.1', token };
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -353,6 +384,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       absoluteSeconds: integer('NELM_SESSION_ABSOLUTE_TIMEOUT', env.NELM_SESSION_ABSOLUTE_TIMEOUT, 12 * 3600, 1, 30 * 24 * 3600, problems),
       secureCookie: publicUrl !== undefined && /^https:/i.test(publicUrl),
       passwordHashCost: integer('NELM_PASSWORD_HASH_COST', env.NELM_PASSWORD_HASH_COST, DEFAULT_PASSWORD_HASH_COST, 10, 17, problems),
+    },
+    metrics: metricsSettings(env, problems),
+    shutdown: {
+      drainSeconds: integer('NELM_SHUTDOWN_DRAIN', env.NELM_SHUTDOWN_DRAIN, 0, 0, 300, problems),
+      timeoutSeconds: integer('NELM_SHUTDOWN_TIMEOUT', env.NELM_SHUTDOWN_TIMEOUT, 30, 1, 3600, problems),
     },
     ...overrides,
   };

@@ -39,6 +39,29 @@ export interface Dialect {
   forUpdate<QB extends Lockable<QB>>(query: QB, skipLocked?: boolean): QB;
 }
 
+/** Connections of an open database (the metrics): PostgreSQL's pool, SQLite's write connection. */
+export interface PoolUse {
+  /** Connections open. */
+  total: number;
+  /** Connections open and not in use. */
+  idle: number;
+  /** Queries or transactions waiting for a connection. */
+  waiting: number;
+}
+
+/**
+ * Hears how long each query took, in seconds, and whether it failed (the metrics' histogram).
+ * One clock read before and after each query (Kysely's query log) is its whole cost.
+ */
+export interface QueryTiming {
+  listener: ((seconds: number, failed: boolean) => void) | undefined;
+}
+
+/** Kysely's `log` option, passing each query's duration to `timing.listener`. */
+export function queryLog(timing: QueryTiming) {
+  return (event: { level: 'query' | 'error'; queryDurationMillis: number }) => timing.listener?.(event.queryDurationMillis / 1000, event.level === 'error');
+}
+
 /** An open database: the Kysely instance, its dialect, and how to close it. */
 export interface Db {
   readonly kysely: Kysely<Database>;
@@ -59,6 +82,10 @@ export interface Db {
    * one when needed. SQLite has no such connections. Returns what removes the listener.
    */
   onConnectionLost(listener: (error: Error) => void): () => void;
+  /** How the connections are used now. */
+  poolUse(): PoolUse;
+  /** Where each query's duration goes. */
+  readonly queryTiming: QueryTiming;
   close(): Promise<void>;
 }
 

@@ -97,3 +97,10 @@ export async function migrateToLatest(db: Kysely<any>, engine: Engine, schema?: 
   for (const name of applied) await MIGRATIONS[name]?.afterUp?.(db, engine);
   return applied;
 }
+
+/** The migrations this version knows that the database has not applied (readiness). */
+export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
+  const rows: { name: string }[] = await db.selectFrom('kysely_migration').select('name').execute();
+  const applied = new Set(rows.map((r) => r.name));
+  return Object.keys(MIGRATIONS).filter((name) => !applied.has(name));
+}

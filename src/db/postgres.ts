@@ -19,7 +19,7 @@ import {
   sql,
   type TableMetadata,
 } from 'kysely';
-import type { Db, Dialect } from './dialect.js';
+import { type Db, type Dialect, type QueryTiming, queryLog } from './dialect.js';
 import type { Database } from './types.js';
 
 /** Connections per process. */
@@ -215,7 +215,9 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     await pool.end().catch(() => {});
     throw isConnectionFailure(error) ? new DatabaseUnreachableError(where, error) : error;
   }
-  const kysely = new Kysely<Database>({ dialect: new SearchPathDialect({ pool: new NamingPool(pool, options.prepared !== false) }) });
+  const queryTiming: QueryTiming = { listener: undefined };
+  const dialect = new SearchPathDialect({ pool: new NamingPool(pool, options.prepared !== false) });
+  const kysely = new Kysely<Database>({ dialect, log: queryLog(queryTiming) });
   return {
     kysely,
     dialect: postgresDialect,
@@ -227,6 +229,8 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       lost.add(listener);
       return () => void lost.delete(listener);
     },
+    poolUse: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    queryTiming,
     close: async () => {
       await kysely.destroy();
       // Kysely ends only a pool it has used.

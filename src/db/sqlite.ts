@@ -38,7 +38,7 @@ import {
   sql,
   type Dialect as KyselyDialect,
 } from 'kysely';
-import type { Db, Dialect } from './dialect.js';
+import { type Db, type Dialect, type QueryTiming, queryLog } from './dialect.js';
 import { Checkpoints } from './sqlite-checkpoints.js';
 import type { Database } from './types.js';
 
@@ -109,14 +109,26 @@ export class TransactionLostError extends Error {
 /** One turn at the write connection at a time: a transaction, or a write outside one. */
 class Turns {
   private queue: Promise<void> = Promise.resolve();
+  /** Turns asked for and not begun; whether one is under way (the metrics). */
+  waiting = 0;
+  held = false;
 
   /** Resolves when it is the caller's turn, with the function that ends it. */
   take(): Promise<() => void> {
-    let end!: () => void;
-    const ended = new Promise<void>((resolve) => {
-      end = resolve;
+    let resolve!: () => void;
+    const ended = new Promise<void>((r) => {
+      resolve = r;
     });
-    const turn = this.queue.then(() => end);
+    const end = () => {
+      this.held = false;
+      resolve();
+    };
+    this.waiting++;
+    const turn = this.queue.then(() => {
+      this.waiting--;
+      this.held = true;
+      return end;
+    });
     this.queue = this.queue.then(() => ended);
     return turn;
   }
@@ -323,7 +335,9 @@ export function openSqlite(location: string, options: SqliteOptions = {}): Db {
       lock?.close();
       if (temporary) rmSync(temporary, { recursive: true, force: true });
     };
-    const kysely = new Kysely<Database>({ dialect: new TwoConnectionDialect(new TwoConnectionDriver(writer, reader, checkpoints, close)) });
+    const driver = new TwoConnectionDriver(writer, reader, checkpoints, close);
+    const queryTiming: QueryTiming = { listener: undefined };
+    const kysely = new Kysely<Database>({ dialect: new TwoConnectionDialect(driver), log: queryLog(queryTiming) });
     return {
       kysely,
       dialect: sqliteDialect,
@@ -331,6 +345,9 @@ export function openSqlite(location: string, options: SqliteOptions = {}): Db {
       description: temporary ? 'a temporary SQLite database' : `the SQLite file ${file}`,
       shared: false,
       onConnectionLost: () => () => {},
+      // The reader and the writer; the writer is in use while a transaction holds it.
+      poolUse: () => ({ total: 2, idle: driver.turns.held ? 1 : 2, waiting: driver.turns.waiting }),
+      queryTiming,
       close: async () => {
         await kysely.destroy();
         close();

@@ -109,6 +109,9 @@ export class WebhookDeliveries {
     this.timers.clear();
   }
 
+  /** Hears of each attempt recorded, by the delivery's state after it (the metrics). */
+  onAttempt: ((status: WebhookDeliveryStatus) => void) | undefined;
+
   /** Whether the worker runs (readiness). */
   get isRunning(): boolean {
     return this.poller.isRunning;
@@ -229,6 +232,7 @@ export class WebhookDeliveries {
     };
     const next = new Date(now + (wait ?? 0)).toISOString();
     await transaction(this.db, (trx) => this.repo.recordAttempt(trx, attempt, { status, attempts: number, nextAttemptAt: next, lastAttemptAt: time }));
+    this.onAttempt?.(status);
     if (wait !== undefined) this.wakeIn(wait);
   }
 
