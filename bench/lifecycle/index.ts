@@ -124,8 +124,8 @@ for (let i = 0; i < 100; i++) {
   idle.push(performance.now() - t);
 }
 const claimSql = PG
-  ? sql`explain select * from lifecycle_due where due_at <= ${new Date().toISOString()} order by due_at limit 500 for update skip locked`
-  : sql`explain query plan select * from lifecycle_due where due_at <= ${new Date().toISOString()} order by due_at limit 500`;
+  ? sql`explain select * from lifecycle_due where due_at <= ${new Date().toISOString()} order by due_at limit 100 for update skip locked`
+  : sql`explain query plan select * from lifecycle_due where due_at <= ${new Date().toISOString()} order by due_at limit 100`;
 const plan = (await claimSql.execute(db)).rows.map((r) => Object.values(r as object).join(' ')).join(' / ');
 
 // GETs ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ export interface SweepLog {
 export interface SweepOptions {
   /** How often the sweep looks for what is due; 10 s by default. */
   intervalMs?: number;
-  /** Rows per transaction; 500 by default. */
+  /** Rows per transaction; 100 by default, so that a batch holds the event loop and the writer briefly. */
   batch?: number;
 }
 
@@ -65,7 +65,7 @@ export class LifecycleSweep {
     private readonly events: EventLog,
     options: SweepOptions = {},
   ) {
-    this.batch = options.batch ?? 500;
+    this.batch = options.batch ?? 100;
     this.poller = new Poller({
       name: 'lifecycle',
       idleMs: options.intervalMs ?? 10_000,
