@@ -22,8 +22,7 @@ import type { ClientCredentials } from './modules/directory/model.js';
 import { oauthRoutes } from './modules/oauth/routes.js';
 import { TokenRequestGuard } from './modules/oauth/guard.js';
 import { adminRoutes } from './modules/directory/routes.js';
-import { SignInGuard } from './modules/sessions/guard.js';
-import { passwordRoutes, SESSION_COOKIE, sessionRoutes, signInRoute } from './modules/sessions/routes.js';
+import { consoleSignIn } from './modules/sessions/mount.js';
 import { auditRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { lifecycleRoutes } from './modules/lifecycle/routes.js';
@@ -310,8 +309,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(withMultipart((scope) => oauthRoutes(scope, guard, tokens)));
   healthRoutes(app, db, services);
   mountMetrics(app, config.metrics, db, services);
-  mountRoutes(app, [signInRoute(services, new SignInGuard(services.sessions, config.authThrottle), config.tenant)]);
-  const admin = [...adminRoutes(services), ...passwordRoutes(services), ...auditRoutes(services), ...webhookRoutes(services), ...lifecycleRoutes(services)];
+  const signIn = consoleSignIn(services, config);
+  mountRoutes(app, signIn.publicRoutes);
+  const admin = [...adminRoutes(services), ...signIn.adminRoutes, ...auditRoutes(services), ...webhookRoutes(services), ...lifecycleRoutes(services)];
   const document = openApiDocument({ operations, routes: admin });
   app.get('/openapi.json', async () => document);
   const documents: [string, string][] = [['v2024 and v1, with the admin API', '/openapi.json']];
@@ -330,7 +330,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       tokens,
       { cachedActive: (id) => directory.cachedClientActive(id), isActive: (id) => directory.isClientActive(id) },
       guard.addresses,
-      { cookie: SESSION_COOKIE, resolve: (value) => services.sessions.resolve(value) },
+      signIn.auth,
     );
     if (config.rateLimit) {
       await api.register(rateLimit, {
@@ -347,7 +347,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     );
     await api.register(withMultipart((uploads) => mountOperations(uploads, operations.filter(takesMultipart))));
     mountRoutes(api, admin);
-    mountRoutes(api, sessionRoutes(services));
+    mountRoutes(api, signIn.apiRoutes);
   });
 
   return app;

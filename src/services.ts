@@ -37,6 +37,8 @@ import { RequestService } from './modules/requests/service.js';
 import { ApprovalWorkflow } from './modules/requests/workflow.js';
 import { SessionRepository } from './modules/sessions/repository.js';
 import { SessionService } from './modules/sessions/service.js';
+import { TotpRepository } from './modules/sessions/totp-repository.js';
+import { TotpService } from './modules/sessions/totp.js';
 import { SchemaAttributeRepository } from './modules/schema-attributes/repository.js';
 import { SchemaAttributeService } from './modules/schema-attributes/service.js';
 import { SourceRepository } from './modules/sources/repository.js';
@@ -104,7 +106,17 @@ export async function createCore(config: Config, db: Db, clock: Clock = systemCl
     config.tenant,
     config.adminClientId && config.adminClientSecret ? { clientId: config.adminClientId, clientSecret: config.adminClientSecret } : undefined,
   );
-  const sessions = new SessionService(k, new SessionRepository(), directory, events, new PasswordHasher(config.sessions.passwordHashCost), config.sessions);
+  const totp = new TotpService(k, new TotpRepository(), directory, events, tokens.keyRing, config.sessions.requireTotp);
+  await totp.init();
+  const sessions = new SessionService(
+    k,
+    new SessionRepository(),
+    directory,
+    events,
+    new PasswordHasher(config.sessions.passwordHashCost),
+    config.sessions,
+    totp,
+  );
   sources = new SourceService(k, new SourceRepository(), directory, events, (trx, tenantId, sourceId, now) =>
     attributes!.createSystemAttributes(trx, tenantId, sourceId, now),
   );

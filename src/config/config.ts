@@ -6,6 +6,8 @@ import path from 'node:path';
 import { decodeKey, type KeySource } from '../auth/key-encryption.js';
 import { DEFAULT_PASSWORD_HASH_COST } from '../auth/passwords.js';
 import { DEFAULT_SECRET_HASH_COST } from '../auth/secrets.js';
+import { type OidcSettings, oidcSettings } from './sign-in.js';
+import { flag, integer } from './values.js';
 
 /** Variables earlier versions read and this one ignores (the server says so once at start). */
 const RETIRED = ['NELM_RECORD_CACHE_MB', 'NELM_SQLITE_READ_THREAD'];
@@ -46,6 +48,8 @@ export interface SessionSettings {
   secureCookie: boolean;
   /** log2 of scrypt's N for passwords (src/auth/passwords.ts). */
   passwordHashCost: number;
+  /** NELM_CONSOLE_REQUIRE_TOTP: org admins signing in by password need a one-time password. */
+  requireTotp: boolean;
 }
 
 /** Webhooks (docs/events.md, "Webhooks"). */
@@ -134,6 +138,8 @@ export interface Config {
   lifecycleSweepSeconds: number;
   /** Where people reach the server (`NELM_PUBLIC_URL`), when it is set. */
   publicUrl: string | undefined;
+  /** Single sign-on for the console (src/config/sign-in.ts); undefined when not configured. */
+  oidc: OidcSettings | undefined;
   sessions: SessionSettings;
   metrics: MetricsSettings;
   shutdown: ShutdownSettings;
@@ -170,17 +176,6 @@ const DEFAULTS = {
 const MIB = 1024 * 1024;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) {
-    problems.push(`${name} must be a whole number, got '${raw}'`);
-    return fallback;
-  }
-  const value = Number(raw);
-  if (value < min || value > max) problems.push(`${name} must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
 
 /** NAME (the key, base64 or hex) or NAME_FILE (a file holding it); undefined when neither is set. */
 function keySource(env: NodeJS.ProcessEnv, name: string, problems: string[]): KeySource | undefined {
@@ -259,12 +254,6 @@ export function parseSchedule(raw: string): number[] | undefined {
     return match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : Number.NaN;
   });
   return waits.length <= 20 && waits.every((w) => Number.isFinite(w) && w <= 24 * 3_600_000) ? waits : undefined;
-}
-
-function flag(name: string, raw: string | undefined, problems: string[]): boolean {
-  const text = raw?.trim().toLowerCase() || 'false';
-  if (text !== 'true' && text !== 'false') problems.push(`${name} must be 'true' or 'false', got '${raw}'`);
-  return text === 'true';
 }
 
 function webhookSettings(env: NodeJS.ProcessEnv, problems: string[]): WebhookSettings {
@@ -379,11 +368,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webhooks: webhookSettings(env, problems),
     lifecycleSweepSeconds: integer('NELM_LIFECYCLE_SWEEP_SECONDS', env.NELM_LIFECYCLE_SWEEP_SECONDS, 10, 1, 50, problems),
     publicUrl,
+    oidc: oidcSettings(env, publicUrl, problems),
     sessions: {
       idleSeconds: integer('NELM_SESSION_IDLE_TIMEOUT', env.NELM_SESSION_IDLE_TIMEOUT, 30 * 60, 1, 7 * 24 * 3600, problems),
       absoluteSeconds: integer('NELM_SESSION_ABSOLUTE_TIMEOUT', env.NELM_SESSION_ABSOLUTE_TIMEOUT, 12 * 3600, 1, 30 * 24 * 3600, problems),
       secureCookie: publicUrl !== undefined && /^https:/i.test(publicUrl),
       passwordHashCost: integer('NELM_PASSWORD_HASH_COST', env.NELM_PASSWORD_HASH_COST, DEFAULT_PASSWORD_HASH_COST, 10, 17, problems),
+      requireTotp: flag('NELM_CONSOLE_REQUIRE_TOTP', env.NELM_CONSOLE_REQUIRE_TOTP, problems),
     },
     metrics: metricsSettings(env, problems),
     shutdown: {

@@ -21,6 +21,7 @@ import * as webhooks from './migrations/20261209_0014_webhooks.js';
 import * as webhookPending from './migrations/20261209_0015_webhook_pending.js';
 import * as lifecycle from './migrations/20261210_0016_lifecycle.js';
 import * as sessions from './migrations/20261211_0017_sessions.js';
+import * as totp from './migrations/20261212_0018_totp.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -51,6 +52,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261209_0015_webhook_pending': webhookPending,
   '20261210_0016_lifecycle': lifecycle,
   '20261211_0017_sessions': sessions,
+  '20261212_0018_totp': totp,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -1,4 +1,4 @@
-/** The tables of people signing in (migration 20261211_0017_sessions; docs/security.md). */
+/** The tables of people signing in (migrations 20261211_0017_sessions, 20261212_0018_totp; docs/security.md). */
 
 /** An identity's password: `scrypt$N$r$p$salt$hash` (src/auth/passwords.ts). */
 export interface IdentityPasswordTable {
@@ -17,9 +17,31 @@ export interface SessionTable {
   address: string;
   created: string;
   last_seen: string;
+  /** How it was signed in (migration 20261212_0018_totp). */
+  method: SignInMethod;
+}
+
+export type SignInMethod = 'password' | 'oidc';
+
+/**
+ * An identity's one-time password (migration 20261212_0018_totp): secrets sealed under the
+ * key-encryption key (src/auth/key-encryption.ts).
+ */
+export interface IdentityTotpTable {
+  tenant_id: string;
+  identity_id: string;
+  /** The confirmed secret; null until an enrolment is confirmed. */
+  secret: string | null;
+  /** An enrolment begun and not yet confirmed. */
+  pending: string | null;
+  /** The time step of the last code taken. */
+  last_step: number | null;
+  enrolled: string | null;
+  modified: string;
 }
 
 export interface SessionTables {
   identity_passwords: IdentityPasswordTable;
   sessions: SessionTable;
+  identity_totp: IdentityTotpTable;
 }

@@ -24,6 +24,8 @@ export interface CookieSession {
   principal: Principal;
   /** What a state-changing request must send in `X-CSRF-Token`. */
   csrfToken: string;
+  /** When set, the session may call only the routes (method and route URL) this allows; others are 403 with `message`. */
+  limitedTo?: { allows(method: string, url: string): boolean; message: string } | undefined;
 }
 
 /** How the guard resolves a session cookie (src/modules/sessions). */
@@ -159,6 +161,7 @@ async function authenticateSession(request: FastifyRequest, value: string, sessi
   if (!SAFE_METHODS.has(request.method) && !sameToken(request.headers['x-csrf-token'], session.csrfToken)) {
     throw fail.forbidden("A request made with the session cookie that changes something must send the session's CSRF token in X-CSRF-Token.");
   }
+  if (session.limitedTo && !session.limitedTo.allows(request.method, request.routeOptions.url ?? '')) throw fail.forbidden(session.limitedTo.message);
   request.principal = session.principal;
   request.cookieSession = session;
 }

@@ -86,6 +86,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261209_0015_webhook_pending',
     '20261210_0016_lifecycle',
     '20261211_0017_sessions',
+    '20261212_0018_totp',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -139,6 +140,7 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
     '20261209_0015_webhook_pending',
     '20261210_0016_lifecycle',
     '20261211_0017_sessions',
+    '20261212_0018_totp',
   ]);
 });
 

@@ -6,11 +6,14 @@
  * 15 min). A locked account or address is answered 429 with `Retry-After` without checking the
  * password, and written to the server's log only. Password checks (scrypt, ~128 MiB each) run a
  * few at a time; more wait in a bounded queue (full: 429). The counts live in the process.
+ * An identity with a one-time password also needs its code: the right password without a code is
+ * told so (no failure counted); a wrong or reused code is a failure like a wrong password.
  */
 import { availableParallelism } from 'node:os';
 import { FailureThrottle, Lane, LaneBusyError, type ThrottleOptions } from '../../auth/throttle.js';
 import type { AuthThrottle } from '../../config/config.js';
 import type { PasswordRefusal, SessionService, SignedIn } from './service.js';
+import type { CodeCheck } from './totp.js';
 
 const MINUTE = 60_000;
 const LOCKS = { baseMs: 1000, maxMs: 15 * MINUTE, forgetMs: 15 * MINUTE, maxKeys: 100_000 } as const;
@@ -18,7 +21,7 @@ const OFF: ThrottleOptions = { threshold: Number.POSITIVE_INFINITY, ...LOCKS, ma
 
 export type SignInAttempt =
   | { ok: true; signedIn: SignedIn }
-  | { ok: false; reason: PasswordRefusal }
+  | { ok: false; reason: PasswordRefusal | Exclude<CodeCheck, 'ok'> | 'code_required' }
   | { ok: false; reason: 'account_locked' | 'address_locked' | 'busy'; retryAfterSeconds: number };
 
 export class SignInGuard {
@@ -43,7 +46,7 @@ export class SignInGuard {
     return { ok: false, reason, retryAfterSeconds: Math.ceil(Math.max(accountWait, addressWait) / 1000) };
   }
 
-  async signIn(tenantId: string, username: string, password: string, address: string): Promise<SignInAttempt> {
+  async signIn(tenantId: string, username: string, password: string, address: string, code?: string): Promise<SignInAttempt> {
     const identity = await this.sessions.account(tenantId, username);
     const account = identity ? `id:${identity.id}` : `name:${username.toLowerCase()}`;
     const before = this.locked(account, address);
@@ -64,6 +67,16 @@ export class SignInGuard {
       this.addresses.failed(address);
       await this.sessions.refused(tenantId, username, identity, address, reason);
       return { ok: false, reason };
+    }
+    if (await this.sessions.totp.enrolled(tenantId, identity.id)) {
+      if (code === undefined) return { ok: false, reason: 'code_required' };
+      const judged = await this.sessions.totp.check(tenantId, identity.id, code);
+      if (judged !== 'ok') {
+        this.accounts.failed(account);
+        this.addresses.failed(address);
+        await this.sessions.refused(tenantId, username, identity, address, judged);
+        return { ok: false, reason: judged };
+      }
     }
     this.accounts.succeeded(account);
     return { ok: true, signedIn: await this.sessions.begin(tenantId, identity, address) };

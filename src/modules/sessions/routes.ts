@@ -18,9 +18,11 @@ import { principalOf } from '../../plugins/auth.js';
 import type { Services } from '../../services.js';
 import { IdParam } from '../directory/schemas.js';
 import { actorOf } from '../events/model.js';
+import type { SessionAuth } from '../../plugins/auth.js';
 import type { SignInGuard } from './guard.js';
-import { PasswordBody, Session, SignedOut, SignInBody } from './schemas.js';
-import type { ResolvedSession } from './service.js';
+import { PasswordBody, Session, SignedOut, SignInBody, SignInRefused } from './schemas.js';
+import type { ResolvedSession, SignedIn } from './service.js';
+import { enrolmentOnly } from './totp-routes.js';
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = 'nelm_session';
@@ -36,30 +38,49 @@ function clearCookie(reply: FastifyReply, secure: boolean): void {
   reply.header('Cache-Control', 'no-store');
 }
 
+/** Sets the cookie of a session just begun (a sign-in by password or by single sign-on). */
+export function setSessionCookie(reply: FastifyReply, { sessions }: Services, signedIn: SignedIn): void {
+  reply.header('Set-Cookie', sessionCookie(signedIn.token, sessions.settings.absoluteSeconds, sessions.settings.secureCookie));
+  reply.header('Cache-Control', 'no-store');
+}
+
+/** How the API scope's guard resolves the session cookie; a session held back until its identity enrols a one-time password is limited. */
+export function sessionAuth({ sessions }: Services): SessionAuth {
+  return {
+    cookie: SESSION_COOKIE,
+    resolve: async (value) => {
+      const session = await sessions.resolve(value);
+      return session && { ...session, limitedTo: session.totpEnrolmentRequired ? enrolmentOnly : undefined };
+    },
+  };
+}
+
 /** The sign-in route: in the public scope (it takes no token). */
-export function signInRoute({ sessions }: Services, guard: SignInGuard, tenantId: string): Route {
+export function signInRoute(services: Services, guard: SignInGuard, tenantId: string): Route {
   return route({
     id: 'signIn',
     method: 'POST',
     url: '/console/api/session',
     tag,
-    summary: 'Sign in with a username (alias or email) and a password; sets the session cookie',
-    schema: { body: SignInBody, response: { 200: Session, ...ErrorResponses } },
+    summary: 'Sign in with a username (alias or email), a password and, for an identity with a one-time password, its code; sets the session cookie',
+    schema: { body: SignInBody, response: { 200: Session, ...ErrorResponses, 401: SignInRefused } },
     handler: async (request, reply) => {
-      const { username, password } = request.body;
-      const attempt = await guard.signIn(tenantId, username, password, request.ip);
+      const { username, password, code } = request.body;
+      const attempt = await guard.signIn(tenantId, username, password, request.ip, code);
       if (!attempt.ok && 'retryAfterSeconds' in attempt) {
         request.log.warn({ username: username.slice(0, 256), address: request.ip, reason: attempt.reason }, 'sign-in refused unchecked');
         throw new RetryLaterError('too many failed sign-ins', attempt.retryAfterSeconds);
       }
       if (!attempt.ok) {
         request.log.info({ username: username.slice(0, 256), address: request.ip, reason: attempt.reason }, 'sign-in refused');
+        if (attempt.reason === 'code_required') return reply.code(401).send({ error: 'a one-time code is required', codeRequired: true });
+        if (['wrong_code', 'reused_code', 'unreadable_secret'].includes(attempt.reason)) {
+          return reply.code(401).send({ error: 'wrong one-time code', codeRequired: true });
+        }
         throw new UnauthorizedError('wrong username or password');
       }
-      const { token, session } = attempt.signedIn;
-      reply.header('Set-Cookie', sessionCookie(token, sessions.settings.absoluteSeconds, sessions.settings.secureCookie));
-      reply.header('Cache-Control', 'no-store');
-      return session;
+      setSessionCookie(reply, services, attempt.signedIn);
+      return attempt.signedIn.session;
     },
   });
 }

@@ -11,6 +11,7 @@ import { type PasswordHasher, passwordProblem } from '../../auth/passwords.js';
 import type { Principal } from '../../auth/principal.js';
 import { newSecret } from '../../auth/secrets.js';
 import type { SessionSettings } from '../../config/config.js';
+import type { SignInMethod } from '../../db/session-types.js';
 import { transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
 import { fail } from '../../errors/api-error.js';
@@ -19,6 +20,7 @@ import type { DirectoryService } from '../directory/service.js';
 import type { Actor } from '../events/model.js';
 import type { EventLog } from '../events/service.js';
 import type { SessionRepository } from './repository.js';
+import type { TotpService } from './totp.js';
 
 export type PasswordRefusal = 'unknown_user' | 'no_password' | 'wrong_password';
 
@@ -36,6 +38,10 @@ export interface SessionView {
   created: string;
   /** When it ends at the latest, however busy. */
   expires: string;
+  /** Whether the identity has a confirmed one-time password. */
+  totp: boolean;
+  /** The session may do nothing but enrol a one-time password (and sign out) until one is confirmed. */
+  totpEnrolmentRequired: boolean;
 }
 
 /** A request's session, resolved from its cookie. */
@@ -43,6 +49,8 @@ export interface ResolvedSession {
   idHash: string;
   principal: Principal;
   csrfToken: string;
+  /** An org admin signed in by password without a one-time password, which NELM_CONSOLE_REQUIRE_TOTP requires. */
+  totpEnrolmentRequired: boolean;
 }
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -61,6 +69,7 @@ export class SessionService {
     private readonly events: EventLog,
     private readonly hasher: PasswordHasher,
     readonly settings: SessionSettings,
+    readonly totp: TotpService,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -98,8 +107,11 @@ export class SessionService {
     return (await this.hasher.verify(password, stored)) ? true : 'wrong_password';
   }
 
-  /** Begins a session for an identity whose password matched; `auth.signed_in` in its transaction. */
-  async begin(tenantId: string, identity: Identity, address: string): Promise<SignedIn> {
+  /**
+   * Begins a session for an identity whose password (and one-time code) matched, or whom the
+   * identity provider named (`oidc`); `auth.signed_in` in its transaction.
+   */
+  async begin(tenantId: string, identity: Identity, address: string, method: SignInMethod = 'password'): Promise<SignedIn> {
     const token = randomBytes(32).toString('base64url');
     const now = this.now();
     const { idleSeconds, absoluteSeconds } = this.settings;
@@ -112,17 +124,32 @@ export class SessionService {
         address,
         created: iso(now),
         last_seen: iso(now),
+        method,
       });
-      const object = { identityId: identity.id, alias: identity.alias, address, method: 'password' };
+      const object = { identityId: identity.id, alias: identity.alias, address, method };
       const actor = { id: identity.id, alias: identity.alias };
       await this.events.append(trx, tenantId, [{ type: 'auth.signed_in', actor, target: { type: 'identity', id: identity.id }, data: { object } }]);
     });
-    return { token, session: { identity, csrfToken: csrfOf(token), created: iso(now), expires: iso(now + absoluteSeconds * 1000) } };
+    const totp = await this.totp.enrolled(tenantId, identity.id);
+    const session = { identity, csrfToken: csrfOf(token), created: iso(now), expires: iso(now + absoluteSeconds * 1000) };
+    return { token, session: { ...session, totp, totpEnrolmentRequired: this.enrolmentRequired(identity, method, totp) } };
+  }
+
+  /** Whether NELM_CONSOLE_REQUIRE_TOTP holds a session back until its identity enrols a one-time password. */
+  private enrolmentRequired(identity: Identity, method: SignInMethod, enrolled: boolean): boolean {
+    return this.settings.requireTotp && identity.admin && method === 'password' && !enrolled;
   }
 
   /** Writes a refused sign-in whose password was checked: `auth.sign_in_refused`, never the password. */
-  async refused(tenantId: string, username: string, identity: Identity | undefined, address: string, reason: PasswordRefusal): Promise<void> {
-    const object = { username: username.slice(0, 256), identityId: identity?.id ?? null, address, reason };
+  async refused(
+    tenantId: string,
+    username: string,
+    identity: Identity | undefined,
+    address: string,
+    reason: string,
+    method: SignInMethod = 'password',
+  ): Promise<void> {
+    const object = { username: username.slice(0, 256), identityId: identity?.id ?? null, address, reason, method };
     const target = { type: 'identity', id: identity?.id ?? username.slice(0, 128) };
     await this.events.record(tenantId, { type: 'auth.sign_in_refused', actor: null, target, data: { object } });
   }
@@ -154,7 +181,9 @@ export class SessionService {
       admin: identity.admin,
       rights: new Set(identity.rights),
     };
-    return { idHash, principal, csrfToken: csrfOf(token) };
+    const required = this.settings.requireTotp && identity.admin && row.method === 'password';
+    const totpEnrolmentRequired = required && !(await this.totp.enrolled(row.tenant_id, identity.id));
+    return { idHash, principal, csrfToken: csrfOf(token), totpEnrolmentRequired };
   }
 
   /** What the holder of a resolved session may see of it. */
@@ -163,7 +192,9 @@ export class SessionService {
     const identity = row && (await this.directory.identityById(row.tenant_id, row.identity_id));
     if (!row || !identity) return undefined;
     const expires = iso(Date.parse(row.created) + this.settings.absoluteSeconds * 1000);
-    return { identity, csrfToken: session.csrfToken, created: row.created, expires };
+    const totp = await this.totp.enrolled(row.tenant_id, identity.id);
+    const totpEnrolmentRequired = this.enrolmentRequired(identity, row.method, totp);
+    return { identity, csrfToken: session.csrfToken, created: row.created, expires, totp, totpEnrolmentRequired };
   }
 
   /** Ends one session (`everywhere`: every session of the principal's identity); `auth.signed_out`. */
