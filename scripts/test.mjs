@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds dist/ (the CLI tests run the built `nelm`, as users do), then runs every test file under
+// Builds dist/ (the CLI tests run the built `nelm`, as users do; the console tests the built console), then runs every test file under
 // test/ with node's test runner (TypeScript through tsx). Pass file paths or name fragments to run
 // a subset: `npm test -- sources`. The engine is the one DATABASE_URL names (SQLite by default,
 // each test on its own database; on PostgreSQL each test app gets its own schema).
@@ -24,6 +24,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 execFileSync(process.execPath, [path.join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+execFileSync(process.execPath, [path.join('scripts', 'build-console.mjs')], { stdio: 'inherit' });
 const engine = /^postgres/.test(process.env.DATABASE_URL ?? '') ? 'PostgreSQL' : 'SQLite';
 console.log(`Running ${files.length} test files on ${engine}`);
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {

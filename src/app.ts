@@ -35,6 +35,8 @@ import { openApiDocument } from './http/openapi.js';
 import { referenceRoutes } from './http/reference.js';
 import { healthRoutes } from './http/health.js';
 import { mountMetrics } from './modules/metrics/routes.js';
+import { consoleRoutes } from './modules/console/routes.js';
+import { consoleApiRoutes } from './modules/console/api.js';
 import { FLAVOURS, mountOperations, mountRoutes, type Operation } from './http/operation.js';
 import { createCore, type Services } from './services.js';
 import { newId } from './auth/secrets.js';
@@ -322,6 +324,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     documents.push([flavour, url]);
   }
   referenceRoutes(app, documents);
+  consoleRoutes(app);
 
   // API scope: a bearer token on every route, then the per-client rate limit.
   await app.register(async (api) => {
@@ -348,6 +351,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await api.register(withMultipart((uploads) => mountOperations(uploads, operations.filter(takesMultipart))));
     mountRoutes(api, admin);
     mountRoutes(api, signIn.apiRoutes);
+    mountRoutes(api, consoleApiRoutes(services));
   });
 
   return app;

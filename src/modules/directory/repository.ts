@@ -76,6 +76,22 @@ export class DirectoryRepository {
     return rows.map(toIdentity);
   }
 
+  /** Up to `limit` identities whose alias, name or email holds `text` (any case), by alias. */
+  async searchIdentities(db: Exec, tenantId: string, text: string, limit: number): Promise<Identity[]> {
+    const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = (column: string) => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+    const rows = await db
+      .selectFrom('identities')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([like('alias'), like('name'), like('email')]))
+      .orderBy('alias')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toIdentity);
+  }
+
   async countIdentities(db: Exec, tenantId: string): Promise<number> {
     const row = await db
       .selectFrom('identities')

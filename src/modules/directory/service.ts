@@ -116,6 +116,11 @@ export class DirectoryService {
     return this.repo.identityByAlias(this.db, tenantId, alias);
   }
 
+  /** Identities whose alias, name or email holds `text`: what a person picking one needs. */
+  searchIdentities(tenantId: string, text: string, limit: number): Promise<Identity[]> {
+    return this.repo.searchIdentities(this.db, tenantId, text, limit);
+  }
+
   /** The identity a person signs in as: by alias, else by email when exactly one identity has it. */
   async identityByUsername(tenantId: string, username: string): Promise<Identity | undefined> {
     const byAlias = await this.identityByAlias(tenantId, username);

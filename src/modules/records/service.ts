@@ -275,6 +275,13 @@ export class RecordService {
     return this.repo.removeDataKeys(trx, tenantId, sourceId, technicalNames);
   }
 
+  /** What the caller may change of a record: every field (`idn:nesr:update`), its endDate (the source's owner), or nothing. */
+  async editable(principal: Principal, record: NonEmployeeRecord): Promise<'all' | 'endDate' | 'none'> {
+    if (hasRight(principal, 'idn:nesr:update')) return 'all';
+    const source = await this.sources.find(principal.tenantId, record.sourceId);
+    return source.ownerId === principal.identityId ? 'endDate' : 'none';
+  }
+
   /** True for `idn:nesr:update`, false for the source owner (endDate only); 403 for anyone else. */
   private async mayChangeAll(principal: Principal, record: NonEmployeeRecord): Promise<boolean> {
     if (hasRight(principal, 'idn:nesr:update')) return true;

@@ -1,0 +1,70 @@
+/** Who is signed in, and what the console shows them: read from the session and the API. */
+import { createContext } from 'preact';
+import { useContext } from 'preact/hooks';
+import { ApiError, get, setCsrfToken } from './api';
+
+export interface Identity {
+  id: string;
+  alias: string;
+  name: string | null;
+  email: string | null;
+  admin: boolean;
+  rights: string[];
+}
+
+export interface SessionAnswer {
+  identity: Identity;
+  csrfToken: string;
+  created: string;
+  expires: string;
+  totp?: boolean;
+  totpEnrolmentRequired?: boolean;
+}
+
+export interface Me {
+  session: SessionAnswer;
+  identity: Identity;
+  /** Sources the person owns or is an account manager of. */
+  managedSources: number;
+  /** Approval items for the person (theirs or their governance groups'), by status. */
+  approvals: { pending: number; approved: number; rejected: number };
+}
+
+export type Right = 'idn:nesr:read' | 'idn:nesr:create' | 'idn:nesr:update' | 'idn:nesr:delete';
+
+export const hasRight = (me: Me, right: Right) => me.identity.admin || me.identity.rights.includes(right);
+
+/** Reads the session and what the person is to the API's objects; undefined when signed out. */
+export async function loadMe(): Promise<Me | undefined> {
+  let session: SessionAnswer;
+  try {
+    session = (await get<SessionAnswer>('/console/api/session')).data;
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 404)) return undefined;
+    throw error;
+  }
+  setCsrfToken(session.csrfToken);
+  if (session.totpEnrolmentRequired) return { session, identity: session.identity, managedSources: 0, approvals: { pending: 0, approved: 0, rejected: 0 } };
+  const [sources, approvals] = await Promise.all([
+    get<unknown[]>('/v3/non-employee-sources', { 'requested-for': 'me', limit: 1, count: true }),
+    get<{ pending: number; approved: number; rejected: number }>('/v3/non-employee-approvals/summary/me'),
+  ]);
+  return { session, identity: session.identity, managedSources: sources.total ?? sources.data.length, approvals: approvals.data };
+}
+
+export interface MeContext {
+  me: Me;
+  /** Reads the session and the counts again (after a decision, a request). */
+  refresh(): Promise<void>;
+}
+
+export const Session = createContext<MeContext | undefined>(undefined);
+
+export function useMe(): MeContext {
+  const context = useContext(Session);
+  if (!context) throw new Error('useMe outside a signed-in console');
+  return context;
+}
+
+/** A person's name for display: the name, else the alias. */
+export const displayName = (identity: { name?: string | null; alias?: string | null; id?: string }) => identity.name || identity.alias || identity.id || '';
