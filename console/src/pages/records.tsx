@@ -164,6 +164,6 @@ export const recordsPage: PageDef = {
   path: '/records',
   title: 'Records',
   nav: 'Records',
-  visible: (me) => me.managedSources > 0 || hasRight(me, 'idn:nesr:read') || hasRight(me, 'idn:nesr:update'),
+  visible: (me) => me.managedSources > 0 || hasRight(me, 'idn:nesr:read'),
   component: Records,
 };
