@@ -64,6 +64,8 @@ export interface WebhookSettings {
   timeoutMs: number;
   /** Endpoints one process delivers to at once. */
   concurrency: number;
+  /** Days finished deliveries (succeeded or failed) and their attempts are kept; 0 keeps them for ever. */
+  retentionDays: number;
 }
 
 /** Prometheus metrics (docs/operations.md, "Metrics"). */
@@ -267,6 +269,7 @@ function webhookSettings(env: NodeJS.ProcessEnv, problems: string[]): WebhookSet
     retrySchedule,
     timeoutMs: 1000 * integer('NELM_WEBHOOK_TIMEOUT', env.NELM_WEBHOOK_TIMEOUT, 10, 1, 60, problems),
     concurrency: integer('NELM_WEBHOOK_CONCURRENCY', env.NELM_WEBHOOK_CONCURRENCY, 16, 1, 256, problems),
+    retentionDays: integer('NELM_WEBHOOK_RETENTION_DAYS', env.NELM_WEBHOOK_RETENTION_DAYS, 30, 0, 36_500, problems),
   };
 }
 

@@ -201,6 +201,31 @@ describe('webhook deliveries', () => {
     assert.deepEqual([row.failing_since, Number(row.enabled)], [null, 1]);
   });
 
+  test('retention: finished deliveries older than NELM_WEBHOOK_RETENTION_DAYS go with their attempts; newer and unfinished ones stay', async () => {
+    assert.equal(h.config.webhooks.retentionDays, 30, 'the default');
+    const ok = await receiver(() => ({ status: 200 }));
+    const hook = await register(ok.url);
+    for (let i = 0; i < 3; i++) await newSource();
+    await until('delivered', async () => (await deliveries(hook.id)).filter((d) => d.status === 'SUCCEEDED').length === 3);
+    const [recent, unfinished, old] = await deliveries(hook.id);
+    const longAgo = new Date(Date.now() - 31 * 24 * 3600 * 1000).toISOString();
+    const nextYear = new Date(Date.now() + 365 * 24 * 3600 * 1000).toISOString();
+    const set = (id: string, changes: { last_attempt_at: string; status?: 'RETRYING'; next_attempt_at?: string }) =>
+      h.app.db.kysely.updateTable('webhook_deliveries').set(changes).where('id', '=', id).execute();
+    await set(old!.id, { last_attempt_at: longAgo });
+    await set(unfinished!.id, { last_attempt_at: longAgo, status: 'RETRYING', next_attempt_at: nextYear });
+    while (await h.app.services.webhookDeliveries.prune()) {
+      // until a batch is not full
+    }
+    assert.deepEqual(
+      (await deliveries(hook.id)).map((d) => d.id),
+      [recent!.id, unfinished!.id],
+      'the old finished one is gone; one still to be retried stays, whatever its age',
+    );
+    const attempts = await h.app.db.kysely.selectFrom('webhook_attempts').select('delivery_id').where('delivery_id', '=', old!.id).execute();
+    assert.equal(attempts.length, 0, 'its attempts went with it');
+  });
+
   test('a delivery out of retries is FAILED; retried by hand it goes out again with the same webhook-id', async () => {
     const r = await receiver(() => ({ status: 500 }));
     const hook = await register(r.url);

@@ -44,6 +44,8 @@ export interface DeliveryOptions {
   soleProcess: boolean;
   /** How often the worker looks for due deliveries when nothing wakes it; 1 s by default. */
   idleMs?: number;
+  /** Days finished deliveries are kept; 0 keeps them for ever. */
+  retentionDays: number;
 }
 
 export interface DeliveryLog {
@@ -56,6 +58,8 @@ const BATCH = 20;
 /** Failing every attempt for this long disables an endpoint. */
 export const FAILING_DAYS = 5;
 const DAY_MS = 24 * 3600 * 1000;
+/** Finished deliveries deleted per transaction by the retention. */
+const PRUNE_BATCH = 1000;
 /** Time kept, within a claim, to record the outcome after the last attempt. */
 const RECORD_MARGIN_MS = 5_000;
 
@@ -70,6 +74,8 @@ const succeeded = (outcome: SendOutcome) => outcome.statusCode !== null && outco
 export class WebhookDeliveries {
   readonly workerId = randomBytes(8).toString('hex');
   private readonly poller: Poller;
+  /** Deletes finished deliveries past the retention, at start and every hour. */
+  private readonly pruner: Poller;
   private readonly running = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -93,16 +99,33 @@ export class WebhookDeliveries {
       tick: () => this.claim(),
       onError: (error) => this.log?.error({ err: error }, 'webhook deliveries could not be claimed'),
     });
+    this.pruner = new Poller({
+      name: 'webhook-retention',
+      idleMs: 3600 * 1000,
+      tick: () => this.prune(),
+      onError: (error) => this.log?.error({ err: error }, 'webhook deliveries past their retention could not be deleted'),
+    });
   }
 
   start(log?: DeliveryLog): void {
     this.log = log;
     this.poller.start();
+    if (this.options.retentionDays > 0) this.pruner.start();
+  }
+
+  /**
+   * Deletes one batch of the deliveries that finished (succeeded or failed for good) more than the
+   * retention's days ago, with their attempts; true when there may be more.
+   */
+  async prune(): Promise<boolean> {
+    const before = new Date(Date.now() - this.options.retentionDays * DAY_MS).toISOString();
+    const deleted = await transaction(this.db, (trx) => this.repo.pruneFinished(trx, before, PRUNE_BATCH));
+    return deleted === PRUNE_BATCH;
   }
 
   /** Stops claiming, ends the requests in progress (they are not attempts: sent again later) and releases their endpoints. */
   async stop(): Promise<void> {
-    await this.poller.stop();
+    await Promise.all([this.poller.stop(), this.pruner.stop()]);
     this.stopping.abort();
     await Promise.all(this.running);
     for (const timer of this.timers) clearTimeout(timer);

@@ -102,6 +102,36 @@ export class WebhookRepository {
         .execute();
   }
 
+  /**
+   * Deletes up to `limit` deliveries that finished (succeeded, or failed for good) before `before`,
+   * oldest first, with their attempts; the number deleted. Walks the deliveries in `seq` order, in
+   * which the oldest come first.
+   */
+  async pruneFinished(trx: Exec, before: string, limit: number): Promise<number> {
+    const rows = await trx
+      .selectFrom('webhook_deliveries')
+      .select(['seq', 'tenant_id', 'id'])
+      .where('status', 'in', ['SUCCEEDED', 'FAILED'])
+      .where('last_attempt_at', '<', before)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    if (rows.length === 0) return 0;
+    for (const tenantId of new Set(rows.map((r) => r.tenant_id))) {
+      const ids = rows.filter((r) => r.tenant_id === tenantId).map((r) => r.id);
+      await trx.deleteFrom('webhook_attempts').where('tenant_id', '=', tenantId).where('delivery_id', 'in', ids).execute();
+    }
+    await trx
+      .deleteFrom('webhook_deliveries')
+      .where(
+        'seq',
+        'in',
+        rows.map((r) => r.seq),
+      )
+      .execute();
+    return rows.length;
+  }
+
   /** An endpoint's deliveries, newest first, each with its attempts. */
   async deliveries(db: Exec, tenantId: string, webhookId: string, limit: number, offset: number): Promise<Delivery[]> {
     const rows = await db
