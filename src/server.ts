@@ -1,7 +1,7 @@
-/** Starts the HTTP server: builds the app, listens, and shuts down cleanly on SIGINT/SIGTERM. */
+/** Starts the HTTP server: builds the app, listens, and stops gracefully on SIGINT/SIGTERM. */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import type { Config } from './config/config.js';
+import type { Config, ShutdownSettings } from './config/config.js';
 
 /** Said once, when a start created the key file (the key is never shown). */
 export const KEY_FILE_CREATED =
@@ -25,17 +25,50 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
   if (keyFile) app.log.warn({ keyFile }, `${KEY_FILE_CREATED} ${keyFile}`);
   app.log.info({ database: app.db.description }, `database: ${app.db.description}`);
   await app.listen({ port: config.port, host: config.host });
-  let closing = false;
+  let stopping = false;
   const stop = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    app.close().then(
+    if (stopping) return;
+    stopping = true;
+    stopGracefully(app, config.shutdown, signal).then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error) => {
+        app.log.error({ err: error }, 'stopping failed');
+        process.exit(1);
+      },
     );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   return app;
+}
+
+/**
+ * Stops as a load balancer expects (docs/operations.md, "Stopping"): readiness answers 503 at
+ * once; after `drainSeconds` the listener closes, the requests in flight are answered, then the
+ * workers stop (bulk jobs not yet writing and webhook endpoints being delivered to are given back
+ * for another process to take at once) and the database closes. Past `timeoutSeconds` in all,
+ * the process exits 1 saying so.
+ */
+export async function stopGracefully(app: FastifyInstance, settings: ShutdownSettings, signal: string): Promise<void> {
+  const started = Date.now();
+  const overdue = setTimeout(() => {
+    app.log.error(
+      { signal, timeoutSeconds: settings.timeoutSeconds },
+      `stopping took longer than NELM_SHUTDOWN_TIMEOUT (${settings.timeoutSeconds} s): exiting now`,
+    );
+    process.exit(1);
+  }, settings.timeoutSeconds * 1000);
+  overdue.unref();
+  app.readiness.drain();
+  app.log.info({ signal, drainSeconds: settings.drainSeconds }, 'stopping: readiness answers 503');
+  if (settings.drainSeconds > 0) await new Promise((resolve) => setTimeout(resolve, settings.drainSeconds * 1000));
+  // Connections kept alive after their last answer would hold the close until the client ends them.
+  const idle = setInterval(() => app.server.closeIdleConnections(), 100);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(idle);
+  }
+  clearTimeout(overdue);
+  app.log.info({ signal, ms: Date.now() - started }, 'stopped');
 }
