@@ -5,7 +5,8 @@
  */
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 
-const SENSITIVE = /^(client_secret|access_token|refresh_token|token|password|secret)$/i;
+// `code`, `state`, `id_token`: an OpenID provider's answer at the console's single sign-on callback.
+const SENSITIVE = /^(client_secret|access_token|refresh_token|token|password|secret|code|state|id_token)$/i;
 
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');

@@ -129,6 +129,12 @@ export class DirectoryService {
     return byEmail.length === 1 ? byEmail[0] : undefined;
   }
 
+  /** The one identity with this email (any case); undefined when none or several have it. */
+  async identityByEmail(tenantId: string, email: string): Promise<Identity | undefined> {
+    const found = await this.repo.identitiesByEmail(this.db, tenantId, email);
+    return found.length === 1 ? found[0] : undefined;
+  }
+
   /** The identity or a 404. */
   async findIdentity(tenantId: string, id: string): Promise<Identity> {
     const identity = await this.identityById(tenantId, id);
