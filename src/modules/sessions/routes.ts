@@ -28,19 +28,19 @@ import { enrolmentOnly } from './totp-routes.js';
 export const SESSION_COOKIE = 'nelm_session';
 const tag = 'Console';
 
-/** The Set-Cookie of a session: `HttpOnly`, `SameSite=Lax`, `Secure` behind HTTPS; empty and expired to clear it. */
+/** The Set-Cookie of a session: `HttpOnly`, `SameSite=Lax`, `Secure` behind HTTPS (NELM_PUBLIC_URL, or X-Forwarded-Proto from a trusted proxy); empty and expired to clear it. */
 function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
   return [`${SESSION_COOKIE}=${value}`, 'Path=/', `Max-Age=${maxAgeSeconds}`, 'HttpOnly', 'SameSite=Lax', ...(secure ? ['Secure'] : [])].join('; ');
 }
 
 function clearCookie(reply: FastifyReply, secure: boolean): void {
-  reply.header('Set-Cookie', sessionCookie('', 0, secure));
+  reply.header('Set-Cookie', sessionCookie('', 0, secure || reply.request.protocol === 'https'));
   reply.header('Cache-Control', 'no-store');
 }
 
 /** Sets the cookie of a session just begun (a sign-in by password or by single sign-on). */
 export function setSessionCookie(reply: FastifyReply, { sessions }: Services, signedIn: SignedIn): void {
-  reply.header('Set-Cookie', sessionCookie(signedIn.token, sessions.settings.absoluteSeconds, sessions.settings.secureCookie));
+  reply.header('Set-Cookie', sessionCookie(signedIn.token, sessions.settings.absoluteSeconds, sessions.settings.secureCookie || reply.request.protocol === 'https'));
   reply.header('Cache-Control', 'no-store');
 }
 
