@@ -40,7 +40,10 @@ function clearCookie(reply: FastifyReply, secure: boolean): void {
 
 /** Sets the cookie of a session just begun (a sign-in by password or by single sign-on). */
 export function setSessionCookie(reply: FastifyReply, { sessions }: Services, signedIn: SignedIn): void {
-  reply.header('Set-Cookie', sessionCookie(signedIn.token, sessions.settings.absoluteSeconds, sessions.settings.secureCookie || reply.request.protocol === 'https'));
+  reply.header(
+    'Set-Cookie',
+    sessionCookie(signedIn.token, sessions.settings.absoluteSeconds, sessions.settings.secureCookie || reply.request.protocol === 'https'),
+  );
   reply.header('Cache-Control', 'no-store');
 }
 
