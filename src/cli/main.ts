@@ -15,6 +15,7 @@ import { openDatabase } from '../db/open.js';
 import { ApiError } from '../errors/api-error.js';
 import { KEY_FILE_CREATED, startServer } from '../server.js';
 import { type Core, createCore } from '../services.js';
+import { BACKUP_USAGE, runBackupCommand } from './backup.js';
 import { IMPORT_EXPORT_USAGE, runImportExport } from './import-export.js';
 
 const COMMANDS: Record<string, string> = {
@@ -33,6 +34,8 @@ const COMMANDS: Record<string, string> = {
                                           since a time; a type ending in * matches as a prefix
   audit verify                            recompute the audit log's hash chain; exits 1 naming the first
                                           event that does not match`,
+  backup: BACKUP_USAGE.split('\n').slice(0, 2).join('\n'),
+  restore: BACKUP_USAGE.split('\n').slice(2).join('\n').trimStart(),
   import: IMPORT_EXPORT_USAGE.split('\n').slice(0, 2).join('\n'),
   export: IMPORT_EXPORT_USAGE.split('\n').slice(2).join('\n'),
 };
@@ -162,6 +165,9 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'backup':
+    case 'restore':
+      return runBackupCommand(command, args, config, (text) => new UsageError(text));
     case 'identities': {
       if (sub === 'list' && rest.length === 0) {
         await withCore(config, async ({ services }) => print(await services.directory.listIdentities(config.tenant, 10_000, 0)));

@@ -106,3 +106,8 @@ export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
   const applied = new Set(rows.map((r) => r.name));
   return Object.keys(MIGRATIONS).filter((name) => !applied.has(name));
 }
+
+/** The names of every migration this version knows, in order. */
+export function migrationNames(): string[] {
+  return Object.keys(MIGRATIONS);
+}
