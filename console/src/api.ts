@@ -123,3 +123,27 @@ export function messageOf(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Sends a file as the multipart part `field` (the bulk upload), with the CSRF token. */
+export async function upload<T>(path: string, field: string, file: Blob, fileName: string): Promise<Answer<T>> {
+  const form = new FormData();
+  form.append(field, file, fileName);
+  const response = await fetch(path, { method: 'POST', headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken }, credentials: 'same-origin', body: form });
+  if (!response.ok) {
+    const error = await errorOf(response);
+    if (response.status === 401) unauthorized();
+    throw error;
+  }
+  return { data: (await response.json()) as T, status: response.status, total: undefined };
+}
+
+/** Reads a text answer (a CSV) of a GET, with the API's errors. */
+export async function getText(path: string): Promise<string> {
+  const response = await fetch(path, { credentials: 'same-origin', headers: { Accept: 'text/csv' } });
+  if (!response.ok) {
+    const error = await errorOf(response);
+    if (response.status === 401) unauthorized();
+    throw error;
+  }
+  return response.text();
+}
