@@ -128,7 +128,12 @@ export function messageOf(error: unknown): string {
 export async function upload<T>(path: string, field: string, file: Blob, fileName: string): Promise<Answer<T>> {
   const form = new FormData();
   form.append(field, file, fileName);
-  const response = await fetch(path, { method: 'POST', headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken }, credentials: 'same-origin', body: form });
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken },
+    credentials: 'same-origin',
+    body: form,
+  });
   if (!response.ok) {
     const error = await errorOf(response);
     if (response.status === 401) unauthorized();

@@ -26,7 +26,9 @@ export interface Me {
   identity: Identity;
   /** Sources the person owns or is an account manager of. */
   managedSources: number;
-  /** Approval items for the person (theirs or their governance groups'), by status. */
+  /** Approval items for the person (theirs or their governance groups'), in any state. */
+  approvalItems: number;
+  /** Of those, by status. */
   approvals: { pending: number; approved: number; rejected: number };
 }
 
@@ -44,12 +46,20 @@ export async function loadMe(): Promise<Me | undefined> {
     throw error;
   }
   setCsrfToken(session.csrfToken);
-  if (session.totpEnrolmentRequired) return { session, identity: session.identity, managedSources: 0, approvals: { pending: 0, approved: 0, rejected: 0 } };
-  const [sources, approvals] = await Promise.all([
+  if (session.totpEnrolmentRequired)
+    return { session, identity: session.identity, managedSources: 0, approvalItems: 0, approvals: { pending: 0, approved: 0, rejected: 0 } };
+  const [sources, items, approvals] = await Promise.all([
     get<unknown[]>('/v3/non-employee-sources', { 'requested-for': 'me', limit: 1, count: true }),
+    get<unknown[]>('/v3/non-employee-approvals', { 'requested-for': 'me', limit: 1, count: true }),
     get<{ pending: number; approved: number; rejected: number }>('/v3/non-employee-approvals/summary/me'),
   ]);
-  return { session, identity: session.identity, managedSources: sources.total ?? sources.data.length, approvals: approvals.data };
+  return {
+    session,
+    identity: session.identity,
+    managedSources: sources.total ?? sources.data.length,
+    approvalItems: items.total ?? items.data.length,
+    approvals: approvals.data,
+  };
 }
 
 export interface MeContext {

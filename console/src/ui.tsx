@@ -85,6 +85,8 @@ export function Pager({
 }
 
 export interface FieldProps {
+  /** The control's id, when the page needs to know it (to focus it); one of its own otherwise. */
+  id?: string | undefined;
   label: string;
   help?: string | undefined;
   error?: string | undefined;
@@ -93,8 +95,9 @@ export interface FieldProps {
 }
 
 /** A labelled control with its help text and its error beside it. */
-export function Field({ label, help, error, required, children }: FieldProps) {
-  const id = useId();
+export function Field({ id: given, label, help, error, required, children }: FieldProps) {
+  const generated = useId();
+  const id = given ?? generated;
   const described = [help ? `${id}-help` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
   return (
     <div class={error ? 'field invalid' : 'field'}>

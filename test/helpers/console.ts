@@ -108,13 +108,13 @@ export async function createPerson(server: TestServer, alias: string, name: stri
   return { id: identity.id, alias, name };
 }
 
-/** Signs in on the sign-in page with the labelled fields, and waits for the navigation landmark. */
+/** Signs in on the sign-in page with the labelled fields, and waits for the signed-in page. */
 export async function signIn(page: Page, alias: string, password = PASSWORD): Promise<void> {
   await page.goto('/console/');
   await page.getByLabel('Username').fill(alias);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
 /** No violation of WCAG 2.0 and 2.1, levels A and AA, on the page as it is. */

@@ -66,7 +66,7 @@ function DecisionDialog({ decision, onDone, onCancel }: { decision: Decision; on
   };
   return (
     <Dialog title={`${verb} ${decision.item.accountName}`} onClose={onCancel}>
-      <form onSubmit={submit}>
+      <form onSubmit={submit} noValidate>
         <Field
           label="Comment"
           required={decision.kind === 'reject'}
@@ -224,7 +224,7 @@ export const approvalsPage: PageDef = {
   path: '/approvals',
   title: 'Approvals',
   nav: 'Approvals',
-  visible: (me) => me.approvals.pending + me.approvals.approved + me.approvals.rejected > 0,
+  visible: (me) => me.approvalItems > 0,
   badge: (me) => me.approvals.pending,
   component: Approvals,
 };

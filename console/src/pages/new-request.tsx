@@ -102,7 +102,14 @@ function RequestForm({ source, attributes }: { source: Source; attributes: Attri
         const name = attribute.technicalName;
         const input = `field-${name}`;
         return (
-          <Field key={attribute.id} label={attribute.label} help={attribute.helpText ?? undefined} error={errors[name]} required={attribute.required}>
+          <Field
+            key={attribute.id}
+            id={input}
+            label={attribute.label}
+            help={attribute.helpText ?? undefined}
+            error={errors[name]}
+            required={attribute.required}
+          >
             {({ describedBy, invalid }) =>
               attribute.type === 'IDENTITY' || name === 'manager' ? (
                 <IdentityPicker

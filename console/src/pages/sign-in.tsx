@@ -50,6 +50,10 @@ export function SignIn({ onSignedIn }: { onSignedIn(): void }) {
 
   const submit = async (event: Event) => {
     event.preventDefault();
+    if (username.trim() === '' || password === '') {
+      setProblem('Enter your username and your password.');
+      return;
+    }
     setBusy(true);
     setProblem('');
     try {
@@ -71,7 +75,7 @@ export function SignIn({ onSignedIn }: { onSignedIn(): void }) {
   return (
     <main id="main" class="sign-in">
       <h1>Sign in to NELM</h1>
-      <form onSubmit={submit} noValidate={false}>
+      <form onSubmit={submit} noValidate>
         {problem ? (
           <p class="error" role="alert">
             {problem}

@@ -1,0 +1,334 @@
+/**
+ * Sources (org admins and those with the update or delete right): the list, sorted and paged by
+ * the API; create (org admins), edit (JSON Patch of name, description, approvers and account
+ * managers) and delete.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { del, page, patch, post } from '../api';
+import type { PageDef } from '../pages';
+import { causeFor, type Chosen, nameOf, PeopleChooser } from '../people';
+import { BASE, setQuery, useLocation } from '../router';
+import { hasRight, type Me, useMe } from '../session';
+import { Dialog, ErrorMessage, Field, Link, Loading, Pager, takeFlash, useDebounced, useLoad, when } from '../ui';
+
+export interface SourceRow {
+  id: string;
+  sourceId: string;
+  name: string;
+  description: string;
+  approvers: { id: string; type: 'IDENTITY' | 'GOVERNANCE_GROUP' }[];
+  accountManagers: { id: string; type: 'IDENTITY' | 'GOVERNANCE_GROUP' }[];
+  created: string;
+  modified: string;
+  nonEmployeeCount?: number | null;
+}
+
+const LIMIT = 25;
+export const APPROVERS_HELP =
+  'Up to 3, in order: each level approves in turn, the first first. An identity or a governance group (any of its members decides for it); each once.';
+export const MANAGERS_HELP = 'Up to 10 identities or governance groups who request non-employees for this source and see its records.';
+
+export const canManageSources = (me: Me) => me.identity.admin || hasRight(me, 'idn:nesr:update') || hasRight(me, 'idn:nesr:delete');
+
+/** Create (no `source`) or edit a source in a dialog; calls `onSaved` with the saved source. */
+export function SourceDialog({ source, onClose, onSaved }: { source?: SourceRow; onClose(): void; onSaved(source: SourceRow): void }) {
+  const [name, setName] = useState(source?.name ?? '');
+  const [description, setDescription] = useState(source?.description ?? '');
+  const [owner, setOwner] = useState<Chosen[]>([]);
+  const [approvers, setApprovers] = useState<Chosen[]>([]);
+  const [managers, setManagers] = useState<Chosen[]>([]);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (!source) return;
+    void Promise.all(source.approvers.map((a) => nameOf(a.id, a.type))).then(setApprovers, setError);
+    void Promise.all(source.accountManagers.map((a) => nameOf(a.id, a.type))).then(setManagers, setError);
+  }, [source]);
+  const refs = (list: Chosen[]) => list.map((c) => ({ id: c.id }));
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const saved = source
+        ? await patch<SourceRow>(`/v3/non-employee-sources/${source.id}`, [
+            { op: 'replace', path: '/name', value: name },
+            { op: 'replace', path: '/description', value: description },
+            { op: 'replace', path: '/approvers', value: refs(approvers) },
+            { op: 'replace', path: '/accountManagers', value: refs(managers) },
+          ])
+        : await post<SourceRow>('/v3/non-employee-sources', {
+            name,
+            description,
+            owner: owner[0] ? { id: owner[0].id } : undefined,
+            approvers: refs(approvers),
+            accountManagers: refs(managers),
+          });
+      onSaved(saved.data);
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  const ownerError = causeFor(error, 'owner');
+  const fieldErrors = ['name', 'description', 'owner', 'approvers', 'accountManagers'].some((f) => causeFor(error, f));
+  return (
+    <Dialog title={source ? `Edit ${source.name}` : 'New source'} onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <Field label="Name" required error={causeFor(error, 'name')} help="Up to 128 characters, unique among the sources.">
+          {({ id, describedBy, invalid }) => (
+            <input
+              id={id}
+              value={name}
+              required
+              maxLength={128}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              onInput={(e) => setName(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        <Field label="Description" error={causeFor(error, 'description')} help="Up to 2,000 characters.">
+          {({ id, describedBy, invalid }) => (
+            <textarea
+              id={id}
+              value={description}
+              maxLength={2000}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              onInput={(e) => setDescription(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        {source ? null : (
+          <PeopleChooser
+            label="Owner"
+            help="One identity: the source's owner may request non-employees for it and change their end dates. It cannot be changed afterwards."
+            max={1}
+            groups={false}
+            value={owner}
+            onChange={setOwner}
+            error={ownerError}
+          />
+        )}
+        <PeopleChooser
+          label="Approvers"
+          help={APPROVERS_HELP}
+          max={3}
+          groups
+          ordered
+          value={approvers}
+          onChange={setApprovers}
+          error={causeFor(error, 'approvers')}
+        />
+        <PeopleChooser
+          label="Account managers"
+          help={MANAGERS_HELP}
+          max={10}
+          groups
+          value={managers}
+          onChange={setManagers}
+          error={causeFor(error, 'accountManagers')}
+        />
+        {error && !fieldErrors ? <ErrorMessage error={error} /> : null}
+        {error && fieldErrors ? (
+          <p class="error" role="alert">
+            The source was not saved: see the fields.
+          </p>
+        ) : null}
+        <div class="actions">
+          <button type="submit" class="primary" disabled={busy}>
+            {source ? 'Save source' : 'Create source'}
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** Asks before deleting a source (and everything in it). */
+export function DeleteSourceDialog({ source, onClose, onDeleted }: { source: SourceRow; onClose(): void; onDeleted(): void }) {
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  return (
+    <Dialog title={`Delete ${source.name}?`} onClose={onClose}>
+      <p>Its schema attributes, records, requests and everything else that belongs to it are deleted with it.</p>
+      <ErrorMessage error={error} />
+      <div class="actions">
+        <button
+          type="button"
+          class="danger"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            try {
+              await del(`/v3/non-employee-sources/${source.id}`);
+              onDeleted();
+            } catch (e) {
+              setError(e);
+              setBusy(false);
+            }
+          }}
+        >
+          Delete source
+        </button>
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+function Sources() {
+  const { me } = useMe();
+  const { query } = useLocation();
+  const offset = Number(query.get('offset') ?? 0) || 0;
+  const sort = query.get('sort') ?? 'name';
+  const [search, setSearch] = useState(query.get('q') ?? '');
+  const settled = useDebounced(search.trim().toLowerCase(), 250);
+  const [dialog, setDialog] = useState<{ kind: 'new' } | { kind: 'edit' | 'delete'; source: SourceRow }>();
+  const [notice, setNotice] = useState(() => takeFlash());
+  // The API lists sources without a filter (at most 50 per tenant): a search reads them all.
+  const list = useLoad(
+    () =>
+      settled
+        ? page<SourceRow>('/v3/non-employee-sources', { limit: 250, offset: 0, sorters: sort, 'non-employee-count': true }).then((all) => {
+            const items = all.items.filter((s) => s.name.toLowerCase().includes(settled) || s.description.toLowerCase().includes(settled));
+            return { items: items.slice(offset, offset + LIMIT), total: items.length };
+          })
+        : page<SourceRow>('/v3/non-employee-sources', { limit: LIMIT, offset, sorters: sort, 'non-employee-count': true }),
+    `${offset}:${sort}:${settled}`,
+  );
+  const sortBy = (field: string) => setQuery({ sort: sort === field ? `-${field}` : field, offset: undefined });
+  const columns = [
+    ['name', 'Name'],
+    ['created', 'Created'],
+  ] as const;
+  const header = (field: string, label: string) => {
+    const direction = sort === field ? 'ascending' : sort === `-${field}` ? 'descending' : undefined;
+    return (
+      <th scope="col" aria-sort={direction}>
+        <button type="button" class="sort" onClick={() => sortBy(field)}>
+          {label}
+          <span aria-hidden="true">{direction === 'ascending' ? ' ▲' : direction === 'descending' ? ' ▼' : ''}</span>
+        </button>
+      </th>
+    );
+  };
+  return (
+    <>
+      <div class="heading">
+        <h1>Sources</h1>
+        {me.identity.admin ? (
+          <button type="button" class="primary" onClick={() => setDialog({ kind: 'new' })}>
+            New source
+          </button>
+        ) : null}
+      </div>
+      <p class="notice" role="status">
+        {notice}
+      </p>
+      <search class="toolbar">
+        <label>
+          Search{' '}
+          <input
+            type="search"
+            placeholder="Name or description"
+            value={search}
+            onInput={(e) => {
+              setSearch(e.currentTarget.value);
+              if (offset) setQuery({ offset: undefined }, true);
+            }}
+          />
+        </label>
+      </search>
+      <ErrorMessage error={list.error} />
+      {list.loading && !list.data ? <Loading what="sources" /> : null}
+      {list.data ? (
+        <div class="table-wrap" data-ready={list.loading ? undefined : 'true'} aria-busy={list.loading}>
+          <table>
+            <caption class="visually-hidden">Non-employee sources</caption>
+            <thead>
+              <tr>
+                {header(columns[0][0], columns[0][1])}
+                <th scope="col">Approvers</th>
+                <th scope="col">Account managers</th>
+                <th scope="col">Records</th>
+                {header(columns[1][0], columns[1][1])}
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.length === 0 ? (
+                <tr>
+                  <td colSpan={6}>No sources match.</td>
+                </tr>
+              ) : null}
+              {list.data.items.map((source) => (
+                <tr key={source.id}>
+                  <td>
+                    <Link href={`${BASE}/sources/${source.id}`}>{source.name}</Link>
+                    {source.description ? <p class="muted">{source.description}</p> : null}
+                  </td>
+                  <td>{source.approvers.length}</td>
+                  <td>{source.accountManagers.length}</td>
+                  <td>{source.nonEmployeeCount ?? ''}</td>
+                  <td>{when(source.created)}</td>
+                  <td class="row-actions">
+                    {hasRight(me, 'idn:nesr:update') ? (
+                      <button type="button" onClick={() => setDialog({ kind: 'edit', source })} aria-label={`Edit ${source.name}`}>
+                        Edit
+                      </button>
+                    ) : null}
+                    {hasRight(me, 'idn:nesr:delete') ? (
+                      <button type="button" onClick={() => setDialog({ kind: 'delete', source })} aria-label={`Delete ${source.name}`}>
+                        Delete
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {list.data ? <Pager label="Sources" total={list.data.total} limit={LIMIT} offset={offset} onOffset={(o) => setQuery({ offset: o })} /> : null}
+      {dialog?.kind === 'new' || dialog?.kind === 'edit' ? (
+        <SourceDialog
+          source={dialog.kind === 'edit' ? dialog.source : undefined}
+          onClose={() => setDialog(undefined)}
+          onSaved={(saved) => {
+            setDialog(undefined);
+            setNotice(`Saved the source ${saved.name}.`);
+            list.reload();
+          }}
+        />
+      ) : null}
+      {dialog?.kind === 'delete' ? (
+        <DeleteSourceDialog
+          source={dialog.source}
+          onClose={() => setDialog(undefined)}
+          onDeleted={() => {
+            setDialog(undefined);
+            setNotice(`Deleted the source ${dialog.source.name}.`);
+            list.reload();
+          }}
+        />
+      ) : null}
+    </>
+  );
+}
+
+export const sourcesPage: PageDef = {
+  path: '/sources',
+  title: 'Sources',
+  nav: 'Sources',
+  visible: canManageSources,
+  component: Sources,
+};
