@@ -3,7 +3,7 @@
  * parameters of the token request, so query values of sensitive names are masked, and headers
  * are not logged at all.
  */
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 
 // `code`, `state`, `id_token`: an OpenID provider's answer at the console's single sign-on callback.
 const SENSITIVE = /^(client_secret|access_token|refresh_token|token|password|secret|code|state|id_token)$/i;
@@ -22,9 +22,17 @@ export function redactUrl(url: string): string {
   return changed ? `${url.slice(0, q)}?${params.toString()}` : url;
 }
 
+/**
+ * A request as logged: its address is the client's (behind a trusted proxy, the one it forwards).
+ * An answer as logged names its caller (API client id, identity alias), never a credential.
+ */
 export const logSerializers = {
   req(request: FastifyRequest) {
     return { method: request.method, url: redactUrl(request.url), remoteAddress: request.ip };
+  },
+  res(reply: Partial<FastifyReply> & Pick<FastifyReply, 'statusCode'>) {
+    const caller = reply.request?.principal;
+    return caller ? { statusCode: reply.statusCode, clientId: caller.clientId, alias: caller.alias } : { statusCode: reply.statusCode };
   },
 };
 

@@ -77,8 +77,11 @@ test('authentication locks: 5 per client id and 30 per address by default, chang
     assert.throws(() => loadConfig({ NELM_AUTH_THROTTLE: bad }), /NELM_AUTH_THROTTLE must look like '5\/30'/);
 });
 
-test('trusted proxies: none by default; addresses and CIDR ranges; nothing else', () => {
+test('trusted proxies: none by default; addresses and CIDR ranges, true or hops (test/unit/operations-config.test.ts); nothing else', () => {
   assert.equal(loadConfig({}).trustProxy, false);
   assert.deepEqual(loadConfig({ NELM_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1']);
-  assert.throws(() => loadConfig({ NELM_TRUST_PROXY: 'true' }), /NELM_TRUST_PROXY must be 'off' or addresses and CIDR ranges/);
+  assert.throws(
+    () => loadConfig({ NELM_TRUST_PROXY: 'yes' }),
+    /NELM_TRUST_PROXY must be 'off', 'true', a number of hops \(1 to 32\) or addresses and CIDR ranges/,
+  );
 });
