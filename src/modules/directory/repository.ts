@@ -33,6 +33,16 @@ export class DirectoryRepository {
       .execute();
   }
 
+  /** Writes an identity's name, email, admin flag and rights. */
+  async updateIdentity(db: Exec, tenantId: string, identity: Identity, now: string): Promise<void> {
+    await db
+      .updateTable('identities')
+      .set({ name: identity.name, email: identity.email, admin: identity.admin ? 1 : 0, rights: identity.rights.join(','), modified: now })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', identity.id)
+      .execute();
+  }
+
   async identityById(db: Exec, tenantId: string, id: string): Promise<Identity | undefined> {
     const row = await db.selectFrom('identities').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     return row && toIdentity(row);

@@ -10,7 +10,19 @@ import { ErrorResponses } from '../../http/shared-schemas.js';
 import { adminOf } from '../../plugins/auth.js';
 import { actorOf } from '../events/model.js';
 import type { Services } from '../../services.js';
-import { ClientCredentials, ClientIdParam, ClientSummary, Identity, IdentityBody, IdParam, Page, Workgroup, WorkgroupBody, WorkgroupPatch } from './schemas.js';
+import {
+  ClientCredentials,
+  ClientIdParam,
+  ClientSummary,
+  Identity,
+  IdentityBody,
+  IdentityPatch,
+  IdParam,
+  Page,
+  Workgroup,
+  WorkgroupBody,
+  WorkgroupPatch,
+} from './schemas.js';
 
 const requireAdmin = (request: FastifyRequest) => adminOf(request, 'use the admin API');
 
@@ -59,6 +71,18 @@ export function adminRoutes({ directory }: Services): Route[] {
       summary: 'Get an identity',
       schema: { params: IdParam, response: { 200: Identity, ...ErrorResponses } },
       handler: async (request) => directory.findIdentity(requireAdmin(request).tenantId, normalizeId(request.params.id)),
+    }),
+    route({
+      id: 'updateIdentity',
+      method: 'PATCH',
+      url: '/admin/v1/identities/:id',
+      tag,
+      summary: "Change an identity's name, email, admin flag or rights",
+      schema: { params: IdParam, body: IdentityPatch, response: { 200: Identity, ...ErrorResponses } },
+      handler: async (request) => {
+        const { tenantId, actor } = adminChange(request);
+        return directory.updateIdentity(tenantId, normalizeId(request.params.id), request.body, actor);
+      },
     }),
     route({
       id: 'createClient',

@@ -30,6 +30,18 @@ export const IdentityBody = Type.Object(
 );
 export type IdentityBody = Static<typeof IdentityBody>;
 
+/** The changes to an identity: what it leaves out stays; `rights` replaces the list. The alias is fixed. */
+export const IdentityPatch = Type.Object(
+  {
+    name: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+    email: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+    admin: Type.Optional(Type.Boolean({ description: 'An org admin holds every right' })),
+    rights: Type.Optional(Type.Array(Right, { maxItems: 4 })),
+  },
+  { additionalProperties: false },
+);
+export type IdentityPatch = Static<typeof IdentityPatch>;
+
 export const Identity = Type.Object({
   id: Type.String(),
   alias: Type.String(),

@@ -100,6 +100,27 @@ export class DirectoryService {
     return identity;
   }
 
+  /** Changes an identity's name, email, admin flag or rights; its sessions see the change at once, its tokens when they are next issued. */
+  async updateIdentity(tenantId: string, id: string, changes: Partial<Pick<Identity, 'name' | 'email' | 'admin' | 'rights'>>, actor: Actor): Promise<Identity> {
+    refuseControlCharacters({ name: changes.name, email: changes.email });
+    return transaction(this.db, async (trx) => {
+      const identity = await this.repo.identityById(trx, tenantId, id);
+      assertThat(identity, () => fail.notFound(`Identity ${id} was not found.`));
+      const next: Identity = {
+        ...identity,
+        name: changes.name === undefined ? identity.name : changes.name,
+        email: changes.email === undefined ? identity.email : changes.email,
+        admin: changes.admin ?? identity.admin,
+        rights: changes.rights ? [...new Set(changes.rights)] : identity.rights,
+      };
+      const changed = changesOf(identity, next, ['name', 'email', 'admin', 'rights']);
+      if (Object.keys(changed).length === 0) return identity;
+      await this.repo.updateIdentity(trx, tenantId, next, nowIso());
+      await this.logEvent(trx, tenantId, actor, 'identity.updated', id, next, changed);
+      return next;
+    });
+  }
+
   listIdentities(tenantId: string, limit: number, offset: number): Promise<Identity[]> {
     return this.repo.listIdentities(this.db, tenantId, limit, offset);
   }
