@@ -165,7 +165,9 @@ describe('single sign-on against a real OpenID provider', () => {
       const response = await b.go(url);
       if (response.status === 200 && /\/interaction\//.test(url)) {
         const page = await response.text();
-        const form = /name="prompt" value="login"/.test(page) ? { prompt: 'login', login: account, password: 'any' } : { prompt: 'consent' };
+        const form: Record<string, string> = /name="prompt" value="login"/.test(page)
+          ? { prompt: 'login', login: account, password: 'any' }
+          : { prompt: 'consent' };
         const submitted = await b.go(url, { method: 'POST', form });
         url = new URL(submitted.headers.get('location')!, url).href;
         continue;
