@@ -188,7 +188,7 @@ describe('console: requests and approvals', () => {
     await page.goto('/console/approvals');
     await page.getByText('Nothing is waiting for you.').waitFor();
     const status = await page.evaluate(async (id) => {
-      const session = await (await fetch('/console/api/session')).json();
+      const session = (await (await fetch('/console/api/session')).json()) as { csrfToken: string };
       const response = await fetch(`/v3/non-employee-approvals/${id}/approve`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
@@ -229,11 +229,12 @@ describe('console: requests and approvals', () => {
     let focused = '';
     for (let i = 0; i < 40 && focused !== 'Approve:Kim Example'; i++) {
       await page.keyboard.press('Tab');
-      focused = await page.evaluate(() => {
-        const element = document.activeElement as HTMLElement | null;
+      // Run in the page (a string: the tests' own types have no DOM).
+      focused = await page.evaluate<string>(`(() => {
+        const element = document.activeElement;
         const card = element?.closest('article')?.querySelector('h2')?.firstChild?.textContent ?? '';
-        return `${element?.textContent ?? ''}:${card.trim()}`;
-      });
+        return (element?.textContent ?? '') + ':' + card.trim();
+      })()`);
     }
     assert.equal(focused, 'Approve:Kim Example');
     await page.keyboard.press('Enter');
