@@ -14,7 +14,13 @@ import { ADMIN, dropSchema, testConfig } from '../helpers/app.js';
 
 const PASSWORD = 'copper-meadow-falcon-77';
 
-async function logged(env: NodeJS.ProcessEnv, work: (app: FastifyInstance) => Promise<void>): Promise<Record<string, any>[]> {
+interface LogLine {
+  msg?: string;
+  req?: { remoteAddress?: string };
+  res?: { clientId?: string; alias?: string };
+}
+
+async function logged(env: NodeJS.ProcessEnv, work: (app: FastifyInstance) => Promise<void>): Promise<LogLine[]> {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
@@ -35,7 +41,7 @@ async function logged(env: NodeJS.ProcessEnv, work: (app: FastifyInstance) => Pr
     .join('')
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line));
+    .map((line) => JSON.parse(line) as LogLine);
 }
 
 const tokenRequest = (secret: string, remoteAddress: string, forwarded?: string) => ({
@@ -50,7 +56,7 @@ const tokenRequest = (secret: string, remoteAddress: string, forwarded?: string)
 });
 
 /** The addresses the request log gave the requests, in order. */
-const addresses = (lines: Record<string, any>[]) => lines.filter((l) => l.msg === 'incoming request').map((l) => l.req.remoteAddress);
+const addresses = (lines: LogLine[]) => lines.filter((l) => l.msg === 'incoming request').map((l) => l.req?.remoteAddress);
 
 test('a trusted proxy: its X-Forwarded-For is the client, for the log, the throttle and the audit trail', async () => {
   const lines = await logged({ NELM_TRUST_PROXY: '10.0.0.0/8', NELM_AUTH_THROTTLE: '10/2' }, async (app) => {
@@ -127,9 +133,9 @@ test('the request log names the caller and holds no credential', async () => {
     await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer metrics-token-0123456789abcdef' } });
     secrets = [ADMIN.clientSecret, token, PASSWORD, cookie.split('=')[1]!, csrf, 'metrics-token-0123456789abcdef'];
   });
-  const completed = lines.filter((l) => l.msg === 'request completed' && l.res.clientId !== undefined);
+  const completed = lines.filter((l) => l.msg === 'request completed' && l.res?.clientId !== undefined);
   assert.ok(
-    completed.some((l) => l.res.clientId === ADMIN.clientId && l.res.alias === 'admin'),
+    completed.some((l) => l.res?.clientId === ADMIN.clientId && l.res?.alias === 'admin'),
     'the caller is named',
   );
   const text = lines.map((l) => JSON.stringify(l)).join('\n');
