@@ -4,11 +4,15 @@
  * sees it come from that definition (docs/console.md).
  */
 import type { ComponentType } from 'preact';
+import { adminPage } from './pages/admin';
 import { approvalsPage } from './pages/approvals';
+import { importExportPage } from './pages/import-export';
 import { newRequestPage } from './pages/new-request';
 import { recordPage } from './pages/record';
 import { recordsPage } from './pages/records';
 import { requestsPage } from './pages/requests';
+import { sourcePage } from './pages/source';
+import { sourcesPage } from './pages/sources';
 import type { Me } from './session';
 
 export interface PageDef {
@@ -25,4 +29,4 @@ export interface PageDef {
   component: ComponentType<{ params: Record<string, string> }>;
 }
 
-export const PAGES: PageDef[] = [approvalsPage, requestsPage, newRequestPage, recordsPage, recordPage];
+export const PAGES: PageDef[] = [approvalsPage, requestsPage, newRequestPage, recordsPage, recordPage, sourcesPage, sourcePage, importExportPage, adminPage];

@@ -79,7 +79,9 @@ function JobReport({ job }: { job: Job }) {
       <h2 id="job-heading">Import of {job.fileName ?? 'a CSV'}</h2>
       <p role="status" aria-live="polite" data-status={job.status}>
         {STATUS_TEXT[job.status]}
-        {ended ? `: ${job.rows} rows; ${job.counts.created} created, ${job.counts.updated} updated, ${job.counts.unchanged} unchanged, ${job.counts.failed} failed.` : '…'}
+        {ended
+          ? `: ${job.rows} rows; ${job.counts.created} created, ${job.counts.updated} updated, ${job.counts.unchanged} unchanged, ${job.counts.failed} failed.`
+          : '…'}
       </p>
       {!ended ? <progress aria-label="Import progress" /> : null}
       {job.message ? <p>{job.message}</p> : null}
@@ -164,8 +166,8 @@ function Upload({ sourceId }: { sourceId: string }) {
     <section aria-labelledby="upload-heading">
       <h2 id="upload-heading">Import a CSV</h2>
       <p class="help">
-        The header row names the columns, as in the template below; rows whose account name matches a record update it, the others create records. At most 20,000
-        records per source.
+        The header row names the columns, as in the template below; rows whose account name matches a record update it, the others create records. At most
+        20,000 records per source.
       </p>
       <form
         onSubmit={(e) => {
@@ -174,7 +176,7 @@ function Upload({ sourceId }: { sourceId: string }) {
           else setError(new Error('Choose a CSV file first.'));
         }}
       >
-        <div
+        <fieldset
           class={over ? 'drop over' : 'drop'}
           data-testid="drop-zone"
           onDragOver={(e) => {
@@ -192,10 +194,10 @@ function Upload({ sourceId }: { sourceId: string }) {
             }
           }}
         >
-          <p>Drop a CSV file here to import it, or choose one:</p>
+          <legend>Drop a CSV file here to import it, or choose one</legend>
           <label for={inputId}>CSV file</label>
           <input id={inputId} ref={input} type="file" accept=".csv,text/csv" onChange={(e) => choose(e.currentTarget.files?.[0])} />
-        </div>
+        </fieldset>
         <div class="actions">
           <button type="submit" class="primary" disabled={busy}>
             Upload CSV
