@@ -154,7 +154,7 @@ describe('enrolling, signing in with a code, removing', () => {
     assert.equal((await h.request('POST', TOTP, lee.token)).statusCode, 404, 'a token has no console session');
   });
 
-  test('wrong codes count as failed sign-ins: the account locks', async () => {
+  test('wrong codes count as failed sign-ins, and at removal: the account locks', async () => {
     const h2 = await harness({}, { ...FAST, NELM_AUTH_THROTTLE: '2/30' });
     try {
       const t2 = helpers(h2);
@@ -164,6 +164,13 @@ describe('enrolling, signing in with a code, removing', () => {
       const locked = await t2.signIn('max', codeOf(secret, 1));
       assert.equal(locked.statusCode, 429, 'even the right code while locked');
       assert.ok(Number(locked.headers['retry-after']) >= 1);
+
+      // Removing it: wrong codes count against the account too (a stolen session cannot guess its way).
+      await t2.withPassword(await h2.caller('mia', { rights: ['idn:nesr:read'] }));
+      const s = await t2.session('mia');
+      const mias = await t2.enrol(s);
+      for (const offset of [5, 6]) assert.equal((await t2.call(s, 'DELETE', TOTP, { code: codeOf(mias, offset) })).statusCode, 400);
+      assert.equal((await t2.call(s, 'DELETE', TOTP, { code: codeOf(mias, 1) })).statusCode, 429, 'locked: even the right code');
     } finally {
       await h2.close();
     }

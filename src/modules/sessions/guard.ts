@@ -13,7 +13,8 @@ import { availableParallelism } from 'node:os';
 import { FailureThrottle, Lane, LaneBusyError, type ThrottleOptions } from '../../auth/throttle.js';
 import type { AuthThrottle } from '../../config/config.js';
 import type { PasswordRefusal, SessionService, SignedIn } from './service.js';
-import type { CodeCheck } from './totp.js';
+import { RetryLaterError } from '../../errors/api-error.js';
+import { type CodeCheck, wrongCode } from './totp.js';
 
 const MINUTE = 60_000;
 const LOCKS = { baseMs: 1000, maxMs: 15 * MINUTE, forgetMs: 15 * MINUTE, maxKeys: 100_000 } as const;
@@ -80,5 +81,18 @@ export class SignInGuard {
     }
     this.accounts.succeeded(account);
     return { ok: true, signedIn: await this.sessions.begin(tenantId, identity, address) };
+  }
+
+  /**
+   * Removing one's one-time password takes a code of it: a wrong one counts against the account as
+   * at sign-in (a stolen session cannot guess its way to removing it), and a locked account is 429.
+   */
+  async removeTotp(tenantId: string, identityId: string, code: string): Promise<void> {
+    const account = `id:${identityId}`;
+    const wait = this.accounts.wait(account);
+    if (wait > 0) throw new RetryLaterError('too many failed one-time codes', Math.ceil(wait / 1000));
+    if ((await this.sessions.totp.remove(tenantId, identityId, code)) === 'removed') return;
+    this.accounts.failed(account);
+    throw wrongCode();
   }
 }

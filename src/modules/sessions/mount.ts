@@ -30,7 +30,7 @@ export function consoleSignIn(services: Services, config: Config): ConsoleSignIn
   const oidc = config.oidc && new OidcService(config.oidc, sessions, directory, tokens.keyRing, config.tenant);
   return {
     publicRoutes: [signInRoute(services, guard, config.tenant), ...oidcRoutes(services, oidc)],
-    apiRoutes: [...sessionRoutes(services), ...totpRoutes(services)],
+    apiRoutes: [...sessionRoutes(services), ...totpRoutes(services, guard)],
     adminRoutes: [...passwordRoutes(services), ...totpAdminRoutes(services)],
     auth: sessionAuth(services),
   };

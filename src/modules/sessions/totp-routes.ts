@@ -16,6 +16,7 @@ import { type Route, route } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { adminOf, type CookieSession, principalOf } from '../../plugins/auth.js';
 import type { Services } from '../../services.js';
+import type { SignInGuard } from './guard.js';
 import { IdParam } from '../directory/schemas.js';
 import { actorOf } from '../events/model.js';
 import { TotpCodeBody, TotpEnrolment } from './schemas.js';
@@ -42,7 +43,7 @@ function sessionIdentity(request: FastifyRequest): { tenantId: string; identityI
   return principalOf(request);
 }
 
-export function totpRoutes({ sessions }: Services): Route[] {
+export function totpRoutes({ sessions }: Services, guard: SignInGuard): Route[] {
   const { totp } = sessions;
   return [
     route({
@@ -80,7 +81,7 @@ export function totpRoutes({ sessions }: Services): Route[] {
       schema: { body: TotpCodeBody, response: { 204: Type.Null(), ...ErrorResponses } },
       handler: async (request, reply) => {
         const { tenantId, identityId } = sessionIdentity(request);
-        await totp.remove(tenantId, identityId, request.body.code);
+        await guard.removeTotp(tenantId, identityId, request.body.code);
         return reply.code(204).send(null);
       },
     }),

@@ -37,6 +37,9 @@ export function normalizeCode(code: string): string | undefined {
   return CODE.test(clean) ? clean : undefined;
 }
 
+/** The 400 of a code that is not the authenticator app's current one. */
+export const wrongCode = () => fail.invalid([{ field: 'code', text: 'code is not the one-time code the authenticator app shows now' }]);
+
 const contextOf = (tenantId: string, identityId: string) => `totp:${tenantId}:${identityId}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -103,7 +106,7 @@ export class TotpService {
     const row = await this.repo.row(this.db, tenantId, identity.id);
     if (!row?.pending) throw fail.invalid([{ field: 'code', text: 'no one-time password enrolment is in progress: begin one first' }]);
     const step = this.stepOf(row, row.pending, code, null);
-    if (step === undefined) throw fail.invalid([{ field: 'code', text: 'code is not the one-time code the authenticator app shows now' }]);
+    if (step === undefined) throw wrongCode();
     await transaction(this.db, async (trx) => {
       const enrolled = iso(this.now());
       if (!(await this.repo.confirm(trx, tenantId, identity.id, row.pending!, step, enrolled))) {
@@ -133,20 +136,20 @@ export class TotpService {
   }
 
   /**
-   * The person removes their one-time password with a code of it (400 naming `code` otherwise);
-   * refused (403) for an org admin under NELM_CONSOLE_REQUIRE_TOTP. `auth.totp_removed`.
+   * The person removes their one-time password with a code of it (`wrong_code` otherwise: the
+   * caller counts it and answers the 400 of `wrongCode`); refused (403) for an org admin under
+   * NELM_CONSOLE_REQUIRE_TOTP. `auth.totp_removed`.
    */
-  async remove(tenantId: string, identityId: string, code: string): Promise<void> {
+  async remove(tenantId: string, identityId: string, code: string): Promise<'removed' | 'wrong_code'> {
     const identity = await this.directory.findIdentity(tenantId, identityId);
     if (this.requiredForAdmins && identity.admin)
       throw fail.forbidden('An org admin must keep a one-time password (NELM_CONSOLE_REQUIRE_TOTP): enrol a new one to replace it.');
     const row = await this.repo.row(this.db, tenantId, identity.id);
     if (!row?.secret) throw fail.notFound('No one-time password is enrolled.');
     const step = this.stepOf(row, row.secret, code, row.last_step);
-    if (step === undefined || !(await this.repo.takeStep(this.db, tenantId, identity.id, step))) {
-      throw fail.invalid([{ field: 'code', text: 'code is not the one-time code the authenticator app shows now' }]);
-    }
+    if (step === undefined || !(await this.repo.takeStep(this.db, tenantId, identity.id, step))) return 'wrong_code';
     await this.removed(tenantId, identity, { id: identity.id, alias: identity.alias }, 'auth.totp_removed');
+    return 'removed';
   }
 
   /** An org admin resets an identity's one-time password (a lost phone); 404 for an unknown identity. `auth.totp_reset`. */
