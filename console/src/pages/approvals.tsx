@@ -36,7 +36,7 @@ interface Detail {
   };
 }
 
-const LIMIT = 20;
+const LIMIT = 10;
 const TABS = [
   { key: 'pending', label: 'Pending', filters: 'approvalStatus eq "PENDING"' },
   { key: 'history', label: 'History', filters: 'approvalStatus in ("APPROVED","REJECTED")' },
