@@ -83,8 +83,16 @@ export interface Core {
   generatedAdmin: ClientCredentials | undefined;
 }
 
-/** Migrates the database, loads the signing keys, makes sure the admin exists, wires the services. */
+/**
+ * Migrates the database, loads the signing keys, makes sure the admin exists, wires the services;
+ * one process at a time (processes starting at once on a new database would each create the
+ * admin client and a signing key of their own).
+ */
 export async function createCore(config: Config, db: Db, clock: Clock = systemClock): Promise<Core> {
+  return db.exclusively(() => wire(config, db, clock));
+}
+
+async function wire(config: Config, db: Db, clock: Clock): Promise<Core> {
   await migrateToLatest(db.kysely, db.engine, db.schema);
   const k = db.kysely;
   // Bound below; the functions that reach them run only after createCore returns.

@@ -86,6 +86,11 @@ export interface Db {
   poolUse(): PoolUse;
   /** Where each query's duration goes. */
   readonly queryTiming: QueryTiming;
+  /**
+   * Runs `work` while no other process runs its own on this database (PostgreSQL: a session-level
+   * advisory lock per schema, released if the process dies; SQLite: one server owns a file).
+   */
+  exclusively<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

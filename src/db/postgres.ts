@@ -231,6 +231,20 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     },
     poolUse: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     queryTiming,
+    exclusively: async (work) => {
+      const client = await pool.connect();
+      const key = `hashtext('nelm:start:' || current_schema())`;
+      try {
+        await client.query(`select pg_advisory_lock(${key})`);
+        try {
+          return await work();
+        } finally {
+          await client.query(`select pg_advisory_unlock(${key})`);
+        }
+      } finally {
+        client.release();
+      }
+    },
     close: async () => {
       await kysely.destroy();
       // Kysely ends only a pool it has used.

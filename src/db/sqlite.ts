@@ -348,6 +348,7 @@ export function openSqlite(location: string, options: SqliteOptions = {}): Db {
       // The reader and the writer; the writer is in use while a transaction holds it.
       poolUse: () => ({ total: 2, idle: driver.turns.held ? 1 : 2, waiting: driver.turns.waiting }),
       queryTiming,
+      exclusively: (work) => work(),
       close: async () => {
         await kysely.destroy();
         close();
