@@ -1,6 +1,7 @@
 /** The Admin page's governance groups (`/admin/v1/workgroups`) and audit trail (`/admin/v1/audit-events`). */
 import { useEffect, useState } from 'preact/hooks';
 import { del, page, patch, post, quote, withQuery } from '../api';
+import { ScrollRegion } from '../region';
 import { causeFor, type Chosen, nameOf, PeopleChooser } from '../people';
 import { setQuery, useLocation } from '../router';
 import { Dialog, ErrorMessage, Field, Loading, Pager, useLoad, when } from '../ui';
@@ -232,7 +233,7 @@ export function AuditTab() {
       <ErrorMessage error={list.error} />
       {list.loading && !list.data ? <Loading what="audit events" /> : null}
       {list.data ? (
-        <div class="table-wrap" data-ready={list.loading ? undefined : 'true'}>
+        <ScrollRegion label="Audit events" ready={!list.loading}>
           <table>
             <caption class="visually-hidden">Audit events, newest first</caption>
             <thead>
@@ -263,7 +264,7 @@ export function AuditTab() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       ) : null}
       {list.data ? <Pager label="Audit events" total={list.data.total} limit={LIMIT} offset={offset} onOffset={(o) => setQuery({ offset: o })} /> : null}
     </>

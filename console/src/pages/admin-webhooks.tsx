@@ -1,6 +1,7 @@
 /** The Admin page's webhooks (`/admin/v1/webhooks`): register, test, enable or disable, delete, and each one's delivery log. */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { del, get, page, patch, post } from '../api';
+import { ScrollRegion } from '../region';
 import { causeFor } from '../people';
 import { Dialog, ErrorMessage, Field, Loading, Pager, useLoad, when } from '../ui';
 import { FormError } from './admin';
@@ -88,6 +89,13 @@ function WebhookDialog({ onClose, onSaved }: { onClose(): void; onSaved(hook: We
 function Deliveries({ hook, tick }: { hook: Webhook; tick: number }) {
   const [offset, setOffset] = useState(0);
   const list = useLoad(() => page<Delivery>(`/admin/v1/webhooks/${hook.id}/deliveries`, { limit: 10, offset }), `${hook.id}:${offset}:${tick}`);
+  const waiting = list.data?.items.some((d) => d.status === 'PENDING') ?? false;
+  // A delivery about to be sent: the log is read again until it has been.
+  useEffect(() => {
+    if (!waiting || list.loading) return;
+    const timer = setTimeout(list.reload, 1000);
+    return () => clearTimeout(timer);
+  }, [waiting, list.loading, list.reload]);
   return (
     <section aria-label={`Delivery log of ${hook.url}`}>
       <h3>Delivery log</h3>
@@ -97,7 +105,7 @@ function Deliveries({ hook, tick }: { hook: Webhook; tick: number }) {
         list.data.items.length === 0 ? (
           <p>Nothing was sent yet.</p>
         ) : (
-          <div class="table-wrap" data-ready={list.loading ? undefined : 'true'}>
+          <ScrollRegion label={`Deliveries to ${hook.url}`} ready={!list.loading}>
             <table>
               <caption class="visually-hidden">Deliveries to {hook.url}, newest first</caption>
               <thead>
@@ -130,7 +138,7 @@ function Deliveries({ hook, tick }: { hook: Webhook; tick: number }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollRegion>
         )
       ) : null}
       {list.data && list.data.total > 10 ? <Pager label="Deliveries" total={list.data.total} limit={10} offset={offset} onOffset={setOffset} /> : null}

@@ -6,6 +6,7 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { get, getText, upload } from '../api';
 import type { PageDef } from '../pages';
+import { ScrollRegion } from '../region';
 import { setQuery, useLocation } from '../router';
 import { hasRight } from '../session';
 import { ErrorMessage, Loading, useLoad } from '../ui';
@@ -96,7 +97,7 @@ function JobReport({ job }: { job: Job }) {
           </p>
           <ErrorMessage error={problems.error} />
           {header ? (
-            <div class="table-wrap">
+            <ScrollRegion label="Problems" ready>
               <table>
                 <caption class="visually-hidden">Problems of the import</caption>
                 <thead>
@@ -118,7 +119,7 @@ function JobReport({ job }: { job: Job }) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollRegion>
           ) : null}
         </>
       ) : null}
