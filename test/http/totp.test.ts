@@ -108,6 +108,7 @@ describe('enrolling, signing in with a code, removing', () => {
     assert.equal(none.statusCode, 401);
     assert.deepEqual(none.json(), { error: 'a one-time code is required', codeRequired: true });
     assert.equal(none.headers['set-cookie'], undefined);
+    assert.deepEqual((await t.signIn('sam', ' ')).json(), { error: 'a one-time code is required', codeRequired: true }, 'an empty code is none');
     const wrong = await t.signIn('sam', codeOf(secret, 3));
     assert.equal(wrong.statusCode, 401);
     assert.deepEqual(wrong.json(), { error: 'wrong one-time code', codeRequired: true });

@@ -70,7 +70,7 @@ export class SignInGuard {
       return { ok: false, reason };
     }
     if (await this.sessions.totp.enrolled(tenantId, identity.id)) {
-      if (code === undefined) return { ok: false, reason: 'code_required' };
+      if (code === undefined || code.trim() === '') return { ok: false, reason: 'code_required' };
       const judged = await this.sessions.totp.check(tenantId, identity.id, code);
       if (judged !== 'ok') {
         this.accounts.failed(account);
