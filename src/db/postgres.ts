@@ -180,6 +180,10 @@ export interface PostgresOptions {
   prepared?: boolean | undefined;
 }
 
+function ignoreDuplicate(error: unknown): void {
+  if ((error as { code?: string }).code !== '23505') throw error;
+}
+
 /** Connects to `url`; fails with a DatabaseUnreachableError when the server cannot be reached. */
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<Db> {
   const where = describeUrl(url);
@@ -207,7 +211,8 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   try {
     const client = await pool.connect();
     try {
-      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      // Processes creating it at once: all but one fail on the catalogue's unique index, and it exists.
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`).catch((error) => ignoreDuplicate(error));
     } finally {
       client.release();
     }
