@@ -21,19 +21,26 @@ export interface Loaded<T> {
 
 /** Runs `load` when `key` changes (and on `reload`); the latest answer wins. */
 export function useLoad<T>(load: () => Promise<T>, key: string): Loaded<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: undefined, loading: true });
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean; key: string | undefined }>({
+    data: undefined,
+    error: undefined,
+    loading: true,
+    key: undefined,
+  });
   const [tick, setTick] = useState(0);
   const latest = useRef(0);
   useEffect(() => {
     const run = ++latest.current;
     setState((s) => ({ ...s, loading: true }));
     load().then(
-      (data) => run === latest.current && setState({ data, error: undefined, loading: false }),
-      (error: unknown) => run === latest.current && setState({ data: undefined, error, loading: false }),
+      (data) => run === latest.current && setState({ data, error: undefined, loading: false, key }),
+      (error: unknown) => run === latest.current && setState({ data: undefined, error, loading: false, key }),
     );
   }, [key, tick]);
   const reload = useCallback(() => setTick((n) => n + 1), []);
-  return { ...state, reload };
+  // Loading until the answer is the current key's: a render between a new key and its effect
+  // never shows the previous answer as ready.
+  return { data: state.data, error: state.error, loading: state.loading || state.key !== key, reload };
 }
 
 export function ErrorMessage({ error }: { error: unknown }) {
