@@ -7,9 +7,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.js';
 import { base32Decode, hotp, totpStep } from '../../src/auth/totp.js';
-import { type Caller, errorOf, harness, type Harness } from '../helpers/app.js';
+import { logSerializers } from '../../src/http/logging.js';
+import { type Caller, dropSchema, errorOf, harness, type Harness, testConfig } from '../helpers/app.js';
 
 const SESSION = '/console/api/session';
 const TOTP = '/console/api/session/totp';
@@ -229,4 +232,38 @@ describe('NELM_CONSOLE_REQUIRE_TOTP', () => {
     assert.equal(out.statusCode, 200, out.body);
     assert.equal((await t.call(held, 'GET', SESSION)).statusCode, 401);
   });
+});
+
+test('the log of enrolling, signing in with codes (right, wrong) and removing holds no secret and no code', async () => {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const config = testConfig({ logLevel: 'trace' }, FAST);
+  const app = await buildApp(config, { logger: { level: 'trace', stream, serializers: logSerializers } });
+  try {
+    const identity = (await app.services.directory.identityByAlias(config.tenant, 'admin'))!;
+    await app.services.sessions.setPassword(config.tenant, identity.id, PASSWORD, null);
+    const signIn = (code?: string) =>
+      app.inject({ method: 'POST', url: SESSION, payload: { username: 'admin', password: PASSWORD, ...(code ? { code } : {}) } });
+    const first = await signIn();
+    const headers = { cookie: String(first.headers['set-cookie']).split(';')[0]!, 'x-csrf-token': first.json().csrfToken as string };
+    const { secret } = (await app.inject({ method: 'POST', url: TOTP, headers })).json() as { secret: string };
+    const codes = [codeOf(secret), codeOf(secret, 1), codeOf(secret, 4)];
+    assert.equal((await app.inject({ method: 'PUT', url: TOTP, headers, payload: { code: codes[0] } })).statusCode, 204);
+    assert.equal((await signIn(codes[2])).statusCode, 401);
+    assert.equal((await signIn(codes[1])).statusCode, 200);
+    assert.equal((await app.inject({ method: 'DELETE', url: TOTP, headers, payload: { code: codes[2] } })).statusCode, 400);
+    const log = lines.join('');
+    assert.match(log, /sign-in refused/);
+    assert.ok(!log.includes(secret), 'the log holds the secret');
+    // A code as a text value or a query parameter (six digits may well occur inside a timestamp).
+    for (const code of codes) assert.ok(!new RegExp(`["=]${code}["&]`).test(log), `the log holds ${code}`);
+  } finally {
+    await app.close();
+    await dropSchema(config);
+  }
 });
