@@ -97,7 +97,7 @@ describe('stopping nelm serve', () => {
   };
 
   test('SIGTERM: readiness 503 while draining, the request in flight answered, exit 0 within the bound', async () => {
-    const server = await start('drained', { NELM_SHUTDOWN_DRAIN: '1', NELM_SHUTDOWN_TIMEOUT: '10' });
+    const server = await start('drained', { NELM_SHUTDOWN_DRAIN: '3', NELM_SHUTDOWN_TIMEOUT: '15' });
     const { port } = new URL(server.base);
     // A token request whose body arrives in two parts, the second after the signal.
     const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: ADMIN_ID, client_secret: ADMIN_SECRET }).toString();
@@ -116,16 +116,27 @@ describe('stopping nelm serve', () => {
     server.child.kill('SIGTERM');
 
     // Draining: still listening, not ready; alive.
-    await new Promise((r) => setTimeout(r, 300));
-    const ready = await fetch(`${server.base}/health/ready`);
+    let ready = await fetch(`${server.base}/health/ready`);
+    for (let t = 0; ready.status === 200 && t < 100; t++) {
+      await new Promise((r) => setTimeout(r, 20));
+      ready = await fetch(`${server.base}/health/ready`);
+    }
     assert.equal(ready.status, 503);
     const why = (await ready.json()) as { status: string; failed: string[] };
     assert.deepEqual(why.failed, ['shutdown']);
     assert.equal((await fetch(`${server.base}/health/live`)).status, 200);
 
-    // After the drain delay the listener is closed; the request in flight is still answered.
-    await new Promise((r) => setTimeout(r, 1200));
-    await assert.rejects(fetch(`${server.base}/health/live`), 'no new connection after the drain');
+    // After the drain delay the listener closes; the request in flight is still answered.
+    let listening = true;
+    for (let t = 0; listening && t < 200; t++) {
+      await new Promise((r) => setTimeout(r, 50));
+      listening = await fetch(`${server.base}/health/live`).then(
+        () => true,
+        () => false,
+      );
+    }
+    assert.equal(listening, false, 'no new connection after the drain');
+    assert.ok(Date.now() - signalled >= 2900, 'not before the drain delay');
     socket.write(body.slice(10));
     await ended;
     assert.match(answer, /^HTTP\/1\.1 200 /);
@@ -133,7 +144,7 @@ describe('stopping nelm serve', () => {
 
     const { code, at } = await server.exited;
     assert.equal(code, 0);
-    assert.ok(at - signalled < 10_000, `exited ${at - signalled} ms after the signal`);
+    assert.ok(at - signalled < 15_000, `exited ${at - signalled} ms after the signal`);
     assert.match(server.output(), /stopping: readiness answers 503/);
     assert.match(server.output(), /"msg":"stopped"/);
   });
@@ -152,7 +163,7 @@ describe('stopping nelm serve', () => {
     const { code, at } = await server.exited;
     socket.destroy();
     assert.equal(code, 1);
-    assert.ok(at - signalled >= 900 && at - signalled < 5000, `exited ${at - signalled} ms after the signal`);
+    assert.ok(at - signalled >= 900 && at - signalled < 8000, `exited ${at - signalled} ms after the signal`);
     assert.match(server.output(), /stopping took longer than NELM_SHUTDOWN_TIMEOUT \(1 s\): exiting now/);
   });
 
