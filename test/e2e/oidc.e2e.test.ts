@@ -19,9 +19,11 @@ import { logSerializers } from '../../src/http/logging.js';
 import { dropSchema, harness, testConfig } from '../helpers/app.js';
 
 const CLIENT = { id: 'nelm-console', secret: 'console-client-secret-0123456789' };
+/** A second NELM, whose NELM_OIDC_CLAIM is `alias`. */
+const ALIAS_CLIENT = { id: 'nelm-by-alias', secret: 'alias-client-secret-0123456789' };
 /** The provider's accounts (the login typed on its page), and their claims. */
-const ACCOUNTS: Record<string, { email: string; email_verified: boolean }> = {
-  ops: { email: 'OPS@example.com', email_verified: true },
+const ACCOUNTS: Record<string, { email: string; email_verified: boolean; preferred_username?: string }> = {
+  ops: { email: 'OPS@example.com', email_verified: true, preferred_username: 'Ops.Lead' },
   boss: { email: 'boss@example.com', email_verified: true },
   stranger: { email: 'stranger@example.com', email_verified: true },
   unverified: { email: 'unverified@example.com', email_verified: false },
@@ -88,11 +90,16 @@ describe('single sign-on against a real OpenID provider', () => {
   let nelm: FastifyInstance;
   let config: Config;
   let baseUrl: string;
+  let byAlias: FastifyInstance;
+  let byAliasConfig: Config;
+  let byAliasUrl: string;
   const logs: string[] = [];
 
   before(async () => {
     const nelmPort = await freePort();
     baseUrl = `http://127.0.0.1:${nelmPort}`;
+    const aliasPort = await freePort();
+    byAliasUrl = `http://127.0.0.1:${aliasPort}`;
     let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
     idp = createServer((req, res) => handler(req, res));
     await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
@@ -107,9 +114,17 @@ describe('single sign-on against a real OpenID provider', () => {
           response_types: ['code'],
           token_endpoint_auth_method: 'client_secret_basic',
         },
+        {
+          client_id: ALIAS_CLIENT.id,
+          client_secret: ALIAS_CLIENT.secret,
+          redirect_uris: [`${byAliasUrl}/console/api/oidc/callback`],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'client_secret_basic',
+        },
       ],
       findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, ...ACCOUNTS[sub] }) }),
-      claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username'] },
       features: { devInteractions: { enabled: true } },
       pkce: { required: () => true },
       cookies: { keys: ['a-cookie-key-of-the-test-provider'] },
@@ -139,10 +154,26 @@ describe('single sign-on against a real OpenID provider', () => {
     await directory.createIdentity(config.tenant, { alias: 'ops', name: 'Ops', email: 'ops@example.com', admin: false, rights: ['idn:nesr:read'] });
     await directory.createIdentity(config.tenant, { alias: 'boss', name: 'Boss', email: 'boss@example.com', admin: true, rights: [] });
     await directory.createIdentity(config.tenant, { alias: 'unverified', name: 'U', email: 'unverified@example.com', admin: false, rights: [] });
+
+    byAliasConfig = testConfig(
+      {},
+      {
+        NELM_PUBLIC_URL: byAliasUrl,
+        NELM_OIDC_ISSUER: issuer,
+        NELM_OIDC_CLIENT_ID: ALIAS_CLIENT.id,
+        NELM_OIDC_CLIENT_SECRET: ALIAS_CLIENT.secret,
+        NELM_OIDC_CLAIM: 'alias',
+      },
+    );
+    byAlias = await buildApp(byAliasConfig, { logger: false });
+    await byAlias.listen({ port: aliasPort, host: '127.0.0.1' });
+    await byAlias.services.directory.createIdentity(byAliasConfig.tenant, { alias: 'ops.lead', name: 'Ops', email: null, admin: false, rights: [] });
   });
   after(async () => {
     await nelm?.close();
     await dropSchema(config);
+    await byAlias?.close();
+    await dropSchema(byAliasConfig);
     idp?.closeAllConnections();
     await new Promise((resolve) => idp?.close(resolve));
   });
@@ -151,17 +182,17 @@ describe('single sign-on against a real OpenID provider', () => {
    * Plays the browser from NELM's login to the provider's redirect back (signing in there as
    * `account` and consenting): the callback URL, not yet followed.
    */
-  async function toCallback(b: Browser, account: string): Promise<string> {
-    const login = await b.go(`${baseUrl}/console/api/oidc/login`);
+  async function toCallback(b: Browser, account: string, nelmUrl = baseUrl): Promise<string> {
+    const login = await b.go(`${nelmUrl}/console/api/oidc/login`);
     assert.equal(login.status, 302, await login.text());
     let url = new URL(login.headers.get('location')!).href;
     assert.ok(url.startsWith(`${issuer}/`), url);
     const authorize = new URL(url).searchParams;
     assert.equal(authorize.get('code_challenge_method'), 'S256');
     assert.ok(authorize.get('state') && authorize.get('nonce') && authorize.get('code_challenge'));
-    assert.match(b.jar.get(baseUrl, 'nelm_oidc') ?? '', /^enc:v1:/, 'the state travels sealed');
+    assert.match(b.jar.get(nelmUrl, 'nelm_oidc') ?? '', /^enc:v1:/, 'the state travels sealed');
     for (let hops = 0; hops < 12; hops++) {
-      if (url.startsWith(`${baseUrl}/`)) return url;
+      if (url.startsWith(`${nelmUrl}/`)) return url;
       const response = await b.go(url);
       if (response.status === 200 && /\/interaction\//.test(url)) {
         const page = await response.text();
@@ -182,7 +213,7 @@ describe('single sign-on against a real OpenID provider', () => {
   async function finish(b: Browser, callback: string): Promise<{ location: string; session: string | undefined }> {
     const response = await b.go(callback);
     assert.equal(response.status, 303, await response.text());
-    return { location: response.headers.get('location')!, session: b.jar.get(baseUrl, 'nelm_session') };
+    return { location: response.headers.get('location')!, session: b.jar.get(callback, 'nelm_session') };
   }
 
   const events = (type: string) => nelm.db.kysely.selectFrom('events').select('data').where('type', '=', type).execute();
@@ -218,6 +249,17 @@ describe('single sign-on against a real OpenID provider', () => {
     assert.equal((await b.go(`${baseUrl}/admin/v1/identities`)).status, 200);
   });
 
+  test("NELM_OIDC_CLAIM=alias: the provider's username names the identity by its alias, in any case", async () => {
+    const b = browser();
+    const { location, session } = await finish(b, await toCallback(b, 'ops', byAliasUrl));
+    assert.equal(location, '/console/');
+    assert.ok(session);
+    const view = (await (await b.go(`${byAliasUrl}/console/api/session`)).json()) as { identity: { alias: string } };
+    assert.equal(view.identity.alias, 'ops.lead');
+    const none = browser();
+    assert.equal((await finish(none, await toCallback(none, 'boss', byAliasUrl))).location, '/console/?signInError=no_claim', 'boss has no username');
+  });
+
   test('an email no identity has, and an unverified one, are refused', async () => {
     for (const [account, reason] of [
       ['stranger', 'unknown_user'],
@@ -235,6 +277,17 @@ describe('single sign-on against a real OpenID provider', () => {
     const callback = new URL(await toCallback(b, 'ops'));
     callback.searchParams.set('state', `${callback.searchParams.get('state')}x`);
     const { location, session } = await finish(b, callback.href);
+    assert.equal(location, '/console/?signInError=state');
+    assert.equal(session, undefined);
+  });
+
+  test("another browser's callback is refused: a sign-in is bound to the browser that began it", async () => {
+    const victim = browser();
+    const begun = await victim.go(`${baseUrl}/console/api/oidc/login`);
+    assert.equal(begun.status, 302);
+    const attacker = browser();
+    const planted = await toCallback(attacker, 'stranger');
+    const { location, session } = await finish(victim, planted);
     assert.equal(location, '/console/?signInError=state');
     assert.equal(session, undefined);
   });

@@ -5,7 +5,8 @@
  * cookie sealed under the key-encryption key (AES-GCM: neither readable nor forgeable by the
  * browser), so that any server process can finish it. The provider's answer is checked by the
  * library (state, the code exchange with the verifier, the ID token's signature, issuer, audience,
- * nonce and times); the configured claim then names the identity, and a session begins exactly as
+ * nonce and times); the configured claim (the email, or the username as the alias) then names the
+ * identity, and a session begins exactly as
  * a password sign-in's does. The provider's metadata is discovered at first use; a provider that
  * is down delays nothing but single sign-on, which says so until discovery succeeds. No HTTP
  * routing here, and no token, code or claim value in a log.
@@ -22,6 +23,9 @@ export const LOGIN_SECONDS = 600;
 const SEAL_CONTEXT = 'nelm console oidc login';
 /** Seconds between two discovery attempts while the provider cannot be reached. */
 const REDISCOVER_MS = 5000;
+
+/** The provider's claim each setting of NELM_OIDC_CLAIM reads: the email, or the username as the alias. */
+const CLAIMS = { email: 'email', alias: 'preferred_username' } as const;
 
 /** Why a single sign-on did not sign anyone in: the `signInError` the console is sent back with. */
 export type OidcRefusal = 'sso_unavailable' | 'state' | 'provider' | 'no_claim' | 'email_unverified' | 'unknown_user';
@@ -134,8 +138,7 @@ export class OidcService {
         idTokenExpected: true,
       });
       claims = { ...tokens.claims() };
-      const name = this.settings.claim;
-      if (claims[name] === undefined && tokens.access_token) {
+      if (claims[CLAIMS[this.settings.claim]] === undefined && tokens.access_token) {
         claims = { ...(await client.fetchUserInfo(configuration, tokens.access_token, String(claims.sub))), ...claims };
       }
     } catch (error) {
@@ -148,13 +151,13 @@ export class OidcService {
   /** The identity the configured claim names; refusals are written to the audit trail. */
   private async identityOf(claims: Record<string, unknown>, address: string): Promise<Identity> {
     const { claim } = this.settings;
-    const value = claims[claim];
+    const value = claims[CLAIMS[claim]];
     const subject = `${String(claims.sub ?? '').slice(0, 200)}@${this.settings.issuer}`;
     const refuse = async (reason: OidcRefusal, identity: Identity | undefined, detail: string): Promise<never> => {
       await this.sessions.refused(this.tenantId, subject, identity, address, reason, 'oidc');
       throw new OidcRefused(reason, detail);
     };
-    if (typeof value !== 'string' || value.trim() === '') return refuse('no_claim', undefined, `the ID token and userinfo have no ${claim} claim`);
+    if (typeof value !== 'string' || value.trim() === '') return refuse('no_claim', undefined, `the ID token and userinfo have no ${CLAIMS[claim]} claim`);
     if (claim === 'email' && claims.email_verified === false) return refuse('email_unverified', undefined, 'the provider says the email is not verified');
     const identity =
       claim === 'email' ? await this.directory.identityByEmail(this.tenantId, value) : await this.directory.identityByAlias(this.tenantId, value);
