@@ -1,7 +1,8 @@
 /**
  * Passwords and console sessions, under one prefix, `/console/api`:
- * - `POST /console/api/session` (public): signs in with a username and a password; sets the
- *   session cookie, answers the session with its CSRF token;
+ * - `POST /console/api/session` (public): signs in with a username, a password and, for an
+ *   identity with a one-time password, its code (401 with `codeRequired` when that is missing or
+ *   wrong); sets the session cookie, answers the session with its CSRF token;
  * - `GET /console/api/session`: the session of the cookie, with its CSRF token;
  * - `DELETE /console/api/session`: sign-out: this session is deleted and its cookie expired;
  * - `DELETE /console/api/sessions`: signs out everywhere (every session of the caller's identity).

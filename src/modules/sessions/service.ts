@@ -1,9 +1,11 @@
 /**
- * People signing in with a password: passwords set by org admins or on the server's host, and the
- * console's sessions. A session lives in the database, known by the SHA-256 of its id (the cookie
- * holds the id); it ends after `idleSeconds` without a request, after `absoluteSeconds` in any
- * case, at sign-out, and when its identity's password is set again. It resolves to the principal
- * a token of its identity would carry. No HTTP here.
+ * People signing in: passwords set by org admins or on the server's host, and the console's
+ * sessions, begun by a password (with a one-time code when the identity has one: totp.ts) or by
+ * single sign-on (oidc.ts). A session lives in the database, known by the SHA-256 of its id (the
+ * cookie holds the id); it ends after `idleSeconds` without a request, after `absoluteSeconds` in
+ * any case, at sign-out, and when its identity's password is set again. It resolves to the
+ * principal a token of its identity would carry; under NELM_CONSOLE_REQUIRE_TOTP, an org admin's
+ * password session without a one-time password is marked to be held back. No HTTP here.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
