@@ -1,7 +1,7 @@
 /** Who is signed in, and what the console shows them: read from the session and the API. */
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import { ApiError, get, setCsrfToken } from './api';
+import { type Answer, ApiError, call, setCsrfToken } from './api';
 
 export interface Identity {
   id: string;
@@ -38,27 +38,31 @@ export const hasRight = (me: Me, right: Right) => me.identity.admin || me.identi
 
 /** Reads the session and what the person is to the API's objects; undefined when signed out. */
 export async function loadMe(): Promise<Me | undefined> {
-  let session: SessionAnswer;
-  try {
-    session = (await get<SessionAnswer>('/console/api/session')).data;
-  } catch (error) {
+  // Asked together (one round trip): the counts are read only when the session answers.
+  const quiet = { quiet401: true } as const;
+  const [answer, sources, items, approvals] = await Promise.allSettled([
+    call<SessionAnswer>('GET', '/console/api/session', quiet),
+    call<unknown[]>('GET', '/v3/non-employee-sources', { ...quiet, query: { 'requested-for': 'me', limit: 1, count: true } }),
+    call<unknown[]>('GET', '/v3/non-employee-approvals', { ...quiet, query: { 'requested-for': 'me', limit: 1, count: true } }),
+    call<{ pending: number; approved: number; rejected: number }>('GET', '/v3/non-employee-approvals/summary/me', quiet),
+  ]);
+  if (answer.status === 'rejected') {
+    const error = answer.reason as unknown;
     if (error instanceof ApiError && (error.status === 401 || error.status === 404)) return undefined;
     throw error;
   }
+  const session = answer.value.data;
   setCsrfToken(session.csrfToken);
   if (session.totpEnrolmentRequired)
     return { session, identity: session.identity, managedSources: 0, approvalItems: 0, approvals: { pending: 0, approved: 0, rejected: 0 } };
-  const [sources, items, approvals] = await Promise.all([
-    get<unknown[]>('/v3/non-employee-sources', { 'requested-for': 'me', limit: 1, count: true }),
-    get<unknown[]>('/v3/non-employee-approvals', { 'requested-for': 'me', limit: 1, count: true }),
-    get<{ pending: number; approved: number; rejected: number }>('/v3/non-employee-approvals/summary/me'),
-  ]);
+  for (const read of [sources, items, approvals]) if (read.status === 'rejected') throw read.reason;
+  const value = <T>(read: PromiseSettledResult<Answer<T>>) => (read as PromiseFulfilledResult<Answer<T>>).value;
   return {
     session,
     identity: session.identity,
-    managedSources: sources.total ?? sources.data.length,
-    approvalItems: items.total ?? items.data.length,
-    approvals: approvals.data,
+    managedSources: value(sources).total ?? value(sources).data.length,
+    approvalItems: value(items).total ?? value(items).data.length,
+    approvals: value(approvals).data,
   };
 }
 

@@ -106,24 +106,30 @@ function Approvals() {
   const offset = Number(query.get('offset') ?? 0) || 0;
   const [decision, setDecision] = useState<Decision>();
   const [notice, setNotice] = useState('');
-  const list = useLoad(async () => {
-    const items = await page<Item>('/v3/non-employee-approvals', {
-      'requested-for': 'me',
-      limit: LIMIT,
-      offset,
-      filters: tab.filters,
-      sorters: tab.key === 'pending' ? 'created' : '-modified',
-    });
-    const details = await Promise.all(
-      items.items.map((item) =>
-        get<Detail>(`/v3/non-employee-approvals/${item.id}`).then(
+  const list = useLoad(
+    () =>
+      page<Item>('/v3/non-employee-approvals', {
+        'requested-for': 'me',
+        limit: LIMIT,
+        offset,
+        filters: tab.filters,
+        sorters: tab.key === 'pending' ? 'created' : '-modified',
+      }),
+    `${tab.key}:${offset}`,
+  );
+  // The items are shown (and may be decided) at once; each one's details follow.
+  const ids = list.data?.items.map((item) => item.id) ?? [];
+  const details = useLoad(async () => {
+    const found = await Promise.all(
+      ids.map((id) =>
+        get<Detail>(`/v3/non-employee-approvals/${id}`).then(
           (a) => a.data,
           () => undefined,
         ),
       ),
     );
-    return { ...items, details: new Map(details.filter((d) => d !== undefined).map((d) => [d.id, d])) };
-  }, `${tab.key}:${offset}`);
+    return new Map(found.filter((d) => d !== undefined).map((d) => [d.id, d]));
+  }, ids.join(','));
 
   const decided = async () => {
     const verb = decision?.kind === 'approve' ? 'Approved' : 'Rejected';
@@ -160,7 +166,7 @@ function Approvals() {
         {list.data && list.data.items.length > 0 ? (
           <div class="cards" data-ready={list.loading ? undefined : 'true'}>
             {list.data.items.map((item) => {
-              const detail = list.data?.details.get(item.id)?.nonEmployeeRequest;
+              const detail = details.data?.get(item.id)?.nonEmployeeRequest;
               return (
                 <article class="card" key={item.id} aria-labelledby={`approval-${item.id}`}>
                   <h2 id={`approval-${item.id}`}>
