@@ -22,6 +22,7 @@ import * as webhookPending from './migrations/20261209_0015_webhook_pending.js';
 import * as lifecycle from './migrations/20261210_0016_lifecycle.js';
 import * as sessions from './migrations/20261211_0017_sessions.js';
 import * as totp from './migrations/20261212_0018_totp.js';
+import * as exportTicks from './migrations/20261212_0019_export_ticks.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -53,6 +54,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261210_0016_lifecycle': lifecycle,
   '20261211_0017_sessions': sessions,
   '20261212_0018_totp': totp,
+  '20261212_0019_export_ticks': exportTicks,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

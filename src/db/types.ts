@@ -10,6 +10,7 @@
  */
 
 import type { Generated } from 'kysely';
+import type { ExportTables } from './export-types.js';
 import type { SessionTables } from './session-types.js';
 import type { LifecycleDigestLineTable, LifecycleDigestTable, LifecycleDoneTable, LifecycleDueTable, LifecyclePolicyTable } from './lifecycle-types.js';
 
@@ -366,7 +367,7 @@ export interface WebhookAttemptTable {
   response_body: string | null;
 }
 
-export interface Database extends SessionTables {
+export interface Database extends SessionTables, ExportTables {
   tenants: TenantTable;
   identities: IdentityTable;
   api_clients: ApiClientTable;
