@@ -141,11 +141,11 @@ describe('console: admin', () => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const table = page.getByRole('table', { name: 'Audit events, newest first' });
     await table.getByRole('row').filter({ hasText: 'identity.created' }).first().waitFor();
-    await page.waitForFunction(() => document.querySelectorAll('.table-wrap[data-ready] tbody tr').length > 0);
+    await page.waitForFunction("document.querySelectorAll('.table-wrap[data-ready] tbody tr').length > 0");
     const types = await table.locator('tbody tr td:nth-child(2)').allTextContents();
     assert.ok(types.length >= 3, types.join(', '));
     assert.deepEqual(new Set(types), new Set(['identity.created']));
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    const width = await page.evaluate<number>('document.documentElement.scrollWidth');
     assert.ok(width <= 360, `the page is ${width} px wide`);
     await checkAccessible(page, 'admin: audit trail at 360 px');
     await screenshot(page, 'admin-audit');

@@ -75,11 +75,10 @@ describe('console: import and export', () => {
     assert.match(rows[0] ?? '', /^"?3"?,/, 'the problem names the file line of the bad row');
 
     // The same file dropped on the drop zone.
-    const dataTransfer = await page.evaluateHandle((text) => {
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([text], 'dropped.csv', { type: 'text/csv' }));
-      return transfer;
-    }, BAD);
+    // Made in the page (a DataTransfer cannot cross from Node): the file the person drops.
+    const dataTransfer = await page.evaluateHandle(
+      `(() => { const t = new DataTransfer(); t.items.add(new File([${JSON.stringify(BAD)}], 'dropped.csv', { type: 'text/csv' })); return t; })()`,
+    );
     await page.locator('fieldset.drop').dispatchEvent('dragover', { dataTransfer });
     await page.locator('fieldset.drop').dispatchEvent('drop', { dataTransfer });
     await page.getByRole('heading', { name: 'Import of dropped.csv' }).waitFor();

@@ -184,7 +184,7 @@ describe('console: sources', () => {
     await page.goto('/console/sources?q=old');
     await page.getByLabel('Search').fill('old');
     await page.getByRole('row').filter({ hasText: 'Old vendors' }).waitFor();
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    const width = await page.evaluate<number>('document.documentElement.scrollWidth');
     assert.ok(width <= 360, `the page is ${width} px wide`);
     await checkAccessible(page, 'sources page at 360 px');
     await page.getByRole('button', { name: 'Delete Old vendors' }).click();

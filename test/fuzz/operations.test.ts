@@ -58,6 +58,7 @@ const EXTRA: Entry[] = [
   ['POST', '/admin/v1/identities', [], [], ['application/json']],
   ['GET', '/admin/v1/identities', [], ['limit', 'offset', 'count'], []],
   ['GET', '/admin/v1/identities/{id}', ['id'], [], []],
+  ['PATCH', '/admin/v1/identities/{id}', ['id'], [], ['application/json']],
   ['POST', '/admin/v1/identities/{id}/clients', ['id'], [], []],
   ['GET', '/admin/v1/identities/{id}/clients', ['id'], [], []],
   ['DELETE', '/admin/v1/clients/{clientId}', ['clientId'], [], []],
@@ -141,6 +142,8 @@ function template(entry: Entry, w: World, adminId: string, unique: string): unkn
       return { alias: `fz.${unique}`, name: 'Fuzz', email: `fz${unique}@example.com`, admin: false, rights: ['idn:nesr:read'] };
     case 'POST /admin/v1/workgroups':
       return { name: `wg ${unique}`, description: 'fuzz', members: [w.approverId] };
+    case 'PATCH /admin/v1/identities/{id}':
+      return { name: `Fuzz ${unique}`, rights: ['idn:nesr:read'] };
     case 'PATCH /admin/v1/workgroups/{id}':
       return { name: `wg ${unique}` };
     case 'POST /oauth/token':
@@ -444,8 +447,8 @@ describe('fuzz: every operation × hostile requests', () => {
     await h?.close();
   });
 
-  test('the route table is enumerated: 35 operations under 6 flavours, the admin API and the token endpoint', () => {
-    assert.equal(entries.length, 35 * 6 + EXTRA.length);
+  test('the route table is enumerated: 36 operations under 6 flavours, the admin API and the token endpoint', () => {
+    assert.equal(entries.length, 36 * 6 + EXTRA.length);
     assert.ok(FILTERS.length > 0);
   });
 

@@ -60,6 +60,19 @@ export class SchemaAttributeRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** Writes the attributes' positions and modification times. */
+  async setPositions(db: Exec, tenantId: string, attributes: readonly SchemaAttribute[]): Promise<void> {
+    for (const a of attributes) {
+      await db
+        .updateTable('schema_attributes')
+        .set({ position: a.position, modified: a.modified })
+        .where('tenant_id', '=', tenantId)
+        .where('source_id', '=', a.sourceId)
+        .where('id', '=', a.id)
+        .execute();
+    }
+  }
+
   /** Deletes custom attributes (one, or all when `id` is undefined); the technical names of those deleted. */
   async deleteCustom(db: Exec, tenantId: string, sourceId: string, id?: string): Promise<SchemaAttribute[]> {
     let query = db.deleteFrom('schema_attributes').where('tenant_id', '=', tenantId).where('source_id', '=', sourceId).where('system', '=', 0);

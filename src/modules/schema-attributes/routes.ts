@@ -6,7 +6,15 @@ import { ErrorResponses } from '../../http/shared-schemas.js';
 import { JsonPatch } from '../../http/nelm-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
 import { attributeDto } from './model.js';
-import { AttributeParams, BetaListQuery, BetaNonEmployeeSchemaAttribute, NonEmployeeSchemaAttribute, SchemaAttributeBody, SourceIdParams } from './schemas.js';
+import {
+  AttributeOrderBody,
+  AttributeParams,
+  BetaListQuery,
+  BetaNonEmployeeSchemaAttribute,
+  NonEmployeeSchemaAttribute,
+  SchemaAttributeBody,
+  SourceIdParams,
+} from './schemas.js';
 
 const resource = 'non-employee-sources';
 const one = (beta: boolean) => ({ 200: beta ? BetaNonEmployeeSchemaAttribute : NonEmployeeSchemaAttribute, ...ErrorResponses });
@@ -55,6 +63,22 @@ export function schemaAttributeOperations({ attributes }: Services): Operation[]
         await attributes.deleteAllCustom(principalOf(request), request.params.sourceId);
         return reply.code(204).send(null);
       },
+    }),
+    operation({
+      id: 'reorderNonEmployeeSourceSchemaAttributes',
+      method: 'PUT',
+      resource,
+      path: '/:sourceId/schema-attributes-order',
+      summary: "Put the source's custom schema attributes in a new order, after the system ones (extension)",
+      scope: 'idn:nelm:manage',
+      right: 'idn:nesr:update',
+      extension: true,
+      schema: {
+        params: SourceIdParams,
+        body: AttributeOrderBody,
+        response: { 200: Type.Array(NonEmployeeSchemaAttribute, { maxItems: 18 }), ...ErrorResponses },
+      },
+      handler: async (request) => (await attributes.reorder(principalOf(request), request.params.sourceId, request.body.order)).map(attributeDto),
     }),
     operation({
       id: 'getNonEmployeeSchemaAttribute',

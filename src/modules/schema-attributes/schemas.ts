@@ -41,6 +41,17 @@ export const SchemaAttributeBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** The custom attributes' new order (an extension): every custom attribute's id, each once. */
+export const AttributeOrderBody = Type.Object(
+  {
+    order: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+      maxItems: 10,
+      description: "The source's custom schema attribute ids, each once, in the order wanted; system attributes stay first",
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const SourceIdParams = Type.Object({ sourceId: PathId('The Source id') });
 export const AttributeParams = Type.Object({ sourceId: PathId('The Source id'), attributeId: PathId('The Schema Attribute Id (UUID)') });
 export const BetaListQuery = Type.Object({ limit: Limit, offset: Offset });

@@ -234,6 +234,46 @@ export class SchemaAttributeService {
     return { attribute: next, written };
   }
 
+  /** Puts the custom attributes in the order of `order` (each custom attribute's id once), after the system ones. */
+  async reorder(principal: Principal, sourceId: string, order: readonly string[]): Promise<SchemaAttribute[]> {
+    const id = await this.writableSource(principal, sourceId, 'idn:nesr:update');
+    const tenantId = principal.tenantId;
+    return transaction(this.db, async (trx) => {
+      // The source's row first: the lock order of every writer of its attributes and records.
+      if (!(await this.sources.takeSlots(trx, tenantId, id, 'custom_attribute_count', 0))) await this.sources.find(tenantId, id, trx);
+      const all = await this.repo.list(trx, tenantId, id);
+      const custom = all.filter((a) => !a.system);
+      const byId = new Map(custom.map((a) => [a.id.replace(/-/g, '').toLowerCase(), a]));
+      const causes: Cause[] = [];
+      const seen = new Set<string>();
+      order.forEach((given, i) => {
+        const key = given.replace(/-/g, '').toLowerCase();
+        if (!byId.has(key)) causes.push({ field: `order[${i}]`, text: `order[${i}] ${given} is not a custom schema attribute of this source` });
+        else if (seen.has(key)) causes.push({ field: `order[${i}]`, text: `order[${i}] ${given} is listed twice` });
+        seen.add(key);
+      });
+      const missing = custom.filter((a) => !seen.has(a.id.replace(/-/g, '').toLowerCase()));
+      if (causes.length === 0 && missing.length > 0)
+        causes.push({
+          field: 'order',
+          text: `order must name every custom schema attribute of the source; missing: ${missing.map((a) => a.technicalName).join(', ')}`,
+        });
+      if (causes.length > 0) throw fail.invalid(causes);
+      const first = all.filter((a) => a.system).reduce((max, a) => Math.max(max, a.position + 1), 0);
+      const moved: SchemaAttribute[] = [];
+      order.forEach((given, i) => {
+        const attribute = byId.get(given.replace(/-/g, '').toLowerCase())!;
+        if (attribute.position !== first + i) moved.push({ ...attribute, position: first + i, modified: laterThan(attribute.modified) });
+      });
+      await this.repo.setPositions(trx, tenantId, moved);
+      for (const next of moved) {
+        const before = custom.find((a) => a.id === next.id)!;
+        await this.logEvents(trx, principal, 'updated', [next], changesOf(before, next, ['position']));
+      }
+      return this.repo.list(trx, tenantId, id);
+    });
+  }
+
   async delete(principal: Principal, sourceId: string, attributeId: string): Promise<void> {
     const id = await this.writableSource(principal, sourceId, 'idn:nesr:delete');
     const attribute = await this.repo.byId(this.db, principal.tenantId, id, attributeId);
