@@ -6,6 +6,7 @@ import path from 'node:path';
 import { decodeKey, type KeySource } from '../auth/key-encryption.js';
 import { DEFAULT_PASSWORD_HASH_COST } from '../auth/passwords.js';
 import { DEFAULT_SECRET_HASH_COST } from '../auth/secrets.js';
+import { type ExportSettings, exportSettings } from './exports.js';
 import { type OidcSettings, oidcSettings } from './sign-in.js';
 import { flag, integer } from './values.js';
 
@@ -138,6 +139,8 @@ export interface Config {
   webhooks: WebhookSettings;
   /** Seconds between two looks of the lifecycle's sweep for what fell due (docs/lifecycle.md). */
   lifecycleSweepSeconds: number;
+  /** Scheduled CSV exports of every source (src/config/exports.ts); undefined when not configured. */
+  exports: ExportSettings | undefined;
   /** Where people reach the server (`NELM_PUBLIC_URL`), when it is set. */
   publicUrl: string | undefined;
   /** Single sign-on for the console (src/config/sign-in.ts); undefined when not configured. */
@@ -370,6 +373,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       : undefined,
     webhooks: webhookSettings(env, problems),
     lifecycleSweepSeconds: integer('NELM_LIFECYCLE_SWEEP_SECONDS', env.NELM_LIFECYCLE_SWEEP_SECONDS, 10, 1, 50, problems),
+    exports: exportSettings(env, problems),
     publicUrl,
     oidc: oidcSettings(env, publicUrl, problems),
     sessions: {
