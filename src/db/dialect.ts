@@ -3,7 +3,7 @@
  * object for the few things SQLite and PostgreSQL write differently. Every engine difference lives
  * under src/db/ (sqlite.ts, postgres.ts); nothing outside it asks which engine runs.
  */
-import type { Expression, Kysely, RawBuilder, Transaction } from 'kysely';
+import { CompiledQuery, type Expression, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Engine } from '../config/config.js';
 import { isRetryable } from './errors.js';
 import type { Database } from './types.js';
@@ -37,6 +37,27 @@ export interface Dialect {
    * SQLite needs nothing: a transaction that writes holds the only write lock of the file.
    */
   forUpdate<QB extends Lockable<QB>>(query: QB, skipLocked?: boolean): QB;
+  /**
+   * The SQL of an INSERT of `rows` rows into `table`, each row's values bound in `columns` order
+   * (`?` on SQLite, `$1, $2…` on PostgreSQL), followed by `tail` (an ON CONFLICT clause). See
+   * `insertRows`.
+   */
+  insertSql(table: string, columns: readonly string[], rows: number, tail: string): string;
+  /**
+   * From now to the end of the transaction `trx`, every statement is planned for the values it
+   * runs with. PostgreSQL otherwise runs a prepared statement with a plan made once for any values,
+   * and one made when a table was small (before a long transaction such as a bulk import filled it)
+   * scans what the transaction wrote at every run. SQLite plans each statement as it runs.
+   */
+  planEachStatement(trx: Exec): Promise<void>;
+  /**
+   * Brings the planner's statistics of `table` (its size, the distribution of `columns`) up to
+   * date after a bulk write, in the writer's transaction `trx` (its own rows counted). PostgreSQL
+   * plans from statistics that its autovacuum refreshes about a minute after a commit: until then
+   * a table that grew by thousands of rows is planned as it was (a sort of every record of a
+   * source per page of its export). SQLite plans without them: nothing.
+   */
+  analyze(trx: Exec, table: string, columns: readonly string[]): Promise<void>;
 }
 
 /** Connections of an open database (the metrics): PostgreSQL's pool, SQLite's write connection. */
@@ -92,6 +113,37 @@ export interface Db {
    */
   exclusively<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** SQL texts of `insertRows` by table, columns, row count and tail. */
+const insertTexts = new Map<string, string>();
+const INSERT_TEXTS_KEPT = 200;
+
+/**
+ * Inserts `rows` into `table` in one statement, each row its values in `columns` order, then
+ * `tail` (an ON CONFLICT clause, or nothing). Without a query builder: building and compiling a
+ * multi-row INSERT costs more than running it, and a bulk import runs hundreds. The caller keeps a
+ * statement's rows × columns under both engines' limits on bound values (SQLite 32,766).
+ */
+export async function insertRows(
+  db: Exec,
+  dialect: Dialect,
+  table: string,
+  columns: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  tail = '',
+): Promise<void> {
+  if (rows.length === 0) return;
+  const key = `${table}|${columns.join(',')}|${rows.length}|${tail}`;
+  let text = insertTexts.get(key);
+  if (text === undefined) {
+    text = dialect.insertSql(table, columns, rows.length, tail);
+    if (insertTexts.size >= INSERT_TEXTS_KEPT) insertTexts.clear();
+    insertTexts.set(key, text);
+  }
+  const values: unknown[] = [];
+  for (const row of rows) for (const value of row) values.push(value);
+  await db.executeQuery(CompiledQuery.raw(text, values));
 }
 
 /** Attempts at a transaction PostgreSQL aborted as a deadlock or serialization victim. */

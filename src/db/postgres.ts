@@ -135,6 +135,17 @@ export const postgresDialect: Dialect = {
   jsonHasAny: (column, keys) => sql<boolean>`jsonb_exists_any(cast(${sql.ref(column)} as jsonb), cast(${[...keys]} as text[]))`,
   typed: (value, type) => sql`cast(${value} as ${sql.raw(type === 'timestamp' ? 'timestamptz' : 'json')})`,
   forUpdate: (query, skipLocked = false) => (skipLocked ? query.forUpdate().skipLocked() : query.forUpdate()),
+  insertSql: (table, columns, rows, tail) => {
+    const width = columns.length;
+    const tuples = Array.from({ length: rows }, (_, r) => `(${columns.map((_, c) => `$${r * width + c + 1}`).join(', ')})`);
+    return `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples.join(', ')}${tail ? ` ${tail}` : ''}`;
+  },
+  planEachStatement: async (trx) => {
+    await sql`set local plan_cache_mode = force_custom_plan`.execute(trx);
+  },
+  analyze: async (trx, table, columns) => {
+    await sql`analyze ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})`.execute(trx);
+  },
 };
 
 /** The server and database of a URL, without its user or password. */

@@ -273,6 +273,12 @@ export const sqliteDialect: Dialect = {
     )})`,
   typed: (value) => sql`${value}`,
   forUpdate: (query) => query,
+  insertSql: (table, columns, rows, tail) => {
+    const tuple = `(${columns.map(() => '?').join(', ')})`;
+    return `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${Array(rows).fill(tuple).join(', ')}${tail ? ` ${tail}` : ''}`;
+  },
+  planEachStatement: async () => {},
+  analyze: async () => {},
 };
 
 function connect(file: string, readOnly: boolean): SqliteDatabase.Database {

@@ -1,22 +1,15 @@
 /**
  * The events of a bulk import (docs/events.md): one `record.created` or `record.updated` per record
  * it wrote, with the job's id, then one `bulk_job.completed` or `bulk_job.failed`, all appended in
- * the job's transaction after its records. A record event's data is kept as its JSON text until
- * then, written as it was made (thousands of record objects held through a job cost collection
+ * the job's transaction after its records, in one append (the chain's head read and moved once). A
+ * record event's data is kept as its JSON text until then, written as it was made (thousands of record objects held through a job cost collection
  * pauses, and would be serialized twice).
  */
 import type { Exec } from '../../db/dialect.js';
 import type { DirectoryService } from '../directory/service.js';
-import type { Actor, SerializedEventInput } from '../events/model.js';
+import type { Actor, EventInput, SerializedEventInput } from '../events/model.js';
 import type { EventLog } from '../events/service.js';
-import { pacer } from './csv.js';
 import type { BulkJob, JobOutcome } from './model.js';
-
-/**
- * Record events appended per statement (hashed, bound and written); the event loop turns between
- * two once SLICE_MS have passed. 500 took 20-40 ms of the loop at a time.
- */
-const SLICE = 100;
 
 /** A record the job wrote, and its event's data as JSON text (`{object, changes?, jobId}`). */
 export interface RecordTold {
@@ -57,20 +50,6 @@ export async function logJob(
   finished: string,
   actor: Actor,
 ): Promise<void> {
-  const pace = pacer();
-  for (const verb of ['created', 'updated'] as const) {
-    const told = changes[verb];
-    for (let i = 0; i < told.length; i += SLICE) {
-      const slice = told
-        .slice(i, i + SLICE)
-        .map(
-          ({ id, data }): SerializedEventInput => ({ type: `record.${verb}`, actor, target: { type: 'record', id, sourceId: job.sourceId }, dataText: data }),
-        );
-      await deps.events.append(trx, job.tenantId, slice);
-      const turn = pace();
-      if (turn) await turn;
-    }
-  }
   const object = {
     id: job.id,
     sourceId: job.sourceId,
@@ -84,5 +63,10 @@ export async function logJob(
     finished,
   };
   const type = outcome.status === 'COMPLETED' ? 'bulk_job.completed' : 'bulk_job.failed';
-  await deps.events.append(trx, job.tenantId, [{ type, actor, target: { type: 'bulk_job', id: job.id, sourceId: job.sourceId }, data: { object } }]);
+  function* events(): Generator<EventInput | SerializedEventInput> {
+    for (const verb of ['created', 'updated'] as const)
+      for (const { id, data } of changes[verb]) yield { type: `record.${verb}`, actor, target: { type: 'record', id, sourceId: job.sourceId }, dataText: data };
+    yield { type, actor, target: { type: 'bulk_job', id: job.id, sourceId: job.sourceId }, data: { object } };
+  }
+  await deps.events.appendAll(trx, job.tenantId, events());
 }

@@ -22,6 +22,8 @@ import type { BulkJobStatus, Database } from '../../db/types.js';
 import { type BulkJob, JOB_COLUMNS, type JobOutcome, type NewJob, type RowError, toJob } from './model.js';
 
 const UNFINISHED: BulkJobStatus[] = ['PENDING', 'IN_PROGRESS'];
+/** Records written by a job past which it brings the planner's statistics up to date. */
+const ANALYZE_AFTER = 1000;
 /** Error lines per INSERT. */
 const ERROR_CHUNK = 200;
 /**
@@ -228,10 +230,31 @@ export class BulkRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** Locks the job's row for the transaction, if `workerId` still holds the claim; false when another claimed it since. */
+  /**
+   * Locks the job's row for the transaction, if `workerId` still holds the claim; false when
+   * another claimed it since. The job's transaction writes thousands of rows into tables whose
+   * statements' cached plans were made when they held far fewer: its statements are planned for
+   * their values (`Dialect.planEachStatement`).
+   */
   async lock(trx: Exec, seq: number, workerId: string): Promise<boolean> {
     const query = trx.selectFrom('bulk_jobs').select('seq').where('seq', '=', seq).where('claimed_by', '=', workerId).where('status', '=', 'IN_PROGRESS');
-    return (await this.dialect.forUpdate(query).executeTakeFirst()) !== undefined;
+    if ((await this.dialect.forUpdate(query).executeTakeFirst()) === undefined) return false;
+    await this.dialect.planEachStatement(trx);
+    return true;
+  }
+
+  /**
+   * At the end of a job that wrote `written` records, in its transaction: past ANALYZE_AFTER, the
+   * statistics of the tables it filled (records, their events and planned steps) are brought up to
+   * date, so that what reads them next (an export, the event consumers) is planned for their size
+   * (`Dialect.analyze`).
+   */
+  async analyzeWritten(trx: Exec, written: number): Promise<void> {
+    if (written < ANALYZE_AFTER) return;
+    // The columns the reads after an import select on: a source's records, a tenant's events and due steps.
+    await this.dialect.analyze(trx, 'records', ['tenant_id', 'source_id']);
+    await this.dialect.analyze(trx, 'events', ['tenant_id']);
+    await this.dialect.analyze(trx, 'lifecycle_due', ['tenant_id', 'kind']);
   }
 
   /** Ends the job: its outcome, its errors; the file is dropped, a part per statement; `between` runs between two statements. */

@@ -56,7 +56,7 @@ export const MAX_STORED_ERRORS = 10_000;
 const LEASE_MS = 30_000;
 const RENEW_MS = 5_000;
 /** Records per INSERT or UPDATE statement of a job: each is a short step of the event loop. */
-const WRITE_BATCH = 100;
+const WRITE_BATCH = 250;
 /** The first and the longest wait before a failed job runs again. */
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 5 * 60_000;
@@ -238,6 +238,7 @@ export class BulkJobRunner {
     await this.repo.finish(trx, job, outcome, finished, nextTurn);
     afterCommit(trx, () => this.onFinished?.(outcome.status, (Date.parse(finished) - Date.parse(job.started ?? finished)) / 1000));
     await logJob(trx, this.modules, job, outcome, changes, finished, actor);
+    await this.repo.analyzeWritten(trx, changes.created.length + changes.updated.length);
   }
 
   /** Puts the job back in the queue, or ends it when it has failed long enough. */

@@ -1,14 +1,29 @@
 /** All SQL of the event log: its events, and each tenant's chain head and checkpoint. */
 import type { FilterNode } from '../../collections/filter.js';
 import { applySorters, filterExpression, type Sorter } from '../../collections/query.js';
-import type { Dialect, Exec } from '../../db/dialect.js';
+import { type Dialect, type Exec, insertRows } from '../../db/dialect.js';
 import type { EventChainTable, EventTable } from '../../db/types.js';
 import { idSpellings } from '../../domain/ids.js';
 import { EVENT_FILTERS } from './collection.js';
 import { GENESIS_HASH } from './model.js';
 
-/** Events per INSERT: 14 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
+/** Events per INSERT: 13 values each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
 const INSERT_ROWS = 500;
+const COLUMNS = [
+  'tenant_id',
+  'seq',
+  'id',
+  'type',
+  'time',
+  'actor_id',
+  'actor_alias',
+  'target_type',
+  'target_id',
+  'source_id',
+  'data',
+  'prev_hash',
+  'hash',
+] as const satisfies readonly (keyof EventTable)[];
 
 export interface EventListQuery {
   filter: FilterNode | undefined;
@@ -53,11 +68,10 @@ export class EventRepository {
 
   async insert(trx: Exec, rows: readonly EventTable[]): Promise<void> {
     // In statements of INSERT_ROWS rows: both engines bound the parameters of one statement.
-    for (let i = 0; i < rows.length; i += INSERT_ROWS)
-      await trx
-        .insertInto('events')
-        .values(rows.slice(i, i + INSERT_ROWS))
-        .execute();
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+      const values = rows.slice(i, i + INSERT_ROWS).map((row) => COLUMNS.map((column) => row[column]));
+      await insertRows(trx, this.dialect, 'events', COLUMNS, values);
+    }
   }
 
   async moveHead(trx: Exec, tenantId: string, seq: number, hash: string): Promise<void> {
@@ -67,6 +81,20 @@ export class EventRepository {
   /** Up to `limit` events after `afterSeq`, in chain order; with a filter, only those it selects. */
   chainPage(db: Exec, tenantId: string, afterSeq: number, limit: number, filter?: FilterNode): Promise<EventTable[]> {
     return this.filtered(db, tenantId, filter).selectAll('events').where('events.seq', '>', afterSeq).orderBy('events.seq').limit(limit).execute();
+  }
+
+  /** Up to `limit` events of `types` after `afterSeq` and up to `upTo`, in chain order. */
+  typedPage(db: Exec, tenantId: string, afterSeq: number, upTo: number, types: readonly string[], limit: number): Promise<EventTable[]> {
+    return db
+      .selectFrom('events')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('seq', '>', afterSeq)
+      .where('seq', '<=', upTo)
+      .where('type', 'in', types)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
   }
 
   list(db: Exec, tenantId: string, query: EventListQuery): Promise<EventTable[]> {

@@ -7,11 +7,11 @@
 import type { Kysely } from 'kysely';
 import { parseListFilter } from '../../collections/query.js';
 import { afterCommit, type Exec, transaction } from '../../db/dialect.js';
-import type { Database, EventTable } from '../../db/types.js';
+import type { Database, EventChainTable, EventTable } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
 import { assertThat, fail } from '../../errors/api-error.js';
 import { Poller } from '../../jobs/poller.js';
-import { csvLine, nextTurn } from '../bulk/csv.js';
+import { csvLine, nextTurn, pacer } from '../bulk/csv.js';
 import { EVENT_FILTERS, eventSorters } from './collection.js';
 import { type AuditEvent, type EventInput, eventHash, GENESIS_HASH, type SerializedEventInput, toAuditEvent } from './model.js';
 import type { EventRepository } from './repository.js';
@@ -32,7 +32,9 @@ export type Verification =
 /** Events read at once by `verify` and the CSV export. */
 const PAGE = 1000;
 const DAY_MS = 24 * 3600 * 1000;
-/** Events hashed and inserted between two turns of the event loop. */
+/** Events hashed and written per statement. */
+const APPEND_ROWS = 250;
+/** Events queued by `recordSoon` written per transaction. */
 const APPEND_SLICE = 500;
 /** Events `recordSoon` keeps waiting before its callers wait for them to be written. */
 const SOON_MAX = 5000;
@@ -66,39 +68,67 @@ export class EventLog {
    * every other change of the tenant that writes events waits for it: call it last.
    */
   async append(trx: Exec, tenantId: string, events: readonly (EventInput | SerializedEventInput)[]): Promise<AuditEvent[]> {
-    if (events.length === 0) return [];
-    const chain = await this.repo.lockChain(trx, tenantId);
-    let seq = Number(chain.head_seq);
-    let prev = chain.head_hash;
-    const time = nowIso();
     const appended: AuditEvent[] = [];
-    // A bulk import appends thousands: hashed and written a slice at a time, other requests between.
-    for (let i = 0; i < events.length; i += APPEND_SLICE) {
-      if (i > 0) await nextTurn();
-      const rows = events.slice(i, i + APPEND_SLICE).map((event): EventTable => {
-        const row = {
-          tenant_id: tenantId,
-          seq: ++seq,
-          id: newUuid(),
-          type: event.type,
-          time,
-          actor_id: event.actor?.id ?? null,
-          actor_alias: event.actor?.alias ?? null,
-          target_type: event.target.type,
-          target_id: event.target.id,
-          source_id: event.target.sourceId ?? null,
-          data: 'dataText' in event ? event.dataText : JSON.stringify(event.data),
-          prev_hash: prev,
-        };
-        prev = eventHash(row);
-        return { ...row, hash: prev };
-      });
+    await this.write(trx, tenantId, events, (row) => appended.push(toAuditEvent(row)));
+    return appended;
+  }
+
+  /**
+   * Appends as `append` does the events `events` yields, each made as it is pulled and none kept
+   * once written (a bulk import appends thousands); the number appended.
+   */
+  appendAll(trx: Exec, tenantId: string, events: Iterable<EventInput | SerializedEventInput>): Promise<number> {
+    return this.write(trx, tenantId, events);
+  }
+
+  /**
+   * Hashes the events into the chain and writes them APPEND_ROWS a statement; the event loop turns
+   * between two statements once SLICE_MS have passed. The chain's head is read (and locked) once,
+   * and moved once at the end.
+   */
+  private async write(trx: Exec, tenantId: string, events: Iterable<EventInput | SerializedEventInput>, told?: (row: EventTable) => void): Promise<number> {
+    let chain: EventChainTable | undefined;
+    let seq = 0;
+    let prev = '';
+    const time = nowIso();
+    const pace = pacer();
+    let rows: EventTable[] = [];
+    const flush = async () => {
       await this.repo.insert(trx, rows);
-      for (const row of rows) appended.push(toAuditEvent(row));
+      if (told) for (const row of rows) told(row);
+      rows = [];
+      const turn = pace();
+      if (turn) await turn;
+    };
+    for (const event of events) {
+      if (!chain) {
+        chain = await this.repo.lockChain(trx, tenantId);
+        seq = Number(chain.head_seq);
+        prev = chain.head_hash;
+      }
+      const row = {
+        tenant_id: tenantId,
+        seq: ++seq,
+        id: newUuid(),
+        type: event.type,
+        time,
+        actor_id: event.actor?.id ?? null,
+        actor_alias: event.actor?.alias ?? null,
+        target_type: event.target.type,
+        target_id: event.target.id,
+        source_id: event.target.sourceId ?? null,
+        data: 'dataText' in event ? event.dataText : JSON.stringify(event.data),
+        prev_hash: prev,
+      };
+      prev = eventHash(row);
+      rows.push({ ...row, hash: prev });
+      if (rows.length === APPEND_ROWS) await flush();
     }
+    if (!chain) return 0;
+    if (rows.length > 0) await flush();
     await this.repo.moveHead(trx, tenantId, seq, prev);
     afterCommit(trx, this.appended);
-    return appended;
+    return seq - Number(chain.head_seq);
   }
 
   /** Appends one event in a transaction of its own: for what changes nothing else (a sign-in). */

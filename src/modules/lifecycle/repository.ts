@@ -2,10 +2,17 @@
  * All SQL of the lifecycle: the policies, what is due next (`lifecycle_due`, read through its
  * index on `due_at`), what was done (`lifecycle_done`), and the reminder digests.
  */
-import type { Dialect, Exec } from '../../db/dialect.js';
+import { type Dialect, type Exec, insertRows } from '../../db/dialect.js';
 import type { LifecycleDigestLineTable, LifecycleDigestTable, LifecycleDoneTable, LifecycleDueTable } from '../../db/lifecycle-types.js';
 
 export type DueKind = 'record' | 'approval';
+
+/** Due rows per statement (7 values each). */
+const DUE_ROWS = 500;
+const DUE_COLUMNS = ['tenant_id', 'kind', 'target_id', 'source_id', 'basis', 'step', 'due_at'] as const satisfies readonly (keyof LifecycleDueTable)[];
+/** A target's row, when it has one, takes the new step. */
+const DUE_REPLACES =
+  'on conflict (tenant_id, kind, target_id) do update set source_id = excluded.source_id, basis = excluded.basis, step = excluded.step, due_at = excluded.due_at';
 
 /** The policy rows' `source_id` of the tenant-wide policy. */
 export const TENANT_WIDE = '';
@@ -54,19 +61,9 @@ export class LifecycleRepository {
 
   /** Writes each target's next step, replacing the one it had. */
   async setDue(db: Exec, rows: readonly LifecycleDueTable[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += 500) {
-      await db
-        .insertInto('lifecycle_due')
-        .values(rows.slice(i, i + 500))
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'kind', 'target_id']).doUpdateSet((eb) => ({
-            source_id: eb.ref('excluded.source_id'),
-            basis: eb.ref('excluded.basis'),
-            step: eb.ref('excluded.step'),
-            due_at: eb.ref('excluded.due_at'),
-          })),
-        )
-        .execute();
+    for (let i = 0; i < rows.length; i += DUE_ROWS) {
+      const values = rows.slice(i, i + DUE_ROWS).map((row) => DUE_COLUMNS.map((column) => row[column]));
+      await insertRows(db, this.dialect, 'lifecycle_due', DUE_COLUMNS, values, DUE_REPLACES);
     }
   }
 

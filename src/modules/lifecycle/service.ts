@@ -162,6 +162,23 @@ export class LifecycleService implements RecordLifecycle {
     return events;
   }
 
+  /**
+   * RecordLifecycle: plans the steps of records just created. Nothing was planned or done for a
+   * new record, so nothing is read but the policies: the same rows `written` would write.
+   */
+  async created(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const now = this.clock.now();
+    const policyOf = await this.policies(trx, tenantId);
+    const rows = records.map((record) => {
+      const end = splitRecordDate(record.endDate).instant;
+      const base = { tenant_id: tenantId, kind: 'record', target_id: record.id, source_id: record.sourceId, basis: end };
+      return dueRow(base, recordSteps(Date.parse(end), policyOf(record.sourceId)), now);
+    });
+    await this.repo.setDue(trx, rows);
+    if (rows.some((r) => Date.parse(r.due_at) <= now)) afterCommit(trx, this.onDueNow);
+  }
+
   /** RecordLifecycle: nothing is due any more of deleted records. */
   deleted(trx: Exec, tenantId: string, ids: readonly string[]): Promise<void> {
     return this.repo.deleteDue(trx, tenantId, 'record', ids);

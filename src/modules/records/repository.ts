@@ -1,13 +1,31 @@
 /** All SQL of non-employee records (list planning is list.ts's). */
 import { idSpellings } from '../../domain/ids.js';
 import { CompiledQuery, sql } from 'kysely';
-import type { Dialect, Exec } from '../../db/dialect.js';
+import { type Dialect, type Exec, insertRows } from '../../db/dialect.js';
 import type { RecordTable } from '../../db/types.js';
 import { RecordLists, type RecordListQuery, type SourceIds } from './list.js';
 import { type NonEmployeeRecord, toRecord, toRow } from './model.js';
 
 /** Rows per INSERT or UPDATE statement: 16 parameters each stays under both engines' limits. */
 const CHUNK = 500;
+const COLUMNS = [
+  'tenant_id',
+  'id',
+  'source_id',
+  'account_name',
+  'first_name',
+  'last_name',
+  'email',
+  'phone',
+  'manager',
+  'start_date',
+  'end_date',
+  'start_zone',
+  'end_zone',
+  'data',
+  'created',
+  'modified',
+] as const satisfies readonly (keyof RecordTable)[];
 
 /** A record's id and source. */
 export interface RecordPlace {
@@ -92,10 +110,11 @@ export class RecordRepository {
   async insert(db: Exec, tenantId: string, records: readonly NonEmployeeRecord[], between?: () => Promise<void>): Promise<void> {
     for (let i = 0; i < records.length; i += CHUNK) {
       if (i > 0) await between?.();
-      await db
-        .insertInto('records')
-        .values(records.slice(i, i + CHUNK).map((r) => toRow(tenantId, r)))
-        .execute();
+      const values = records.slice(i, i + CHUNK).map((r) => {
+        const row = toRow(tenantId, r);
+        return COLUMNS.map((column) => row[column]);
+      });
+      await insertRows(db, this.dialect, 'records', COLUMNS, values);
     }
   }
 

@@ -69,6 +69,8 @@ type RecordVerb = 'created' | 'updated' | 'deleted';
 export interface RecordLifecycle {
   /** Plans the steps of records just written; the events the write owes too (`record.reactivated`). */
   written(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[], actor: Actor): Promise<EventInput[]>;
+  /** Plans the steps of records just created (`written` for records that had none). */
+  created(trx: Exec, tenantId: string, records: readonly NonEmployeeRecord[]): Promise<void>;
   /** Forgets what was due of deleted records. */
   deleted(trx: Exec, tenantId: string, ids: readonly string[]): Promise<void>;
 }
@@ -156,7 +158,7 @@ export class RecordService {
     }
     const named = records.length === 1 ? records[0]!.accountName : undefined;
     await this.conflictsAsErrors(named, 'create', () => this.repo.insert(trx, tenantId, records, between));
-    await this.lifecycle?.written(trx, tenantId, records, null);
+    await this.lifecycle?.created(trx, tenantId, records);
     return true;
   }
 
