@@ -99,7 +99,7 @@ describe('console: sources', () => {
     await screenshot(page, 'sources');
   });
 
-  test('custom attributes: added (one by keyboard alone), edited, a bad name refused beside its field; the lifecycle policy set', async () => {
+  test('custom attributes: added (one by keyboard alone), reordered, edited, a bad name refused beside its field; the lifecycle policy set', async () => {
     const id = await createSource(rig.server, 'Interns', owner.id, [ada.id], [mia.id]);
     const { page } = await rig.newPage();
     await signIn(page, admin.alias);
@@ -137,6 +137,11 @@ describe('console: sources', () => {
     await second.getByRole('button', { name: 'Add attribute' }).click();
     await attributes.getByRole('row').filter({ hasText: 'department' }).waitFor();
 
+    // Department moves up, before Badge number: the API's order changes.
+    await page.getByRole('button', { name: 'Move Department up' }).click();
+    await page.getByRole('status').filter({ hasText: 'Moved the attribute Department up.' }).waitFor();
+    await page.getByRole('button', { name: 'Move Department up' }).and(page.locator(':disabled')).waitFor();
+
     await page.getByRole('button', { name: 'Edit Badge number' }).click();
     const edit = page.getByRole('dialog', { name: 'Edit Badge number' });
     await edit.getByLabel('Label').fill('Badge');
@@ -155,8 +160,8 @@ describe('console: sources', () => {
     assert.deepEqual(
       stored.filter((a) => !a.system).map((a) => [a.technicalName, a.label, a.required]),
       [
-        ['badge', 'Badge', false],
         ['department', 'Department', true],
+        ['badge', 'Badge', false],
       ],
     );
 

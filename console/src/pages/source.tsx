@@ -144,7 +144,22 @@ function Attributes({ sourceId, onNotice }: { sourceId: string; onNotice(text: s
   const list = useLoad(async () => (await get<Attribute[]>(`/v3/non-employee-sources/${sourceId}/schema-attributes`)).data, sourceId);
   const [dialog, setDialog] = useState<{ attribute?: Attribute }>();
   const [error, setError] = useState<unknown>();
-  const custom = list.data?.filter((a) => !a.system).length ?? 0;
+  const customs = list.data?.filter((a) => !a.system) ?? [];
+  const custom = customs.length;
+  const move = async (attribute: Attribute, by: number) => {
+    setError(undefined);
+    const order = customs.map((a) => a.id);
+    const from = order.indexOf(attribute.id);
+    order.splice(from, 1);
+    order.splice(from + by, 0, attribute.id);
+    try {
+      await put(`/v3/non-employee-sources/${sourceId}/schema-attributes-order`, { order });
+      onNotice(`Moved the attribute ${attribute.label} ${by < 0 ? 'up' : 'down'}.`);
+      list.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
   const remove = async (attribute: Attribute) => {
     setError(undefined);
     try {
@@ -166,8 +181,8 @@ function Attributes({ sourceId, onNotice }: { sourceId: string; onNotice(text: s
         ) : null}
       </div>
       <p class="help">
-        The fields of this source's records, in the API's order: the 8 system attributes, then up to {MAX_CUSTOM} custom ones (text), {custom} used. Deleting a
-        custom attribute removes its value from every record.
+        The fields of this source's records, in the API's order: the 8 system attributes, then up to {MAX_CUSTOM} custom ones (text), {custom} used, in the
+        order of forms, the CSV template and the export. Deleting a custom attribute removes its value from every record.
       </p>
       <ErrorMessage error={list.error ?? error} />
       {list.loading && !list.data ? <Loading what="attributes" /> : null}
@@ -203,6 +218,26 @@ function Attributes({ sourceId, onNotice }: { sourceId: string; onNotice(text: s
                       <button type="button" aria-label={`Edit ${attribute.label}`} onClick={() => setDialog({ attribute })}>
                         Edit
                       </button>
+                    ) : null}
+                    {!attribute.system && hasRight(me, 'idn:nesr:update') ? (
+                      <>
+                        <button
+                          type="button"
+                          aria-label={`Move ${attribute.label} up`}
+                          disabled={customs[0]?.id === attribute.id}
+                          onClick={() => void move(attribute, -1)}
+                        >
+                          Up
+                        </button>
+                        <button
+                          type="button"
+                          aria-label={`Move ${attribute.label} down`}
+                          disabled={customs[custom - 1]?.id === attribute.id}
+                          onClick={() => void move(attribute, 1)}
+                        >
+                          Down
+                        </button>
+                      </>
                     ) : null}
                     {!attribute.system && hasRight(me, 'idn:nesr:delete') ? (
                       <button type="button" aria-label={`Delete ${attribute.label}`} onClick={() => void remove(attribute)}>
