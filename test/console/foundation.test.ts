@@ -5,6 +5,7 @@ import { get } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { base32Decode, totp } from '../../src/auth/totp.js';
 import { CONSOLE_CSP, CONSOLE_DIR } from '../../src/modules/console/routes.js';
 import { checkAccessible, type ConsoleRig, createPerson, PASSWORD, screenshot, signIn, startConsole } from '../helpers/console.js';
 
@@ -42,7 +43,12 @@ describe('console: serving and sign-in', () => {
       assert.equal(response.headers.get('content-type'), name.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8');
       assert.equal(response.headers.get('content-security-policy'), CONSOLE_CSP);
     }
-    for (const url of ['/console/assets/nothing.js', '/console/assets/..%2F..%2Fpackage.json', '/console/assets/%2e%2e%2f%2e%2e%2fpackage.json', '/console/api/nothing']) {
+    for (const url of [
+      '/console/assets/nothing.js',
+      '/console/assets/..%2F..%2Fpackage.json',
+      '/console/assets/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/console/api/nothing',
+    ]) {
       const response = await fetch(`${rig.server.baseUrl}${url}`);
       assert.equal(response.status, 404, url);
       assert.equal(((await response.json()) as { detailCode: string }).detailCode, '404 Not found');
@@ -96,7 +102,7 @@ describe('console: serving and sign-in', () => {
 
   test('a single sign-on error in the URL is shown in words', async () => {
     const { page } = await rig.newPage();
-    await page.goto('/console/?signInError=unknown_identity');
+    await page.goto('/console/?signInError=unknown_user');
     await page.getByRole('alert').filter({ hasText: 'no identity of NELM matches your account' }).waitFor();
     assert.equal(new URL(page.url()).search, '');
   });
@@ -132,5 +138,45 @@ describe('console: sign-in throttle', () => {
       await page.getByRole('button', { name: 'Sign in', exact: true }).isEnabled();
     }
     assert.fail('no wait was shown after 8 wrong passwords');
+  });
+});
+
+describe('console: one-time codes', () => {
+  let rig: ConsoleRig;
+  before(async () => {
+    rig = await startConsole({}, { NELM_CONSOLE_REQUIRE_TOTP: 'true' });
+  });
+  after(() => rig?.close());
+
+  test('an org admin who must have a one-time code sets it up, then signs in with it', async () => {
+    await createPerson(rig.server, 'ada.admin', 'Ada Admin', { admin: true });
+    const { page } = await rig.newPage();
+    await page.goto('/console/');
+    await page.getByLabel('Username').fill('ada.admin');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Set up a one-time code' }).waitFor();
+    const secret = (await page.locator('dd code').first().textContent()) ?? '';
+    const uri = (await page.locator('dd code').nth(1).textContent()) ?? '';
+    assert.match(uri, /^otpauth:\/\/totp\//);
+    assert.ok(uri.includes(`secret=${secret}`));
+    await checkAccessible(page, 'one-time code set-up');
+    const key = base32Decode(secret)!;
+    await page.getByLabel('One-time code').fill('000000' === totp(key, Date.now()) ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.locator('.field-error').waitFor();
+    await page.getByLabel('One-time code').fill(totp(key, Date.now()));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    // The next sign-in asks for the code after the password (the next period's: a code is used once).
+    await page.getByLabel('Username').fill('ada.admin');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'Enter the one-time code from your authenticator app.' }).waitFor();
+    await checkAccessible(page, 'sign-in asking for a one-time code');
+    await page.getByLabel('One-time code').fill(totp(key, Date.now() + 30_000));
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
   });
 });

@@ -6,11 +6,12 @@ import { Field } from '../ui';
 
 /** What `?signInError=<code>` means, after single sign-on sent the browser back. */
 const SIGN_IN_ERRORS: Record<string, string> = {
-  unknown_identity: 'Single sign-on worked, but no identity of NELM matches your account. Ask an administrator to add you.',
-  access_denied: 'Single sign-on was cancelled or refused by your identity provider.',
-  state_mismatch: 'The single sign-on attempt expired or was started in another window. Try again.',
-  totp_required: 'Your account needs a one-time code: sign in with your password and code.',
-  provider_error: 'Your identity provider answered with an error. Try again, or sign in with your password.',
+  sso_unavailable: 'Single sign-on is not available right now. Sign in with your password, or try again later.',
+  state: 'The single sign-on attempt expired or was started in another window. Try again.',
+  provider: 'Your identity provider refused or cancelled the sign-in. Try again, or sign in with your password.',
+  no_claim: 'Your identity provider did not say who you are (no email or account name). Ask an administrator.',
+  email_unverified: 'Your identity provider has not verified your email address, so it cannot sign you in here.',
+  unknown_user: 'Single sign-on worked, but no identity of NELM matches your account. Ask an administrator to add you.',
 };
 
 function signInErrorText(code: string): string {
