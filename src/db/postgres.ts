@@ -19,7 +19,7 @@ import {
   sql,
   type TableMetadata,
 } from 'kysely';
-import { type Db, type Dialect, type QueryTiming, queryLog } from './dialect.js';
+import type { Db, Dialect, QueryTiming } from './dialect.js';
 import type { Database } from './types.js';
 
 /** Connections per process. */
@@ -78,10 +78,14 @@ export class NamingPool implements PostgresPool {
   private readonly wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   private readonly ended = new WeakSet<pg.PoolClient>();
 
-  /** @param prepare false: every query runs unnamed (NELM_PG_PREPARED_STATEMENTS=off) */
+  /**
+   * @param prepare false: every query runs unnamed (NELM_PG_PREPARED_STATEMENTS=off)
+   * @param timing hears each query's time, from its submission to its answer (the metrics)
+   */
   constructor(
     readonly pool: pg.Pool,
     private readonly prepare = true,
+    readonly timing: QueryTiming = { listener: undefined },
   ) {}
 
   /** The statement name of a SQL text, or undefined to run it unnamed. */
@@ -107,8 +111,11 @@ export class NamingPool implements PostgresPool {
         // pg is given a callback rather than asked for its promise: with the promise, what a query
         // leaves behind outlived young-generation collections under load and was promoted, which
         // tripled the pauses of every collection (measured with --trace-gc-nvp).
+        const listener = this.timing.listener;
+        const start = listener === undefined ? 0 : performance.now();
         return new Promise((resolve, reject) =>
           client.query(config, (error: Error | undefined, result: unknown) => {
+            listener?.((performance.now() - start) / 1000, error !== undefined && error !== null);
             if (!error) return resolve(result);
             if (endsSession(error)) this.ended.add(client);
             reject(error);
@@ -232,8 +239,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     throw isConnectionFailure(error) ? new DatabaseUnreachableError(where, error) : error;
   }
   const queryTiming: QueryTiming = { listener: undefined };
-  const dialect = new SearchPathDialect({ pool: new NamingPool(pool, options.prepared !== false) });
-  const kysely = new Kysely<Database>({ dialect, log: queryLog(queryTiming) });
+  const kysely = new Kysely<Database>({ dialect: new SearchPathDialect({ pool: new NamingPool(pool, options.prepared !== false, queryTiming) }) });
   return {
     kysely,
     dialect: postgresDialect,

@@ -38,7 +38,7 @@ import {
   sql,
   type Dialect as KyselyDialect,
 } from 'kysely';
-import { type Db, type Dialect, type QueryTiming, queryLog } from './dialect.js';
+import type { Db, Dialect, QueryTiming } from './dialect.js';
 import { Checkpoints } from './sqlite-checkpoints.js';
 import type { Database } from './types.js';
 
@@ -153,12 +153,12 @@ class Session implements DatabaseConnection {
       // SQLite ends a transaction by itself on some errors (SQLITE_FULL, SQLITE_IOERR, …): a
       // statement run after that would commit on its own, outside the transaction the caller holds.
       if (!writer.connection.inTransaction) throw new TransactionLostError();
-      return run<R>(writer.prepare(text), parameters);
+      return this.driver.run<R>(writer.prepare(text), parameters);
     }
-    if (this.driver.readsOnly(text)) return run<R>(reader.prepare(text), parameters);
+    if (this.driver.readsOnly(text)) return this.driver.run<R>(reader.prepare(text), parameters);
     const end = await turns.take();
     try {
-      return run<R>(writer.prepare(text), parameters);
+      return this.driver.run<R>(writer.prepare(text), parameters);
     } finally {
       end();
       this.driver.checkpoints.wrote();
@@ -174,6 +174,7 @@ class Session implements DatabaseConnection {
 
 class TwoConnectionDriver implements Driver {
   readonly turns = new Turns();
+  readonly queryTiming: QueryTiming = { listener: undefined };
   /** Whether a SQL text only reads (SQLite says so of a statement), by text. */
   private readonly readOnly = new Map<string, boolean>();
 
@@ -185,6 +186,21 @@ class TwoConnectionDriver implements Driver {
   ) {}
 
   async init(): Promise<void> {}
+
+  /** Runs a statement, timed while someone listens (the metrics). */
+  run<R>(statement: SqliteDatabase.Statement, parameters: readonly unknown[]): QueryResult<R> {
+    const listener = this.queryTiming.listener;
+    if (listener === undefined) return run<R>(statement, parameters);
+    const start = performance.now();
+    let failed = true;
+    try {
+      const result = run<R>(statement, parameters);
+      failed = false;
+      return result;
+    } finally {
+      listener((performance.now() - start) / 1000, failed);
+    }
+  }
 
   readsOnly(text: string): boolean {
     let readOnly = this.readOnly.get(text);
@@ -342,8 +358,7 @@ export function openSqlite(location: string, options: SqliteOptions = {}): Db {
       if (temporary) rmSync(temporary, { recursive: true, force: true });
     };
     const driver = new TwoConnectionDriver(writer, reader, checkpoints, close);
-    const queryTiming: QueryTiming = { listener: undefined };
-    const kysely = new Kysely<Database>({ dialect: new TwoConnectionDialect(driver), log: queryLog(queryTiming) });
+    const kysely = new Kysely<Database>({ dialect: new TwoConnectionDialect(driver) });
     return {
       kysely,
       dialect: sqliteDialect,
@@ -353,7 +368,7 @@ export function openSqlite(location: string, options: SqliteOptions = {}): Db {
       onConnectionLost: () => () => {},
       // The reader and the writer; the writer is in use while a transaction holds it.
       poolUse: () => ({ total: 2, idle: driver.turns.held ? 1 : 2, waiting: driver.turns.waiting }),
-      queryTiming,
+      queryTiming: driver.queryTiming,
       exclusively: (work) => work(),
       close: async () => {
         await kysely.destroy();
