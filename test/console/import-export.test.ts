@@ -88,7 +88,7 @@ describe('console: import and export', () => {
     assert.equal(records.length, 0, 'a file with a bad row writes nothing');
   });
 
-  test('a good file is imported; the export and the template are downloaded', async () => {
+  test('a good file is imported (the page passes axe in dark mode too); the export and the template are downloaded', async () => {
     const { page } = await rig.newPage();
     await signIn(page, ivan.alias);
     await page.goto(`/console/import-export?source=${source}`);
@@ -97,6 +97,8 @@ describe('console: import and export', () => {
     assert.equal(await jobEnded(page), 'COMPLETED');
     await page.getByRole('status').filter({ hasText: '2 created' }).waitFor();
     await screenshot(page, 'import-export');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await checkAccessible(page, 'import and export, dark');
 
     const exported = await download(page, 'Export records (CSV)');
     const lines = exported.text.trim().split(/\r?\n/);

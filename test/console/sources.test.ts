@@ -97,6 +97,8 @@ describe('console: sources', () => {
     );
     await page.getByRole('row').filter({ hasText: 'Contractors' }).waitFor();
     await screenshot(page, 'sources');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await checkAccessible(page, 'sources page, dark');
   });
 
   test('custom attributes: added (one by keyboard alone), reordered, edited, a bad name refused beside its field; the lifecycle policy set', async () => {
