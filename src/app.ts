@@ -22,6 +22,7 @@ import type { ClientCredentials } from './modules/directory/model.js';
 import { oauthRoutes } from './modules/oauth/routes.js';
 import { TokenRequestGuard } from './modules/oauth/guard.js';
 import { adminRoutes } from './modules/directory/routes.js';
+import { mountScheduledExports } from './modules/exports/mount.js';
 import { consoleSignIn } from './modules/sessions/mount.js';
 import { auditRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
@@ -251,6 +252,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onClose', async () => services.webhookDeliveries.stop());
   app.addHook('onReady', async () => services.lifecycleSweep.start(app.log.child({ component: 'lifecycle' })));
   app.addHook('onClose', async () => services.lifecycleSweep.stop());
+  mountScheduledExports(app, config, db, services);
   // Token requests' events are written after their answers: the last ones before the database closes.
   services.events.onSoonFailure((error, lost) => app.log.error({ err: error, lost }, 'writing token requests to the audit log failed'));
   app.addHook('onClose', async () => services.events.settled());

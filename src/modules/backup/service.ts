@@ -127,7 +127,7 @@ export async function restoreBackup(db: Db, file: string): Promise<BackupSummary
     for (const table of header.tables) {
       const line = await next();
       if (line !== JSON.stringify({ table: table.name }))
-        throw new BackupFileError(`the backup is damaged: table ${table.name} expected, found ${line?.slice(0, 60) ?? 'the end of the file'}`);
+        throw new BackupFileError(`the backup is incomplete or damaged: table ${table.name} expected, found ${line?.slice(0, 60) ?? 'the end of the file'}`);
       let batch: unknown[][] = [];
       let count = 0;
       for (let n = 0; n < table.rows; n++) {
