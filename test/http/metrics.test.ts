@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { ADMIN, harness, type Harness } from '../helpers/app.js';
 import { createSource } from '../helpers/factories.js';
 import { bulkCalls, SYSTEM } from '../helpers/bulk.js';
+import { startReceiver } from '../helpers/webhooks.js';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 
@@ -170,5 +171,45 @@ describe('metrics on a port of their own', () => {
       await h.close();
     }
     await assert.rejects(fetch(`http://127.0.0.1:${h.app.metrics!.address!.port}/metrics`), 'closed with the app');
+  });
+});
+
+describe('webhook deliveries by outcome', () => {
+  test('an attempt that fails, then one that succeeds; a delivery that fails for good', async () => {
+    const h = await harness(
+      {},
+      { NELM_METRICS_TOKEN: TOKEN, NELM_WEBHOOK_ALLOW_HTTP: 'true', NELM_WEBHOOK_ALLOW_PRIVATE: 'true', NELM_WEBHOOK_RETRY_SCHEDULE: '100ms' },
+    );
+    const flaky = await startReceiver((_, i) => ({ status: i === 0 ? 500 : 200 }));
+    const dead = await startReceiver(() => ({ status: 503 }));
+    try {
+      for (const url of [flaky.url, dead.url]) {
+        const res = await h.request('POST', '/admin/v1/webhooks', h.admin.token, { url, events: ['source.created'] });
+        assert.equal(res.statusCode, 200, res.body);
+      }
+      const owner = (await h.app.services.directory.identityByAlias(h.config.tenant, 'admin'))!.id;
+      await createSource(h, 'hooked', owner);
+      const read = async () => {
+        const response = await h.request('GET', '/metrics', undefined, undefined, { authorization: `Bearer ${TOKEN}` });
+        return response.body;
+      };
+      let text = await read();
+      for (let t = 0; t < 200 && (sample(text, 'nelm_webhook_deliveries_total', 'outcome="failed"') ?? 0) < 1; t++) {
+        await new Promise((r) => setTimeout(r, 50));
+        text = await read();
+      }
+      for (let t = 0; t < 200 && (sample(text, 'nelm_webhook_deliveries_total', 'outcome="succeeded"') ?? 0) < 1; t++) {
+        await new Promise((r) => setTimeout(r, 50));
+        text = await read();
+      }
+      // One retry scheduled each (flaky's 500, dead's first 503), then a success and a failure for good.
+      assert.equal(sample(text, 'nelm_webhook_deliveries_total', 'outcome="retrying"'), 2);
+      assert.equal(sample(text, 'nelm_webhook_deliveries_total', 'outcome="succeeded"'), 1);
+      assert.equal(sample(text, 'nelm_webhook_deliveries_total', 'outcome="failed"'), 1);
+    } finally {
+      await h.close();
+      await flaky.close();
+      await dead.close();
+    }
   });
 });
