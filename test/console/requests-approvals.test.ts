@@ -211,12 +211,28 @@ describe('console: requests and approvals', () => {
     await dialog.getByRole('button', { name: 'Withdraw' }).click();
     await page.getByRole('status').filter({ hasText: 'Withdrew the request for walt.withdrawn.' }).waitFor();
     await page.getByRole('row').filter({ hasText: 'walt.withdrawn' }).waitFor({ state: 'detached' });
+    await fileRequest('zed.sorted', 'Zed');
+    await fileRequest('abe.sorted', 'Abe');
     // Max may not delete requests: he has no Withdraw button.
     const max1 = (await rig.newPage()).page;
     await signIn(max1, max.alias);
     await max1.goto('/console/requests');
     await max1.getByRole('table').waitFor();
     assert.equal(await max1.getByRole('button', { name: /^Withdraw/ }).count(), 0);
+    // Sorted by the API: by account name, then the other way.
+    const accountNames = async () => {
+      await max1.locator('.table-wrap[data-ready="true"]').waitFor();
+      return max1.locator('tbody tr td:nth-child(2)').allTextContents();
+    };
+    await max1.getByRole('button', { name: 'Account name' }).click();
+    await max1.waitForURL(/sort=accountName/);
+    const ascending = await accountNames();
+    assert.ok(ascending.length >= 2);
+    assert.deepEqual(ascending, [...ascending].sort());
+    assert.equal(await max1.getByRole('columnheader', { name: /Account name/ }).getAttribute('aria-sort'), 'ascending');
+    await max1.getByRole('button', { name: 'Account name' }).click();
+    await max1.waitForURL(/sort=-accountName/);
+    assert.deepEqual(await accountNames(), [...ascending].reverse());
   });
 
   test('keyboard alone: an approver reaches an item, approves it with a comment', async () => {

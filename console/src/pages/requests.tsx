@@ -29,11 +29,25 @@ const STATUSES = [
   ['REJECTED', 'Rejected'],
 ] as const;
 
+/** A column header that sorts the list by its field through the API (again: the other way). */
+function SortableHeader({ field, label, sort }: { field: string; label: string; sort: string }) {
+  const direction = sort === field ? 'ascending' : sort === `-${field}` ? 'descending' : undefined;
+  return (
+    <th scope="col" aria-sort={direction}>
+      <button type="button" class="sort" onClick={() => setQuery({ sort: sort === field ? `-${field}` : field, offset: undefined })}>
+        {label}
+        <span aria-hidden="true">{direction === 'ascending' ? ' ▲' : direction === 'descending' ? ' ▼' : ''}</span>
+      </button>
+    </th>
+  );
+}
+
 function Requests() {
   const { me } = useMe();
   const { query } = useLocation();
   const offset = Number(query.get('offset') ?? 0) || 0;
   const status = query.get('status') ?? '';
+  const sort = query.get('sort') ?? '-created';
   const [withdrawing, setWithdrawing] = useState<Request>();
   const [notice, setNotice] = useState(takeFlash);
   const [error, setError] = useState<unknown>();
@@ -44,10 +58,10 @@ function Requests() {
         'requested-for': 'me',
         limit: LIMIT,
         offset,
-        sorters: '-created',
+        sorters: sort,
         filters: status ? `approvalStatus eq "${status}"` : undefined,
       }),
-    `${offset}:${status}`,
+    `${offset}:${status}:${sort}`,
   );
 
   const withdraw = async () => {
@@ -93,13 +107,13 @@ function Requests() {
             <caption class="visually-hidden">My requests</caption>
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Account name</th>
+                <SortableHeader field="lastName" label="Name" sort={sort} />
+                <SortableHeader field="accountName" label="Account name" sort={sort} />
                 <th scope="col">Source</th>
-                <th scope="col">Dates</th>
-                <th scope="col">Status</th>
+                <SortableHeader field="startDate" label="Dates" sort={sort} />
+                <SortableHeader field="approvalStatus" label="Status" sort={sort} />
                 <th scope="col">Approvals</th>
-                <th scope="col">Requested</th>
+                <SortableHeader field="created" label="Requested" sort={sort} />
                 {mayWithdraw ? <th scope="col">Actions</th> : null}
               </tr>
             </thead>
