@@ -5,6 +5,8 @@ import type { Dialect, Exec } from '../../db/dialect.js';
 export interface Behind {
   tenantId: string;
   position: number | null;
+  /** The chain's last committed event. */
+  head: number;
 }
 
 export class CursorRepository {
@@ -43,11 +45,11 @@ export class CursorRepository {
     const rows = await db
       .selectFrom('event_chains as c')
       .leftJoin('event_cursors as k', (join) => join.onRef('k.tenant_id', '=', 'c.tenant_id').on('k.consumer', '=', consumer))
-      .select(['c.tenant_id', 'k.position'])
+      .select(['c.tenant_id', 'k.position', 'c.head_seq'])
       .where((eb) => eb.or([eb('k.position', 'is', null), eb('k.position', '<', eb.ref('c.head_seq'))]))
       .orderBy('c.tenant_id')
       .execute();
-    return rows.map((r) => ({ tenantId: r.tenant_id, position: r.position === null ? null : Number(r.position) }));
+    return rows.map((r) => ({ tenantId: r.tenant_id, position: r.position === null ? null : Number(r.position), head: Number(r.head_seq) }));
   }
 
   /**

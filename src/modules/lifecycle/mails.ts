@@ -50,6 +50,7 @@ export function digestTime(now: number, hourUtc: number): { day: string; dueAt: 
 
 export class LifecycleConsumer implements EventConsumer {
   readonly name = 'lifecycle';
+  readonly types = ['approval.requested', 'record.expiring', 'approval.reminder', 'approval.escalated'];
   /** From each chain's first event: approval items PENDING before the consumer first ran are planned too. */
   readonly startAt = 'beginning';
 

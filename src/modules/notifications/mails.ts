@@ -67,6 +67,7 @@ interface ItemData {
 
 export class MailConsumer implements EventConsumer {
   readonly name = 'mails';
+  readonly types = [...MAILED];
   /** From each chain's first event: a database new to this consumer has no mail owed before its first request. */
   readonly startAt = 'beginning';
 
