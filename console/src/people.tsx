@@ -45,7 +45,8 @@ export async function nameOf(id: string, type?: Kind): Promise<Chosen> {
       const group = (await get<Group>(`/admin/v1/workgroups/${id}`)).data;
       return { id, type: kind, name: group.name };
     } catch (error) {
-      if (error instanceof ApiError && (error.status === 404 || error.status === 400)) return undefined;
+      // Not found, or not readable by this person (the admin API is for org admins): the id stands for it.
+      if (error instanceof ApiError && (error.status === 404 || error.status === 400 || error.status === 403)) return undefined;
       throw error;
     }
   };
@@ -82,7 +83,8 @@ export function PeopleChooser({ label, help, max, groups, value, onChange, error
     const lower = search.toLowerCase();
     Promise.all([
       get<IdentityMatch[]>('/console/api/identities', { search, limit: 8 }),
-      groups ? get<Group[]>('/admin/v1/workgroups', { limit: 250 }) : Promise.resolve({ data: [] as Group[] }),
+      // Governance groups are listed by the admin API: others find identities only.
+      groups ? get<Group[]>('/admin/v1/workgroups', { limit: 250 }).catch(() => ({ data: [] as Group[] })) : Promise.resolve({ data: [] as Group[] }),
     ]).then(
       ([people, all]) => {
         if (!current) return;

@@ -19,10 +19,14 @@ const LIMIT = 25;
 function GroupDialog({ group, onClose, onSaved }: { group?: Group; onClose(): void; onSaved(group: Group): void }) {
   const [name, setName] = useState(group?.name ?? '');
   const [description, setDescription] = useState(group?.description ?? '');
-  const [members, setMembers] = useState<Chosen[]>([]);
+  const [members, setMembers] = useState<Chosen[]>(() => (group?.members ?? []).map((id) => ({ id, type: 'IDENTITY' as const, name: id })));
   const [error, setError] = useState<unknown>();
   useEffect(() => {
-    if (group) void Promise.all(group.members.map((id) => nameOf(id, 'IDENTITY'))).then(setMembers, setError);
+    if (group)
+      void Promise.all(group.members.map((id) => nameOf(id, 'IDENTITY'))).then(
+        (found) => setMembers((list) => list.map((c) => found.find((f) => f.id === c.id) ?? c)),
+        setError,
+      );
   }, [group]);
   return (
     <Dialog title={group ? `Edit ${group.name}` : 'New governance group'} onClose={onClose}>

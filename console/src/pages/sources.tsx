@@ -35,14 +35,16 @@ export function SourceDialog({ source, onClose, onSaved }: { source?: SourceRow;
   const [name, setName] = useState(source?.name ?? '');
   const [description, setDescription] = useState(source?.description ?? '');
   const [owner, setOwner] = useState<Chosen[]>([]);
-  const [approvers, setApprovers] = useState<Chosen[]>([]);
-  const [managers, setManagers] = useState<Chosen[]>([]);
+  // The source's people at once (by id), their names as they are read: a save never drops them.
+  const [approvers, setApprovers] = useState<Chosen[]>(() => (source?.approvers ?? []).map((r) => ({ ...r, name: r.id })));
+  const [managers, setManagers] = useState<Chosen[]>(() => (source?.accountManagers ?? []).map((r) => ({ ...r, name: r.id })));
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     if (!source) return;
-    void Promise.all(source.approvers.map((a) => nameOf(a.id, a.type))).then(setApprovers, setError);
-    void Promise.all(source.accountManagers.map((a) => nameOf(a.id, a.type))).then(setManagers, setError);
+    const named = (found: Chosen[]) => (list: Chosen[]) => list.map((c) => found.find((f) => f.id === c.id) ?? c);
+    void Promise.all(source.approvers.map((a) => nameOf(a.id, a.type))).then((found) => setApprovers(named(found)), setError);
+    void Promise.all(source.accountManagers.map((a) => nameOf(a.id, a.type))).then((found) => setManagers(named(found)), setError);
   }, [source]);
   const refs = (list: Chosen[]) => list.map((c) => ({ id: c.id }));
   const submit = async (event: Event) => {
