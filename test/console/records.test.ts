@@ -145,7 +145,7 @@ describe('console: records', () => {
     assert.equal(status, 403);
   });
 
-  test('at 360 px wide: nothing wider than the screen, still accessible', async () => {
+  test('at 360 px wide: nothing wider than the screen, still accessible, in light and dark', async () => {
     const { page } = await rig.newPage(360);
     await signIn(page, 'olivia.owner');
     await page.goto('/console/records');
@@ -154,6 +154,11 @@ describe('console: records', () => {
     assert.ok(width <= 360, `page is ${width} px wide`);
     await checkAccessible(page, 'records at 360 px');
     await screenshot(page, 'records-narrow');
+    // The system's dark setting: the dark colours, with enough contrast too.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const background = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+    assert.equal(background, 'rgb(18, 18, 18)');
+    await checkAccessible(page, 'records at 360 px, dark');
     await page.goto(`/console/records/${ids['john.smith']}`);
     await page.getByRole('heading', { name: 'History' }).waitFor();
     assert.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 360);
