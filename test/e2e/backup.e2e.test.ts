@@ -119,7 +119,7 @@ async function tokenOf(server: Running, clientId: string, clientSecret: string):
 const SYSTEM = 'accountName,firstName,lastName,phone,email,manager,startDate,endDate,department';
 const line = (name: string) => `${name},Ann,Lee,555-0100,${name}@example.com,admin,2026-01-01,2031-12-31,Sales`;
 
-async function upload(server: Running, sourceId: string, csv: string): Promise<string> {
+async function upload(server: Running, sourceId: string, csv: string, timeoutMs = 10_000): Promise<string> {
   const form = new FormData();
   form.append('data', new Blob([csv], { type: 'text/csv' }), 'people.csv');
   const response = await fetch(`${server.base}/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload`, {
@@ -129,10 +129,14 @@ async function upload(server: Running, sourceId: string, csv: string): Promise<s
   });
   const body = (await response.json()) as { id: string };
   assert.equal(response.status, 202, JSON.stringify(body));
-  await until('the bulk job ends', async () => {
-    const { status } = await call<{ status: string }>(server, 'GET', `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload/status`);
-    return status === 'COMPLETED' || status === 'ERROR';
-  });
+  await until(
+    'the bulk job ends',
+    async () => {
+      const { status } = await call<{ status: string }>(server, 'GET', `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload/status`);
+      return status === 'COMPLETED' || status === 'ERROR';
+    },
+    timeoutMs,
+  );
   return body.id;
 }
 
@@ -375,5 +379,57 @@ describe('nelm backup and restore: SQLite to PostgreSQL and back', () => {
     const usage = await nelm(fresh, 'backup');
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /backup takes one argument/);
+  });
+});
+
+describe('nelm backup while a bulk import runs', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nelm-backup-bulk-'));
+  const schema = PG_URL ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  const where = PG_URL ? place(PG_URL, schema) : place(path.join(dir, 'nelm.sqlite'));
+  after(async () => {
+    if (schema) await dropSchema(where.config);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('each backup holds the import whole or not at all', async (t) => {
+    const ROWS = 5000;
+    const server = await serve(where);
+    const files: string[] = [];
+    try {
+      const admin = (await call(server, 'GET', '/admin/v1/identities')).find((i: { alias: string }) => i.alias === 'admin');
+      const source = await call(server, 'POST', '/v2024/non-employee-sources', { name: 'Big', description: 'x', owner: { id: admin.id } });
+      await call(server, 'POST', `/v2024/non-employee-sources/${source.id}/schema-attributes`, {
+        type: 'TEXT',
+        label: 'Department',
+        technicalName: 'department',
+      });
+      const csv = `${SYSTEM}\n${Array.from({ length: ROWS }, (_, i) => line(`person${i}`)).join('\n')}\n`;
+      const backups: Promise<unknown>[] = [];
+      for (let i = 0; i < 8; i++) {
+        const file = path.join(dir, `during-${i}.gz`);
+        files.push(file);
+        backups.push(new Promise((resolve) => setTimeout(resolve, i * 250)).then(() => nelm(where, 'backup', file)));
+      }
+      await upload(server, source.id, csv, 120_000);
+      for (const result of (await Promise.all(backups)) as { code: number; stderr: string }[]) assert.equal(result.code, 0, result.stderr);
+    } finally {
+      await server.close();
+    }
+    const { gunzipSync } = await import('node:zlib');
+    const { readFileSync } = await import('node:fs');
+    const seen = new Set<string>();
+    for (const file of files) {
+      const lines = gunzipSync(readFileSync(file)).toString('utf8').trimEnd().split('\n');
+      const header = JSON.parse(lines[0]!) as { tables: { name: string; columns: string[]; rows: number }[] };
+      const records = header.tables.find((t) => t.name === 'records')!.rows;
+      const jobs = header.tables.find((t) => t.name === 'bulk_jobs')!;
+      const start = lines.indexOf(JSON.stringify({ table: 'bulk_jobs' }));
+      const status = jobs.rows === 0 ? 'none' : (JSON.parse(lines[start + 1]!) as unknown[])[jobs.columns.indexOf('status')];
+      assert.ok(records === 0 || records === ROWS, `${file}: ${records} records`);
+      // The job's row agrees: finished exactly when its records are there.
+      assert.equal(records === ROWS, status === 'COMPLETED', `${file}: ${records} records, job ${String(status)}`);
+      seen.add(`${records === ROWS ? 'after' : 'before'} (job ${String(status)})`);
+    }
+    t.diagnostic(`backups taken: ${[...seen].join(', ')}`);
   });
 });
