@@ -220,4 +220,33 @@ describe('console: sources', () => {
     }, owner.id);
     assert.equal(status, 403);
   });
+
+  test('a holder of the update right sees Sources and edits a source, but creates none', async () => {
+    await createSource(rig.server, 'Editable', owner.id, [ada.id]);
+    await createPerson(rig.server, 'uma.updater', 'Uma Updater', { rights: ['idn:nesr:read', 'idn:nesr:update'] });
+    const { page } = await rig.newPage();
+    await signIn(page, 'uma.updater');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sources' }).click();
+    await page.getByRole('row').filter({ hasText: 'Editable' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'New source' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Delete Editable' }).count(), 0);
+    await page.getByRole('button', { name: 'Edit Editable' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit Editable' });
+    await dialog.getByLabel('Description').fill('Edited by Uma');
+    await choose(page, 'Account managers', 'mia', 'Mia Manager (mia.manager)');
+    await dialog.getByRole('button', { name: 'Save source' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved the source Editable.' }).waitFor();
+    const sources = await asAdmin<(SourceJson & { description: string })[]>(rig.server, 'GET', '/v3/non-employee-sources');
+    const edited = sources.find((s) => s.name === 'Editable')!;
+    assert.equal(edited.description, 'Edited by Uma');
+    assert.deepEqual(
+      edited.approvers.map((a) => a.id),
+      [ada.id],
+      'the approvers it could not name are kept',
+    );
+    assert.deepEqual(
+      edited.accountManagers.map((a) => a.id),
+      [mia.id],
+    );
+  });
 });
