@@ -325,9 +325,7 @@ export class BulkJobRunner {
     const now = nowIso();
     const matched = new Uint8Array(texts.length);
     const updated: string[] = [];
-    let existing = 0;
-    let found = 0;
-    let unchanged = 0;
+    let [existing, found, unchanged] = [0, 0, 0];
     // The source's records, read under its lock in the transaction (on its connection: holding
     // the lock, the job must need no other, which requests waiting for the lock may all hold).
     const stored = await recordService.bySource(trx, tenantId, sourceId, nextTurn);
@@ -373,9 +371,12 @@ export class BulkJobRunner {
     };
     for (let k = 0; k < texts.length; k++) {
       if (matched[k] === 1) continue;
-      const record: NonEmployeeRecord = { id: newUuid(), ...(JSON.parse(texts[k]!) as NormalisedRecord), created: now, modified: now };
+      const text = texts[k]!;
+      const record: NonEmployeeRecord = { id: newUuid(), ...(JSON.parse(text) as NormalisedRecord), created: now, modified: now };
       batch.push(record);
-      changes.created.push({ id: record.id, data: `{"object":${JSON.stringify(record)},"jobId":"${job.id}"}` });
+      // JSON.stringify(record) spelled from the text it was parsed from: no second serialization.
+      const object = `{"id":"${record.id}",${text.slice(1, -1)},"created":"${now}","modified":"${now}"}`;
+      changes.created.push({ id: record.id, data: `{"object":${object},"jobId":"${job.id}"}` });
       if (batch.length === WRITE_BATCH) await insert();
     }
     if (batch.length > 0) await insert();
