@@ -111,7 +111,7 @@ export interface Db {
   close(): Promise<void>;
 }
 
-/** SQL texts of `insertRows` by table, columns, row count and tail. */
+/** SQL texts of `insertRows` by engine, table, columns, row count and tail (one process may open both engines). */
 const insertTexts = new Map<string, string>();
 const INSERT_TEXTS_KEPT = 200;
 
@@ -130,7 +130,7 @@ export async function insertRows(
   tail = '',
 ): Promise<void> {
   if (rows.length === 0) return;
-  const key = `${table}|${columns.join(',')}|${rows.length}|${tail}`;
+  const key = `${dialect.engine}|${table}|${columns.join(',')}|${rows.length}|${tail}`;
   let text = insertTexts.get(key);
   if (text === undefined) {
     text = dialect.insertSql(table, columns, rows.length, tail);
