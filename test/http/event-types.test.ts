@@ -251,7 +251,9 @@ describe('event types', () => {
     });
     // A change that holds the writer (SQLite) and the tenant's event chain (PostgreSQL), as a bulk import does.
     const writer = transaction(h.app.db.kysely, async (trx) => {
-      await h.app.services.events.append(trx, h.config.tenant, [{ type: 'test.held', actor: null, target: { type: 'test', id: 'held' }, data: { object: {} } }]);
+      await h.app.services.events.append(trx, h.config.tenant, [
+        { type: 'test.held', actor: null, target: { type: 'test', id: 'held' }, data: { object: {} } },
+      ]);
       holding();
       await held;
     });
