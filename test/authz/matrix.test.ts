@@ -366,7 +366,12 @@ const APPROVALS: Resource = 'non-employee-approvals';
 const ATTRIBUTE = '/:sourceId/schema-attributes/:attributeId';
 const JOB = '/:sourceId/non-employee-bulk-upload/jobs/:jobId';
 const COUNT = { count: 'true' };
-const EXTENSIONS = new Set(['listNonEmployeeBulkUploadJobs', 'getNonEmployeeBulkUploadJob', 'exportNonEmployeeBulkUploadJobErrors']);
+const EXTENSIONS = new Set([
+  'listNonEmployeeBulkUploadJobs',
+  'getNonEmployeeBulkUploadJob',
+  'exportNonEmployeeBulkUploadJobErrors',
+  'reorderNonEmployeeSourceSchemaAttributes',
+]);
 const orOfSources = (w: World) => `sourceId eq "${w.ids.srcB}" or sourceId eq "${w.ids.srcA}"`;
 
 async function recordTarget({ w, fresh }: Ctx): Promise<{ id: string; accountName: string }> {
@@ -461,6 +466,10 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
     body: [{ op: 'replace', path: '/label', value: 'Patched' }],
     patch: true,
   }),
+  reorderNonEmployeeSourceSchemaAttributes: async (ctx) => {
+    const { sourceId, attributeId } = await attributeTarget(ctx);
+    return { method: 'PUT', resource: SOURCES, path: '/:sourceId/schema-attributes-order', params: { sourceId }, body: { order: [attributeId] } };
+  },
   deleteNonEmployeeSchemaAttribute: async (ctx) => ({ method: 'DELETE', resource: SOURCES, path: ATTRIBUTE, params: await attributeTarget(ctx) }),
   'deleteNonEmployeeSchemaAttribute/viaB': async ({ w }) => ({
     method: 'DELETE',

@@ -185,6 +185,7 @@ export const MATRIX: readonly Row[] = [
   row('getNonEmployeeSchemaAttribute', 'viaB', "A's custom attribute under B's path", R, [NF, NF, NO, NO, NO, NO, NO, NF, NO, NO, NO, NO, NO, AUTH, AUTH, AUTH, AUTH]),
   row('patchNonEmployeeSchemaAttribute', '', "A's custom attribute: replace /label", W, [OBJ, NO, NO, OBJ, NO, NO, NO, NO, NO, NO, NO, NO, NO, AUTH, AUTH, AUTH, AUTH]),
   row('patchNonEmployeeSchemaAttribute', 'viaB', "A's custom attribute under B's path", W, [NF, NO, NO, NF, NO, NO, NO, NO, NO, NO, NO, NO, NO, AUTH, AUTH, AUTH, AUTH]),
+  row('reorderNonEmployeeSourceSchemaAttributes', '', "A's custom attributes, in their order (extension)", W, [ARR, NO, NO, ARR, NO, NO, NO, NO, NO, NO, NO, NO, NO, AUTH, AUTH, AUTH, AUTH]),
   row('deleteNonEmployeeSchemaAttribute', '', "A's custom attribute", W, [DONE, NO, NO, NO, DONE, NO, NO, NO, NO, NO, NO, NO, NO, AUTH, AUTH, AUTH, AUTH]),
   row('deleteNonEmployeeSchemaAttribute', 'viaB', "A's custom attribute under B's path", W, [NF, NO, NO, NO, NF, NO, NO, NO, NO, NO, NO, NO, NO, AUTH, AUTH, AUTH, AUTH]),
   // Records

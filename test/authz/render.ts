@@ -20,7 +20,7 @@ export function authorizationSection(): string {
   lines.push('## Authorization matrix');
   lines.push('');
   lines.push(
-    `Every operation (${ops}: the 32 of SailPoint's NELM API and the 3 bulk-job extensions) against every kind of caller, ` +
+    `Every operation (${ops}: the 32 of SailPoint's NELM API, the 3 bulk-job extensions and the schema attributes' order) against every kind of caller, ` +
       `${MATRIX.length} rows × ${CALLERS.length} callers = ${cellCount} cells. The table is data: ` +
       '`test/authz/matrix.ts`. `test/authz/matrix.test.ts` turns every cell into a test under every API flavour ' +
       '(v2024, beta and v1 in full; v3, v2025 and v2026 a third of the cells each, together every cell once; ' +
