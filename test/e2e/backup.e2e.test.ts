@@ -379,6 +379,11 @@ describe('nelm backup and restore: SQLite to PostgreSQL and back', () => {
     const usage = await nelm(fresh, 'backup');
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /backup takes one argument/);
+    for (const command of ['backup', 'restore']) {
+      const help = await nelm(fresh, command, '--help');
+      assert.match(help.stdout, new RegExp(`^Usage: nelm ${command} FILE`));
+      assert.equal(help.stderr, '', `${command} --help opens no database`);
+    }
   });
 });
 
