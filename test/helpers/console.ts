@@ -66,7 +66,8 @@ export async function startConsole(overrides: Partial<Config> = {}, env: NodeJS.
       const context = await browser.newContext({ viewport: { width, height: 800 }, baseURL: server.baseUrl });
       contexts.push(context);
       const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
+      // Generous: a page waits for the server, which shares the machine with the other test files.
+      page.setDefaultTimeout(30_000);
       return { context, page };
     },
     async close() {
