@@ -136,7 +136,7 @@ describe('nelm CLI', () => {
         const shown = await nelm(command, flag);
         assert.match(shown.stdout, new RegExp(`^Usage: nelm ${command}`), `${command} ${flag}`);
         assert.equal(shown.stderr, '', `${command} ${flag} opens no database`);
-        assert.ok(Date.now() - started < 5000, `${command} ${flag} returns at once`);
+        assert.ok(Date.now() - started < 20_000, `${command} ${flag} returns at once`);
       }
     }
     const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
