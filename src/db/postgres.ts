@@ -281,6 +281,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
  * drops a schema meanwhile; its migrator introspects at every start.
  */
 class SearchPathDialect extends PostgresDialect {
+  // biome-ignore lint/suspicious/noExplicitAny: the signature Kysely's dialect declares
   override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     return new SearchPathIntrospector(db);
   }
@@ -299,6 +300,7 @@ interface CatalogColumn {
 }
 
 class SearchPathIntrospector implements DatabaseIntrospector {
+  // biome-ignore lint/suspicious/noExplicitAny: introspection reads catalogs of any database
   constructor(private readonly db: Kysely<any>) {}
 
   async getSchemas(): Promise<SchemaMetadata[]> {

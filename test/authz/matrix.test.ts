@@ -468,7 +468,7 @@ const CALLS: Record<string, (ctx: Ctx) => Promise<Call>> = {
   }),
   reorderNonEmployeeSourceSchemaAttributes: async (ctx) => {
     const { sourceId, attributeId } = await attributeTarget(ctx);
-    return { method: 'PUT', resource: SOURCES, path: '/:sourceId/schema-attributes-order', params: { sourceId }, body: { order: [attributeId] } };
+    return { method: 'PUT', resource: SOURCES, path: '/:sourceId/schema-attributes-order', params: { sourceId: sourceId! }, body: { order: [attributeId!] } };
   },
   deleteNonEmployeeSchemaAttribute: async (ctx) => ({ method: 'DELETE', resource: SOURCES, path: ATTRIBUTE, params: await attributeTarget(ctx) }),
   'deleteNonEmployeeSchemaAttribute/viaB': async ({ w }) => ({
