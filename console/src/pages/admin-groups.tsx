@@ -4,8 +4,8 @@ import { del, page, patch, post, quote, withQuery } from '../api';
 import { ScrollRegion } from '../region';
 import { causeFor, type Chosen, nameOf, PeopleChooser } from '../people';
 import { setQuery, useLocation } from '../router';
-import { Dialog, ErrorMessage, Field, Loading, Pager, useLoad, when } from '../ui';
-import { FormError } from './admin';
+import { FormDialog, Table, TextField, useAttempt } from '../forms';
+import { ErrorMessage, Field, Loading, Pager, useLoad, when } from '../ui';
 
 interface Group {
   id: string;
@@ -20,65 +20,43 @@ function GroupDialog({ group, onClose, onSaved }: { group?: Group; onClose(): vo
   const [name, setName] = useState(group?.name ?? '');
   const [description, setDescription] = useState(group?.description ?? '');
   const [members, setMembers] = useState<Chosen[]>(() => (group?.members ?? []).map((id) => ({ id, type: 'IDENTITY' as const, name: id })));
-  const [error, setError] = useState<unknown>();
+  const [namesError, setNamesError] = useState<unknown>();
   useEffect(() => {
     if (group)
       void Promise.all(group.members.map((id) => nameOf(id, 'IDENTITY'))).then(
         (found) => setMembers((list) => list.map((c) => found.find((f) => f.id === c.id) ?? c)),
-        setError,
+        setNamesError,
       );
   }, [group]);
   return (
-    <Dialog title={group ? `Edit ${group.name}` : 'New governance group'} onClose={onClose}>
-      <form
-        noValidate
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setError(undefined);
-          const body = { name, description: description.trim() || null, members: members.map((m) => m.id) };
-          try {
-            onSaved((group ? await patch<Group>(`/admin/v1/workgroups/${group.id}`, body) : await post<Group>('/admin/v1/workgroups', body)).data);
-          } catch (e) {
-            setError(e);
-          }
-        }}
-      >
-        <Field label="Name" required error={causeFor(error, 'name')} help="Unique among the governance groups.">
-          {({ id, describedBy, invalid }) => (
-            <input id={id} value={name} aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setName(e.currentTarget.value)} />
-          )}
-        </Field>
-        <Field label="Description" error={causeFor(error, 'description')}>
-          {({ id, describedBy, invalid }) => (
-            <textarea
-              id={id}
-              value={description}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => setDescription(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        <PeopleChooser
-          label="Members"
-          help="Up to 1,000 identities. Where a source names the group as approver or account manager, any member acts for it."
-          max={1000}
-          groups={false}
-          value={members}
-          onChange={setMembers}
-          error={causeFor(error, 'members')}
-        />
-        <FormError error={error} fields={['name', 'description', 'members']} what="group" />
-        <div class="actions">
-          <button type="submit" class="primary">
-            {group ? 'Save group' : 'Create group'}
-          </button>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={group ? `Edit ${group.name}` : 'New governance group'}
+      submit={group ? 'Save group' : 'Create group'}
+      what="group"
+      fields={['name', 'description', 'members']}
+      onClose={onClose}
+      onSubmit={async () => {
+        const body = { name, description: description.trim() || null, members: members.map((m) => m.id) };
+        onSaved((group ? await patch<Group>(`/admin/v1/workgroups/${group.id}`, body) : await post<Group>('/admin/v1/workgroups', body)).data);
+      }}
+    >
+      {(error) => (
+        <>
+          <ErrorMessage error={namesError} />
+          <TextField label="Name" required value={name} onValue={setName} error={causeFor(error, 'name')} help="Unique among the governance groups." />
+          <TextField label="Description" multiline value={description} onValue={setDescription} error={causeFor(error, 'description')} />
+          <PeopleChooser
+            label="Members"
+            help="Up to 1,000 identities. Where a source names the group as approver or account manager, any member acts for it."
+            max={1000}
+            groups={false}
+            value={members}
+            onChange={setMembers}
+            error={causeFor(error, 'members')}
+          />
+        </>
+      )}
+    </FormDialog>
   );
 }
 
@@ -87,7 +65,7 @@ export function GroupsTab({ onNotice }: { onNotice(text: string): void }) {
   const offset = Number(query.get('offset') ?? 0) || 0;
   const list = useLoad(() => page<Group>('/admin/v1/workgroups', { limit: LIMIT, offset }), String(offset));
   const [dialog, setDialog] = useState<{ group?: Group }>();
-  const [error, setError] = useState<unknown>();
+  const attempt = useAttempt();
   return (
     <>
       <div class="heading">
@@ -96,59 +74,39 @@ export function GroupsTab({ onNotice }: { onNotice(text: string): void }) {
           New governance group
         </button>
       </div>
-      <ErrorMessage error={list.error ?? error} />
+      <ErrorMessage error={list.error ?? attempt.error} />
       {list.loading && !list.data ? <Loading what="governance groups" /> : null}
       {list.data ? (
         <div class="table-wrap" data-ready={list.loading ? undefined : 'true'}>
-          <table>
-            <caption class="visually-hidden">Governance groups, by name</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Members</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
+          <Table caption="Governance groups, by name" columns={['Name', 'Members']} actions empty="No governance groups." count={list.data.items.length}>
+            {list.data.items.map((group) => (
+              <tr key={group.id}>
+                <td>
+                  {group.name}
+                  {group.description ? <p class="muted">{group.description}</p> : null}
+                </td>
+                <td>{group.members.length}</td>
+                <td class="row-actions">
+                  <button type="button" aria-label={`Edit ${group.name}`} onClick={() => setDialog({ group })}>
+                    Edit
+                  </button>
+                  <button
+                    type="button"
+                    aria-label={`Delete ${group.name}`}
+                    onClick={() =>
+                      void attempt.run(async () => {
+                        await del(`/admin/v1/workgroups/${group.id}`);
+                        onNotice(`Deleted the governance group ${group.name}.`);
+                        list.reload();
+                      })
+                    }
+                  >
+                    Delete
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.items.length === 0 ? (
-                <tr>
-                  <td colSpan={3}>No governance groups.</td>
-                </tr>
-              ) : null}
-              {list.data.items.map((group) => (
-                <tr key={group.id}>
-                  <td>
-                    {group.name}
-                    {group.description ? <p class="muted">{group.description}</p> : null}
-                  </td>
-                  <td>{group.members.length}</td>
-                  <td class="row-actions">
-                    <button type="button" aria-label={`Edit ${group.name}`} onClick={() => setDialog({ group })}>
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      aria-label={`Delete ${group.name}`}
-                      onClick={async () => {
-                        setError(undefined);
-                        try {
-                          await del(`/admin/v1/workgroups/${group.id}`);
-                          onNotice(`Deleted the governance group ${group.name}.`);
-                          list.reload();
-                        } catch (e) {
-                          setError(e);
-                        }
-                      }}
-                    >
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </div>
       ) : null}
       {list.data ? <Pager label="Governance groups" total={list.data.total} limit={LIMIT} offset={offset} onOffset={(o) => setQuery({ offset: o })} /> : null}
@@ -238,36 +196,20 @@ export function AuditTab() {
       {list.loading && !list.data ? <Loading what="audit events" /> : null}
       {list.data ? (
         <ScrollRegion label="Audit events" ready={!list.loading}>
-          <table>
-            <caption class="visually-hidden">Audit events, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Type</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Target</th>
+          <Table caption="Audit events, newest first" columns={['Time', 'Type', 'Actor', 'Target']} empty="No events match." count={list.data.items.length}>
+            {list.data.items.map((event) => (
+              <tr key={event.id}>
+                <td>{when(event.time)}</td>
+                <td>
+                  <code>{event.type}</code>
+                </td>
+                <td>{event.actor?.alias ?? 'the server'}</td>
+                <td>
+                  {event.target.type} <code class="secret">{event.target.id}</code>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.items.length === 0 ? (
-                <tr>
-                  <td colSpan={4}>No events match.</td>
-                </tr>
-              ) : null}
-              {list.data.items.map((event) => (
-                <tr key={event.id}>
-                  <td>{when(event.time)}</td>
-                  <td>
-                    <code>{event.type}</code>
-                  </td>
-                  <td>{event.actor?.alias ?? 'the server'}</td>
-                  <td>
-                    {event.target.type} <code class="secret">{event.target.id}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </ScrollRegion>
       ) : null}
       {list.data ? <Pager label="Audit events" total={list.data.total} limit={LIMIT} offset={offset} onOffset={(o) => setQuery({ offset: o })} /> : null}

@@ -3,8 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { del, get, page, patch, post } from '../api';
 import { ScrollRegion } from '../region';
 import { causeFor } from '../people';
-import { Dialog, ErrorMessage, Field, Loading, Pager, useLoad, when } from '../ui';
-import { FormError } from './admin';
+import { FormDialog, Table, TextField, useAttempt } from '../forms';
+import { ErrorMessage, Loading, Pager, useLoad, when } from '../ui';
 
 interface Webhook {
   id: string;
@@ -29,60 +29,48 @@ function WebhookDialog({ onClose, onSaved }: { onClose(): void; onSaved(hook: We
   const [url, setUrl] = useState('');
   const [events, setEvents] = useState('*');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<unknown>();
   return (
-    <Dialog title="New webhook" onClose={onClose}>
-      <form
-        noValidate
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setError(undefined);
-          const body = {
-            url: url.trim(),
-            events: events
-              .split(/[,\s]+/)
-              .map((e) => e.trim())
-              .filter(Boolean),
-            ...(description.trim() ? { description: description.trim() } : {}),
-          };
-          try {
-            onSaved((await post<Webhook & { secret: string }>('/admin/v1/webhooks', body)).data);
-          } catch (e) {
-            setError(e);
-          }
-        }}
-      >
-        <Field label="URL" required error={causeFor(error, 'url')} help="Where events are POSTed: an https:// address on the internet.">
-          {({ id, describedBy, invalid }) => (
-            <input id={id} type="url" value={url} aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setUrl(e.currentTarget.value)} />
-          )}
-        </Field>
-        <Field
-          label="Events"
-          required
-          error={causeFor(error, 'events')}
-          help="Event types separated by commas: record.created, every event of an object (record.*), or every event (*)."
-        >
-          {({ id, describedBy, invalid }) => (
-            <input id={id} value={events} aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setEvents(e.currentTarget.value)} />
-          )}
-        </Field>
-        <Field label="Description" error={causeFor(error, 'description')}>
-          {({ id, describedBy, invalid }) => (
-            <input id={id} value={description} aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setDescription(e.currentTarget.value)} />
-          )}
-        </Field>
-        <FormError error={error} fields={['url', 'events', 'description']} what="webhook" />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Create webhook
-          </button>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title="New webhook"
+      submit="Create webhook"
+      what="webhook"
+      fields={['url', 'events', 'description']}
+      onClose={onClose}
+      onSubmit={async () => {
+        const body = {
+          url: url.trim(),
+          events: events
+            .split(/[,\s]+/)
+            .map((e) => e.trim())
+            .filter(Boolean),
+          ...(description.trim() ? { description: description.trim() } : {}),
+        };
+        onSaved((await post<Webhook & { secret: string }>('/admin/v1/webhooks', body)).data);
+      }}
+    >
+      {(error) => (
+        <>
+          <TextField
+            label="URL"
+            type="url"
+            required
+            value={url}
+            onValue={setUrl}
+            error={causeFor(error, 'url')}
+            help="Where events are POSTed: an https:// address on the internet."
+          />
+          <TextField
+            label="Events"
+            required
+            value={events}
+            onValue={setEvents}
+            error={causeFor(error, 'events')}
+            help="Event types separated by commas: record.created, every event of an object (record.*), or every event (*)."
+          />
+          <TextField label="Description" value={description} onValue={setDescription} error={causeFor(error, 'description')} />
+        </>
+      )}
+    </FormDialog>
   );
 }
 
@@ -106,38 +94,27 @@ function Deliveries({ hook, tick }: { hook: Webhook; tick: number }) {
           <p>Nothing was sent yet.</p>
         ) : (
           <ScrollRegion label={`Deliveries to ${hook.url}`} ready={!list.loading}>
-            <table>
-              <caption class="visually-hidden">Deliveries to {hook.url}, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Created</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Attempts</th>
+            <Table caption={`Deliveries to ${hook.url}, newest first`} columns={['Created', 'Event', 'Status', 'Attempts']} count={list.data.items.length}>
+              {list.data.items.map((d) => (
+                <tr key={d.id}>
+                  <td>{when(d.created)}</td>
+                  <td>
+                    <code>{d.eventType}</code>
+                  </td>
+                  <td>{d.status}</td>
+                  <td>
+                    <ol class="chain">
+                      {d.attempts.map((a) => (
+                        <li key={a.number}>
+                          {when(a.time)}: {a.statusCode ?? a.error ?? 'no answer'} ({a.durationMs} ms)
+                        </li>
+                      ))}
+                    </ol>
+                    {d.nextAttemptAt ? <span class="muted">Next attempt {when(d.nextAttemptAt)}</span> : null}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((d) => (
-                  <tr key={d.id}>
-                    <td>{when(d.created)}</td>
-                    <td>
-                      <code>{d.eventType}</code>
-                    </td>
-                    <td>{d.status}</td>
-                    <td>
-                      <ol class="chain">
-                        {d.attempts.map((a) => (
-                          <li key={a.number}>
-                            {when(a.time)}: {a.statusCode ?? a.error ?? 'no answer'} ({a.durationMs} ms)
-                          </li>
-                        ))}
-                      </ol>
-                      {d.nextAttemptAt ? <span class="muted">Next attempt {when(d.nextAttemptAt)}</span> : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           </ScrollRegion>
         )
       ) : null}
@@ -148,17 +125,13 @@ function Deliveries({ hook, tick }: { hook: Webhook; tick: number }) {
 
 function WebhookCard({ hook, onChanged, onNotice }: { hook: Webhook; onChanged(): void; onNotice(text: string): void }) {
   const [tick, setTick] = useState(0);
-  const [error, setError] = useState<unknown>();
-  const act = async (what: () => Promise<unknown>, done: string) => {
-    setError(undefined);
-    try {
+  const attempt = useAttempt();
+  const act = (what: () => Promise<unknown>, done: string) =>
+    attempt.run(async () => {
       await what();
       onNotice(done);
       setTick((n) => n + 1);
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   return (
     <article class="card" aria-labelledby={`hook-${hook.id}`}>
       <h2 id={`hook-${hook.id}`} class="secret">
@@ -212,7 +185,7 @@ function WebhookCard({ hook, onChanged, onNotice }: { hook: Webhook; onChanged()
           Delete
         </button>
       </div>
-      <ErrorMessage error={error} />
+      <ErrorMessage error={attempt.error} />
       <Deliveries hook={hook} tick={tick} />
     </article>
   );

@@ -7,7 +7,8 @@ import { del, get, page, patch, post, put } from '../api';
 import type { PageDef } from '../pages';
 import { causeFor } from '../people';
 import { navigate, setQuery, useLocation } from '../router';
-import { Dialog, ErrorMessage, Field, Loading, Pager, useLoad, when } from '../ui';
+import { FormDialog, Table, Tabs, TextField, useAttempt } from '../forms';
+import { Dialog, ErrorMessage, Loading, Pager, useLoad, when } from '../ui';
 import { AuditTab, GroupsTab } from './admin-groups';
 import { WebhooksTab } from './admin-webhooks';
 
@@ -28,156 +29,107 @@ const RIGHTS = [
 ] as const;
 const LIMIT = 25;
 
-/** "the form was not saved: see the fields" when a cause names a field, else the error itself. */
-export function FormError({ error, fields, what }: { error: unknown; fields: string[]; what: string }) {
-  if (!error) return null;
-  if (fields.some((f) => causeFor(error, f)))
-    return (
-      <p class="error" role="alert">
-        The {what} was not saved: see the fields.
-      </p>
-    );
-  return <ErrorMessage error={error} />;
-}
-
 function IdentityDialog({ identity, onClose, onSaved }: { identity?: Identity; onClose(): void; onSaved(identity: Identity): void }) {
   const [alias, setAlias] = useState(identity?.alias ?? '');
   const [name, setName] = useState(identity?.name ?? '');
   const [email, setEmail] = useState(identity?.email ?? '');
   const [admin, setAdmin] = useState(identity?.admin ?? false);
   const [rights, setRights] = useState<string[]>(identity?.rights ?? []);
-  const [error, setError] = useState<unknown>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(undefined);
-    const body = { name: name.trim() || null, email: email.trim() || null, admin, rights };
-    try {
-      const saved = identity
-        ? await patch<Identity>(`/admin/v1/identities/${identity.id}`, body)
-        : await post<Identity>('/admin/v1/identities', { alias, ...body });
-      onSaved(saved.data);
-    } catch (e) {
-      setError(e);
-    }
-  };
   return (
-    <Dialog title={identity ? `Edit ${identity.alias}` : 'New identity'} onClose={onClose}>
-      <form onSubmit={submit} noValidate>
-        {identity ? null : (
-          <Field
-            label="Alias"
-            required
-            error={causeFor(error, 'alias')}
-            help="The username: letters, digits and . _ @ + -, unique. It cannot be changed afterwards."
-          >
-            {({ id, describedBy, invalid }) => (
-              <input
-                id={id}
-                value={alias}
-                autoComplete="off"
-                aria-describedby={describedBy}
-                aria-invalid={invalid}
-                onInput={(e) => setAlias(e.currentTarget.value)}
-              />
-            )}
-          </Field>
-        )}
-        <Field label="Name" error={causeFor(error, 'name')}>
-          {({ id, describedBy, invalid }) => (
-            <input id={id} value={name} aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setName(e.currentTarget.value)} />
+    <FormDialog
+      title={identity ? `Edit ${identity.alias}` : 'New identity'}
+      submit={identity ? 'Save identity' : 'Add identity'}
+      what="identity"
+      fields={['alias', 'name', 'email', 'rights']}
+      onClose={onClose}
+      onSubmit={async () => {
+        const body = { name: name.trim() || null, email: email.trim() || null, admin, rights };
+        const saved = identity
+          ? await patch<Identity>(`/admin/v1/identities/${identity.id}`, body)
+          : await post<Identity>('/admin/v1/identities', { alias, ...body });
+        onSaved(saved.data);
+      }}
+    >
+      {(error) => (
+        <>
+          {identity ? null : (
+            <TextField
+              label="Alias"
+              required
+              autoComplete="off"
+              value={alias}
+              onValue={setAlias}
+              error={causeFor(error, 'alias')}
+              help="The username: letters, digits and . _ @ + -, unique. It cannot be changed afterwards."
+            />
           )}
-        </Field>
-        <Field label="Email" error={causeFor(error, 'email')} help="Where mails to this person go; a person may also sign in with it.">
-          {({ id, describedBy, invalid }) => (
-            <input id={id} type="email" value={email} aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setEmail(e.currentTarget.value)} />
-          )}
-        </Field>
-        <fieldset class="chooser">
-          <legend>Rights</legend>
-          <label class="check">
-            <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.currentTarget.checked)} /> Org admin (every right, and this admin page)
-          </label>
-          {RIGHTS.map(([right, text]) => (
-            <label class="check" key={right}>
-              <input
-                type="checkbox"
-                checked={admin || rights.includes(right)}
-                disabled={admin}
-                onChange={(e) => setRights(e.currentTarget.checked ? [...rights, right] : rights.filter((r) => r !== right))}
-              />{' '}
-              {text} <code>{right}</code>
+          <TextField label="Name" value={name} onValue={setName} error={causeFor(error, 'name')} />
+          <TextField
+            label="Email"
+            type="email"
+            value={email}
+            onValue={setEmail}
+            error={causeFor(error, 'email')}
+            help="Where mails to this person go; a person may also sign in with it."
+          />
+          <fieldset class="chooser">
+            <legend>Rights</legend>
+            <label class="check">
+              <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.currentTarget.checked)} /> Org admin (every right, and this admin page)
             </label>
-          ))}
-          {causeFor(error, 'rights') ? <p class="field-error">{causeFor(error, 'rights')}</p> : null}
-        </fieldset>
-        <FormError error={error} fields={['alias', 'name', 'email', 'rights']} what="identity" />
-        <div class="actions">
-          <button type="submit" class="primary">
-            {identity ? 'Save identity' : 'Add identity'}
-          </button>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+            {RIGHTS.map(([right, text]) => (
+              <label class="check" key={right}>
+                <input
+                  type="checkbox"
+                  checked={admin || rights.includes(right)}
+                  disabled={admin}
+                  onChange={(e) => setRights(e.currentTarget.checked ? [...rights, right] : rights.filter((r) => r !== right))}
+                />{' '}
+                {text} <code>{right}</code>
+              </label>
+            ))}
+            {causeFor(error, 'rights') ? <p class="field-error">{causeFor(error, 'rights')}</p> : null}
+          </fieldset>
+        </>
+      )}
+    </FormDialog>
   );
 }
 
 function PasswordDialog({ identity, onClose, onSaved }: { identity: Identity; onClose(): void; onSaved(): void }) {
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<unknown>();
   return (
-    <Dialog title={`Set the password of ${identity.alias}`} onClose={onClose}>
-      <form
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setError(undefined);
-          try {
-            await put(`/admin/v1/identities/${identity.id}/password`, { password });
-            onSaved();
-          } catch (e) {
-            setError(e);
-          }
-        }}
-        noValidate
-      >
-        <Field
+    <FormDialog
+      title={`Set the password of ${identity.alias}`}
+      submit="Set password"
+      what="password"
+      fields={['password']}
+      onClose={onClose}
+      onSubmit={async () => {
+        await put(`/admin/v1/identities/${identity.id}/password`, { password });
+        onSaved();
+      }}
+    >
+      {(error) => (
+        <TextField
           label="New password"
+          type="password"
           required
+          autoComplete="new-password"
+          value={password}
+          onValue={setPassword}
           error={causeFor(error, 'password')}
           help="At least 12 characters, neither a common password nor the person's name. Their console sessions end."
-        >
-          {({ id, describedBy, invalid }) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="new-password"
-              value={password}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        <FormError error={error} fields={['password']} what="password" />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Set password
-          </button>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+        />
+      )}
+    </FormDialog>
   );
 }
 
 function ClientsDialog({ identity, onClose }: { identity: Identity; onClose(): void }) {
   const clients = useLoad(async () => (await get<{ clientId: string; created: string }[]>(`/admin/v1/identities/${identity.id}/clients`)).data, identity.id);
   const [secret, setSecret] = useState<{ clientId: string; clientSecret: string }>();
-  const [error, setError] = useState<unknown>();
+  const attempt = useAttempt();
   return (
     <Dialog title={`API clients of ${identity.alias}`} onClose={onClose}>
       <p class="help">A program signs in as {identity.alias} with a client id and secret (OAuth client credentials).</p>
@@ -198,7 +150,7 @@ function ClientsDialog({ identity, onClose }: { identity: Identity; onClose(): v
           </dl>
         </div>
       ) : null}
-      <ErrorMessage error={clients.error ?? error} />
+      <ErrorMessage error={clients.error ?? attempt.error} />
       {clients.data ? (
         clients.data.length === 0 ? (
           <p>No API clients.</p>
@@ -210,16 +162,13 @@ function ClientsDialog({ identity, onClose }: { identity: Identity; onClose(): v
                 <button
                   type="button"
                   aria-label={`Delete the client ${c.clientId}`}
-                  onClick={async () => {
-                    setError(undefined);
-                    try {
+                  onClick={() =>
+                    void attempt.run(async () => {
                       await del(`/admin/v1/clients/${c.clientId}`);
                       if (secret?.clientId === c.clientId) setSecret(undefined);
                       clients.reload();
-                    } catch (e) {
-                      setError(e);
-                    }
-                  }}
+                    })
+                  }
                 >
                   Delete
                 </button>
@@ -234,15 +183,12 @@ function ClientsDialog({ identity, onClose }: { identity: Identity; onClose(): v
         <button
           type="button"
           class="primary"
-          onClick={async () => {
-            setError(undefined);
-            try {
+          onClick={() =>
+            void attempt.run(async () => {
               setSecret((await post<{ clientId: string; clientSecret: string }>(`/admin/v1/identities/${identity.id}/clients`)).data);
               clients.reload();
-            } catch (e) {
-              setError(e);
-            }
-          }}
+            })
+          }
         >
           Create API client
         </button>
@@ -272,41 +218,27 @@ function IdentitiesTab({ onNotice }: { onNotice(text: string): void }) {
       {list.loading && !list.data ? <Loading what="identities" /> : null}
       {list.data ? (
         <div class="table-wrap" data-ready={list.loading ? undefined : 'true'}>
-          <table>
-            <caption class="visually-hidden">Identities, by alias</caption>
-            <thead>
-              <tr>
-                <th scope="col">Alias</th>
-                <th scope="col">Name</th>
-                <th scope="col">Email</th>
-                <th scope="col">Rights</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
+          <Table caption="Identities, by alias" columns={['Alias', 'Name', 'Email', 'Rights']} actions count={list.data.items.length}>
+            {list.data.items.map((identity) => (
+              <tr key={identity.id}>
+                <td>{identity.alias}</td>
+                <td>{identity.name}</td>
+                <td>{identity.email}</td>
+                <td>{identity.admin ? 'Org admin' : identity.rights.map((r) => r.replace('idn:nesr:', '')).join(', ') || 'None'}</td>
+                <td class="row-actions">
+                  <button type="button" aria-label={`Edit ${identity.alias}`} onClick={() => setDialog({ kind: 'edit', identity })}>
+                    Edit
+                  </button>
+                  <button type="button" aria-label={`Set the password of ${identity.alias}`} onClick={() => setDialog({ kind: 'password', identity })}>
+                    Password
+                  </button>
+                  <button type="button" aria-label={`API clients of ${identity.alias}`} onClick={() => setDialog({ kind: 'clients', identity })}>
+                    API clients
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((identity) => (
-                <tr key={identity.id}>
-                  <td>{identity.alias}</td>
-                  <td>{identity.name}</td>
-                  <td>{identity.email}</td>
-                  <td>{identity.admin ? 'Org admin' : identity.rights.map((r) => r.replace('idn:nesr:', '')).join(', ') || 'None'}</td>
-                  <td class="row-actions">
-                    <button type="button" aria-label={`Edit ${identity.alias}`} onClick={() => setDialog({ kind: 'edit', identity })}>
-                      Edit
-                    </button>
-                    <button type="button" aria-label={`Set the password of ${identity.alias}`} onClick={() => setDialog({ kind: 'password', identity })}>
-                      Password
-                    </button>
-                    <button type="button" aria-label={`API clients of ${identity.alias}`} onClick={() => setDialog({ kind: 'clients', identity })}>
-                      API clients
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </div>
       ) : null}
       {list.data ? <Pager label="Identities" total={list.data.total} limit={LIMIT} offset={offset} onOffset={(o) => setQuery({ offset: o })} /> : null}
@@ -350,22 +282,15 @@ function Admin() {
   return (
     <>
       <h1>Admin</h1>
-      <div role="tablist" aria-label="Admin" class="tabs">
-        {TABS.map((t) => (
-          <button
-            key={t.key}
-            type="button"
-            role="tab"
-            aria-selected={t.key === tab.key}
-            onClick={() => {
-              setNotice('');
-              navigateTab(t.key);
-            }}
-          >
-            {t.label}
-          </button>
-        ))}
-      </div>
+      <Tabs
+        label="Admin"
+        tabs={TABS}
+        current={tab.key}
+        onSelect={(key) => {
+          setNotice('');
+          navigateTab(key);
+        }}
+      />
       <p class="notice" role="status">
         {notice}
       </p>

@@ -9,6 +9,7 @@ import type { PageDef } from '../pages';
 import { setQuery, useLocation } from '../router';
 import { displayName, useMe } from '../session';
 import { Dialog, day, ErrorMessage, Field, Loading, Pager, Status, useLoad, when } from '../ui';
+import { Tabs } from '../forms';
 
 interface Item {
   id: string;
@@ -142,20 +143,12 @@ function Approvals() {
   return (
     <>
       <h1>Approvals</h1>
-      <div role="tablist" aria-label="Approval items" class="tabs">
-        {TABS.map((t) => (
-          <button
-            key={t.key}
-            type="button"
-            role="tab"
-            aria-selected={t.key === tab.key}
-            onClick={() => setQuery({ tab: t.key === 'pending' ? undefined : t.key, offset: undefined })}
-          >
-            {t.label}
-            {t.key === 'pending' ? ` (${me.approvals.pending})` : ''}
-          </button>
-        ))}
-      </div>
+      <Tabs
+        label="Approval items"
+        tabs={TABS.map((t) => (t.key === 'pending' ? { ...t, label: `${t.label} (${me.approvals.pending})` } : t))}
+        current={tab.key}
+        onSelect={(key) => setQuery({ tab: key === 'pending' ? undefined : key, offset: undefined })}
+      />
       <p class="notice" role="status">
         {notice}
       </p>

@@ -9,7 +9,8 @@ import type { PageDef } from '../pages';
 import { causeFor, type Chosen, nameOf } from '../people';
 import { BASE, navigate } from '../router';
 import { hasRight, useMe } from '../session';
-import { Dialog, ErrorMessage, Field, Link, Loading, setFlash, useLoad, when } from '../ui';
+import { FormDialog, Table, TextField, useAttempt } from '../forms';
+import { ErrorMessage, Field, Link, Loading, setFlash, useLoad, when } from '../ui';
 import { canManageSources, DeleteSourceDialog, type SourceRow, SourceDialog } from './sources';
 
 export interface Attribute {
@@ -41,101 +42,66 @@ function AttributeDialog({
   const [helpText, setHelpText] = useState(attribute?.helpText ?? '');
   const [placeholder, setPlaceholder] = useState(attribute?.placeholder ?? '');
   const [required, setRequired] = useState(attribute?.required ?? false);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      if (attribute) {
-        const ops = [
-          { op: 'replace', path: '/label', value: label },
-          { op: 'replace', path: '/helpText', value: helpText },
-          { op: 'replace', path: '/placeholder', value: placeholder },
-          ...(attribute.system ? [] : [{ op: 'replace', path: '/required', value: required }]),
-        ];
-        await patch(`/v3/non-employee-sources/${sourceId}/schema-attributes/${attribute.id}`, ops);
-      } else {
-        await post(`/v3/non-employee-sources/${sourceId}/schema-attributes`, {
-          type: 'TEXT',
-          label,
-          technicalName,
-          ...(helpText ? { helpText } : {}),
-          ...(placeholder ? { placeholder } : {}),
-          required,
-        });
-      }
-      onSaved(label);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
+  const submit = async () => {
+    if (attribute) {
+      const ops = [
+        { op: 'replace', path: '/label', value: label },
+        { op: 'replace', path: '/helpText', value: helpText },
+        { op: 'replace', path: '/placeholder', value: placeholder },
+        ...(attribute.system ? [] : [{ op: 'replace', path: '/required', value: required }]),
+      ];
+      await patch(`/v3/non-employee-sources/${sourceId}/schema-attributes/${attribute.id}`, ops);
+    } else {
+      await post(`/v3/non-employee-sources/${sourceId}/schema-attributes`, {
+        type: 'TEXT',
+        label,
+        technicalName,
+        ...(helpText ? { helpText } : {}),
+        ...(placeholder ? { placeholder } : {}),
+        required,
+      });
     }
+    onSaved(label);
   };
-  const named = ['label', 'technicalName', 'helpText', 'placeholder', 'required'].some((f) => causeFor(error, f));
   return (
-    <Dialog title={attribute ? `Edit ${attribute.label}` : 'New attribute'} onClose={onClose}>
-      <form onSubmit={submit} noValidate>
-        <Field label="Label" required error={causeFor(error, 'label')} help="What people see beside the field; up to 128 characters.">
-          {({ id, describedBy, invalid }) => (
-            <input id={id} value={label} aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setLabel(e.currentTarget.value)} />
-          )}
-        </Field>
-        {attribute ? null : (
-          <Field
-            label="Technical name"
+    <FormDialog
+      title={attribute ? `Edit ${attribute.label}` : 'New attribute'}
+      submit={attribute ? 'Save attribute' : 'Add attribute'}
+      what="attribute"
+      fields={['label', 'technicalName', 'helpText', 'placeholder', 'required']}
+      onClose={onClose}
+      onSubmit={submit}
+    >
+      {(error) => (
+        <>
+          <TextField
+            label="Label"
             required
-            error={causeFor(error, 'technicalName')}
-            help="The key in records' data and the CSV column: a letter, then letters, digits, '.', '_' or '-'; unique in the source. It cannot be changed afterwards."
-          >
-            {({ id, describedBy, invalid }) => (
-              <input
-                id={id}
-                value={technicalName}
-                aria-describedby={describedBy}
-                aria-invalid={invalid}
-                onInput={(e) => setTechnicalName(e.currentTarget.value)}
-              />
-            )}
-          </Field>
-        )}
-        <Field label="Help text" error={causeFor(error, 'helpText')}>
-          {({ id, describedBy, invalid }) => (
-            <input id={id} value={helpText ?? ''} aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setHelpText(e.currentTarget.value)} />
-          )}
-        </Field>
-        <Field label="Placeholder" error={causeFor(error, 'placeholder')}>
-          {({ id, describedBy, invalid }) => (
-            <input
-              id={id}
-              value={placeholder ?? ''}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => setPlaceholder(e.currentTarget.value)}
+            value={label}
+            onValue={setLabel}
+            error={causeFor(error, 'label')}
+            help="What people see beside the field; up to 128 characters."
+          />
+          {attribute ? null : (
+            <TextField
+              label="Technical name"
+              required
+              value={technicalName}
+              onValue={setTechnicalName}
+              error={causeFor(error, 'technicalName')}
+              help="The key in records' data and the CSV column: a letter, then letters, digits, '.', '_' or '-'; unique in the source. It cannot be changed afterwards."
             />
           )}
-        </Field>
-        {attribute?.system ? null : (
-          <label class="check">
-            <input type="checkbox" checked={required} onChange={(e) => setRequired(e.currentTarget.checked)} /> Required
-          </label>
-        )}
-        {error && !named ? <ErrorMessage error={error} /> : null}
-        {error && named ? (
-          <p class="error" role="alert">
-            The attribute was not saved: see the fields.
-          </p>
-        ) : null}
-        <div class="actions">
-          <button type="submit" class="primary" disabled={busy}>
-            {attribute ? 'Save attribute' : 'Add attribute'}
-          </button>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+          <TextField label="Help text" value={helpText ?? ''} onValue={setHelpText} error={causeFor(error, 'helpText')} />
+          <TextField label="Placeholder" value={placeholder ?? ''} onValue={setPlaceholder} error={causeFor(error, 'placeholder')} />
+          {attribute?.system ? null : (
+            <label class="check">
+              <input type="checkbox" checked={required} onChange={(e) => setRequired(e.currentTarget.checked)} /> Required
+            </label>
+          )}
+        </>
+      )}
+    </FormDialog>
   );
 }
 
@@ -143,33 +109,25 @@ function Attributes({ sourceId, onNotice }: { sourceId: string; onNotice(text: s
   const { me } = useMe();
   const list = useLoad(async () => (await get<Attribute[]>(`/v3/non-employee-sources/${sourceId}/schema-attributes`)).data, sourceId);
   const [dialog, setDialog] = useState<{ attribute?: Attribute }>();
-  const [error, setError] = useState<unknown>();
+  const attempt = useAttempt();
   const customs = list.data?.filter((a) => !a.system) ?? [];
   const custom = customs.length;
-  const move = async (attribute: Attribute, by: number) => {
-    setError(undefined);
-    const order = customs.map((a) => a.id);
-    const from = order.indexOf(attribute.id);
-    order.splice(from, 1);
-    order.splice(from + by, 0, attribute.id);
-    try {
+  const move = (attribute: Attribute, by: number) =>
+    attempt.run(async () => {
+      const order = customs.map((a) => a.id);
+      const from = order.indexOf(attribute.id);
+      order.splice(from, 1);
+      order.splice(from + by, 0, attribute.id);
       await put(`/v3/non-employee-sources/${sourceId}/schema-attributes-order`, { order });
       onNotice(`Moved the attribute ${attribute.label} ${by < 0 ? 'up' : 'down'}.`);
       list.reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
-  const remove = async (attribute: Attribute) => {
-    setError(undefined);
-    try {
+    });
+  const remove = (attribute: Attribute) =>
+    attempt.run(async () => {
       await del(`/v3/non-employee-sources/${sourceId}/schema-attributes/${attribute.id}`);
       onNotice(`Deleted the attribute ${attribute.label}.`);
       list.reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   return (
     <section aria-labelledby="attributes-heading">
       <div class="heading">
@@ -184,71 +142,57 @@ function Attributes({ sourceId, onNotice }: { sourceId: string; onNotice(text: s
         The fields of this source's records, in the API's order: the 8 system attributes, then up to {MAX_CUSTOM} custom ones (text), {custom} used, in the
         order of forms, the CSV template and the export. Deleting a custom attribute removes its value from every record.
       </p>
-      <ErrorMessage error={list.error ?? error} />
+      <ErrorMessage error={list.error ?? attempt.error} />
       {list.loading && !list.data ? <Loading what="attributes" /> : null}
       {list.data ? (
         <div class="table-wrap" data-ready={list.loading ? undefined : 'true'}>
-          <table>
-            <caption class="visually-hidden">Schema attributes</caption>
-            <thead>
-              <tr>
-                <th scope="col">Label</th>
-                <th scope="col">Technical name</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Required</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
+          <Table caption="Schema attributes" columns={['Label', 'Technical name', 'Kind', 'Required']} actions count={list.data.length}>
+            {list.data.map((attribute) => (
+              <tr key={attribute.id}>
+                <td>
+                  {attribute.label}
+                  {attribute.helpText ? <p class="muted">{attribute.helpText}</p> : null}
+                </td>
+                <td>
+                  <code>{attribute.technicalName}</code>
+                </td>
+                <td>{attribute.system ? 'System' : 'Custom'}</td>
+                <td>{attribute.required ? 'Yes' : 'No'}</td>
+                <td class="row-actions">
+                  {hasRight(me, 'idn:nesr:update') ? (
+                    <button type="button" aria-label={`Edit ${attribute.label}`} onClick={() => setDialog({ attribute })}>
+                      Edit
+                    </button>
+                  ) : null}
+                  {!attribute.system && hasRight(me, 'idn:nesr:update') ? (
+                    <>
+                      <button
+                        type="button"
+                        aria-label={`Move ${attribute.label} up`}
+                        disabled={customs[0]?.id === attribute.id}
+                        onClick={() => void move(attribute, -1)}
+                      >
+                        Up
+                      </button>
+                      <button
+                        type="button"
+                        aria-label={`Move ${attribute.label} down`}
+                        disabled={customs[custom - 1]?.id === attribute.id}
+                        onClick={() => void move(attribute, 1)}
+                      >
+                        Down
+                      </button>
+                    </>
+                  ) : null}
+                  {!attribute.system && hasRight(me, 'idn:nesr:delete') ? (
+                    <button type="button" aria-label={`Delete ${attribute.label}`} onClick={() => void remove(attribute)}>
+                      Delete
+                    </button>
+                  ) : null}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.map((attribute) => (
-                <tr key={attribute.id}>
-                  <td>
-                    {attribute.label}
-                    {attribute.helpText ? <p class="muted">{attribute.helpText}</p> : null}
-                  </td>
-                  <td>
-                    <code>{attribute.technicalName}</code>
-                  </td>
-                  <td>{attribute.system ? 'System' : 'Custom'}</td>
-                  <td>{attribute.required ? 'Yes' : 'No'}</td>
-                  <td class="row-actions">
-                    {hasRight(me, 'idn:nesr:update') ? (
-                      <button type="button" aria-label={`Edit ${attribute.label}`} onClick={() => setDialog({ attribute })}>
-                        Edit
-                      </button>
-                    ) : null}
-                    {!attribute.system && hasRight(me, 'idn:nesr:update') ? (
-                      <>
-                        <button
-                          type="button"
-                          aria-label={`Move ${attribute.label} up`}
-                          disabled={customs[0]?.id === attribute.id}
-                          onClick={() => void move(attribute, -1)}
-                        >
-                          Up
-                        </button>
-                        <button
-                          type="button"
-                          aria-label={`Move ${attribute.label} down`}
-                          disabled={customs[custom - 1]?.id === attribute.id}
-                          onClick={() => void move(attribute, 1)}
-                        >
-                          Down
-                        </button>
-                      </>
-                    ) : null}
-                    {!attribute.system && hasRight(me, 'idn:nesr:delete') ? (
-                      <button type="button" aria-label={`Delete ${attribute.label}`} onClick={() => void remove(attribute)}>
-                        Delete
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </div>
       ) : null}
       {dialog ? (

@@ -9,7 +9,8 @@ import type { PageDef } from '../pages';
 import { causeFor, type Chosen, nameOf, PeopleChooser } from '../people';
 import { BASE, setQuery, useLocation } from '../router';
 import { hasRight, type Me, useMe } from '../session';
-import { Dialog, ErrorMessage, Field, Link, Loading, Pager, takeFlash, useDebounced, useLoad, when } from '../ui';
+import { FormDialog, Table, TextField } from '../forms';
+import { Dialog, ErrorMessage, Link, Loading, Pager, takeFlash, useDebounced, useLoad, when } from '../ui';
 
 export interface SourceRow {
   id: string;
@@ -38,116 +39,94 @@ export function SourceDialog({ source, onClose, onSaved }: { source?: SourceRow;
   // The source's people at once (by id), their names as they are read: a save never drops them.
   const [approvers, setApprovers] = useState<Chosen[]>(() => (source?.approvers ?? []).map((r) => ({ ...r, name: r.id })));
   const [managers, setManagers] = useState<Chosen[]>(() => (source?.accountManagers ?? []).map((r) => ({ ...r, name: r.id })));
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const [namesError, setNamesError] = useState<unknown>();
   useEffect(() => {
     if (!source) return;
     const named = (found: Chosen[]) => (list: Chosen[]) => list.map((c) => found.find((f) => f.id === c.id) ?? c);
-    void Promise.all(source.approvers.map((a) => nameOf(a.id, a.type))).then((found) => setApprovers(named(found)), setError);
-    void Promise.all(source.accountManagers.map((a) => nameOf(a.id, a.type))).then((found) => setManagers(named(found)), setError);
+    void Promise.all(source.approvers.map((a) => nameOf(a.id, a.type))).then((found) => setApprovers(named(found)), setNamesError);
+    void Promise.all(source.accountManagers.map((a) => nameOf(a.id, a.type))).then((found) => setManagers(named(found)), setNamesError);
   }, [source]);
   const refs = (list: Chosen[]) => list.map((c) => ({ id: c.id }));
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const saved = source
-        ? await patch<SourceRow>(`/v3/non-employee-sources/${source.id}`, [
-            { op: 'replace', path: '/name', value: name },
-            { op: 'replace', path: '/description', value: description },
-            { op: 'replace', path: '/approvers', value: refs(approvers) },
-            { op: 'replace', path: '/accountManagers', value: refs(managers) },
-          ])
-        : await post<SourceRow>('/v3/non-employee-sources', {
-            name,
-            description,
-            owner: owner[0] ? { id: owner[0].id } : undefined,
-            approvers: refs(approvers),
-            accountManagers: refs(managers),
-          });
-      onSaved(saved.data);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+  const submit = async () => {
+    const saved = source
+      ? await patch<SourceRow>(`/v3/non-employee-sources/${source.id}`, [
+          { op: 'replace', path: '/name', value: name },
+          { op: 'replace', path: '/description', value: description },
+          { op: 'replace', path: '/approvers', value: refs(approvers) },
+          { op: 'replace', path: '/accountManagers', value: refs(managers) },
+        ])
+      : await post<SourceRow>('/v3/non-employee-sources', {
+          name,
+          description,
+          owner: owner[0] ? { id: owner[0].id } : undefined,
+          approvers: refs(approvers),
+          accountManagers: refs(managers),
+        });
+    onSaved(saved.data);
   };
-  const ownerError = causeFor(error, 'owner');
-  const fieldErrors = ['name', 'description', 'owner', 'approvers', 'accountManagers'].some((f) => causeFor(error, f));
   return (
-    <Dialog title={source ? `Edit ${source.name}` : 'New source'} onClose={onClose}>
-      <form onSubmit={submit} noValidate>
-        <Field label="Name" required error={causeFor(error, 'name')} help="Up to 128 characters, unique among the sources.">
-          {({ id, describedBy, invalid }) => (
-            <input
-              id={id}
-              value={name}
-              required
-              maxLength={128}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => setName(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        <Field label="Description" error={causeFor(error, 'description')} help="Up to 2,000 characters.">
-          {({ id, describedBy, invalid }) => (
-            <textarea
-              id={id}
-              value={description}
-              maxLength={2000}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => setDescription(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        {source ? null : (
-          <PeopleChooser
-            label="Owner"
-            help="One identity: the source's owner may request non-employees for it and change their end dates. It cannot be changed afterwards."
-            max={1}
-            groups={false}
-            value={owner}
-            onChange={setOwner}
-            error={ownerError}
+    <FormDialog
+      title={source ? `Edit ${source.name}` : 'New source'}
+      submit={source ? 'Save source' : 'Create source'}
+      what="source"
+      fields={['name', 'description', 'owner', 'approvers', 'accountManagers']}
+      onClose={onClose}
+      onSubmit={submit}
+    >
+      {(error) => (
+        <>
+          <ErrorMessage error={namesError} />
+          <TextField
+            label="Name"
+            required
+            maxLength={128}
+            value={name}
+            onValue={setName}
+            error={causeFor(error, 'name')}
+            help="Up to 128 characters, unique among the sources."
           />
-        )}
-        <PeopleChooser
-          label="Approvers"
-          help={APPROVERS_HELP}
-          max={3}
-          groups
-          ordered
-          value={approvers}
-          onChange={setApprovers}
-          error={causeFor(error, 'approvers')}
-        />
-        <PeopleChooser
-          label="Account managers"
-          help={MANAGERS_HELP}
-          max={10}
-          groups
-          value={managers}
-          onChange={setManagers}
-          error={causeFor(error, 'accountManagers')}
-        />
-        {error && !fieldErrors ? <ErrorMessage error={error} /> : null}
-        {error && fieldErrors ? (
-          <p class="error" role="alert">
-            The source was not saved: see the fields.
-          </p>
-        ) : null}
-        <div class="actions">
-          <button type="submit" class="primary" disabled={busy}>
-            {source ? 'Save source' : 'Create source'}
-          </button>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+          <TextField
+            label="Description"
+            multiline
+            maxLength={2000}
+            value={description}
+            onValue={setDescription}
+            error={causeFor(error, 'description')}
+            help="Up to 2,000 characters."
+          />
+          {source ? null : (
+            <PeopleChooser
+              label="Owner"
+              help="One identity: the source's owner may request non-employees for it and change their end dates. It cannot be changed afterwards."
+              max={1}
+              groups={false}
+              value={owner}
+              onChange={setOwner}
+              error={causeFor(error, 'owner')}
+            />
+          )}
+          <PeopleChooser
+            label="Approvers"
+            help={APPROVERS_HELP}
+            max={3}
+            groups
+            ordered
+            value={approvers}
+            onChange={setApprovers}
+            error={causeFor(error, 'approvers')}
+          />
+          <PeopleChooser
+            label="Account managers"
+            help={MANAGERS_HELP}
+            max={10}
+            groups
+            value={managers}
+            onChange={setManagers}
+            error={causeFor(error, 'accountManagers')}
+          />
+        </>
+      )}
+    </FormDialog>
   );
 }
 
@@ -206,14 +185,10 @@ function Sources() {
     `${offset}:${sort}:${settled}`,
   );
   const sortBy = (field: string) => setQuery({ sort: sort === field ? `-${field}` : field, offset: undefined });
-  const columns = [
-    ['name', 'Name'],
-    ['created', 'Created'],
-  ] as const;
   const header = (field: string, label: string) => {
     const direction = sort === field ? 'ascending' : sort === `-${field}` ? 'descending' : undefined;
     return (
-      <th scope="col" aria-sort={direction}>
+      <th scope="col" key={field} aria-sort={direction}>
         <button type="button" class="sort" onClick={() => sortBy(field)}>
           {label}
           <span aria-hidden="true">{direction === 'ascending' ? ' ▲' : direction === 'descending' ? ' ▼' : ''}</span>
@@ -252,52 +227,38 @@ function Sources() {
       {list.loading && !list.data ? <Loading what="sources" /> : null}
       {list.data ? (
         <div class="table-wrap" data-ready={list.loading ? undefined : 'true'} aria-busy={list.loading}>
-          <table>
-            <caption class="visually-hidden">Non-employee sources</caption>
-            <thead>
-              <tr>
-                {header(columns[0][0], columns[0][1])}
-                <th scope="col">Approvers</th>
-                <th scope="col">Account managers</th>
-                <th scope="col">Records</th>
-                {header(columns[1][0], columns[1][1])}
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
+          <Table
+            caption="Non-employee sources"
+            columns={[header('name', 'Name'), 'Approvers', 'Account managers', 'Records', header('created', 'Created')]}
+            actions
+            empty="No sources match."
+            count={list.data.items.length}
+          >
+            {list.data.items.map((source) => (
+              <tr key={source.id}>
+                <td>
+                  <Link href={`${BASE}/sources/${source.id}`}>{source.name}</Link>
+                  {source.description ? <p class="muted">{source.description}</p> : null}
+                </td>
+                <td>{source.approvers.length}</td>
+                <td>{source.accountManagers.length}</td>
+                <td>{source.nonEmployeeCount ?? ''}</td>
+                <td>{when(source.created)}</td>
+                <td class="row-actions">
+                  {hasRight(me, 'idn:nesr:update') ? (
+                    <button type="button" onClick={() => setDialog({ kind: 'edit', source })} aria-label={`Edit ${source.name}`}>
+                      Edit
+                    </button>
+                  ) : null}
+                  {hasRight(me, 'idn:nesr:delete') ? (
+                    <button type="button" onClick={() => setDialog({ kind: 'delete', source })} aria-label={`Delete ${source.name}`}>
+                      Delete
+                    </button>
+                  ) : null}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.items.length === 0 ? (
-                <tr>
-                  <td colSpan={6}>No sources match.</td>
-                </tr>
-              ) : null}
-              {list.data.items.map((source) => (
-                <tr key={source.id}>
-                  <td>
-                    <Link href={`${BASE}/sources/${source.id}`}>{source.name}</Link>
-                    {source.description ? <p class="muted">{source.description}</p> : null}
-                  </td>
-                  <td>{source.approvers.length}</td>
-                  <td>{source.accountManagers.length}</td>
-                  <td>{source.nonEmployeeCount ?? ''}</td>
-                  <td>{when(source.created)}</td>
-                  <td class="row-actions">
-                    {hasRight(me, 'idn:nesr:update') ? (
-                      <button type="button" onClick={() => setDialog({ kind: 'edit', source })} aria-label={`Edit ${source.name}`}>
-                        Edit
-                      </button>
-                    ) : null}
-                    {hasRight(me, 'idn:nesr:delete') ? (
-                      <button type="button" onClick={() => setDialog({ kind: 'delete', source })} aria-label={`Delete ${source.name}`}>
-                        Delete
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </div>
       ) : null}
       {list.data ? <Pager label="Sources" total={list.data.total} limit={LIMIT} offset={offset} onOffset={(o) => setQuery({ offset: o })} /> : null}
