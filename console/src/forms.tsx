@@ -2,6 +2,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useState } from 'preact/hooks';
 import { causeFor } from './people';
+import { setQuery } from './router';
 import { Dialog, ErrorMessage, Field } from './ui';
 
 export interface TextFieldProps {
@@ -200,5 +201,21 @@ export function Tabs<K extends string>({
         </button>
       ))}
     </div>
+  );
+}
+
+/**
+ * A column header that sorts the list by `field` (the `sort` query parameter, as the API's
+ * `sorters`): ascending first, descending on a second click.
+ */
+export function SortableHeader({ field, label, sort }: { field: string; label: string; sort: string }) {
+  const direction = sort === field ? 'ascending' : sort === `-${field}` ? 'descending' : undefined;
+  return (
+    <th scope="col" aria-sort={direction}>
+      <button type="button" class="sort" onClick={() => setQuery({ sort: sort === field ? `-${field}` : field, offset: undefined })}>
+        {label}
+        <span aria-hidden="true">{direction === 'ascending' ? ' ▲' : direction === 'descending' ? ' ▼' : ''}</span>
+      </button>
+    </th>
   );
 }

@@ -10,6 +10,7 @@ import { ScrollRegion } from '../region';
 import { setQuery, useLocation } from '../router';
 import { hasRight } from '../session';
 import { ErrorMessage, Loading, useLoad } from '../ui';
+import { Table } from '../forms';
 
 interface Source {
   id: string;
@@ -98,27 +99,15 @@ function JobReport({ job }: { job: Job }) {
           <ErrorMessage error={problems.error} />
           {header ? (
             <ScrollRegion label="Problems" ready>
-              <table>
-                <caption class="visually-hidden">Problems of the import</caption>
-                <thead>
-                  <tr>
-                    {header.map((h) => (
-                      <th key={h} scope="col">
-                        {h}
-                      </th>
+              <Table caption="Problems of the import" columns={header} count={lines.length}>
+                {lines.map((line, i) => (
+                  <tr key={i}>
+                    {line.map((cell, j) => (
+                      <td key={j}>{cell}</td>
                     ))}
                   </tr>
-                </thead>
-                <tbody>
-                  {lines.map((line, i) => (
-                    <tr key={i}>
-                      {line.map((cell, j) => (
-                        <td key={j}>{cell}</td>
-                      ))}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             </ScrollRegion>
           ) : null}
         </>

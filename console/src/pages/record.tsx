@@ -6,6 +6,7 @@ import type { PageDef } from '../pages';
 import { IdentityPicker } from '../picker';
 import { BASE } from '../router';
 import { day, ErrorMessage, Field, Link, Loading, useLoad, when } from '../ui';
+import { Table } from '../forms';
 import type { RecordRow } from './records';
 import { recordsPage } from './records';
 
@@ -161,33 +162,22 @@ function RecordPage({ params }: { params: Record<string, string> }) {
           {data.history.editable !== 'none' ? <EditForm record={data.record} editable={data.history.editable} onSaved={loaded.reload} /> : null}
           <h2>History</h2>
           <div class="table-wrap">
-            <table>
-              <caption class="visually-hidden">Audit history of the record</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">What</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">Changes</th>
+            <Table caption="Audit history of the record" columns={['When', 'What', 'Who', 'Changes']} count={data.history.events.length}>
+              {data.history.events.map((event) => (
+                <tr key={event.id}>
+                  <td>{when(event.time)}</td>
+                  <td>{event.type}</td>
+                  <td>{event.actor?.alias ?? 'NELM'}</td>
+                  <td>
+                    {Object.entries(event.data.changes ?? {}).map(([field, change]) => (
+                      <div key={field}>
+                        {field}: {show(change.old)} → {show(change.new)}
+                      </div>
+                    ))}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {data.history.events.map((event) => (
-                  <tr key={event.id}>
-                    <td>{when(event.time)}</td>
-                    <td>{event.type}</td>
-                    <td>{event.actor?.alias ?? 'NELM'}</td>
-                    <td>
-                      {Object.entries(event.data.changes ?? {}).map(([field, change]) => (
-                        <div key={field}>
-                          {field}: {show(change.old)} → {show(change.new)}
-                        </div>
-                      ))}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           </div>
           {data.history.total > data.history.events.length ? (
             <p class="muted">

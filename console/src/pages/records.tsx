@@ -8,6 +8,7 @@ import type { PageDef } from '../pages';
 import { BASE, setQuery, useLocation } from '../router';
 import { hasRight, useMe } from '../session';
 import { day, ErrorMessage, Link, Loading, Pager, useDebounced, useLoad } from '../ui';
+import { SortableHeader, Table } from '../forms';
 
 export interface RecordRow {
   id: string;
@@ -81,8 +82,6 @@ function Records() {
   );
   const sourceName = (id: string) => sources.data?.find((s) => s.id === id)?.name ?? '';
 
-  const sortBy = (field: string) => setQuery({ sort: sort === field ? `-${field}` : field, offset: undefined });
-
   return (
     <>
       <h1>Records</h1>
@@ -114,45 +113,27 @@ function Records() {
       {list.loading && !list.data ? <Loading what="records" /> : null}
       {list.data ? (
         <div class="table-wrap" data-ready={list.loading ? undefined : 'true'} aria-busy={list.loading}>
-          <table>
-            <caption class="visually-hidden">Non-employee records</caption>
-            <thead>
-              <tr>
-                {COLUMNS.map(([field, label]) => {
-                  const direction = sort === field ? 'ascending' : sort === `-${field}` ? 'descending' : undefined;
-                  return (
-                    <th key={field} scope="col" aria-sort={direction}>
-                      <button type="button" class="sort" onClick={() => sortBy(field)}>
-                        {label}
-                        <span aria-hidden="true">{direction === 'ascending' ? ' ▲' : direction === 'descending' ? ' ▼' : ''}</span>
-                      </button>
-                    </th>
-                  );
-                })}
+          <Table
+            caption="Non-employee records"
+            columns={COLUMNS.map(([field, label]) => <SortableHeader key={field} field={field} label={label} sort={sort} />)}
+            empty="No records match."
+            count={list.data.items.length}
+          >
+            {list.data.items.map((record) => (
+              <tr key={record.id}>
+                <td>
+                  <Link href={`${BASE}/records/${record.id}`}>
+                    {record.firstName} {record.lastName}
+                  </Link>
+                </td>
+                <td>{record.accountName}</td>
+                <td>{record.email}</td>
+                <td>{sourceName(record.sourceId)}</td>
+                <td>{day(record.startDate)}</td>
+                <td>{day(record.endDate)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.items.length === 0 ? (
-                <tr>
-                  <td colSpan={COLUMNS.length}>No records match.</td>
-                </tr>
-              ) : null}
-              {list.data.items.map((record) => (
-                <tr key={record.id}>
-                  <td>
-                    <Link href={`${BASE}/records/${record.id}`}>
-                      {record.firstName} {record.lastName}
-                    </Link>
-                  </td>
-                  <td>{record.accountName}</td>
-                  <td>{record.email}</td>
-                  <td>{sourceName(record.sourceId)}</td>
-                  <td>{day(record.startDate)}</td>
-                  <td>{day(record.endDate)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </div>
       ) : null}
       {list.data ? <Pager label="Records" total={list.data.total} limit={LIMIT} offset={offset} onOffset={(o) => setQuery({ offset: o })} /> : null}

@@ -5,6 +5,7 @@ import type { PageDef } from '../pages';
 import { BASE, setQuery, useLocation } from '../router';
 import { hasRight, useMe } from '../session';
 import { Chain, day, Dialog, ErrorMessage, Link, Loading, Pager, Status, takeFlash, useLoad, when } from '../ui';
+import { SortableHeader, Table } from '../forms';
 
 interface Request {
   id: string;
@@ -30,18 +31,6 @@ const STATUSES = [
 ] as const;
 
 /** A column header that sorts the list by its field through the API (again: the other way). */
-function SortableHeader({ field, label, sort }: { field: string; label: string; sort: string }) {
-  const direction = sort === field ? 'ascending' : sort === `-${field}` ? 'descending' : undefined;
-  return (
-    <th scope="col" aria-sort={direction}>
-      <button type="button" class="sort" onClick={() => setQuery({ sort: sort === field ? `-${field}` : field, offset: undefined })}>
-        {label}
-        <span aria-hidden="true">{direction === 'ascending' ? ' ▲' : direction === 'descending' ? ' ▼' : ''}</span>
-      </button>
-    </th>
-  );
-}
-
 function Requests() {
   const { me } = useMe();
   const { query } = useLocation();
@@ -103,57 +92,51 @@ function Requests() {
       {list.loading && !list.data ? <Loading what="requests" /> : null}
       {list.data ? (
         <div class="table-wrap" data-ready={list.loading ? undefined : 'true'}>
-          <table>
-            <caption class="visually-hidden">My requests</caption>
-            <thead>
-              <tr>
-                <SortableHeader field="lastName" label="Name" sort={sort} />
-                <SortableHeader field="accountName" label="Account name" sort={sort} />
-                <th scope="col">Source</th>
-                <SortableHeader field="startDate" label="Dates" sort={sort} />
-                <SortableHeader field="approvalStatus" label="Status" sort={sort} />
-                <th scope="col">Approvals</th>
-                <SortableHeader field="created" label="Requested" sort={sort} />
-                {mayWithdraw ? <th scope="col">Actions</th> : null}
+          <Table
+            caption="My requests"
+            columns={[
+              <SortableHeader key="lastName" field="lastName" label="Name" sort={sort} />,
+              <SortableHeader key="accountName" field="accountName" label="Account name" sort={sort} />,
+              'Source',
+              <SortableHeader key="startDate" field="startDate" label="Dates" sort={sort} />,
+              <SortableHeader key="approvalStatus" field="approvalStatus" label="Status" sort={sort} />,
+              'Approvals',
+              <SortableHeader key="created" field="created" label="Requested" sort={sort} />,
+              ...(mayWithdraw ? ['Actions'] : []),
+            ]}
+            empty="No requests."
+            count={list.data.items.length}
+          >
+            {list.data.items.map((request) => (
+              <tr key={request.id}>
+                <td>
+                  {request.firstName} {request.lastName}
+                </td>
+                <td>{request.accountName}</td>
+                <td>{request.nonEmployeeSource.name}</td>
+                <td>
+                  {day(request.startDate)} to {day(request.endDate)}
+                </td>
+                <td>
+                  <Status value={request.approvalStatus} />
+                  {request.comment ? <div class="muted">{request.comment}</div> : null}
+                </td>
+                <td>
+                  <Chain items={request.approvalItems} />
+                </td>
+                <td>{when(request.created)}</td>
+                {mayWithdraw ? (
+                  <td>
+                    {request.approvalStatus === 'PENDING' ? (
+                      <button type="button" onClick={() => setWithdrawing(request)} aria-label={`Withdraw the request for ${request.accountName}`}>
+                        Withdraw
+                      </button>
+                    ) : null}
+                  </td>
+                ) : null}
               </tr>
-            </thead>
-            <tbody>
-              {list.data.items.length === 0 ? (
-                <tr>
-                  <td colSpan={mayWithdraw ? 8 : 7}>No requests.</td>
-                </tr>
-              ) : null}
-              {list.data.items.map((request) => (
-                <tr key={request.id}>
-                  <td>
-                    {request.firstName} {request.lastName}
-                  </td>
-                  <td>{request.accountName}</td>
-                  <td>{request.nonEmployeeSource.name}</td>
-                  <td>
-                    {day(request.startDate)} to {day(request.endDate)}
-                  </td>
-                  <td>
-                    <Status value={request.approvalStatus} />
-                    {request.comment ? <div class="muted">{request.comment}</div> : null}
-                  </td>
-                  <td>
-                    <Chain items={request.approvalItems} />
-                  </td>
-                  <td>{when(request.created)}</td>
-                  {mayWithdraw ? (
-                    <td>
-                      {request.approvalStatus === 'PENDING' ? (
-                        <button type="button" onClick={() => setWithdrawing(request)} aria-label={`Withdraw the request for ${request.accountName}`}>
-                          Withdraw
-                        </button>
-                      ) : null}
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </div>
       ) : null}
       {list.data ? <Pager label="Requests" total={list.data.total} limit={LIMIT} offset={offset} onOffset={(o) => setQuery({ offset: o })} /> : null}

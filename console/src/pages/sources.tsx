@@ -9,7 +9,7 @@ import type { PageDef } from '../pages';
 import { causeFor, type Chosen, nameOf, PeopleChooser } from '../people';
 import { BASE, setQuery, useLocation } from '../router';
 import { hasRight, type Me, useMe } from '../session';
-import { FormDialog, Table, TextField } from '../forms';
+import { FormDialog, SortableHeader, Table, TextField } from '../forms';
 import { Dialog, ErrorMessage, Link, Loading, Pager, takeFlash, useDebounced, useLoad, when } from '../ui';
 
 export interface SourceRow {
@@ -184,18 +184,6 @@ function Sources() {
         : page<SourceRow>('/v3/non-employee-sources', { limit: LIMIT, offset, sorters: sort, 'non-employee-count': true }),
     `${offset}:${sort}:${settled}`,
   );
-  const sortBy = (field: string) => setQuery({ sort: sort === field ? `-${field}` : field, offset: undefined });
-  const header = (field: string, label: string) => {
-    const direction = sort === field ? 'ascending' : sort === `-${field}` ? 'descending' : undefined;
-    return (
-      <th scope="col" key={field} aria-sort={direction}>
-        <button type="button" class="sort" onClick={() => sortBy(field)}>
-          {label}
-          <span aria-hidden="true">{direction === 'ascending' ? ' ▲' : direction === 'descending' ? ' ▼' : ''}</span>
-        </button>
-      </th>
-    );
-  };
   return (
     <>
       <div class="heading">
@@ -229,7 +217,13 @@ function Sources() {
         <div class="table-wrap" data-ready={list.loading ? undefined : 'true'} aria-busy={list.loading}>
           <Table
             caption="Non-employee sources"
-            columns={[header('name', 'Name'), 'Approvers', 'Account managers', 'Records', header('created', 'Created')]}
+            columns={[
+              <SortableHeader key="name" field="name" label="Name" sort={sort} />,
+              'Approvers',
+              'Account managers',
+              'Records',
+              <SortableHeader key="created" field="created" label="Created" sort={sort} />,
+            ]}
             actions
             empty="No sources match."
             count={list.data.items.length}
