@@ -5,7 +5,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
-import rateLimit from '@fastify/rate-limit';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { Config } from './config/config.js';
@@ -23,6 +22,7 @@ import { oauthRoutes } from './modules/oauth/routes.js';
 import { TokenRequestGuard } from './modules/oauth/guard.js';
 import { adminRoutes } from './modules/directory/routes.js';
 import { mountScheduledExports } from './modules/exports/mount.js';
+import { mountRateLimit } from './modules/rate-limit/mount.js';
 import { consoleSignIn } from './modules/sessions/mount.js';
 import { auditRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
@@ -337,15 +337,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       guard.addresses,
       signIn.auth,
     );
-    if (config.rateLimit) {
-      await api.register(rateLimit, {
-        max: config.rateLimit.max,
-        timeWindow: config.rateLimit.windowSeconds * 1000,
-        hook: 'preHandler',
-        keyGenerator: (request) => request.principal?.clientId ?? request.ip,
-        errorResponseBuilder: () => ({ statusCode: 429, message: ' Rate Limit Exceeded ' }),
-      });
-    }
+    if (config.rateLimit) await mountRateLimit(api, config.rateLimit, db);
     mountOperations(
       api,
       operations.filter((op) => !takesMultipart(op)),

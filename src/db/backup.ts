@@ -16,8 +16,9 @@ export interface BackupTable {
 
 /**
  * Every table the migrations create, parents before children. Left out: `sessions` (people sign
- * in again after a restore; a session names the process's cookies, not data) and the migrator's
- * own tables (`kysely_migration*`: the backup names its migration level instead).
+ * in again after a restore; a session names the process's cookies, not data), `rate_limits`
+ * (counters of the current window, not data) and the migrator's own tables (`kysely_migration*`:
+ * the backup names its migration level instead).
  */
 export const BACKUP_TABLES: readonly BackupTable[] = [
   { name: 'tenants', key: ['id'] },
@@ -54,7 +55,7 @@ export const BACKUP_TABLES: readonly BackupTable[] = [
 ];
 
 /** Tables of a migrated database that a backup leaves out on purpose. */
-export const TABLES_LEFT_OUT: readonly string[] = ['sessions'];
+export const TABLES_LEFT_OUT: readonly string[] = ['sessions', 'rate_limits'];
 
 /** The tables of the database (the migrator's aside), for the check that the list above is whole. */
 export async function databaseTables(db: Db): Promise<string[]> {

@@ -23,6 +23,7 @@ import * as lifecycle from './migrations/20261210_0016_lifecycle.js';
 import * as sessions from './migrations/20261211_0017_sessions.js';
 import * as totp from './migrations/20261212_0018_totp.js';
 import * as exportTicks from './migrations/20261212_0019_export_ticks.js';
+import * as rateLimits from './migrations/20261213_0020_rate_limits.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -55,6 +56,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261211_0017_sessions': sessions,
   '20261212_0018_totp': totp,
   '20261212_0019_export_ticks': exportTicks,
+  '20261213_0020_rate_limits': rateLimits,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

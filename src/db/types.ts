@@ -10,7 +10,7 @@
  */
 
 import type { Generated } from 'kysely';
-import type { ExportTables } from './export-types.js';
+import type { ExportTables, RateLimitTables } from './coordination-types.js';
 import type { SessionTables } from './session-types.js';
 import type { LifecycleDigestLineTable, LifecycleDigestTable, LifecycleDoneTable, LifecycleDueTable, LifecyclePolicyTable } from './lifecycle-types.js';
 
@@ -367,7 +367,7 @@ export interface WebhookAttemptTable {
   response_body: string | null;
 }
 
-export interface Database extends SessionTables, ExportTables {
+export interface Database extends SessionTables, ExportTables, RateLimitTables {
   tenants: TenantTable;
   identities: IdentityTable;
   api_clients: ApiClientTable;
