@@ -121,7 +121,21 @@ const CLIENT_ERRORS: Record<string, { field: string; text: string }> = {
 const UNREAD_BODY_DRAINED = 64 * 1024 * 1024;
 /** Refused bodies read and dropped at once; past them, refusals close their connection instead. */
 const DRAINING_AT_ONCE = 2;
+/** The bytes per second of refused bodies read, all drains together. */
+const DRAINED_PER_SECOND = 16 * 1024 * 1024;
 let draining = 0;
+/** The drains' budget: bytes that may still be read now, refilled at DRAINED_PER_SECOND. */
+let drainBudget = DRAINED_PER_SECOND;
+let drainBudgetAt = Date.now();
+
+/** Takes `bytes` from the drains' budget; answers how long to wait before reading more (ms). */
+function drainPause(bytes: number): number {
+  const now = Date.now();
+  drainBudget = Math.min(DRAINED_PER_SECOND, drainBudget + ((now - drainBudgetAt) * DRAINED_PER_SECOND) / 1000);
+  drainBudgetAt = now;
+  drainBudget -= bytes;
+  return drainBudget >= 0 ? 0 : Math.ceil((-drainBudget * 1000) / DRAINED_PER_SECOND);
+}
 
 /**
  * A request refused before its body was read (too large, a media type no operation takes) is
@@ -129,9 +143,10 @@ let draining = 0;
  * connection, and a socket closed with data still arriving is reset, so a client that sends its
  * whole body before reading (Python's requests, PowerShell) would fail writing and never see the
  * 400. Past UNREAD_BODY_DRAINED bytes it is answered at once; a client that stops sending meets
- * the server's request timeout. At most DRAINING_AT_ONCE bodies are drained at a time: a flood of
- * refused bodies is answered at once and its connections closed, so that reading what it sends is
- * not its cost to everyone else.
+ * the server's request timeout. At most DRAINING_AT_ONCE bodies are drained at a time, together at
+ * most DRAINED_PER_SECOND (a refused 16 MiB upload is answered within about a second): a flood of
+ * refused bodies is answered at once and its connections closed, or read slowly, so that reading
+ * what it sends is not its cost to everyone else.
  */
 function unreadBodyDrained(request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
   const raw = request.raw;
@@ -147,10 +162,12 @@ function unreadBodyDrained(request: FastifyRequest, reply: FastifyReply): Promis
   return new Promise((resolve) => {
     let drained = 0;
     let finished = false;
+    let paused: NodeJS.Timeout | undefined;
     const done = () => {
       if (finished) return;
       finished = true;
       draining--;
+      clearTimeout(paused);
       raw.off('data', count);
       raw.off('end', done);
       raw.off('close', done);
@@ -159,7 +176,15 @@ function unreadBodyDrained(request: FastifyRequest, reply: FastifyReply): Promis
     };
     const count = (chunk: Buffer) => {
       drained += chunk.length;
-      if (drained > UNREAD_BODY_DRAINED) done();
+      if (drained > UNREAD_BODY_DRAINED) return done();
+      const wait = drainPause(chunk.length);
+      if (wait > 0 && !paused) {
+        raw.pause();
+        paused = setTimeout(() => {
+          paused = undefined;
+          if (!finished) raw.resume();
+        }, wait);
+      }
     };
     raw.on('data', count);
     raw.once('end', done);

@@ -224,4 +224,21 @@ describe('what real clients send', () => {
     assert.equal(upload.status, 400, upload.body);
     assert.match(upload.body, /data is larger than 16 MiB/);
   });
+
+  test('refused bodies are read at 16 MiB/s, all together: two 24 MiB bodies take two seconds or more, and each gets its 400', async () => {
+    const size = 24 * 1024 * 1024;
+    const body = Buffer.alloc(size, 'a');
+    // The drains' budget is full after the pause: 16 MiB at once, then 16 MiB per second.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const started = performance.now();
+    const answers = await Promise.all(
+      [0, 1].map(() => exchange(server.baseUrl, request('POST', '/v2024/non-employee-sources', `Content-Length: ${size}\n`), body)),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    for (const res of answers) {
+      assert.equal(res.status, 400, res.body);
+      assert.equal(JSON.parse(res.body).causes[0].text, 'body is larger than this server accepts');
+    }
+    assert.ok(seconds >= 1.9, `48 MiB drained in ${seconds.toFixed(2)} s`);
+  });
 });
