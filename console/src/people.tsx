@@ -1,8 +1,8 @@
 /**
  * Choosing people for a source (approvers, account managers, its owner): identities found by
- * searching `GET /console/api/identities`, and governance groups from `GET /admin/v1/workgroups`
- * (org admins), in an ordered list the keyboard can reorder. Names of ids the API answers come
- * from the same operations (`GET /admin/v1/identities/{id}`, `GET /admin/v1/workgroups/{id}`).
+ * searching `GET /console/api/identities`, and governance groups by `GET /console/api/workgroups`,
+ * in an ordered list the keyboard can reorder. Names of ids the API answers come from
+ * `GET /console/api/people`.
  */
 import { useEffect, useId, useState } from 'preact/hooks';
 import { ApiError, get } from './api';
@@ -23,38 +23,30 @@ interface IdentityMatch {
   email: string | null;
 }
 
-interface Group {
+interface Person {
   id: string;
+  type: Kind;
   name: string;
-  description: string | null;
-  members: string[];
+  alias: string | null;
 }
 
 const names = new Map<string, Chosen>();
 
-/** The name of an identity or governance group, by id (the id itself if neither is found). */
-export async function nameOf(id: string, type?: Kind): Promise<Chosen> {
-  const known = names.get(id);
-  if (known) return known;
-  const tryGet = async (kind: Kind): Promise<Chosen | undefined> => {
-    try {
-      if (kind === 'IDENTITY') {
-        const identity = (await get<IdentityMatch>(`/admin/v1/identities/${id}`)).data;
-        return { id, type: kind, name: identity.name ? `${identity.name} (${identity.alias})` : identity.alias };
-      }
-      const group = (await get<Group>(`/admin/v1/workgroups/${id}`)).data;
-      return { id, type: kind, name: group.name };
-    } catch (error) {
-      // Not found, or not readable by this person (the admin API is for org admins): the id stands for it.
-      if (error instanceof ApiError && (error.status === 404 || error.status === 400 || error.status === 403)) return undefined;
-      throw error;
-    }
-  };
-  const found = (type ? await tryGet(type) : undefined) ?? (await tryGet('IDENTITY')) ?? (await tryGet('GOVERNANCE_GROUP'));
-  const result = found ?? { id, type: type ?? 'IDENTITY', name: id };
-  names.set(id, result);
-  return result;
+/** The identities and governance groups `ids` name, with their names (ids the API does not know are left out). */
+export async function namesOf(ids: readonly string[]): Promise<Chosen[]> {
+  const wanted = [...new Set(ids)].filter((id) => !names.has(id));
+  for (let i = 0; i < wanted.length; i += 50) {
+    for (const p of (await get<Person[]>('/console/api/people', { ids: wanted.slice(i, i + 50).join(',') })).data)
+      names.set(p.id, { id: p.id, type: p.type, name: p.alias && p.alias !== p.name ? `${p.name} (${p.alias})` : p.name });
+  }
+  return ids.flatMap((id) => names.get(id) ?? []);
 }
+
+/** `list` with the names of `found` (an update for a list the person may have changed meanwhile). */
+export const withNames =
+  (found: Chosen[]) =>
+  (list: Chosen[]): Chosen[] =>
+    list.map((c) => found.find((f) => f.id === c.id) ?? c);
 
 export interface ChooserProps {
   label: string;
@@ -80,17 +72,15 @@ export function PeopleChooser({ label, help, max, groups, value, onChange, error
       return;
     }
     let current = true;
-    const lower = search.toLowerCase();
     Promise.all([
       get<IdentityMatch[]>('/console/api/identities', { search, limit: 8 }),
-      // Governance groups are listed by the admin API: others find identities only.
-      groups ? get<Group[]>('/admin/v1/workgroups', { limit: 250 }).catch(() => ({ data: [] as Group[] })) : Promise.resolve({ data: [] as Group[] }),
+      groups ? get<{ id: string; name: string }[]>('/console/api/workgroups', { search, limit: 8 }) : Promise.resolve({ data: [] }),
     ]).then(
-      ([people, all]) => {
+      ([people, groupsFound]) => {
         if (!current) return;
         const found: Chosen[] = [
           ...people.data.map((p) => ({ id: p.id, type: 'IDENTITY' as const, name: p.name ? `${p.name} (${p.alias})` : p.alias })),
-          ...all.data.filter((g) => g.name.toLowerCase().includes(lower)).map((g) => ({ id: g.id, type: 'GOVERNANCE_GROUP' as const, name: g.name })),
+          ...groupsFound.data.map((g) => ({ id: g.id, type: 'GOVERNANCE_GROUP' as const, name: g.name })),
         ];
         for (const f of found) names.set(f.id, f);
         setMatches(found.slice(0, 10));

@@ -221,8 +221,9 @@ describe('console: sources', () => {
     assert.equal(status, 403);
   });
 
-  test('a holder of the update right sees Sources and edits a source, but creates none', async () => {
-    await createSource(rig.server, 'Editable', owner.id, [ada.id]);
+  test('a holder of the update right sees Sources and edits a source, its people and groups named, but creates none', async () => {
+    const nightShift = (await asAdmin<{ id: string }>(rig.server, 'POST', '/admin/v1/workgroups', { name: 'Night shift', members: [mia.id] })).id;
+    await createSource(rig.server, 'Editable', owner.id, [ada.id], [nightShift]);
     await createPerson(rig.server, 'uma.updater', 'Uma Updater', { rights: ['idn:nesr:read', 'idn:nesr:update'] });
     const { page } = await rig.newPage();
     await signIn(page, 'uma.updater');
@@ -232,8 +233,12 @@ describe('console: sources', () => {
     assert.equal(await page.getByRole('button', { name: 'Delete Editable' }).count(), 0);
     await page.getByRole('button', { name: 'Edit Editable' }).click();
     const dialog = page.getByRole('dialog', { name: 'Edit Editable' });
+    // The source's approver and governance group by name, though the admin API is not Uma's.
+    await dialog.getByRole('list', { name: 'Approvers: chosen' }).getByText('Ada Approver (ada.approver)').waitFor();
+    await dialog.getByRole('list', { name: 'Account managers: chosen' }).getByText('Night shift').waitFor();
     await dialog.getByLabel('Description').fill('Edited by Uma');
     await choose(page, 'Account managers', 'mia', 'Mia Manager (mia.manager)');
+    await choose(page, 'Approvers', 'second-level', 'Second-level reviewers');
     await dialog.getByRole('button', { name: 'Save source' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved the source Editable.' }).waitFor();
     const sources = await asAdmin<(SourceJson & { description: string })[]>(rig.server, 'GET', '/v3/non-employee-sources');
@@ -241,12 +246,11 @@ describe('console: sources', () => {
     assert.equal(edited.description, 'Edited by Uma');
     assert.deepEqual(
       edited.approvers.map((a) => a.id),
-      [ada.id],
-      'the approvers it could not name are kept',
+      [ada.id, groupId],
     );
     assert.deepEqual(
       edited.accountManagers.map((a) => a.id),
-      [mia.id],
+      [nightShift, mia.id],
     );
   });
 });

@@ -58,6 +58,49 @@ describe('console API reads', () => {
     assert.equal((await h.request('GET', '/console/api/identities?search=a', undefined)).statusCode, 401);
   });
 
+  test('governance group search: any signed-in caller; by name, any case; only id and name', async () => {
+    const made: Record<string, string> = {};
+    for (const name of ['Night Shift Approvers', 'Day shift', '100% Contractors'])
+      made[name] = (await h.request('POST', '/admin/v1/workgroups', h.admin.token, { name, members: [owner.identity.id] })).json().id;
+    const found = await h.request('GET', '/console/api/workgroups?search=SHIFT', stranger.token);
+    assert.equal(found.statusCode, 200, found.body);
+    assert.deepEqual(found.json(), [
+      { id: made['Day shift'], name: 'Day shift' },
+      { id: made['Night Shift Approvers'], name: 'Night Shift Approvers' },
+    ]);
+    // LIKE's wildcards are searched as text.
+    assert.deepEqual((await h.request('GET', '/console/api/workgroups?search=%25', stranger.token)).json(), [
+      { id: made['100% Contractors'], name: '100% Contractors' },
+    ]);
+    assert.deepEqual((await h.request('GET', '/console/api/workgroups?search=_', stranger.token)).json(), []);
+    assert.equal(((await h.request('GET', '/console/api/workgroups?search=s&limit=1', stranger.token)).json() as unknown[]).length, 1);
+    for (const query of ['', '?search=', `?search=${'x'.repeat(129)}`, '?search=a&limit=0', '?search=a&limit=51']) {
+      const response = await h.request('GET', `/console/api/workgroups${query}`, stranger.token);
+      assert.equal(response.statusCode, 400, query);
+      assert.equal(errorOf(response).detailCode, '400.1 Bad Request Content');
+    }
+    assert.equal((await h.request('GET', '/console/api/workgroups?search=a', undefined)).statusCode, 401);
+  });
+
+  test('people by id: identities and governance groups named, unknown ids left out; bad ids are a 400', async () => {
+    const group = (await h.request('POST', '/admin/v1/workgroups', h.admin.token, { name: 'Reviewers', members: [] })).json().id as string;
+    const dashed = (id: string) => `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+    const unknown = 'f'.repeat(32);
+    const response = await h.request('GET', `/console/api/people?ids=${owner.identity.id},${dashed(group)},${unknown},${owner.identity.id}`, stranger.token);
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(response.json(), [
+      { id: owner.identity.id, type: 'IDENTITY', name: 'olivia.owner', alias: 'olivia.owner' },
+      { id: group, type: 'GOVERNANCE_GROUP', name: 'Reviewers', alias: null },
+    ]);
+    const many = Array.from({ length: 51 }, () => unknown).join(',');
+    for (const query of ['', '?ids=', '?ids=nope', `?ids=${owner.identity.id},`, `?ids=${many}`, "?ids=' OR 1=1 --"]) {
+      const bad = await h.request('GET', `/console/api/people${query}`, stranger.token);
+      assert.equal(bad.statusCode, 400, query);
+      assert.equal(errorOf(bad).detailCode, '400.1 Bad Request Content');
+    }
+    assert.equal((await h.request('GET', `/console/api/people?ids=${unknown}`, undefined)).statusCode, 401);
+  });
+
   test("a record's history: its events, newest first, and what the caller may change", async () => {
     const expect = [
       [owner, 'endDate'],

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { del, page, patch, post, quote, withQuery } from '../api';
 import { ScrollRegion } from '../region';
-import { causeFor, type Chosen, nameOf, PeopleChooser } from '../people';
+import { causeFor, type Chosen, namesOf, PeopleChooser, withNames } from '../people';
 import { setQuery, useLocation } from '../router';
 import { FormDialog, Table, TextField, useAttempt } from '../forms';
 import { ErrorMessage, Field, Loading, Pager, useLoad, when } from '../ui';
@@ -22,11 +22,7 @@ function GroupDialog({ group, onClose, onSaved }: { group?: Group; onClose(): vo
   const [members, setMembers] = useState<Chosen[]>(() => (group?.members ?? []).map((id) => ({ id, type: 'IDENTITY' as const, name: id })));
   const [namesError, setNamesError] = useState<unknown>();
   useEffect(() => {
-    if (group)
-      void Promise.all(group.members.map((id) => nameOf(id, 'IDENTITY'))).then(
-        (found) => setMembers((list) => list.map((c) => found.find((f) => f.id === c.id) ?? c)),
-        setNamesError,
-      );
+    if (group) void namesOf(group.members).then((found) => setMembers(withNames(found)), setNamesError);
   }, [group]);
   return (
     <FormDialog

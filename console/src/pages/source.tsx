@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { del, get, patch, post, put } from '../api';
 import type { PageDef } from '../pages';
-import { causeFor, type Chosen, nameOf } from '../people';
+import { causeFor, type Chosen, namesOf, withNames } from '../people';
 import { BASE, navigate } from '../router';
 import { hasRight, useMe } from '../session';
 import { FormDialog, Table, TextField, useAttempt } from '../forms';
@@ -351,7 +351,12 @@ function LifecyclePolicy({ sourceId, onNotice }: { sourceId: string; onNotice(te
 function People({ label, refs }: { label: string; refs: SourceRow['approvers'] }) {
   const [names, setNames] = useState<Chosen[]>([]);
   useEffect(() => {
-    void Promise.all(refs.map((r) => nameOf(r.id, r.type))).then(setNames, () => undefined);
+    const unnamed = refs.map((r) => ({ ...r, name: r.id }));
+    setNames(unnamed);
+    void namesOf(refs.map((r) => r.id)).then(
+      (found) => setNames(withNames(found)(unnamed)),
+      () => undefined,
+    );
   }, [refs]);
   return (
     <>

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { del, page, patch, post } from '../api';
 import type { PageDef } from '../pages';
-import { causeFor, type Chosen, nameOf, PeopleChooser } from '../people';
+import { causeFor, type Chosen, namesOf, PeopleChooser, withNames } from '../people';
 import { BASE, setQuery, useLocation } from '../router';
 import { hasRight, type Me, useMe } from '../session';
 import { FormDialog, SortableHeader, Table, TextField } from '../forms';
@@ -42,9 +42,10 @@ export function SourceDialog({ source, onClose, onSaved }: { source?: SourceRow;
   const [namesError, setNamesError] = useState<unknown>();
   useEffect(() => {
     if (!source) return;
-    const named = (found: Chosen[]) => (list: Chosen[]) => list.map((c) => found.find((f) => f.id === c.id) ?? c);
-    void Promise.all(source.approvers.map((a) => nameOf(a.id, a.type))).then((found) => setApprovers(named(found)), setNamesError);
-    void Promise.all(source.accountManagers.map((a) => nameOf(a.id, a.type))).then((found) => setManagers(named(found)), setNamesError);
+    void namesOf([...source.approvers, ...source.accountManagers].map((r) => r.id)).then((found) => {
+      setApprovers(withNames(found));
+      setManagers(withNames(found));
+    }, setNamesError);
   }, [source]);
   const refs = (list: Chosen[]) => list.map((c) => ({ id: c.id }));
   const submit = async () => {

@@ -15,6 +15,28 @@ export const IdentityMatch = Type.Object({
   email: Type.Union([Type.String(), Type.Null()]),
 });
 
+export const WorkgroupSearchQuery = Type.Object({
+  search: Type.String({ minLength: 1, maxLength: 128, description: 'Text found in the name (any case)' }),
+  limit: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
+});
+
+export const WorkgroupMatch = Type.Object({ id: Type.String(), name: Type.String() });
+
+export const PeopleQuery = Type.Object({
+  ids: Type.String({
+    minLength: 1,
+    maxLength: 50 * 37,
+    description: 'Up to 50 identity or governance group ids (32 hex characters or dashed UUIDs), separated by commas',
+  }),
+});
+
+export const Person = Type.Object({
+  id: Type.String(),
+  type: Type.Union([Type.Literal('IDENTITY'), Type.Literal('GOVERNANCE_GROUP')]),
+  name: Type.String({ description: "An identity's name (its alias when it has none), a governance group's name" }),
+  alias: Type.Union([Type.String(), Type.Null()], { description: "An identity's alias; null for a governance group" }),
+});
+
 export const RecordHistoryParams = Type.Object({ id: PathId('Non-Employee record id (UUID)') });
 
 export const RecordHistoryQuery = Type.Object({

@@ -7,6 +7,12 @@ import { type Identity, type Workgroup, toIdentity, toWorkgroup } from './model.
 /** Ids per `in (…)` list when looking many up. */
 const CHUNK = 500;
 
+/** A condition: the column holds `text`, in any case (LIKE's wildcards in it are searched as text). */
+function holds(text: string) {
+  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return (column: string) => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+}
+
 export class DirectoryRepository {
   async ensureTenant(db: Exec, tenantId: string, now: string): Promise<void> {
     await db
@@ -88,8 +94,7 @@ export class DirectoryRepository {
 
   /** Up to `limit` identities whose alias, name or email holds `text` (any case), by alias. */
   async searchIdentities(db: Exec, tenantId: string, text: string, limit: number): Promise<Identity[]> {
-    const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const like = (column: string) => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+    const like = holds(text);
     const rows = await db
       .selectFrom('identities')
       .selectAll()
@@ -119,7 +124,6 @@ export class DirectoryRepository {
     return ids.filter((id) => !have.has(id));
   }
 
-  /** The aliases among `aliases` that name identities of the tenant. */
   /** Those of `aliases` that name an identity, regardless of case. */
   async knownAliases(db: Exec, tenantId: string, aliases: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
@@ -136,7 +140,7 @@ export class DirectoryRepository {
     return new Set(aliases.filter((alias) => found.has(caselessKey(alias))));
   }
 
-  /** The email addresses of identities, by id (identities without one are left out). */
+  /** The names of identities (their alias when they have none), by id. */
   async names(db: Exec, tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (let i = 0; i < ids.length; i += CHUNK) {
@@ -151,6 +155,7 @@ export class DirectoryRepository {
     return out;
   }
 
+  /** The email addresses of identities, by id (identities without one are left out). */
   async emails(db: Exec, tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (let i = 0; i < ids.length; i += CHUNK) {
@@ -278,6 +283,27 @@ export class DirectoryRepository {
   async deleteWorkgroup(db: Exec, tenantId: string, id: string): Promise<boolean> {
     const result = await db.deleteFrom('workgroups').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Up to `limit` governance groups whose name holds `text` (any case), by name; without their members. */
+  async searchWorkgroups(db: Exec, tenantId: string, text: string, limit: number): Promise<{ id: string; name: string }[]> {
+    return db
+      .selectFrom('workgroups')
+      .select(['id', 'name'])
+      .where('tenant_id', '=', tenantId)
+      .where(holds(text)('name'))
+      .orderBy('name')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  /** The identities and governance groups of the tenant that `ids` name (at most CHUNK ids). */
+  async people(db: Exec, tenantId: string, ids: readonly string[]): Promise<{ identities: Identity[]; groups: { id: string; name: string }[] }> {
+    if (ids.length === 0) return { identities: [], groups: [] };
+    const identities = await db.selectFrom('identities').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
+    const groups = await db.selectFrom('workgroups').select(['id', 'name']).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
+    return { identities: identities.map(toIdentity), groups };
   }
 
   /** Of `ids`, those that name no governance group of the tenant. */

@@ -9,12 +9,12 @@ import { type Exec, transaction } from '../../db/dialect.js';
 import { isForeignKeyViolation, uniqueViolation } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
 import { nowIso } from '../../domain/ids.js';
-import { controlCharacterProblem, type TextKind } from '../../domain/text.js';
-import { assertThat, type Cause, fail } from '../../errors/api-error.js';
+import { assertThat, fail } from '../../errors/api-error.js';
 import { type Actor, type Changes, changesOf, type EventInput } from '../events/model.js';
 import type { EventLog } from '../events/service.js';
 import type { ClientCredentials, Identity, Member, Workgroup } from './model.js';
 import type { DirectoryRepository } from './repository.js';
+import { refuseControlCharacters } from './validation.js';
 
 export interface NewIdentity {
   alias: string;
@@ -36,20 +36,6 @@ export type GroupReferences = (tenantId: string, groupId: string) => Promise<str
 export const ADMIN_ALIAS = 'admin';
 
 const CLIENT_STATUS_TTL_MS = 5000;
-
-/**
- * A 400 with a cause for each field holding a control character its kind does not allow
- * (src/domain/text.ts): names, aliases, addresses and client ids are single lines, a governance
- * group's description may span lines.
- */
-function refuseControlCharacters(fields: Record<string, string | null | undefined>, multiLine: readonly string[] = []): void {
-  const causes: Cause[] = Object.entries(fields).flatMap(([field, value]) => {
-    const kind: TextKind = multiLine.includes(field) ? 'multi-line' : 'single-line';
-    const problem = typeof value === 'string' ? controlCharacterProblem(field, value, kind) : undefined;
-    return problem === undefined ? [] : [{ field, text: problem }];
-  });
-  if (causes.length > 0) throw fail.invalid(causes);
-}
 
 /** An API client whose secret matched: its tenant and identity. */
 export interface Authenticated {
@@ -140,6 +126,16 @@ export class DirectoryService {
   /** Identities whose alias, name or email holds `text`: what a person picking one needs. */
   searchIdentities(tenantId: string, text: string, limit: number): Promise<Identity[]> {
     return this.repo.searchIdentities(this.db, tenantId, text, limit);
+  }
+
+  /** Governance groups whose name holds `text` (id and name): what a person picking one needs. */
+  searchWorkgroups(tenantId: string, text: string, limit: number): Promise<{ id: string; name: string }[]> {
+    return this.repo.searchWorkgroups(this.db, tenantId, text, limit);
+  }
+
+  /** The identities and governance groups that `ids` (at most 500) name; unknown ids are left out. */
+  people(tenantId: string, ids: readonly string[]): Promise<{ identities: Identity[]; groups: { id: string; name: string }[] }> {
+    return this.repo.people(this.db, tenantId, ids);
   }
 
   /** The identity a person signs in as: by alias, else by email when exactly one identity has it. */
