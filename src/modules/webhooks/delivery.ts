@@ -7,8 +7,12 @@
  *   a slow or dead endpoint holds one slot for at most its timeout per attempt, never another
  *   endpoint, the API or the mails;
  * - an event goes to an endpoint after every earlier event has had its first attempt there;
- * - a process that stops mid-delivery (killed) leaves its claim to run out: the delivery is sent
- *   again, never lost (a receiver may see an event twice: it has the same `webhook-id`).
+ * - a process that stops (SIGTERM) sends no further request, waits for the answers of those in
+ *   flight (at most `STOP_GRACE_MS`, or the timeout if shorter) and records them, then releases
+ *   its endpoints: a rolling restart sends no event twice. A request still unanswered after that
+ *   is abandoned (not an attempt) and sent again by another process;
+ * - a process killed mid-delivery leaves its claim to run out: the delivery is sent again, never
+ *   lost (a receiver may see an event twice: it has the same `webhook-id`).
  *
  * An attempt is a success on a 2xx. Anything else (another status, a 3xx included: redirects are
  * not followed; no answer within the timeout; an address refused) is retried after the next wait
@@ -62,6 +66,8 @@ const DAY_MS = 24 * 3600 * 1000;
 const PRUNE_BATCH = 1000;
 /** Time kept, within a claim, to record the outcome after the last attempt. */
 const RECORD_MARGIN_MS = 5_000;
+/** How long a stopping process waits for the answers of its requests in flight, at most. */
+export const STOP_GRACE_MS = 5_000;
 
 interface Sent {
   delivery: Outgoing;
@@ -77,6 +83,9 @@ export class WebhookDeliveries {
   /** Deletes finished deliveries past the retention, at start and every hour. */
   private readonly pruner: Poller;
   private readonly running = new Set<Promise<void>>();
+  /** Set when the worker stops: no claim, no request more. */
+  private draining = false;
+  /** Aborts the requests still in flight once the stop's grace is over. */
   private readonly stopping = new AbortController();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** A claim holds this long: enough for a few attempts that time out, and the record. */
@@ -123,9 +132,20 @@ export class WebhookDeliveries {
     return deleted === PRUNE_BATCH;
   }
 
-  /** Stops claiming, ends the requests in progress (they are not attempts: sent again later) and releases their endpoints. */
+  /**
+   * Stops claiming and sending; waits for the answers of the requests in flight (recorded as
+   * attempts) for the grace at most, then ends those still unanswered (not attempts: sent again
+   * later), and releases every endpoint.
+   */
   async stop(): Promise<void> {
+    this.draining = true;
     await Promise.all([this.poller.stop(), this.pruner.stop()]);
+    let graceOver: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      graceOver = setTimeout(resolve, Math.min(STOP_GRACE_MS, this.options.timeoutMs));
+    });
+    await Promise.race([Promise.all(this.running), grace]);
+    clearTimeout(graceOver);
     this.stopping.abort();
     await Promise.all(this.running);
     for (const timer of this.timers) clearTimeout(timer);
@@ -151,7 +171,7 @@ export class WebhookDeliveries {
       this.orphansLeft = false;
     }
     const slots = this.options.concurrency - this.running.size;
-    if (slots <= 0 || this.stopping.signal.aborted) return false;
+    if (slots <= 0 || this.draining) return false;
     const now = Date.now();
     const leaseUntil = now + this.leaseMs;
     const claim = { now: new Date(now).toISOString(), leaseUntil: new Date(leaseUntil).toISOString(), workerId: this.workerId, endpoints: slots, batch: BATCH };
@@ -212,7 +232,7 @@ export class WebhookDeliveries {
         await record({ delivery: endpoint.deliveries[0]!, time: nowIso(), outcome });
       } else {
         for (const delivery of endpoint.deliveries) {
-          if (this.stopping.signal.aborted || Date.now() + this.options.timeoutMs + RECORD_MARGIN_MS > leaseUntil) break;
+          if (this.draining || Date.now() + this.options.timeoutMs + RECORD_MARGIN_MS > leaseUntil) break;
           const time = nowIso();
           const timestamp = Math.floor(Date.now() / 1000);
           const headers = {
@@ -296,7 +316,7 @@ export class WebhookDeliveries {
 
   /** Looks for due deliveries again after `ms` (a retry this process scheduled); polling finds the others'. */
   private wakeIn(ms: number): void {
-    if (this.stopping.signal.aborted) return;
+    if (this.draining) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.poller.wake();
