@@ -14,16 +14,15 @@
  * Fails (exit 1) on any error response or when RSS grew by more than the bound (default 64 MiB) over
  * the run: a leak. Prints a table; writes bench/results/load.json.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { csvLine } from '../../src/modules/bulk/csv.js';
 import { memoryOf } from '../bulk/server.js';
-import { ROOT, dropPgSchema, isPostgresUrl, startNelm, type NelmServer } from '../lib/server.js';
-import type { Plan } from './driver.js';
+import { ROOT, dropPgSchema, isPostgresUrl, startNelm } from '../lib/server.js';
+import { type DriverResult, drive } from './driver.js';
+import { seed } from './seed.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '60' }, connections: { type: 'string', default: '50' }, 'rss-bound-mib': { type: 'string', default: '64' } },
@@ -32,88 +31,6 @@ const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const RSS_BOUND = Number(values['rss-bound-mib']);
 const MB = 1024 * 1024;
-const SOURCES = 5;
-const RECORDS = 1000;
-
-interface DriverResult {
-  seconds: number;
-  requests: number;
-  throughput: number;
-  total: { count: number; p50: number; p99: number; max: number };
-  ops: Record<string, { count: number; p50: number; p99: number; max: number; errors: number }>;
-  errors: number;
-  samples: string[];
-}
-
-function drive(plan: Plan): Promise<DriverResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'load', 'driver.ts')], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    child.stdin.end(JSON.stringify(plan));
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as DriverResult) : reject(new Error(`driver exited with ${code}`))));
-  });
-}
-
-async function seed(server: NelmServer): Promise<Omit<Plan, 'connections' | 'seconds' | 'prefix'>> {
-  const alias = `approver.${randomBytes(3).toString('hex')}`;
-  const approver = await server.call<{ id: string }>('POST', '/admin/v1/identities', {
-    alias,
-    name: alias,
-    email: `${alias}@example.com`,
-    admin: false,
-    rights: [],
-  });
-  const client = await server.call<{ clientId: string; clientSecret: string }>('POST', `/admin/v1/identities/${approver.id}/clients`);
-  const token = await fetch(`${server.baseUrl}/oauth/token`, {
-    method: 'POST',
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }),
-  });
-  const approverToken = ((await token.json()) as { access_token: string }).access_token;
-  const admin = (await server.call<{ id: string; alias: string }[]>('GET', '/admin/v1/identities?limit=250')).find((i) => i.alias === 'admin')!;
-  const sources: string[] = [];
-  const records: string[] = [];
-  for (let s = 0; s < SOURCES; s++) {
-    const source = await server.call<{ id: string }>('POST', '/v2024/non-employee-sources', {
-      name: `load ${s}`,
-      description: 'load bench',
-      owner: { id: admin.id },
-      approvers: [{ id: approver.id }],
-    });
-    sources.push(source.id);
-    const lines = [csvLine(['accountName', 'firstName', 'lastName', 'phone', 'email', 'manager', 'startDate', 'endDate'])];
-    for (let i = 0; i < RECORDS; i++)
-      lines.push(
-        csvLine([`seed.${s}.${i}`, 'Seed', `Record ${i}`, '555', `seed.${s}.${i}@example.com`, 'admin', '2024-01-01T00:00:00Z', '2027-01-01T00:00:00Z']),
-      );
-    const form = new FormData();
-    form.set('data', new Blob([lines.join('')], { type: 'text/csv' }), 'seed.csv');
-    const posted = await fetch(`${server.baseUrl}/v2024/non-employee-sources/${source.id}/non-employee-bulk-upload`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.token}` },
-      body: form,
-    });
-    if (posted.status !== 202) throw new Error(`seed upload → ${posted.status}: ${await posted.text()}`);
-    const job = (await posted.json()) as { id: string };
-    for (;;) {
-      const j = await server.call<{ status: string }>('GET', `/v2024/non-employee-sources/${source.id}/non-employee-bulk-upload/jobs/${job.id}`);
-      if (j.status === 'COMPLETED') break;
-      if (j.status === 'ERROR') throw new Error('seed import failed');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    for (let offset = 0; offset < RECORDS; offset += 250) {
-      const page = await server.call<{ id: string }[]>(
-        'GET',
-        `/v2024/non-employee-records?limit=250&offset=${offset}&filters=${encodeURIComponent(`sourceId eq "${source.id}"`)}`,
-      );
-      records.push(...page.map((r) => r.id));
-    }
-  }
-  return { baseUrl: server.baseUrl, token: server.token, approverToken, sources, records, manager: 'admin' };
-}
 
 interface Row {
   engine: string;
