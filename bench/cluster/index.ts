@@ -1,0 +1,175 @@
+/**
+ * `npm run bench -- cluster [--seconds N] [--connections C] [--rate-limit counted|off]`: the mixed
+ * load of `bench/load` (bench/load/driver.ts, in a process of its own) through a real HAProxy
+ * (bench/lib/cluster.ts) in front of `nelm serve` processes on one PostgreSQL database
+ * (DATABASE_URL, a postgres:// URL; a fresh schema per cluster, dropped afterwards):
+ *
+ * 1. one process behind HAProxy: seeded (bench/load/seed.ts), a warm-up of min(10, N/3) s, then N
+ *    seconds (default 60) of load;
+ * 2. three processes behind HAProxy, on a new schema: the same;
+ * 3. the same three processes, N seconds more of load while they are restarted one after the other
+ *    (SIGTERM, exit, start, HAProxy sees it up), from the 2nd second on.
+ *
+ * The rate limit counts every request in the database (`counted`: a limit no client reaches) or is
+ * off. Prints a table (req/s, p50, p99, max, failures) with the load average before and after each
+ * phase, writes bench/results/cluster.json, and fails (exit 1) on any failed request.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Cluster } from '../lib/cluster.js';
+import { BENCH_ADMIN, ROOT, SERVER_NODE_FLAGS, dropPgSchema, isPostgresUrl } from '../lib/server.js';
+import { type DriverResult, drive } from '../load/driver.js';
+import { type Seeded, seed } from '../load/seed.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '60' },
+    connections: { type: 'string', default: '50' },
+    'rate-limit': { type: 'string', default: 'counted' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const RATE_LIMIT = values['rate-limit'] === 'off' ? 'off' : '100000000/10s';
+const PG_URL = process.env.DATABASE_URL;
+if (!isPostgresUrl(PG_URL)) {
+  console.error('bench cluster: set DATABASE_URL to a postgres:// URL (several processes need PostgreSQL)');
+  process.exit(2);
+}
+
+const loadavg = () => os.loadavg()[0]!.toFixed(1);
+
+interface Row {
+  phase: string;
+  processes: number;
+  seconds: number;
+  requests: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+  max: number;
+  failures: number;
+  loadBefore: string;
+  loadAfter: string;
+  samples: string[];
+  restarts?: { exitCode: number | null; downMs: number; upMs: number }[];
+}
+
+function row(phase: string, processes: number, result: DriverResult, loadBefore: string): Row {
+  return {
+    phase,
+    processes,
+    seconds: Math.round(result.seconds),
+    requests: result.requests,
+    throughput: result.throughput,
+    p50: result.total.p50,
+    p99: result.total.p99,
+    max: result.total.max,
+    failures: result.errors,
+    loadBefore,
+    loadAfter: loadavg(),
+    samples: result.samples,
+  };
+}
+
+async function startCluster(processes: number, schema: string): Promise<{ cluster: Cluster; seeded: Seeded }> {
+  const cluster = await Cluster.start({
+    processes,
+    command: [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts')],
+    env: {
+      DATABASE_URL: PG_URL!,
+      NELM_DATABASE_SCHEMA: schema,
+      NELM_ADMIN_CLIENT_ID: BENCH_ADMIN.clientId,
+      NELM_ADMIN_CLIENT_SECRET: BENCH_ADMIN.clientSecret,
+      NELM_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      NELM_RATE_LIMIT: RATE_LIMIT,
+      NELM_TRUST_PROXY: '127.0.0.1',
+      NELM_SHUTDOWN_DRAIN: '1',
+      NELM_LOG_LEVEL: 'error',
+      NELM_TOKEN_TTL: '3600',
+    },
+    output: 'inherit',
+  });
+  try {
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: BENCH_ADMIN.clientId, client_secret: BENCH_ADMIN.clientSecret });
+    const response = await fetch(`${cluster.url}/oauth/token`, { method: 'POST', body: form });
+    const { access_token: token } = (await response.json()) as { access_token: string };
+    const call = async <T>(method: string, url: string, body?: unknown): Promise<T> => {
+      const res = await fetch(`${cluster.url}${url}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status}: ${text}`);
+      return (text ? JSON.parse(text) : undefined) as T;
+    };
+    const seeded = await seed({ baseUrl: cluster.url, token, call });
+    return { cluster, seeded };
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+}
+
+const plan = (seeded: Seeded, seconds: number, tag: string) => ({
+  ...seeded,
+  connections: CONNECTIONS,
+  seconds,
+  prefix: `${tag}${randomBytes(3).toString('hex')}`,
+});
+const warm = Math.max(1, Math.min(10, Math.round(SECONDS / 3)));
+const rows: Row[] = [];
+
+for (const processes of [1, 3]) {
+  const schema = `cluster_${randomBytes(6).toString('hex')}`;
+  console.error(`cluster: ${processes} process(es) behind HAProxy, ${CONNECTIONS} connections, ${SECONDS} s…`);
+  const { cluster, seeded } = await startCluster(processes, schema);
+  try {
+    const warmup = await drive(plan(seeded, warm, 'w'));
+    if (warmup.errors > 0) throw new Error(`warm-up failures: ${warmup.samples.join('\n')}`);
+    const before = loadavg();
+    rows.push(row(`${processes} process${processes > 1 ? 'es' : ''}`, processes, await drive(plan(seeded, SECONDS, 'm')), before));
+    if (processes === 3) {
+      console.error(`cluster: rolling restart of ${processes} processes under load, ${SECONDS} s…`);
+      const restartBefore = loadavg();
+      const load = drive(plan(seeded, SECONDS, 'r'));
+      await new Promise((r) => setTimeout(r, 2000));
+      const restarts = [];
+      for (let i = 0; i < cluster.size; i++) restarts.push(await cluster.restart(i));
+      rows.push({ ...row('3 processes, rolling restart', processes, await load, restartBefore), restarts });
+    }
+  } finally {
+    await cluster.stop();
+    await dropPgSchema(PG_URL, schema);
+  }
+}
+
+const f = (n: number, d = 1) => n.toFixed(d);
+console.log(`\nrate limit: ${RATE_LIMIT === 'off' ? 'off' : 'counted in PostgreSQL for every request'}; ${CONNECTIONS} connections; ${os.cpus().length} cores`);
+console.log('\n| phase | processes | s | requests | req/s | p50 ms | p99 ms | max ms | failed | load average before → after |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.phase} | ${r.processes} | ${r.seconds} | ${r.requests} | ${f(r.throughput, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.failures} | ${r.loadBefore} → ${r.loadAfter} |`,
+  );
+}
+for (const r of rows.filter((x) => x.restarts)) {
+  console.log(
+    `\nrolling restart: ${r.restarts!.map((s, i) => `nelm${i + 1} exit ${s.exitCode}, out of the pool after ${s.downMs} ms, back after ${s.upMs} ms`).join('; ')}`,
+  );
+}
+for (const r of rows.filter((x) => x.samples.length)) console.error(`${r.phase}: ${r.samples.join('\n')}`);
+mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(
+  path.join(ROOT, 'bench', 'results', 'cluster.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rateLimit: RATE_LIMIT, connections: CONNECTIONS, results: rows }, null, 2)}\n`,
+);
+const bad = rows.filter((r) => r.failures > 0 || r.restarts?.some((s) => s.exitCode !== 0));
+if (bad.length) {
+  console.error(`FAILED: ${bad.map((r) => `${r.phase}: ${r.failures} failed requests`).join('; ')}`);
+  process.exitCode = 1;
+}
