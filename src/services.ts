@@ -103,7 +103,7 @@ async function wire(config: Config, db: Db, clock: Clock): Promise<Core> {
   const events = new EventLog(k, new EventRepository(db.dialect));
   const directory = new DirectoryService(
     k,
-    new DirectoryRepository(),
+    new DirectoryRepository(db.dialect),
     new SecretHasher(config.secretHashCost),
     (tenantId, id) => sources!.naming(tenantId, id),
     events,

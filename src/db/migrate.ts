@@ -24,6 +24,7 @@ import * as sessions from './migrations/20261211_0017_sessions.js';
 import * as totp from './migrations/20261212_0018_totp.js';
 import * as exportTicks from './migrations/20261212_0019_export_ticks.js';
 import * as rateLimits from './migrations/20261213_0020_rate_limits.js';
+import * as identityDisabled from './migrations/20261214_0021_identity_disabled.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -57,6 +58,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261212_0018_totp': totp,
   '20261212_0019_export_ticks': exportTicks,
   '20261213_0020_rate_limits': rateLimits,
+  '20261214_0021_identity_disabled': identityDisabled,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

@@ -32,6 +32,8 @@ export interface IdentityTable {
   admin: Flag;
   /** Comma-separated rights such as `idn:nesr:read,idn:nesr:create`. */
   rights: string;
+  /** 1 once an org admin disabled the identity (migration 0021). */
+  disabled: Flag;
   created: string;
   modified: string;
 }

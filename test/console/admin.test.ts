@@ -25,7 +25,7 @@ describe('console: admin', () => {
     await receiver?.close();
   });
 
-  test('an identity is added, given a right and a password, and signs in; its API client secret is shown once', async () => {
+  test('an identity is added, given a right and a password, and signs in; its API client secret is shown once; disabled, it cannot', async () => {
     const { page } = await rig.newPage();
     await signIn(page, admin.alias);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
@@ -87,6 +87,20 @@ describe('console: admin', () => {
     assert.equal(await again.getByTestId('client-secret').count(), 0, 'the secret is shown once');
     await again.getByRole('button', { name: `Delete the client ${clientId}` }).click();
     await again.getByText('No API clients.').waitFor();
+    await again.getByRole('button', { name: 'Close' }).click();
+
+    // Disabled, Nina's session ends and her password is told so; enabled again, she signs in.
+    await page.getByRole('button', { name: 'Disable nina.new' }).click();
+    await page.getByRole('status').filter({ hasText: 'Disabled the identity nina.new.' }).waitFor();
+    await page.getByRole('row').filter({ hasText: 'nina.new' }).getByRole('cell', { name: 'Disabled', exact: true }).waitFor();
+    await nina.page.reload();
+    await nina.page.getByLabel('Username').fill('nina.new');
+    await nina.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await nina.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await nina.page.getByRole('alert').filter({ hasText: 'This account is disabled: ask an org admin' }).waitFor();
+    await page.getByRole('button', { name: 'Enable nina.new' }).click();
+    await page.getByRole('row').filter({ hasText: 'nina.new' }).getByRole('cell', { name: 'Enabled', exact: true }).waitFor();
+    await signIn(nina.page, 'nina.new');
   });
 
   test('a governance group is created with a member', async () => {

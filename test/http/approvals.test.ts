@@ -36,7 +36,7 @@ async function setup(): Promise<World> {
   const [manager, a1, a2, m1, m2, nobody] = await Promise.all(
     ['jane.doe', 'approver.one', 'approver.two', 'member.one', 'member.two', 'nobody'].map((a) => h.caller(a)),
   );
-  const group = await h.app.services.directory.createWorkgroup(h.config.tenant, { name: 'Approvers', members: [m1!.identity.id, m2!.identity.id] });
+  const group = await h.app.services.directory.workgroups.create(h.config.tenant, { name: 'Approvers', members: [m1!.identity.id, m2!.identity.id] });
   const source = async (name: string, approvers: string[]) => {
     const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
       name,

@@ -215,7 +215,7 @@ describe('foundation', () => {
       assert.match(jane.id, /^[0-9a-f]{32}$/);
       assert.deepEqual(
         { ...jane, id: undefined },
-        { id: undefined, alias: 'jane.doe', name: 'Jane Doe', email: 'jane@example.com', admin: false, rights: ['idn:nesr:read'] },
+        { id: undefined, alias: 'jane.doe', name: 'Jane Doe', email: 'jane@example.com', admin: false, rights: ['idn:nesr:read'], disabled: false },
       );
 
       const duplicate = await h.request('POST', '/admin/v1/identities', h.admin.token, { alias: 'jane.doe' });

@@ -24,6 +24,7 @@ describe('admin API: changing an identity', () => {
       email: 'rita@example.com',
       admin: false,
       rights: ['idn:nesr:read', 'idn:nesr:create'],
+      disabled: false,
     });
     const stored = (await h.request('GET', `/admin/v1/identities/${made.id}`, h.admin.token)).json();
     assert.deepEqual(stored, changed.json());

@@ -143,7 +143,7 @@ describe('notifications by SMTP', () => {
   test('a governance group approver: every member is mailed; a member without an address is UNDELIVERABLE', async () => {
     const { directory } = h.app.services;
     const silent = await directory.createIdentity(h.config.tenant, { alias: 'no.mail', email: null });
-    const group = await directory.createWorkgroup(h.config.tenant, { name: 'Approvers', members: [a2.identity.id, silent.id] });
+    const group = await directory.workgroups.create(h.config.tenant, { name: 'Approvers', members: [a2.identity.id, silent.id] });
     const res = await h.request('POST', '/v2024/non-employee-sources', h.admin.token, {
       name: 'Grouped',
       description: 'Grouped',

@@ -166,7 +166,7 @@ describe('requests: create, get, list, summary, delete', () => {
   test('who may create: idn:nesr:create, the source owner, an account manager (directly or by group); else 403', async () => {
     const creator = await w.h.caller('creator', { rights: ['idn:nesr:create'] });
     const member = await w.h.caller('group.member');
-    const group = await w.h.app.services.directory.createWorkgroup(w.h.config.tenant, { name: 'Managers', members: [member.identity.id] });
+    const group = await w.h.app.services.directory.workgroups.create(w.h.config.tenant, { name: 'Managers', members: [member.identity.id] });
     const patched = await w.h.request(
       'PATCH',
       `/v2024/non-employee-sources/${w.other}`,

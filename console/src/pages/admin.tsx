@@ -19,6 +19,7 @@ interface Identity {
   email: string | null;
   admin: boolean;
   rights: string[];
+  disabled: boolean;
 }
 
 const RIGHTS = [
@@ -206,6 +207,13 @@ function IdentitiesTab({ onNotice }: { onNotice(text: string): void }) {
   const list = useLoad(() => page<Identity>('/admin/v1/identities', { limit: LIMIT, offset }), String(offset));
   const [dialog, setDialog] = useState<{ kind: 'new' } | { kind: 'edit' | 'password' | 'clients'; identity: Identity }>();
   const close = () => setDialog(undefined);
+  const attempt = useAttempt();
+  const toggle = (identity: Identity) =>
+    attempt.run(async () => {
+      await patch(`/admin/v1/identities/${identity.id}`, { disabled: !identity.disabled });
+      onNotice(`${identity.disabled ? 'Enabled' : 'Disabled'} the identity ${identity.alias}.`);
+      list.reload();
+    });
   return (
     <>
       <div class="heading">
@@ -214,17 +222,18 @@ function IdentitiesTab({ onNotice }: { onNotice(text: string): void }) {
           Add identity
         </button>
       </div>
-      <ErrorMessage error={list.error} />
+      <ErrorMessage error={list.error ?? attempt.error} />
       {list.loading && !list.data ? <Loading what="identities" /> : null}
       {list.data ? (
         <div class="table-wrap" data-ready={list.loading ? undefined : 'true'}>
-          <Table caption="Identities, by alias" columns={['Alias', 'Name', 'Email', 'Rights']} actions count={list.data.items.length}>
+          <Table caption="Identities, by alias" columns={['Alias', 'Name', 'Email', 'Rights', 'State']} actions count={list.data.items.length}>
             {list.data.items.map((identity) => (
               <tr key={identity.id}>
                 <td>{identity.alias}</td>
                 <td>{identity.name}</td>
                 <td>{identity.email}</td>
                 <td>{identity.admin ? 'Org admin' : identity.rights.map((r) => r.replace('idn:nesr:', '')).join(', ') || 'None'}</td>
+                <td>{identity.disabled ? 'Disabled' : 'Enabled'}</td>
                 <td class="row-actions">
                   <button type="button" aria-label={`Edit ${identity.alias}`} onClick={() => setDialog({ kind: 'edit', identity })}>
                     Edit
@@ -234,6 +243,9 @@ function IdentitiesTab({ onNotice }: { onNotice(text: string): void }) {
                   </button>
                   <button type="button" aria-label={`API clients of ${identity.alias}`} onClick={() => setDialog({ kind: 'clients', identity })}>
                     API clients
+                  </button>
+                  <button type="button" aria-label={`${identity.disabled ? 'Enable' : 'Disable'} ${identity.alias}`} onClick={() => void toggle(identity)}>
+                    {identity.disabled ? 'Enable' : 'Disable'}
                   </button>
                 </td>
               </tr>

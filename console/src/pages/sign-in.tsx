@@ -12,6 +12,7 @@ const SIGN_IN_ERRORS: Record<string, string> = {
   no_claim: 'Your identity provider did not say who you are (no email or account name). Ask an administrator.',
   email_unverified: 'Your identity provider has not verified your email address, so it cannot sign you in here.',
   unknown_user: 'Single sign-on worked, but no identity of NELM matches your account. Ask an administrator to add you.',
+  disabled: 'Single sign-on worked, but your NELM identity is disabled. Ask an administrator.',
 };
 
 function signInErrorText(code: string): string {

@@ -9,6 +9,8 @@ export interface Identity {
   email: string | null;
   admin: boolean;
   rights: Right[];
+  /** A disabled identity gets no token and no session; its tokens and sessions are refused. */
+  disabled: boolean;
 }
 
 export interface Workgroup {
@@ -39,6 +41,7 @@ export function toIdentity(row: IdentityTable): Identity {
     email: row.email,
     admin: row.admin === 1,
     rights: row.rights.split(',').filter((r): r is Right => isRight(r)),
+    disabled: row.disabled === 1,
   };
 }
 

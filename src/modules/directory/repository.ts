@@ -1,6 +1,6 @@
 /** All SQL of the directory: tenants, identities, API clients, governance groups (workgroups). */
 import { sql } from 'kysely';
-import type { Exec } from '../../db/dialect.js';
+import type { Dialect, Exec } from '../../db/dialect.js';
 import { caselessKey } from '../../domain/text.js';
 import { type Identity, type Workgroup, toIdentity, toWorkgroup } from './model.js';
 
@@ -14,6 +14,8 @@ function holds(text: string) {
 }
 
 export class DirectoryRepository {
+  constructor(private readonly dialect: Dialect) {}
+
   async ensureTenant(db: Exec, tenantId: string, now: string): Promise<void> {
     await db
       .insertInto('tenants')
@@ -33,17 +35,19 @@ export class DirectoryRepository {
         email: identity.email,
         admin: identity.admin ? 1 : 0,
         rights: identity.rights.join(','),
+        disabled: identity.disabled ? 1 : 0,
         created: now,
         modified: now,
       })
       .execute();
   }
 
-  /** Writes an identity's name, email, admin flag and rights. */
+  /** Writes an identity's name, email, admin flag, rights and whether it is disabled. */
   async updateIdentity(db: Exec, tenantId: string, identity: Identity, now: string): Promise<void> {
+    const { name, email, admin, rights, disabled } = identity;
     await db
       .updateTable('identities')
-      .set({ name: identity.name, email: identity.email, admin: identity.admin ? 1 : 0, rights: identity.rights.join(','), modified: now })
+      .set({ name, email, admin: admin ? 1 : 0, rights: rights.join(','), disabled: disabled ? 1 : 0, modified: now })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', identity.id)
       .execute();
@@ -188,8 +192,31 @@ export class DirectoryRepository {
     return row && { tenantId: row.tenant_id, secretHash: row.secret_hash, identity: toIdentity(row) };
   }
 
-  async clientExists(db: Exec, clientId: string): Promise<boolean> {
-    return (await db.selectFrom('api_clients').select('client_id').where('client_id', '=', clientId).executeTakeFirst()) !== undefined;
+  /** Whether the client exists and its identity is not disabled. */
+  async clientActive(db: Exec, clientId: string): Promise<boolean> {
+    const row = await db
+      .selectFrom('api_clients')
+      .innerJoin('identities', (j) => j.onRef('identities.tenant_id', '=', 'api_clients.tenant_id').onRef('identities.id', '=', 'api_clients.identity_id'))
+      .select('identities.disabled')
+      .where('api_clients.client_id', '=', clientId)
+      .executeTakeFirst();
+    return row !== undefined && row.disabled === 0;
+  }
+
+  /**
+   * How many org admins of the tenant are not disabled, counted under the tenant's row lock: two
+   * transactions that each take an org admin away cannot both count the other's.
+   */
+  async countEnabledAdmins(db: Exec, tenantId: string): Promise<number> {
+    await this.dialect.forUpdate(db.selectFrom('tenants').select('id').where('id', '=', tenantId)).execute();
+    const row = await db
+      .selectFrom('identities')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('admin', '=', 1)
+      .where('disabled', '=', 0)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async listClients(db: Exec, tenantId: string, identityId: string): Promise<{ clientId: string; created: string }[]> {

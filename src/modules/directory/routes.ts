@@ -128,7 +128,7 @@ export function adminRoutes({ directory }: Services): Route[] {
       bodyLimit: BODY_LIMITS.large,
       handler: async (request) => {
         const { tenantId, actor } = adminChange(request);
-        return directory.createWorkgroup(tenantId, { ...request.body, members: request.body.members.map(normalizeId) }, actor);
+        return directory.workgroups.create(tenantId, { ...request.body, members: request.body.members.map(normalizeId) }, actor);
       },
     }),
     route({
@@ -138,7 +138,7 @@ export function adminRoutes({ directory }: Services): Route[] {
       tag,
       summary: 'List governance groups, by name',
       schema: { querystring: Page, response: { 200: Type.Array(Workgroup), ...ErrorResponses } },
-      handler: async (request) => directory.listWorkgroups(requireAdmin(request).tenantId, request.query.limit, request.query.offset),
+      handler: async (request) => directory.workgroups.list(requireAdmin(request).tenantId, request.query.limit, request.query.offset),
     }),
     route({
       id: 'getWorkgroup',
@@ -147,7 +147,7 @@ export function adminRoutes({ directory }: Services): Route[] {
       tag,
       summary: 'Get a governance group',
       schema: { params: IdParam, response: { 200: Workgroup, ...ErrorResponses } },
-      handler: async (request) => directory.getWorkgroup(requireAdmin(request).tenantId, normalizeId(request.params.id)),
+      handler: async (request) => directory.workgroups.get(requireAdmin(request).tenantId, normalizeId(request.params.id)),
     }),
     route({
       id: 'updateWorkgroup',
@@ -161,7 +161,7 @@ export function adminRoutes({ directory }: Services): Route[] {
         const { members, ...rest } = request.body;
         const changes = { ...rest, ...(members ? { members: members.map(normalizeId) } : {}) };
         const { tenantId, actor } = adminChange(request);
-        return directory.updateWorkgroup(tenantId, normalizeId(request.params.id), changes, actor);
+        return directory.workgroups.update(tenantId, normalizeId(request.params.id), changes, actor);
       },
     }),
     route({
@@ -173,7 +173,7 @@ export function adminRoutes({ directory }: Services): Route[] {
       schema: { params: IdParam, response: none },
       handler: async (request, reply) => {
         const { tenantId, actor } = adminChange(request);
-        await directory.deleteWorkgroup(tenantId, normalizeId(request.params.id), actor);
+        await directory.workgroups.delete(tenantId, normalizeId(request.params.id), actor);
         return reply.code(204).send(null);
       },
     }),

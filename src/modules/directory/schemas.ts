@@ -37,6 +37,12 @@ export const IdentityPatch = Type.Object(
     email: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
     admin: Type.Optional(Type.Boolean({ description: 'An org admin holds every right' })),
     rights: Type.Optional(Type.Array(Right, { maxItems: 4 })),
+    disabled: Type.Optional(
+      Type.Boolean({
+        description:
+          'A disabled identity gets no token and cannot sign in; its tokens and console sessions are refused. The tenant keeps at least one enabled org admin.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -49,6 +55,7 @@ export const Identity = Type.Object({
   email: Type.Union([Type.String(), Type.Null()]),
   admin: Type.Boolean(),
   rights: Type.Array(Type.String()),
+  disabled: Type.Boolean(),
 });
 
 export const ClientCredentials = Type.Object({

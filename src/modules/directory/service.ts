@@ -6,15 +6,16 @@ import type { Kysely } from 'kysely';
 import type { Principal, Right } from '../../auth/principal.js';
 import { type SecretHasher, newId, newSecret } from '../../auth/secrets.js';
 import { type Exec, transaction } from '../../db/dialect.js';
-import { isForeignKeyViolation, uniqueViolation } from '../../db/errors.js';
+import { uniqueViolation } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
 import { nowIso } from '../../domain/ids.js';
 import { assertThat, fail } from '../../errors/api-error.js';
-import { type Actor, type Changes, changesOf, type EventInput } from '../events/model.js';
+import { type Actor, type Changes, changesOf } from '../events/model.js';
 import type { EventLog } from '../events/service.js';
-import type { ClientCredentials, Identity, Member, Workgroup } from './model.js';
+import type { ClientCredentials, Identity, Member } from './model.js';
 import type { DirectoryRepository } from './repository.js';
 import { refuseControlCharacters } from './validation.js';
+import { type GroupReferences, logDirectoryEvent, WorkgroupService } from './workgroups.js';
 
 export interface NewIdentity {
   alias: string;
@@ -23,15 +24,6 @@ export interface NewIdentity {
   admin?: boolean | undefined;
   rights?: readonly Right[] | undefined;
 }
-
-export interface WorkgroupInput {
-  name: string;
-  description?: string | null | undefined;
-  members: readonly string[];
-}
-
-/** The sources that name a governance group as approver or account manager (the sources module answers). */
-export type GroupReferences = (tenantId: string, groupId: string) => Promise<string[]>;
 
 export const ADMIN_ALIAS = 'admin';
 
@@ -48,19 +40,21 @@ export class DirectoryService {
   /** What an unknown client id's secret is checked against (made at the first such request). */
   private unknownClientHash: Promise<string> | undefined;
 
+  /** Governance groups. */
+  readonly workgroups: WorkgroupService;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly repo: DirectoryRepository,
     private readonly secrets: SecretHasher,
-    private readonly groupReferences: GroupReferences,
+    groupReferences: GroupReferences,
     private readonly events: EventLog,
-  ) {}
+  ) {
+    this.workgroups = new WorkgroupService(db, repo, groupReferences, events);
+  }
 
-  /** Appends one event about a directory object, in the caller's transaction. */
   private logEvent(trx: Exec, tenantId: string, actor: Actor, type: string, id: string, object: unknown, changes?: Changes): Promise<unknown> {
-    const [kind] = type.split('.');
-    const event: EventInput = { type, actor, target: { type: kind!, id }, data: changes ? { object, changes } : { object } };
-    return this.events.append(trx, tenantId, [event]);
+    return logDirectoryEvent(this.events, trx, tenantId, actor, type, id, object, changes);
   }
 
   /** Creates an identity; `actor` is who asks (null: the server, or the command line on its host). */
@@ -73,6 +67,7 @@ export class DirectoryService {
       email: input.email ?? null,
       admin: input.admin ?? false,
       rights: [...new Set(input.rights ?? [])],
+      disabled: false,
     };
     try {
       await transaction(this.db, async (trx) => {
@@ -86,10 +81,20 @@ export class DirectoryService {
     return identity;
   }
 
-  /** Changes an identity's name, email, admin flag or rights; its sessions see the change at once, its tokens when they are next issued. */
-  async updateIdentity(tenantId: string, id: string, changes: Partial<Pick<Identity, 'name' | 'email' | 'admin' | 'rights'>>, actor: Actor): Promise<Identity> {
+  /**
+   * Changes an identity's name, email, admin flag, rights or whether it is disabled; its sessions
+   * see the change at once, its tokens when they are next issued, except that a disabled identity's
+   * tokens are refused at once in this process and within `CLIENT_STATUS_TTL_MS` in the others. The
+   * tenant keeps at least one enabled org admin.
+   */
+  async updateIdentity(
+    tenantId: string,
+    id: string,
+    changes: Partial<Pick<Identity, 'name' | 'email' | 'admin' | 'rights' | 'disabled'>>,
+    actor: Actor,
+  ): Promise<Identity> {
     refuseControlCharacters({ name: changes.name, email: changes.email });
-    return transaction(this.db, async (trx) => {
+    const updated = await transaction(this.db, async (trx) => {
       const identity = await this.repo.identityById(trx, tenantId, id);
       assertThat(identity, () => fail.notFound(`Identity ${id} was not found.`));
       const next: Identity = {
@@ -98,13 +103,22 @@ export class DirectoryService {
         email: changes.email === undefined ? identity.email : changes.email,
         admin: changes.admin ?? identity.admin,
         rights: changes.rights ? [...new Set(changes.rights)] : identity.rights,
+        disabled: changes.disabled ?? identity.disabled,
       };
-      const changed = changesOf(identity, next, ['name', 'email', 'admin', 'rights']);
+      const adminTaken = identity.admin && !identity.disabled && (!next.admin || next.disabled);
+      if (adminTaken && (await this.repo.countEnabledAdmins(trx, tenantId)) <= 1) {
+        const text = next.disabled ? 'disabled cannot be true' : 'admin cannot be false';
+        throw fail.invalid([{ field: next.disabled ? 'disabled' : 'admin', text: `${text}: the tenant would have no enabled org admin left` }]);
+      }
+      const changed = changesOf(identity, next, ['name', 'email', 'admin', 'rights', 'disabled']);
       if (Object.keys(changed).length === 0) return identity;
       await this.repo.updateIdentity(trx, tenantId, next, nowIso());
       await this.logEvent(trx, tenantId, actor, 'identity.updated', id, next, changed);
       return next;
     });
+    // Every client's status is read again: a disabled identity's tokens stop, an enabled one's work, at once here.
+    if (changes.disabled !== undefined) this.clientStatus.clear();
+    return updated;
   }
 
   listIdentities(tenantId: string, limit: number, offset: number): Promise<Identity[]> {
@@ -253,13 +267,12 @@ export class DirectoryService {
     return { identity };
   }
 
-  /** Checks client credentials; undefined when they are wrong (the caller answers 401). */
   /**
    * Checks an API client's secret. An unknown client id costs the same work as a wrong secret (a
    * check against a hash of a secret nobody knows), so that answers' timing does not tell which
-   * client ids exist.
+   * client ids exist. A disabled identity is told only to whoever knows the secret.
    */
-  async authenticate(clientId: string, clientSecret: string): Promise<Authenticated | 'unknown_client' | 'wrong_secret'> {
+  async authenticate(clientId: string, clientSecret: string): Promise<Authenticated | 'unknown_client' | 'wrong_secret' | 'identity_disabled'> {
     const client = await this.repo.clientWithIdentity(this.db, clientId);
     if (!client) {
       this.unknownClientHash ??= this.secrets.hash(newSecret());
@@ -267,18 +280,19 @@ export class DirectoryService {
       return 'unknown_client';
     }
     if (!(await this.secrets.verify(clientSecret, client.secretHash))) return 'wrong_secret';
+    if (client.identity.disabled) return 'identity_disabled';
     return { tenantId: client.tenantId, identity: client.identity };
   }
 
   /**
-   * Whether tokens of this client are still honoured: false once the client is deleted. Answers
-   * are cached for a few seconds, so a deletion takes effect at once in this process and within
-   * `CLIENT_STATUS_TTL_MS` in the others on the same database.
+   * Whether tokens of this client are still honoured: false once the client is deleted or its
+   * identity disabled. Answers are cached for a few seconds, so either takes effect at once in this
+   * process and within `CLIENT_STATUS_TTL_MS` in the others on the same database.
    */
   async isClientActive(clientId: string): Promise<boolean> {
     const cached = this.cachedClientActive(clientId);
     if (cached !== undefined) return cached;
-    const active = await this.repo.clientExists(this.db, clientId);
+    const active = await this.repo.clientActive(this.db, clientId);
     if (this.clientStatus.size > 10_000) this.clientStatus.clear();
     this.clientStatus.set(clientId, { active, until: Date.now() + CLIENT_STATUS_TTL_MS });
     return active;
@@ -304,87 +318,5 @@ export class DirectoryService {
     });
     this.clientStatus.set(clientId, { active: false, until: Date.now() + CLIENT_STATUS_TTL_MS });
     assertThat(deleted, () => fail.notFound(`API client ${clientId} was not found.`));
-  }
-
-  // Governance groups -------------------------------------------------------------------------
-
-  private async checkMembers(tenantId: string, members: readonly string[]): Promise<string[]> {
-    const unique = [...new Set(members)];
-    const missing = await this.missingIdentities(tenantId, unique);
-    if (missing.length > 0) throw fail.invalid(missing.map((id) => ({ field: 'members', text: `Identity ${id} was not found.` })));
-    return unique;
-  }
-
-  async createWorkgroup(tenantId: string, input: WorkgroupInput, actor: Actor = null): Promise<Workgroup> {
-    refuseControlCharacters({ name: input.name, description: input.description }, ['description']);
-    const now = nowIso();
-    const group: Workgroup = {
-      id: newId(),
-      name: input.name,
-      description: input.description ?? null,
-      members: await this.checkMembers(tenantId, input.members),
-      created: now,
-      modified: now,
-    };
-    await this.saveWorkgroup(group, async (trx) => {
-      await this.repo.insertWorkgroup(trx, tenantId, group);
-      await this.logEvent(trx, tenantId, actor, 'workgroup.created', group.id, group);
-    });
-    return this.getWorkgroup(tenantId, group.id);
-  }
-
-  async getWorkgroup(tenantId: string, id: string): Promise<Workgroup> {
-    const group = await this.repo.workgroupById(this.db, tenantId, id);
-    assertThat(group, () => fail.notFound(`Governance group ${id} was not found.`));
-    return group;
-  }
-
-  listWorkgroups(tenantId: string, limit: number, offset: number): Promise<Workgroup[]> {
-    return this.repo.listWorkgroups(this.db, tenantId, limit, offset);
-  }
-
-  async updateWorkgroup(tenantId: string, id: string, changes: Partial<WorkgroupInput>, actor: Actor): Promise<Workgroup> {
-    refuseControlCharacters({ name: changes.name, description: changes.description }, ['description']);
-    const group = await this.getWorkgroup(tenantId, id);
-    const next: Workgroup = {
-      ...group,
-      name: changes.name ?? group.name,
-      description: changes.description === undefined ? group.description : changes.description,
-      members: changes.members ? await this.checkMembers(tenantId, changes.members) : group.members,
-      modified: nowIso(),
-    };
-    await this.saveWorkgroup(next, async (trx) => {
-      await this.repo.updateWorkgroup(trx, tenantId, next);
-      await this.logEvent(trx, tenantId, actor, 'workgroup.updated', id, next, changesOf(group, next, ['name', 'description', 'members']));
-    });
-    return this.getWorkgroup(tenantId, id);
-  }
-
-  /** Refused while a source names the group as approver or account manager (it would dangle). */
-  async deleteWorkgroup(tenantId: string, id: string, actor: Actor): Promise<void> {
-    const sources = await this.groupReferences(tenantId, id);
-    if (sources.length > 0) {
-      throw fail.referenceConflict(
-        `Governance group ${id} is an approver or account manager of non-employee sources ${sources.join(', ')}; remove it from them first.`,
-      );
-    }
-    const deleted = await transaction(this.db, async (trx) => {
-      const group = await this.repo.workgroupById(trx, tenantId, id);
-      if (!group || !(await this.repo.deleteWorkgroup(trx, tenantId, id))) return false;
-      await this.logEvent(trx, tenantId, actor, 'workgroup.deleted', id, group);
-      return true;
-    });
-    assertThat(deleted, () => fail.notFound(`Governance group ${id} was not found.`));
-  }
-
-  private async saveWorkgroup(group: Workgroup, write: (trx: Exec) => Promise<void>): Promise<void> {
-    try {
-      await transaction(this.db, write);
-    } catch (error) {
-      if (uniqueViolation(error) === 'workgroups_name_key') throw fail.referenceConflict(`A governance group named "${group.name}" already exists.`, 'name');
-      if (isForeignKeyViolation(error))
-        throw fail.badRequest('A member identity no longer exists.', [{ field: 'members', text: 'A member identity no longer exists.' }]);
-      throw error;
-    }
   }
 }

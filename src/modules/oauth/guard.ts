@@ -25,11 +25,11 @@ const LOCKS = { baseMs: 1000, maxMs: 15 * MINUTE, forgetMs: 15 * MINUTE, maxKeys
  */
 const LANES = { clean: { limit: Math.max(1, Math.floor(availableParallelism() / 2)), queued: 64 }, suspect: { limit: 1, queued: 16 } } as const;
 
-export type RefusalReason = 'unknown_client' | 'wrong_secret' | 'client_locked' | 'address_locked' | 'busy';
+export type RefusalReason = 'unknown_client' | 'wrong_secret' | 'identity_disabled' | 'client_locked' | 'address_locked' | 'busy';
 
 export type TokenAttempt =
   | ({ ok: true } & Authenticated)
-  | { ok: false; reason: 'unknown_client' | 'wrong_secret' }
+  | { ok: false; reason: 'unknown_client' | 'wrong_secret' | 'identity_disabled' }
   | { ok: false; reason: 'client_locked' | 'address_locked' | 'busy'; retryAfterSeconds: number };
 
 /** A throttle that never locks (the defences turned off). */

@@ -28,7 +28,7 @@ const REDISCOVER_MS = 5000;
 const CLAIMS = { email: 'email', alias: 'preferred_username' } as const;
 
 /** Why a single sign-on did not sign anyone in: the `signInError` the console is sent back with. */
-export type OidcRefusal = 'sso_unavailable' | 'state' | 'provider' | 'no_claim' | 'email_unverified' | 'unknown_user';
+export type OidcRefusal = 'sso_unavailable' | 'state' | 'provider' | 'no_claim' | 'email_unverified' | 'unknown_user' | 'disabled';
 
 export class OidcRefused extends Error {
   constructor(
@@ -161,7 +161,8 @@ export class OidcService {
     if (claim === 'email' && claims.email_verified === false) return refuse('email_unverified', undefined, 'the provider says the email is not verified');
     const identity =
       claim === 'email' ? await this.directory.identityByEmail(this.tenantId, value) : await this.directory.identityByAlias(this.tenantId, value);
-    return identity ?? refuse('unknown_user', undefined, `no identity (or several) has that ${claim}`);
+    if (!identity) return refuse('unknown_user', undefined, `no identity (or several) has that ${claim}`);
+    return identity.disabled ? refuse('disabled', identity, 'the identity is disabled') : identity;
   }
 }
 

@@ -81,6 +81,7 @@ export function signInRoute(services: Services, guard: SignInGuard, tenantId: st
         if (['wrong_code', 'reused_code', 'unreadable_secret'].includes(attempt.reason)) {
           return reply.code(401).send({ error: 'wrong one-time code', codeRequired: true });
         }
+        if (attempt.reason === 'disabled') return reply.code(401).send({ error: 'this account is disabled: ask an org admin' });
         throw new UnauthorizedError('wrong username or password');
       }
       setSessionCookie(reply, services, attempt.signedIn);

@@ -24,7 +24,7 @@ import type { EventLog } from '../events/service.js';
 import type { SessionRepository } from './repository.js';
 import type { TotpService } from './totp.js';
 
-export type PasswordRefusal = 'unknown_user' | 'no_password' | 'wrong_password';
+export type PasswordRefusal = 'unknown_user' | 'no_password' | 'wrong_password' | 'disabled';
 
 /** A session just begun: the cookie's value is `token`, shown to its holder only. */
 export interface SignedIn {
@@ -98,7 +98,10 @@ export class SessionService {
     return this.directory.identityByUsername(tenantId, username);
   }
 
-  /** Checks a password; an unknown identity or one without a password costs the same work. */
+  /**
+   * Checks a password; an unknown identity or one without a password costs the same work. A
+   * disabled identity is told so only when its password matched.
+   */
   async checkPassword(tenantId: string, identity: Identity | undefined, password: string): Promise<true | PasswordRefusal> {
     const stored = identity && (await this.repo.passwordHash(this.db, tenantId, identity.id));
     if (!stored) {
@@ -106,7 +109,8 @@ export class SessionService {
       await this.hasher.verify(password, await this.unknownHash);
       return identity ? 'no_password' : 'unknown_user';
     }
-    return (await this.hasher.verify(password, stored)) ? true : 'wrong_password';
+    if (!(await this.hasher.verify(password, stored))) return 'wrong_password';
+    return identity.disabled ? 'disabled' : true;
   }
 
   /**
@@ -174,6 +178,10 @@ export class SessionService {
     }
     const identity = await this.directory.identityById(row.tenant_id, row.identity_id);
     if (!identity) return undefined;
+    if (identity.disabled) {
+      await this.repo.deleteSession(this.db, idHash);
+      return undefined;
+    }
     if (now - lastSeen >= Math.min(60_000, (idleSeconds * 1000) / 4)) await this.repo.touch(this.db, idHash, iso(now));
     const principal: Principal = {
       tenantId: row.tenant_id,
