@@ -193,6 +193,39 @@ describe('the event chain', () => {
     const verified = await events.verify(TENANT);
     assert.deepEqual(verified.ok && [verified.count, verified.headSeq], [1203, 1203]);
   });
+
+  test('events queued while the writer is held: a read waits at most a second for them, settled() for those queued before it', async () => {
+    const before = (await rows()).length;
+    // A transaction that holds the writer (SQLite) and the tenant's chain (PostgreSQL) for 3 s.
+    const held = transaction(db(), async (trx) => {
+      await events.append(trx, TENANT, [input(1)]);
+      await pause(3000);
+    });
+    await pause(50);
+    await events.recordSoon(TENANT, input(2));
+    let started = performance.now();
+    await events.list(TENANT, { limit: 10, offset: 0 });
+    const read = performance.now() - started;
+    assert.ok(read >= 900 && read < 2500, `a read waited ${read.toFixed(0)} ms`);
+    started = performance.now();
+    const first = events.settled();
+    // Later events do not hold back a settled() asked for before them.
+    let more = true;
+    const keepQueueing = (async () => {
+      while (more) {
+        await events.recordSoon(TENANT, input(3));
+        await pause(5);
+      }
+    })();
+    await first;
+    more = false;
+    await keepQueueing;
+    await held;
+    await events.settled();
+    const after = await rows();
+    assert.ok(after.length >= before + 3, 'the held event, the queued one and the later ones are written');
+    assert.deepEqual(await events.verify(TENANT), { ok: true, count: after.length, headSeq: Number(after.at(-1)!.seq), headHash: after.at(-1)!.hash });
+  });
 });
 
 test('changesOf lists the fields that differ, with both values', () => {

@@ -38,6 +38,10 @@ const APPEND_ROWS = 250;
 const APPEND_SLICE = 500;
 /** Events `recordSoon` keeps waiting before its callers wait for them to be written. */
 const SOON_MAX = 5000;
+/** How long a read of the log waits for the events queued before it (`settled`). */
+const READ_WAIT_MS = 1000;
+/** The waits before a failed write of queued events is tried again; then they are given up. */
+const SOON_RETRIES_MS = [100, 400, 1600];
 
 export const CSV_HEADER = ['id', 'seq', 'time', 'type', 'actorId', 'actorAlias', 'targetType', 'targetId', 'sourceId', 'data', 'hash'];
 
@@ -45,6 +49,11 @@ export class EventLog {
   private readonly appendListeners: (() => void)[] = [];
   /** Events of `recordSoon` not yet written, in order. */
   private soon: { tenantId: string; event: EventInput }[] = [];
+  /** Events ever queued by `recordSoon`, and those of them written or given up. */
+  private queued = 0;
+  private finished = 0;
+  /** Who waits for the events queued up to `upTo` to be finished. */
+  private waiters: { upTo: number; resolve: () => void }[] = [];
   private writingSoon: Promise<void> | undefined;
   private soonFailed: (error: unknown, lost: number) => void = () => undefined;
 
@@ -141,17 +150,31 @@ export class EventLog {
    * refused) without making its caller wait for the database's writer, which a bulk import may
    * hold for seconds: the events queued meanwhile are appended together, in a transaction of their
    * own, as soon as the writer is free. The caller waits only when `SOON_MAX` events are already
-   * queued. Reads of the log in this process wait for the queue first (`settled`).
+   * queued. Reads of the log in this process wait for the events queued before them, at most
+   * READ_WAIT_MS (`settled`): a read during a long import is not held until it commits.
    */
   async recordSoon(tenantId: string, event: EventInput): Promise<void> {
     this.soon.push({ tenantId, event });
-    const written = this.writeSoon();
-    if (this.soon.length >= SOON_MAX) await written;
+    this.queued++;
+    void this.writeSoon();
+    if (this.soon.length >= SOON_MAX) await this.settled();
   }
 
-  /** Resolves once every event queued by `recordSoon` is written (or given up on). */
+  /** Resolves once every event queued by `recordSoon` before the call is written (or given up on). */
   settled(): Promise<void> {
-    return this.writingSoon ?? Promise.resolve();
+    if (this.finished >= this.queued) return Promise.resolve();
+    const upTo = this.queued;
+    return new Promise((resolve) => this.waiters.push({ upTo, resolve }));
+  }
+
+  /** `settled`, or READ_WAIT_MS, whichever comes first: what a read of the log waits for. */
+  private settledForRead(): Promise<void> {
+    if (this.finished >= this.queued) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, READ_WAIT_MS);
+    });
+    return Promise.race([this.settled(), waited]).finally(() => clearTimeout(timer));
   }
 
   /** Who is told when queued events could not be written, and how many were lost. */
@@ -164,22 +187,44 @@ export class EventLog {
       try {
         while (this.soon.length > 0) {
           const batch = this.soon.splice(0, APPEND_SLICE);
-          try {
-            await transaction(this.db, async (trx) => {
-              for (const tenantId of new Set(batch.map((queued) => queued.tenantId))) {
-                const events = batch.filter((queued) => queued.tenantId === tenantId).map((queued) => queued.event);
-                await this.append(trx, tenantId, events);
-              }
-            });
-          } catch (error) {
-            this.soonFailed(error, batch.length);
-          }
+          await this.writeBatch(batch);
+          this.finished += batch.length;
+          const done = this.waiters.filter((w) => w.upTo <= this.finished);
+          this.waiters = this.waiters.filter((w) => w.upTo > this.finished);
+          for (const waiter of done) waiter.resolve();
         }
       } finally {
         this.writingSoon = undefined;
       }
     })();
     return this.writingSoon;
+  }
+
+  /**
+   * Appends a batch of queued events in one transaction, tenants in the order of their ids (two
+   * processes lock their chains in the same order); a failure is tried again after each of
+   * SOON_RETRIES_MS, then the batch is given up and reported.
+   */
+  private async writeBatch(batch: { tenantId: string; event: EventInput }[]): Promise<void> {
+    const tenants = [...new Set(batch.map((queued) => queued.tenantId))].sort();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await transaction(this.db, async (trx) => {
+          for (const tenantId of tenants) {
+            await this.append(
+              trx,
+              tenantId,
+              batch.filter((queued) => queued.tenantId === tenantId).map((queued) => queued.event),
+            );
+          }
+        });
+        return;
+      } catch (error) {
+        const wait = SOON_RETRIES_MS[attempt];
+        if (wait === undefined) return this.soonFailed(error, batch.length);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   /**
@@ -249,14 +294,14 @@ export class EventLog {
   async list(tenantId: string, params: AuditListParams): Promise<{ events: AuditEvent[]; total?: number }> {
     const filter = parseListFilter(params.filters, EVENT_FILTERS);
     const sorters = eventSorters(params.sorters);
-    await this.settled();
+    await this.settledForRead();
     const rows = await this.repo.list(this.db, tenantId, { filter, sorters, limit: params.limit, offset: params.offset });
     const total = params.count ? await this.repo.count(this.db, tenantId, filter) : undefined;
     return { events: rows.map(toAuditEvent), ...(total !== undefined ? { total } : {}) };
   }
 
   async get(tenantId: string, id: string): Promise<AuditEvent> {
-    await this.settled();
+    await this.settledForRead();
     const row = await this.repo.byId(this.db, tenantId, id);
     assertThat(row, () => fail.notFound(`Audit event ${id} was not found.`));
     return toAuditEvent(row);
@@ -266,7 +311,7 @@ export class EventLog {
   csv(tenantId: string, filters: string | undefined): AsyncGenerator<string> {
     const filter = parseListFilter(filters, EVENT_FILTERS);
     const { db, repo } = this;
-    const settled = this.settled();
+    const settled = this.settledForRead();
     async function* lines(): AsyncGenerator<string> {
       await settled;
       yield csvLine(CSV_HEADER);
