@@ -22,11 +22,14 @@ const CLIENT = { id: 'nelm-console', secret: 'console-client-secret-0123456789' 
 /** A second NELM, whose NELM_OIDC_CLAIM is `alias`. */
 const ALIAS_CLIENT = { id: 'nelm-by-alias', secret: 'alias-client-secret-0123456789' };
 /** The provider's accounts (the login typed on its page), and their claims. */
-const ACCOUNTS: Record<string, { email: string; email_verified: boolean; preferred_username?: string }> = {
+const ACCOUNTS: Record<string, { email: string; email_verified: boolean | string; preferred_username?: string }> = {
   ops: { email: 'OPS@example.com', email_verified: true, preferred_username: 'Ops.Lead' },
   boss: { email: 'boss@example.com', email_verified: true },
   stranger: { email: 'stranger@example.com', email_verified: true },
   unverified: { email: 'unverified@example.com', email_verified: false },
+  // A provider that writes the claim as a string (Cognito's userinfo does).
+  quoted: { email: 'quoted@example.com', email_verified: 'false' },
+  left: { email: 'left@example.com', email_verified: true },
 };
 
 async function freePort(): Promise<number> {
@@ -154,6 +157,9 @@ describe('single sign-on against a real OpenID provider', () => {
     await directory.createIdentity(config.tenant, { alias: 'ops', name: 'Ops', email: 'ops@example.com', admin: false, rights: ['idn:nesr:read'] });
     await directory.createIdentity(config.tenant, { alias: 'boss', name: 'Boss', email: 'boss@example.com', admin: true, rights: [] });
     await directory.createIdentity(config.tenant, { alias: 'unverified', name: 'U', email: 'unverified@example.com', admin: false, rights: [] });
+    await directory.createIdentity(config.tenant, { alias: 'quoted', name: 'Q', email: 'quoted@example.com', admin: false, rights: [] });
+    const left = await directory.createIdentity(config.tenant, { alias: 'left', name: 'L', email: 'left@example.com', admin: false, rights: [] });
+    await directory.updateIdentity(config.tenant, left.id, { disabled: true }, null);
 
     byAliasConfig = testConfig(
       {},
@@ -260,10 +266,12 @@ describe('single sign-on against a real OpenID provider', () => {
     assert.equal((await finish(none, await toCallback(none, 'boss', byAliasUrl))).location, '/console/?signInError=no_claim', 'boss has no username');
   });
 
-  test('an email no identity has, and an unverified one, are refused', async () => {
+  test('an email no identity has, an unverified one (false or "false"), and a disabled identity are refused', async () => {
     for (const [account, reason] of [
       ['stranger', 'unknown_user'],
       ['unverified', 'email_unverified'],
+      ['quoted', 'email_unverified'],
+      ['left', 'disabled'],
     ]) {
       const b = browser();
       const { location, session } = await finish(b, await toCallback(b, account!));

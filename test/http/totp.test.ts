@@ -221,6 +221,11 @@ describe('NELM_CONSOLE_REQUIRE_TOTP', () => {
     const removal = await t.call(s, 'DELETE', TOTP, { code: codeOf(secret, 1) });
     assert.equal(removal.statusCode, 403, 'an org admin may not remove it');
     assert.match(errorOf(removal).messages[0]!.text, /NELM_CONSOLE_REQUIRE_TOTP/);
+    // Nor reset it through the admin API with the session: that takes no code.
+    const reset = await t.call(s, 'DELETE', `/admin/v1/identities/${boss.identity.id}/totp`);
+    assert.equal(reset.statusCode, 403, reset.body);
+    assert.match(errorOf(reset).messages[0]!.text, /removed with DELETE \/console\/api\/session\/totp and a code/);
+    assert.equal((await t.call(s, 'GET', SESSION)).json().totp, true, 'still enrolled');
   });
 
   test('a held-back session may still sign out; people who are not org admins are not held back', async () => {

@@ -204,7 +204,7 @@ describe('the event chain', () => {
     await pause(50);
     await events.recordSoon(TENANT, input(2));
     let started = performance.now();
-    await events.list(TENANT, { limit: 10, offset: 0 });
+    await events.list(TENANT, { limit: 10, offset: 0, count: false });
     const read = performance.now() - started;
     assert.ok(read >= 900 && read < 2500, `a read waited ${read.toFixed(0)} ms`);
     started = performance.now();

@@ -158,7 +158,9 @@ export class OidcService {
       throw new OidcRefused(reason, detail);
     };
     if (typeof value !== 'string' || value.trim() === '') return refuse('no_claim', undefined, `the ID token and userinfo have no ${CLAIMS[claim]} claim`);
-    if (claim === 'email' && claims.email_verified === false) return refuse('email_unverified', undefined, 'the provider says the email is not verified');
+    // Some providers write the claim as a string ("false").
+    const unverified = claims.email_verified === false || claims.email_verified === 'false';
+    if (claim === 'email' && unverified) return refuse('email_unverified', undefined, 'the provider says the email is not verified');
     const identity =
       claim === 'email' ? await this.directory.identityByEmail(this.tenantId, value) : await this.directory.identityByAlias(this.tenantId, value);
     if (!identity) return refuse('unknown_user', undefined, `no identity (or several) has that ${claim}`);

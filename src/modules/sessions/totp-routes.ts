@@ -100,7 +100,12 @@ export function totpAdminRoutes({ sessions }: Services): Route[] {
       schema: { params: IdParam, response: { 204: Type.Null(), ...ErrorResponses } },
       handler: async (request, reply) => {
         const principal = adminOf(request, 'use the admin API');
-        await sessions.totp.reset(principal.tenantId, normalizeId(request.params.id), actorOf(principal));
+        const id = normalizeId(request.params.id);
+        // A console session removes its own only with a code of it: a stolen session cannot.
+        if (request.cookieSession && id === principal.identityId) {
+          throw fail.forbidden('Your own one-time password is removed with DELETE /console/api/session/totp and a code of it.');
+        }
+        await sessions.totp.reset(principal.tenantId, id, actorOf(principal));
         return reply.code(204).send(null);
       },
     }),
