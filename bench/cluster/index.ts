@@ -159,7 +159,7 @@ for (const r of rows) {
 }
 for (const r of rows.filter((x) => x.restarts)) {
   console.log(
-    `\nrolling restart: ${r.restarts!.map((s, i) => `nelm${i + 1} exit ${s.exitCode}, out of the pool after ${s.downMs} ms, back after ${s.upMs} ms`).join('; ')}`,
+    `\nrolling restart: ${r.restarts!.map((s, i) => `nelm${i + 1} exit ${s.exitCode} ${s.downMs} ms after SIGTERM, its successor in the pool ${s.upMs} ms after it`).join('; ')}`,
   );
 }
 for (const r of rows.filter((x) => x.samples.length)) console.error(`${r.phase}: ${r.samples.join('\n')}`);

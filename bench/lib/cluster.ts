@@ -130,8 +130,9 @@ export class Cluster {
   }
 
   /**
-   * One step of a rolling restart: SIGTERM to process `i`, its exit awaited (its code returned),
-   * then a new process on the same port, until HAProxy sees it up.
+   * One step of a rolling restart: SIGTERM to process `i`, its exit awaited, then a new process
+   * on the same port, until HAProxy sees it up. Returns the exit code, and the milliseconds from
+   * the SIGTERM to the exit (`downMs`) and to the successor up (`upMs`).
    */
   async restart(i: number): Promise<{ exitCode: number | null; downMs: number; upMs: number }> {
     const member = this.members[i]!;
