@@ -214,7 +214,7 @@ test('three processes behind HAProxy: mixed load and a rolling restart, nothing 
   );
   assert.equal(result.errors, 0, `failed requests:\n${result.samples.join('\n')}`);
   assert.deepEqual(failures, []);
-  assert.ok(result.requests > 200, `a load: ${result.requests} requests`);
+  assert.ok(result.requests > 100, `a load: ${result.requests} requests`);
   for (const op of ['list', 'get', 'create', 'patch', 'request', 'approve']) assert.ok(result.ops[op]?.count, `some ${op} calls`);
 
   // The rate limit holds across the three processes: the limit, not three times it.
