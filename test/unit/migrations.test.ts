@@ -89,6 +89,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261212_0018_totp',
     '20261212_0019_export_ticks',
     '20261213_0020_rate_limits',
+    '20261214_0021_identity_disabled',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -145,6 +146,7 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
     '20261212_0018_totp',
     '20261212_0019_export_ticks',
     '20261213_0020_rate_limits',
+    '20261214_0021_identity_disabled',
   ]);
 });
 
