@@ -4,7 +4,8 @@
  * bulk module's export — is written to `<dir>/<source-id>/<timestamp>.csv` through a temporary
  * file renamed when complete, and the files beyond the newest N of the source are deleted. Each
  * tick is done by one process: every process's scheduler fires, and the one whose insert of the
- * tick's row in `export_ticks` wins writes the files. Each source's file appends
+ * tick's row in `export_ticks` wins writes the files. A tick is named by the schedule (the latest
+ * time its pattern gives at or before the moment the timer fired), never by the clock. Each source's file appends
  * `export.completed` to the event log, or `export.failed` with the reason.
  */
 import { createWriteStream } from 'node:fs';
@@ -49,6 +50,15 @@ export function exportFileName(tick: Date): string {
     .replaceAll(':', '')}.csv`;
 }
 
+/**
+ * The tick of the schedule `cron` that is due at `now`: the latest time its pattern gives at or
+ * before `now` (croner's previous runs leave out a run exactly at the reference time, hence the
+ * millisecond). Whole seconds, whatever `now`'s milliseconds.
+ */
+export function latestTick(cron: Cron, now: Date): Date | undefined {
+  return cron.previousRuns(1, new Date(now.getTime() + 1))[0];
+}
+
 /** Counts a CSV's rows as they pass: line ends outside quoted fields (a doubled quote toggles twice). */
 class RowCounter extends Transform {
   lines = 0;
@@ -83,8 +93,9 @@ export class ScheduledExports {
     if (this.cron) return;
     this.log = log;
     this.cron = new Cron(this.settings.schedule, { timezone: 'UTC', protect: true }, (self: Cron) => {
-      const tick = self.currentRun() ?? new Date();
-      tick.setUTCMilliseconds(0);
+      // The schedule's tick, whenever the timer fired: a process that fires late names the same one.
+      const tick = latestTick(self, new Date());
+      if (!tick) return undefined;
       this.running = this.tick(tick).then(
         () => undefined,
         (error: unknown) => log.error({ err: error, tick: tick.toISOString() }, 'a scheduled export failed'),
