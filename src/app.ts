@@ -214,6 +214,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // parser (headers over Node's limit, malformed HTTP) leave in the documented shape too.
     frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),
     clientErrorHandler,
+    // A request that reaches a stopping process on a connection already open (a load balancer's,
+    // before it saw readiness fail) is answered as any other, not 503: see stopGracefully.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler());

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Cluster } from '../lib/cluster.js';
-import { BENCH_ADMIN, ROOT, SERVER_NODE_FLAGS, dropPgSchema, isPostgresUrl } from '../lib/server.js';
+import { apiCaller, BENCH_ADMIN, benchAdminToken, ROOT, SERVER_NODE_FLAGS, dropPgSchema, isPostgresUrl } from '../lib/server.js';
 import { type DriverResult, drive } from '../load/driver.js';
 import { type Seeded, seed } from '../load/seed.js';
 
@@ -94,19 +94,8 @@ async function startCluster(processes: number, schema: string): Promise<{ cluste
     output: 'inherit',
   });
   try {
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: BENCH_ADMIN.clientId, client_secret: BENCH_ADMIN.clientSecret });
-    const response = await fetch(`${cluster.url}/oauth/token`, { method: 'POST', body: form });
-    const { access_token: token } = (await response.json()) as { access_token: string };
-    const call = async <T>(method: string, url: string, body?: unknown): Promise<T> => {
-      const res = await fetch(`${cluster.url}${url}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status}: ${text}`);
-      return (text ? JSON.parse(text) : undefined) as T;
-    };
+    const token = await benchAdminToken(cluster.url);
+    const call = apiCaller(cluster.url, token);
     const seeded = await seed({ baseUrl: cluster.url, token, call });
     return { cluster, seeded };
   } catch (error) {

@@ -99,6 +99,30 @@ export interface NelmServer extends Child {
  * client, tokens valid for an hour; `env` names the database (DATABASE_URL, NELM_DATABASE_SCHEMA).
  * `nodeArgs` go to node (e.g. `--cpu-prof`).
  */
+/** A JSON call to the API at `baseUrl` with a bearer token: the parsed answer; throws on a status of 300 or more. */
+export type ApiCall = <T>(method: string, url: string, body?: unknown, token?: string) => Promise<T>;
+
+export function apiCaller(baseUrl: string, defaultToken: string): ApiCall {
+  return async <T>(method: string, url: string, body?: unknown, token = defaultToken): Promise<T> => {
+    const res = await fetch(`${baseUrl}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status}: ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+}
+
+/** A token of the bench's admin client from the server (or load balancer) at `baseUrl`. */
+export async function benchAdminToken(baseUrl: string): Promise<string> {
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: BENCH_ADMIN.clientId, client_secret: BENCH_ADMIN.clientSecret });
+  const response = await fetch(`${baseUrl}/oauth/token`, { method: 'POST', body: form });
+  if (!response.ok) throw new Error(`token → ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
 export async function startNelm(env: Record<string, string>, nodeArgs: string[] = []): Promise<NelmServer> {
   const child = await startChild(
     path.join(ROOT, 'src', 'cli', 'main.ts'),
@@ -114,21 +138,8 @@ export async function startNelm(env: Record<string, string>, nodeArgs: string[] 
     nodeArgs,
   );
   try {
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: BENCH_ADMIN.clientId, client_secret: BENCH_ADMIN.clientSecret });
-    const response = await fetch(`${child.baseUrl}/oauth/token`, { method: 'POST', body: form });
-    if (!response.ok) throw new Error(`token → ${response.status}: ${await response.text()}`);
-    const { access_token: token } = (await response.json()) as { access_token: string };
-    const call = async <T>(method: string, url: string, body?: unknown): Promise<T> => {
-      const res = await fetch(`${child.baseUrl}${url}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status}: ${text}`);
-      return (text ? JSON.parse(text) : undefined) as T;
-    };
-    return { ...child, token, call };
+    const token = await benchAdminToken(child.baseUrl);
+    return { ...child, token, call: apiCaller(child.baseUrl, token) };
   } catch (error) {
     await child.stop();
     throw error;

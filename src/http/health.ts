@@ -47,6 +47,13 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 export function healthRoutes(app: FastifyInstance, db: Db, services: Services): void {
   const readiness = new Readiness();
   app.decorate('readiness', readiness);
+  // While the process stops, every answer ends its connection: a load balancer opens a new one for
+  // its next request (to another process once readiness has failed), and no connection kept alive
+  // is left for the listener's close to race with.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (readiness.draining) reply.header('Connection', 'close');
+    done(null, payload);
+  });
   // Applied migrations stay applied: once all are seen, the table is not read again.
   let migrated = false;
   const workers = {

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Cluster, HAPROXY } from '../../bench/lib/cluster.js';
+import { apiCaller } from '../../bench/lib/server.js';
 import { type DriverResult, runLoad } from '../../bench/load/driver.js';
 import { seed } from '../../bench/load/seed.js';
 import { dropSchema, PG_URL, testConfig } from '../helpers/app.js';
@@ -71,16 +72,7 @@ test('three processes behind HAProxy: mixed load and a rolling restart, nothing 
 
   const tokenOf = (clientId: string, clientSecret: string) => fetchToken(base, clientId, clientSecret);
   const adminToken = await tokenOf(ADMIN.clientId, ADMIN.clientSecret);
-  const call = async <T>(method: string, url: string, body?: unknown, token = adminToken): Promise<T> => {
-    const res = await fetch(`${base}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status}: ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
+  const call = apiCaller(base, adminToken);
   const clientOf = async (identityId: string) => {
     const client = await call<{ clientId: string; clientSecret: string }>('POST', `/admin/v1/identities/${identityId}/clients`);
     return tokenOf(client.clientId, client.clientSecret);

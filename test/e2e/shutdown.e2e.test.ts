@@ -125,6 +125,17 @@ describe('stopping nelm serve', () => {
     const why = (await ready.json()) as { status: string; failed: string[] };
     assert.deepEqual(why.failed, ['shutdown']);
     assert.equal((await fetch(`${server.base}/health/live`)).status, 200);
+    // Every answer now ends its connection: a load balancer's next request opens a new one.
+    const kept = connect(Number(port), '127.0.0.1');
+    let liveAnswer = '';
+    kept.on('data', (chunk) => {
+      liveAnswer += chunk.toString();
+    });
+    const keptClosed = new Promise((resolve) => kept.once('close', resolve));
+    kept.write('GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+    await keptClosed;
+    assert.match(liveAnswer, /^HTTP\/1\.1 200 /);
+    assert.match(liveAnswer, /\r\nconnection: close\r\n/i);
 
     // After the drain delay the listener closes; the request in flight is still answered.
     let listening = true;
