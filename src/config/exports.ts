@@ -13,6 +13,13 @@ export interface ExportSettings {
   dir: string;
   /** Files kept per source: the newest N. */
   keep: number;
+  /**
+   * How long a claim of a tick holds while its export does not move on (60 s), and how often each
+   * process looks for an unfinished tick to take over (15 s). Not read from the environment:
+   * tests shorten them.
+   */
+  leaseMs?: number;
+  retryMs?: number;
 }
 
 /** NELM_EXPORT_*: undefined when no schedule is set; each problem in `problems`. */

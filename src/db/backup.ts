@@ -52,6 +52,7 @@ export const BACKUP_TABLES: readonly BackupTable[] = [
   { name: 'lifecycle_digests', key: ['tenant_id', 'recipient_id', 'day'] },
   { name: 'lifecycle_digest_lines', key: ['tenant_id', 'recipient_id', 'day', 'record_id', 'step'] },
   { name: 'export_ticks', key: ['tick'] },
+  { name: 'export_tick_sources', key: ['tick', 'source_id'] },
 ];
 
 /** Tables of a migrated database that a backup leaves out on purpose. */

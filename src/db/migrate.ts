@@ -25,6 +25,7 @@ import * as totp from './migrations/20261212_0018_totp.js';
 import * as exportTicks from './migrations/20261212_0019_export_ticks.js';
 import * as rateLimits from './migrations/20261213_0020_rate_limits.js';
 import * as identityDisabled from './migrations/20261214_0021_identity_disabled.js';
+import * as exportLeases from './migrations/20261215_0022_export_leases.js';
 
 interface EngineMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -59,6 +60,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '20261212_0019_export_ticks': exportTicks,
   '20261213_0020_rate_limits': rateLimits,
   '20261214_0021_identity_disabled': identityDisabled,
+  '20261215_0022_export_leases': exportLeases,
 };
 
 class EngineMigrationProvider implements MigrationProvider {

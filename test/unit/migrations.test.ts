@@ -90,6 +90,7 @@ test('a database upgraded with records in it equals a new one, and its records r
     '20261212_0019_export_ticks',
     '20261213_0020_rate_limits',
     '20261214_0021_identity_disabled',
+    '20261215_0022_export_leases',
   ]);
 
   assert.deepEqual(await shape(old), await shape(fresh));
@@ -147,6 +148,7 @@ test('accountNames that differ only in case stop the caseless key, naming them; 
     '20261212_0019_export_ticks',
     '20261213_0020_rate_limits',
     '20261214_0021_identity_disabled',
+    '20261215_0022_export_leases',
   ]);
 });
 
