@@ -47,6 +47,17 @@ describe('console API reads', () => {
       assert.deepEqual((await h.request('GET', `/console/api/identities?search=${wildcard}`, stranger.token)).json(), []);
     const limited = (await h.request('GET', '/console/api/identities?search=a&limit=2', stranger.token)).json() as unknown[];
     assert.equal(limited.length, 2);
+    // Letters beyond ASCII: the same on both engines when they are spelt as stored.
+    const elodie = await h.caller('elodie.unal', { email: 'elodie@corp.example' });
+    await h.request('PATCH', `/admin/v1/identities/${elodie.identity.id}`, h.admin.token, { name: 'Élodie Ünal' });
+    for (const search of ['Élodie', 'ÉLODIE', 'Ünal'])
+      assert.deepEqual(
+        ((await h.request('GET', `/console/api/identities?search=${encodeURIComponent(search)}`, stranger.token)).json() as { alias: string }[]).map(
+          (i) => i.alias,
+        ),
+        ['elodie.unal'],
+        search,
+      );
   });
 
   test('identity search: bad input is a 400; no token or session is a 401', async () => {

@@ -7,10 +7,13 @@ import { type Identity, type Workgroup, toIdentity, toWorkgroup } from './model.
 /** Ids per `in (…)` list when looking many up. */
 const CHUNK = 500;
 
-/** A condition: the column holds `text`, in any case (LIKE's wildcards in it are searched as text). */
+/**
+ * A condition: the column holds `text`, in any case as the database folds it (as the API's `co`
+ * filter: ASCII letters on SQLite, every letter on PostgreSQL); LIKE's wildcards in it are text.
+ */
 function holds(text: string) {
-  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return (column: string) => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return (column: string) => sql<boolean>`lower(${sql.ref(column)}) like lower(${pattern}) escape '\\'`;
 }
 
 export class DirectoryRepository {
