@@ -1,7 +1,8 @@
 /**
  * `nelm backup FILE` and `nelm restore FILE` on the configured database
  * (docs/operations.md#backup-and-restore). A backup reads while the server runs; a restore needs an
- * empty database. Exit codes: 0 done, 1 failure, 2 usage.
+ * empty database, and no server starts on it until the restore ends. Exit codes: 0 done, 1
+ * failure, 2 usage.
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/config.js';
@@ -17,7 +18,8 @@ export async function runBackupCommand(command: 'backup' | 'restore', args: stri
   const [file, ...extra] = args;
   if (!file || extra.length > 0 || file.startsWith('-')) throw usage(`${command} takes one argument: the backup file`);
   if (command === 'restore' && !existsSync(file)) throw new Error(`no file ${file}`);
-  const db = await openDatabase(config, { mustExist: command === 'backup' });
+  // A restore owns a SQLite file as a server does: a server cannot start on it meanwhile.
+  const db = await openDatabase(config, command === 'backup' ? { mustExist: true } : { exclusive: true });
   process.stderr.write(`nelm: database: ${db.description}\n`);
   try {
     const summary = command === 'backup' ? await writeBackup(db, file) : await restoreBackup(db, file);

@@ -2,9 +2,11 @@
  * `nelm backup` and `nelm restore` (docs/operations.md#backup-and-restore). A backup reads every
  * table in one snapshot (src/db/backup.ts: `inSnapshot`), a page of rows at a time by the table's
  * key, and streams them through gzip to a temporary file renamed when complete: memory stays flat
- * whatever the size of the database. A restore migrates an empty database to the backup's
- * migration level, loads every row in one transaction (nothing is written unless all of it is),
- * then applies the migrations that came after.
+ * whatever the size of the database. A restore checks that the database holds no data, migrates
+ * it to the backup's migration level, loads every row in one transaction (nothing is written
+ * unless all of it is), then applies the migrations that came after: all of it alone on the
+ * database, as a server's start is (PostgreSQL: the start's advisory lock, `Db.exclusively`;
+ * SQLite: the caller opens the file as its owner, the lock a server takes).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, rename, rm } from 'node:fs/promises';
@@ -87,10 +89,28 @@ function readLines(file: string): AsyncIterableIterator<string> {
   return createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator]();
 }
 
-/** Loads the backup `file` into `db`, which must hold no data (a new database, or only migrated). */
+/**
+ * Loads the backup `file` into `db`, which must hold no data (a new database, or only migrated).
+ * A server starting meanwhile waits for the restore (PostgreSQL), or is refused (SQLite, opened
+ * by the caller with `exclusive`); a refused restore leaves the database as it was.
+ */
 export async function restoreBackup(db: Db, file: string): Promise<BackupSummary> {
-  // Opened first, so that a file that does not exist or is not gzip fails before the database changes.
   await access(file);
+  return db.exclusively(() => restoreAlone(db, file));
+}
+
+/** Throws when a table of the database holds rows (only the tables that exist: a new database has none). */
+async function refuseData(db: Db): Promise<void> {
+  const columnsOf = await repo.columns(db.kysely);
+  for (const name of [...BACKUP_TABLES.map((t) => t.name), ...TABLES_LEFT_OUT]) {
+    if (!columnsOf.has(name)) continue;
+    const rows = await repo.count(db.kysely, name);
+    if (rows > 0) throw new BackupFileError(`the database is not empty (${name} holds ${rows} rows): restore into a new, empty database`);
+  }
+}
+
+async function restoreAlone(db: Db, file: string): Promise<BackupSummary> {
+  // The header is read first, so that a file that is not gzip or not a backup fails before the database changes.
   const lines = readLines(file);
   const next = async (): Promise<string | undefined> => {
     try {
@@ -107,14 +127,11 @@ export async function restoreBackup(db: Db, file: string): Promise<BackupSummary
   if (applied.some((name) => known.indexOf(name) > level)) {
     throw new BackupFileError(`the database is migrated past the backup's schema (${header.migration}): restore into a new, empty database`);
   }
+  // Before any migration: a refused restore leaves the schema of a database that holds data as it was.
+  await refuseData(db);
   const moved = await migrator(db.kysely, db.engine, db.schema).migrateTo(header.migration);
   if (moved.error) throw moved.error;
   const columnsOf = await repo.columns(db.kysely);
-  for (const name of [...BACKUP_TABLES.map((t) => t.name), ...TABLES_LEFT_OUT]) {
-    if (!columnsOf.has(name)) continue;
-    const rows = await repo.count(db.kysely, name);
-    if (rows > 0) throw new BackupFileError(`the database is not empty (${name} holds ${rows} rows): restore into a new, empty database`);
-  }
   for (const table of header.tables) {
     const columns = columnsOf.get(table.name);
     if (!columns || !BACKUP_TABLES.some((t) => t.name === table.name))
