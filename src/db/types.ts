@@ -8,7 +8,6 @@
  * - JSON columns are JSON text in JS (TEXT in SQLite, json in PostgreSQL, whose text postgres.ts
  *   hands over unparsed).
  */
-
 import type { Generated } from 'kysely';
 import type { ExportTables, RateLimitTables } from './coordination-types.js';
 import type { SessionTables } from './session-types.js';
@@ -32,7 +31,6 @@ export interface IdentityTable {
   admin: Flag;
   /** Comma-separated rights such as `idn:nesr:read,idn:nesr:create`. */
   rights: string;
-  /** 1 once an org admin disabled the identity (migration 0021). */
   disabled: Flag;
   created: string;
   modified: string;
