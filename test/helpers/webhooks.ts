@@ -1,73 +1,13 @@
 /**
- * A webhook receiver for the tests: a real HTTP server on 127.0.0.1 that keeps every request it
- * gets and answers as the test says (a status, a redirect, or nothing at all). `verify` checks a
- * request with the Standard Webhooks reference library, as a receiver would.
+ * A webhook receiver for the tests: the receiver of bench/lib/webhooks.ts (a real HTTP server on
+ * 127.0.0.1 that keeps every request it gets and answers as the test says: a status, a redirect,
+ * or nothing at all), with `sleep` and `until`. `verify` checks a request with the Standard
+ * Webhooks reference library, as a receiver would.
  */
-import http from 'node:http';
 import { Webhook } from 'standardwebhooks';
+import type { Received } from '../../bench/lib/webhooks.js';
 
-export interface Received {
-  /** The request's path and query. */
-  path: string;
-  id: string;
-  timestamp: string;
-  signature: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-/** What to answer: a status (with headers and a body, after `delayMs`), or `hang` to never answer. */
-export type Answer = { status: number; headers?: Record<string, string>; body?: string; delayMs?: number } | 'hang';
-
-export interface Receiver {
-  url: string;
-  received: Received[];
-  /** Decides each answer; 200 by default. */
-  answer: (request: Received, index: number) => Answer;
-  close(): Promise<void>;
-}
-
-export async function startReceiver(answer: Receiver['answer'] = () => ({ status: 200 })): Promise<Receiver> {
-  const hanging = new Set<http.ServerResponse>();
-  const receiver: Receiver = { url: '', received: [], answer, close: async () => undefined };
-  const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
-      const got: Received = {
-        path: request.url ?? '',
-        id: String(request.headers['webhook-id']),
-        timestamp: String(request.headers['webhook-timestamp']),
-        signature: String(request.headers['webhook-signature']),
-        headers: request.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        at: Date.now(),
-      };
-      receiver.received.push(got);
-      const reply = receiver.answer(got, receiver.received.length - 1);
-      if (reply === 'hang') {
-        hanging.add(response);
-        return;
-      }
-      const send = () => {
-        response.writeHead(reply.status, reply.headers ?? {});
-        response.end(reply.body ?? '');
-      };
-      if (reply.delayMs) setTimeout(send, reply.delayMs);
-      else send();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-  receiver.close = () =>
-    new Promise<void>((resolve) => {
-      for (const response of hanging) response.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return receiver;
-}
+export { type Answer, type Received, type Receiver, sleep, startReceiver, until } from '../../bench/lib/webhooks.js';
 
 /** Verifies a request as a receiver does (throws when the signature does not verify); its payload. */
 export function verify(secret: string, got: Received): { type: string; timestamp: string; data: Record<string, unknown> } {
@@ -76,17 +16,4 @@ export function verify(secret: string, got: Received): { type: string; timestamp
     'webhook-timestamp': got.timestamp,
     'webhook-signature': got.signature,
   }) as { type: string; timestamp: string; data: Record<string, unknown> };
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns something other than undefined or false. */
-export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
