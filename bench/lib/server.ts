@@ -115,12 +115,17 @@ export function apiCaller(baseUrl: string, defaultToken: string): ApiCall {
   };
 }
 
-/** A token of the bench's admin client from the server (or load balancer) at `baseUrl`. */
-export async function benchAdminToken(baseUrl: string): Promise<string> {
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: BENCH_ADMIN.clientId, client_secret: BENCH_ADMIN.clientSecret });
+/** A token of an API client (client credentials) from the server (or load balancer) at `baseUrl`. */
+export async function oauthToken(baseUrl: string, clientId: string, clientSecret: string): Promise<string> {
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
   const response = await fetch(`${baseUrl}/oauth/token`, { method: 'POST', body: form });
   if (!response.ok) throw new Error(`token → ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** A token of the bench's admin client from the server (or load balancer) at `baseUrl`. */
+export function benchAdminToken(baseUrl: string): Promise<string> {
+  return oauthToken(baseUrl, BENCH_ADMIN.clientId, BENCH_ADMIN.clientSecret);
 }
 
 export async function startNelm(env: Record<string, string>, nodeArgs: string[] = []): Promise<NelmServer> {
