@@ -119,7 +119,7 @@ export async function runLoad(plan: Plan, stop?: AbortSignal): Promise<DriverRes
     manager: plan.manager,
     sourceId,
     startDate: '2024-01-01T00:00:00Z',
-    endDate: '2027-01-01T00:00:00Z',
+    endDate: '2030-01-01T00:00:00Z',
   });
 
   const step = async (op: Op, client: { token: string; approverToken: string }) => {

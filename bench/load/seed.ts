@@ -45,7 +45,7 @@ export async function seed(server: Api, { sources: SOURCES = 5, records: RECORDS
     const lines = [csvLine(['accountName', 'firstName', 'lastName', 'phone', 'email', 'manager', 'startDate', 'endDate'])];
     for (let i = 0; i < RECORDS; i++)
       lines.push(
-        csvLine([`seed.${s}.${i}`, 'Seed', `Record ${i}`, '555', `seed.${s}.${i}@example.com`, 'admin', '2024-01-01T00:00:00Z', '2027-01-01T00:00:00Z']),
+        csvLine([`seed.${s}.${i}`, 'Seed', `Record ${i}`, '555', `seed.${s}.${i}@example.com`, 'admin', '2024-01-01T00:00:00Z', '2030-01-01T00:00:00Z']),
       );
     const form = new FormData();
     form.set('data', new Blob([lines.join('')], { type: 'text/csv' }), 'seed.csv');
