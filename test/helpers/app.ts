@@ -25,8 +25,10 @@ export function testConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
       // Locks after failed authentication: test/http/hardening.test.ts turns them on.
       NELM_AUTH_THROTTLE: 'off',
       NELM_LOG_LEVEL: 'silent',
-      // Secrets hashed at the lowest cost: the tests make hundreds (test/unit/secrets.test.ts checks the default cost).
+      // Secrets and passwords hashed at the lowest cost: the tests make hundreds
+      // (test/unit/secrets.test.ts checks both default costs).
       NELM_SECRET_HASH_COST: '10',
+      NELM_PASSWORD_HASH_COST: '10',
       ...env,
     },
     overrides,
