@@ -111,8 +111,12 @@ describe('console: serving and sign-in', () => {
     await createPerson(rig.server, 'olga.ended', 'Olga Ended', { rights: ['idn:nesr:read'] });
     const { page, context } = await rig.newPage();
     await signIn(page, 'olga.ended');
+    // The records page first, loaded with the session: then the session ends under it.
+    const range = page.getByLabel('End date');
+    await range.waitFor();
+    await page.locator('.table-wrap[data-ready]').waitFor();
     await context.clearCookies();
-    await page.getByLabel('End date').selectOption('expired');
+    await range.selectOption('expired');
     await page.getByRole('heading', { name: 'Sign in to NELM' }).waitFor();
   });
 });
