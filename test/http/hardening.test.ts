@@ -244,12 +244,13 @@ test('an unknown client id is answered after the same work as a wrong secret (no
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const known: number[] = [];
     const unknown: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       known.push(await time(ADMIN.clientId));
       unknown.push(await time(`nobody-${i}`));
     }
+    // Without the equal work the ratio is about 1/30; within 3x either way, a busy machine's noise.
     const ratio = median(unknown) / median(known);
-    assert.ok(ratio > 0.5 && ratio < 2, `unknown ${median(unknown).toFixed(1)} ms, wrong secret ${median(known).toFixed(1)} ms`);
+    assert.ok(ratio > 1 / 3 && ratio < 3, `unknown ${median(unknown).toFixed(1)} ms, wrong secret ${median(known).toFixed(1)} ms`);
   } finally {
     await app.close();
     await dropSchema(config);
