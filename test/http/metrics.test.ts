@@ -93,7 +93,9 @@ describe('metrics behind a bearer token', () => {
   });
 
   test('the event backlog and its oldest event per consumer, read at scrape time', async () => {
-    const { consumers } = h.app.services;
+    const { consumers, events } = h.app.services;
+    // The token requests of the tests before write their events just after their answers.
+    await events.settled();
     await consumers.drain();
     let text = await scrape();
     for (const consumer of ['webhooks', 'mails']) assert.equal(sample(text, 'nelm_event_backlog', `consumer="${consumer}"`), 0, consumer);
