@@ -21,8 +21,8 @@ export const CHROMIUM = process.env.NELM_CHROMIUM ?? '/usr/bin/chromium';
 /** Every person's password in these tests: long, not a common one. */
 export const PASSWORD = 'Heron-Quartz-Lantern-1987';
 
-let built = false;
-/** Builds the console once per process (esbuild: well under a second). */
+let built = process.env.NELM_TEST_BUILT === '1';
+/** Builds the console once per process (esbuild: well under a second), unless `npm test` has built it. */
 export function buildConsole(): void {
   if (built) return;
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-console.mjs')], { stdio: 'ignore' });
