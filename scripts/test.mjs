@@ -18,28 +18,30 @@ function find(dir, suffix) {
 }
 
 /**
- * The longest files, longest first: they start first, so that the run does not end with one of
- * them alone on the machine (`node --test` would start files in name order). Every other file
- * follows in name order. The run ends by naming its longest files: keep this list in step.
+ * The longest files, longest first (the PostgreSQL run's): they start first, so that the run does
+ * not end with one of them alone on the machine (`node --test` would start files in name order).
+ * Every other file follows in name order. The run ends by naming its longest files: keep this
+ * list in step.
  */
 const LONGEST = [
-  'test/fuzz/operations.test.ts',
-  'test/authz/matrix.test.ts',
-  'test/reliability/crash.test.ts',
-  'test/e2e/cluster.e2e.test.ts',
   'test/e2e/bulk.e2e.test.ts',
+  'test/fuzz/operations.test.ts',
+  'test/reliability/crash.test.ts',
+  'test/authz/matrix.test.ts',
   'test/e2e/cli.e2e.test.ts',
+  'test/e2e/cluster.e2e.test.ts',
   'test/e2e/backup.e2e.test.ts',
-  'test/console/requests-approvals.test.ts',
   'test/console/sources.test.ts',
+  'test/console/requests-approvals.test.ts',
   'test/console/admin.test.ts',
+  'test/e2e/exports-takeover.e2e.test.ts',
   'test/console/foundation.test.ts',
   'test/console/records.test.ts',
   'test/console/speed.test.ts',
   'test/console/import-export.test.ts',
+  'test/e2e/shutdown.e2e.test.ts',
   'test/http/bulk-queue.test.ts',
   'test/fuzz/patch.test.ts',
-  'test/e2e/shutdown.e2e.test.ts',
   'test/e2e/audit-cli.e2e.test.ts',
   'test/http/bulk.test.ts',
 ];
