@@ -409,15 +409,18 @@ describe('control characters in text fields', () => {
       .where('id', '=', r.id)
       .execute();
     await kysely.updateTable('identities').set({ name: 'Jane\r\nReply-To: evil@example.com' }).where('id', '=', approver.identity.id).execute();
+    await h.app.services.notifications.drain();
     const start = smtp.mails.length;
     const comment = 'Not now.\nSubject: approved after all\r\nRequest: 123\n\nFrom: admin\tthanks';
     const rejected = await h.request('POST', `/v2024/non-employee-approvals/${r.approvalItems[0].id}/reject`, approver.token, { comment });
     assert.equal(rejected.statusCode, 200, rejected.body);
     await h.app.services.notifications.drain();
-    let mail = smtp.mails.slice(start).find((m) => m.subject.startsWith('Rejected'));
+    // An earlier test's rejection may reach the SMTP server after `start`: this request's mail names Eve.
+    const ours = () => smtp.mails.slice(start).find((m) => m.subject.startsWith('Rejected') && m.subject.includes('Eve'));
+    let mail = ours();
     for (let i = 0; !mail && i < 500; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
-      mail = smtp.mails.slice(start).find((m) => m.subject.startsWith('Rejected'));
+      mail = ours();
     }
     assert.ok(mail, 'no rejection mail');
     assert.deepEqual(mail.to, ['jane.doe@example.com']);
