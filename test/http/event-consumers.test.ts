@@ -87,6 +87,33 @@ describe('event consumers', () => {
     );
   });
 
+  test('a typed consumer passes over other events 1,000 at most a statement, and sees the ones it wants', async () => {
+    const windows: number[] = [];
+    class Spy extends EventRepository {
+      override typedPage(...args: Parameters<EventRepository['typedPage']>) {
+        windows.push(args[3] - args[2]);
+        return super.typedPage(...args);
+      }
+    }
+    const consumers = new EventConsumers(h.app.db.kysely, new Spy(h.app.db.dialect), new CursorRepository(h.app.db.dialect), { pollMs: 60_000 });
+    const r = recorder('typed', { types: ['test.wanted'], batch: 10 });
+    consumers.add(r.consumer);
+    await consumers.drain();
+    await append(2500);
+    const wanted = await transaction(h.app.db.kysely, (trx) =>
+      h.app.services.events.append(trx, h.config.tenant, [{ type: 'test.wanted', actor: null, target: { type: 'test', id: 'wanted' }, data: { object: {} } }]),
+    );
+    await append(10);
+    windows.length = 0;
+    await consumers.drain();
+    assert.deepEqual(r.ids(), ['wanted']);
+    assert.ok(windows.length >= 3, `${windows.length} statements for 2,511 events`);
+    assert.ok(Math.max(...windows) <= 1000, `windows ${windows.join(', ')}`);
+    const head = (await h.app.services.events.verify(h.config.tenant)) as { headSeq: number };
+    assert.equal((await consumers.positions('typed')).get(h.config.tenant), head.headSeq);
+    assert.ok(wanted[0]!.seq < head.headSeq);
+  });
+
   test('what a consumer writes commits with its cursor; a batch that throws comes again', async () => {
     await sql`create table consumer_test (id text primary key)`.execute(h.app.db.kysely);
     let fail = true;

@@ -65,6 +65,8 @@ interface Entry {
 }
 
 const DEFAULT_BATCH = 100;
+/** Events a typed consumer's statement looks at, at most. */
+const SCAN_WINDOW = 1000;
 
 export class EventConsumers {
   private readonly entries = new Map<string, Entry>();
@@ -158,13 +160,16 @@ export class EventConsumers {
       const position = await this.cursors.lock(trx, tenantId, consumer.name);
       // Another process is consuming this tenant's events.
       if (position === undefined || position >= head) return { events: [], moved: false };
+      // A statement passes over at most SCAN_WINDOW events of other types: one over the events of
+      // a large import would hold the event loop while the database reads them all.
+      const upTo = Math.min(head, position + SCAN_WINDOW);
       const rows = consumer.types
-        ? await this.events.typedPage(trx, tenantId, position, head, consumer.types, size)
+        ? await this.events.typedPage(trx, tenantId, position, upTo, consumer.types, size)
         : await this.events.chainPage(trx, tenantId, position, size);
       const batch = rows.map(toAuditEvent);
       if (batch.length > 0) await consumer.consume(trx, tenantId, batch);
-      // Without types every event is read; with them, a short page means none is left up to the head.
-      const to = consumer.types && batch.length < size ? head : batch.at(-1)?.seq;
+      // Without types every event is read; with them, a short page means none is left up to `upTo`.
+      const to = consumer.types && batch.length < size ? upTo : batch.at(-1)?.seq;
       if (to === undefined) return { events: batch, moved: false };
       await this.cursors.advance(trx, tenantId, consumer.name, to, nowIso());
       return { events: batch, moved: true };
