@@ -19,8 +19,21 @@ const STEPS: [step: string, frames: [file: RegExp, names?: RegExp][]][] = [
   ['job: events', [[/src\/modules\/bulk\/events\.ts$/]]],
   ['job: finish', [[/src\/modules\/bulk\/repository\.ts$/, /^finish$/]]],
   ['job: write batches', [[/src\/modules\/records\/(service|repository)\.ts$/, /^insertNew$|^insert$|^updateMany$/], [/src\/modules\/sources\//]]],
-  ['job: match to the records', [[/src\/modules\/bulk\/runner\.ts$/, /^write$/]]],
-  ['job: check the rows', [[/src\/modules\/bulk\/(runner|columns|csv|tokenizer)\.ts$/], [/src\/modules\/(records\/validation|directory)/]]],
+  [
+    'job: match to the records',
+    [
+      [/src\/modules\/bulk\/runner\.ts$/, /^write$|^$/],
+      [/src\/modules\/records\/validation\.ts$/, /^changedFields$/],
+    ],
+  ],
+  [
+    'job: check the rows',
+    [
+      [/src\/modules\/bulk\/(check|columns|tokenizer)\.ts$/],
+      [/src\/modules\/bulk\/csv\.ts$/, /^readCsv$|^rows$/],
+      [/src\/modules\/(records\/validation|directory)/],
+    ],
+  ],
 ];
 
 interface Profile {

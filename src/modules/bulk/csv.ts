@@ -57,7 +57,7 @@ const isBlank = (cells: readonly string[]) => cells.every((c) => c === '');
  * Milliseconds of work between two turns of the event loop: a step that checks the clock after
  * each small unit of work (a row, a piece of a file) gives the loop back within a few ms more.
  */
-export const SLICE_MS = 8;
+export const SLICE_MS = 4;
 
 /** Resolves after the event loop has handled the I/O that is waiting. */
 export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));

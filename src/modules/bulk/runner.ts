@@ -2,9 +2,9 @@
  * The bulk upload worker: claims queued jobs (see repository.ts for the claim, the per-source
  * order and the lease) and runs up to `jobsAtOnce` of them at once, with the job poller. No HTTP.
  *
- * A job first checks its stored CSV, outside any transaction (other work, other jobs' writes
- * included, goes on meanwhile): it matches the header to the schema and validates every row
- * with the records' validation. Then ONE transaction holds the job's row and:
+ * A job first checks its stored CSV on a worker thread (check.ts), outside any transaction (other
+ * work, other jobs' writes included, goes on meanwhile): it matches the header to the schema and
+ * validates every row with the records' validation. Then ONE transaction holds the job's row and:
  * - any invalid row: nothing is written; the job ends ERROR with one error line per problem;
  * - all valid: the source's record slots are taken for the new records (the 20,000 limit counts
  *   existing plus new), new records are inserted, changed ones updated (accountName is the key),
@@ -19,10 +19,10 @@
  *
  * No step holds the event loop long (docs/bulk.md, "The event loop"): the loop turns between two
  * parts of the stored file (read and deleted), between two statements reading the source's records
- * (1,000, under its lock), and every SLICE_MS of decoding, validating and matching rows and of
+ * (a page each, under its lock, matched and let go), and every SLICE_MS of matching rows and of
  * statements writing records (WRITE_BATCH a statement), so the server answers other requests
- * meanwhile (reads see the last committed state). The records checked are held as JSON text until
- * they are written, a string each. On SQLite the job's transaction holds the write connection
+ * meanwhile (reads see the last committed state). The records checked are held as JSON text in one
+ * buffer until they are written. On SQLite the job's transaction holds the write connection
  * across these turns: other writes wait for its commit, as they would anyway, and reads go on on
  * the read connection.
  */
@@ -32,7 +32,6 @@ import { afterCommit, type Exec, transaction } from '../../db/dialect.js';
 import { isTransient } from '../../db/errors.js';
 import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
-import { caselessKey } from '../../domain/text.js';
 import { LIMITS } from '../../domain/limits.js';
 import { Poller } from '../../jobs/poller.js';
 import type { DirectoryService } from '../directory/service.js';
@@ -41,22 +40,23 @@ import { RECORD_FIELDS, type RecordService } from '../records/service.js';
 import { type Actor, changesOf } from '../events/model.js';
 import type { EventLog } from '../events/service.js';
 import { changedFields, type RecordAttribute } from '../records/validation.js';
+import { caselessKey } from '../../domain/text.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import type { SourceService } from '../sources/service.js';
-import { columnValues, mapColumns, validateRows } from './columns.js';
-import { CsvError, nextTurn, pacer, readCsv } from './csv.js';
+import { type CheckedRecords, FileCheckers, failure } from './check.js';
+import { nextTurn, pacer } from './csv.js';
 import { type JobChanges, logJob, noChanges, requester } from './events.js';
-import type { BulkJob, JobCounts, JobOutcome, RowError } from './model.js';
+import type { BulkJob, JobOutcome } from './model.js';
 import type { BulkRepository } from './repository.js';
 
 export const MAX_ATTEMPTS = 5;
-/** Error lines kept per job; the count says how many there were. */
-export const MAX_STORED_ERRORS = 10_000;
 /** How long a claim holds without renewal, and how often a working worker renews it. */
 const LEASE_MS = 30_000;
 const RENEW_MS = 5_000;
 /** Records per INSERT or UPDATE statement of a job: each is a short step of the event loop. */
 const WRITE_BATCH = 250;
+/** The source's records read per statement by a job. */
+const SOURCE_PAGE = 250;
 /** The first and the longest wait before a failed job runs again. */
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 5 * 60_000;
@@ -67,25 +67,14 @@ export interface RunnerLog {
   warn(details: object, message: string): void;
 }
 
-const NO_COUNTS: JobCounts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
-
-function failure(message: string, errors: readonly RowError[], failed = 0): JobOutcome {
-  return { status: 'ERROR', counts: { ...NO_COUNTS, failed }, message, errors: errors.slice(0, MAX_STORED_ERRORS), errorCount: errors.length };
-}
-
 /** What decides a check: the attributes' names and rules. */
 const schemaOf = (attributes: readonly RecordAttribute[]) => JSON.stringify(attributes.map((a) => [a.technicalName, a.system, a.required]));
 
-/**
- * A checked file: the outcome when it fails, otherwise the records to write, each as JSON text
- * (`texts`) with its caseless accountName (`keys`). A record kept as one string rather than two
- * dozen objects is what keeps young-generation collections short while 20,000 of them are held.
- */
+/** A checked file (check.ts) and the schema it was checked against. */
 interface Checked {
   schema: string;
   outcome?: JobOutcome;
-  keys: string[];
-  texts: string[];
+  records?: CheckedRecords;
   absent: string[];
 }
 
@@ -114,6 +103,7 @@ export class BulkJobRunner {
   readonly workerId = randomBytes(8).toString('hex');
   private readonly poller: Poller;
   private readonly running = new Set<Promise<void>>();
+  private readonly checkers = new FileCheckers();
   private readonly jobsAtOnce: number;
   private readonly retryMs: number;
   /** Jobs a stopped process left IN_PROGRESS are still to be taken back (see `soleProcess`). */
@@ -161,6 +151,7 @@ export class BulkJobRunner {
     if (this.running.size > 0)
       await this.repo.giveBack(this.db, this.workerId).catch((error) => this.log?.warn({ err: error }, 'bulk upload jobs not given back'));
     await Promise.all(this.running);
+    await this.checkers.close();
   }
 
   wake(): void {
@@ -207,6 +198,7 @@ export class BulkJobRunner {
       const given = job.attempts > MAX_ATTEMPTS ? failure(`The job failed ${MAX_ATTEMPTS} times on an internal error and was given up.`, []) : undefined;
       const checked = given ? undefined : await this.check(job);
       const actor = await requester(this.modules.directory, job);
+      let written = 0;
       await transaction(this.db, async (trx) => {
         // Claimed again meanwhile by another worker (this one lost its lease): it is theirs.
         if (!(await this.repo.lock(trx, job.seq, this.workerId))) return;
@@ -216,7 +208,12 @@ export class BulkJobRunner {
         clearInterval(renewal);
         const changes = noChanges();
         await this.finish(trx, job, given ?? (await this.apply(trx, job, checked!, changes, actor)), changes, actor);
+        written = changes.created.length + changes.updated.length;
       });
+      // After the commit, holding none of the job's locks: an ANALYZE waits for a vacuum of its table.
+      await this.repo
+        .analyzeWritten(this.db, written)
+        .catch((error) => this.log?.warn({ err: error, jobId: job.id }, 'bulk upload job: the statistics of the tables it wrote were not refreshed'));
     } catch (error) {
       await this.failed(job, error);
     } finally {
@@ -229,7 +226,7 @@ export class BulkJobRunner {
     if (checked.outcome) return checked.outcome;
     const now = schemaOf(await this.modules.attributes.of(job.tenantId, job.sourceId));
     const current = now === checked.schema ? checked : await this.check(job);
-    return current.outcome ?? this.write(trx, job, current, changes, actor);
+    return current.outcome ?? this.write(trx, job, current.records!, current.absent, changes, actor);
   }
 
   /** Ends the job with its outcome and its events, in the job's transaction. */
@@ -238,7 +235,6 @@ export class BulkJobRunner {
     await this.repo.finish(trx, job, outcome, finished, nextTurn);
     afterCommit(trx, () => this.onFinished?.(outcome.status, (Date.parse(finished) - Date.parse(job.started ?? finished)) / 1000));
     await logJob(trx, this.modules, job, outcome, changes, finished, actor);
-    await this.repo.analyzeWritten(trx, changes.created.length + changes.updated.length);
   }
 
   /** Puts the job back in the queue, or ends it when it has failed long enough. */
@@ -273,86 +269,67 @@ export class BulkJobRunner {
     }
   }
 
-  /** Reads the stored file and validates it against the schema as it is now; no transaction. */
+  /** Reads the stored file and validates it against the schema as it is now, on a worker thread; no transaction. */
   private async check(job: BulkJob): Promise<Checked> {
     const { tenantId } = job;
     const attributes = await this.modules.attributes.of(tenantId, job.sourceId);
     const schema = schemaOf(attributes);
-    const failed = (outcome: JobOutcome): Checked => ({ schema, outcome, keys: [], texts: [], absent: [] });
     const file = await this.repo.file(this.db, job.seq, job.fileSize, nextTurn);
-    if (!file) return failed(failure('The uploaded file is missing.', []));
-    try {
-      const reader = readCsv(file);
-      const { map, problems } = mapColumns(reader.header, attributes);
-      if (problems.length > 0) {
-        const errors = problems.map((p) => ({ line: 1, column: null, value: null, message: p.text }));
-        return failed(failure('The header does not match the schema of the source.', errors));
-      }
-      // Two passes over the file, keeping no table: the managers it names, then the rows.
-      const managers = await this.modules.directory.knownAliases(tenantId, (await columnValues(reader, map, 'manager')).values);
-      const keys: string[] = [];
-      const texts: string[] = [];
-      const checked = await validateRows(reader, map, { sourceId: job.sourceId, attributes, managers }, MAX_STORED_ERRORS, (record) => {
-        keys.push(caselessKey(record.accountName));
-        texts.push(JSON.stringify(record));
-      });
-      if (checked.errorCount > 0) {
-        const outcome = failure(`${checked.failed} of ${checked.rows} rows are invalid: nothing was imported.`, checked.errors, checked.failed);
-        return failed({ ...outcome, errorCount: checked.errorCount });
-      }
-      return { schema, keys, texts, absent: map.absent };
-    } catch (error) {
-      if (!(error instanceof CsvError)) throw error;
-      return failed(failure(`The file is not CSV: ${error.message}`, [{ line: error.line ?? null, column: null, value: null, message: error.message }]));
-    }
+    if (!file) return { schema, outcome: failure('The uploaded file is missing.', []), absent: [] };
+    const result = await this.checkers.check(file, attributes, job.sourceId, (aliases) => this.modules.directory.knownAliases(tenantId, aliases));
+    return 'outcome' in result ? { schema, outcome: result.outcome, absent: [] } : { schema, records: result.records, absent: result.absent };
   }
 
   /** Creates and updates the records of a valid file. Repeatable (see `transaction`): it changes nothing of `file`. */
-  private async write(trx: Exec, job: BulkJob, file: Checked, changes: JobChanges, actor: Actor): Promise<JobOutcome> {
+  private async write(trx: Exec, job: BulkJob, file: CheckedRecords, absent: readonly string[], changes: JobChanges, actor: Actor): Promise<JobOutcome> {
     const { tenantId, sourceId } = job;
     const { sources, records: recordService } = this.modules;
-    const { keys, texts, absent } = file;
     // The source row first, then the records: the lock order of every record write. Holding it
     // (taking no slot yet) keeps record creates of the source out until the job commits.
     if (!(await sources.takeSlots(trx, tenantId, sourceId, 'record_count', 0))) throw new Error(`bulk job ${job.id}: the source is gone`);
     const pace = pacer();
     const rowOf = new Map<string, number>();
-    for (const [k, key] of keys.entries()) {
+    for (const [k, key] of file.keys.entries()) {
       rowOf.set(key, k);
       const turn = pace();
       if (turn) await turn;
     }
     const now = nowIso();
-    const matched = new Uint8Array(texts.length);
+    const matched = new Uint8Array(file.count);
     const updated: string[] = [];
     let [existing, found, unchanged] = [0, 0, 0];
     // The source's records, read under its lock in the transaction (on its connection: holding
-    // the lock, the job must need no other, which requests waiting for the lock may all hold).
-    const stored = await recordService.bySource(trx, tenantId, sourceId, nextTurn);
-    for (const before of stored) {
-      existing++;
-      const k = rowOf.get(caselessKey(before.accountName));
-      if (k === undefined) continue;
-      matched[k] = 1;
-      found++;
-      const record = JSON.parse(texts[k]!) as NormalisedRecord;
-      // Custom attributes without a column keep their values.
-      for (const key of absent) if (before.data[key] !== undefined) record.data[key] = before.data[key];
-      if (changedFields(normalisedOf(before), record).length === 0) unchanged++;
-      else {
-        const after: NonEmployeeRecord = { ...before, ...record, modified: now };
-        const text = JSON.stringify(after);
-        updated.push(text);
-        changes.updated.push({
-          id: after.id,
-          data: `{"object":${text},"changes":${JSON.stringify(changesOf(before, after, RECORD_FIELDS))},"jobId":"${job.id}"}`,
-        });
+    // the lock, the job must need no other, which requests waiting for the lock may all hold), a
+    // page at a time, each matched and let go.
+    for (let from: string | undefined; ; ) {
+      const page = await recordService.pageOfSource(trx, tenantId, sourceId, from, SOURCE_PAGE);
+      for (const before of page) {
+        existing++;
+        const k = rowOf.get(caselessKey(before.accountName));
+        if (k === undefined) continue;
+        matched[k] = 1;
+        found++;
+        const record = JSON.parse(file.text(k)) as NormalisedRecord;
+        // Custom attributes without a column keep their values.
+        for (const key of absent) if (before.data[key] !== undefined) record.data[key] = before.data[key];
+        if (changedFields(normalisedOf(before), record).length === 0) unchanged++;
+        else {
+          const after: NonEmployeeRecord = { ...before, ...record, modified: now };
+          const text = JSON.stringify(after);
+          updated.push(text);
+          changes.updated.push({
+            id: after.id,
+            data: `{"object":${text},"changes":${JSON.stringify(changesOf(before, after, RECORD_FIELDS))},"jobId":"${job.id}"}`,
+          });
+        }
+        const turn = pace();
+        if (turn) await turn;
       }
-      const turn = pace();
-      if (turn) await turn;
+      if (page.length < SOURCE_PAGE) break;
+      from = page.at(-1)!.accountName;
+      await nextTurn();
     }
-    stored.length = 0;
-    const created = texts.length - found;
+    const created = file.count - found;
     // Room for all the new records is checked first (their slots taken and given back, under the
     // source's lock): written WRITE_BATCH at a time below, they cannot pass the limit halfway.
     if (!(await sources.takeSlots(trx, tenantId, sourceId, 'record_count', created))) {
@@ -369,9 +346,9 @@ export class BulkJobRunner {
       const turn = pace();
       if (turn) await turn;
     };
-    for (let k = 0; k < texts.length; k++) {
+    for (let k = 0; k < file.count; k++) {
       if (matched[k] === 1) continue;
-      const text = texts[k]!;
+      const text = file.text(k);
       const record: NonEmployeeRecord = { id: newUuid(), ...(JSON.parse(text) as NormalisedRecord), created: now, modified: now };
       batch.push(record);
       // JSON.stringify(record) spelled from the text it was parsed from: no second serialization.

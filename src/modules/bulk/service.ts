@@ -49,6 +49,8 @@ export const MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
 export const MAX_FILE_NAME = 255;
 /** Records per export query: memory stays flat whatever the size of the source, and a page is a short step. */
 const EXPORT_PAGE = 250;
+/** AccountNames of a source read per query, when an upload needs them. */
+const NAMES_PAGE = 2000;
 
 export interface Upload {
   /** The file, checked as it arrived. */
@@ -212,10 +214,16 @@ export class BulkService {
       // Only a source that could pass its limit has its names read: which of the file's are new.
       const pace = pacer();
       const existing = new Set<string>();
-      for (const name of await this.records.accountNames(tenantId, source.id)) {
-        existing.add(caselessKey(name));
-        const turn = pace();
-        if (turn) await turn;
+      for (let from: string | undefined; ; ) {
+        const names = await this.records.accountNames(tenantId, source.id, from, NAMES_PAGE);
+        for (const name of names) {
+          existing.add(caselessKey(name));
+          const turn = pace();
+          if (turn) await turn;
+        }
+        if (names.length < NAMES_PAGE) break;
+        from = names.at(-1);
+        await nextTurn();
       }
       const fresh = new Set<string>();
       for (const name of scan.accountNames) {

@@ -87,9 +87,11 @@ export class RecordRepository {
     return row !== undefined;
   }
 
-  async accountNames(db: Exec, tenantId: string, sourceId: string): Promise<Set<string>> {
-    const rows = await db.selectFrom('records').select('account_name').where('tenant_id', '=', tenantId).where('source_id', '=', sourceId).execute();
-    return new Set(rows.map((r) => r.account_name));
+  /** Up to `limit` accountNames of a source, in order, after `after`. */
+  async accountNames(db: Exec, tenantId: string, sourceId: string, after: string | undefined, limit: number): Promise<string[]> {
+    let qb = db.selectFrom('records').select('account_name').where('tenant_id', '=', tenantId).where('source_id', '=', sourceId);
+    if (after !== undefined) qb = qb.where('account_name', '>', after);
+    return (await qb.orderBy('account_name').limit(limit).execute()).map((r) => r.account_name);
   }
 
   /** Up to `limit` records of a source by accountName, after `after`. */

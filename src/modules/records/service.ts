@@ -45,8 +45,6 @@ export interface ListRecordsParams {
   count: boolean;
 }
 
-/** Records per query when a bulk import reads its source. */
-const SOURCE_PAGE = 1000;
 const notFound = (id: string) => () => fail.notFound(`Non-employee record ${id} was not found.`);
 const sourceGone = (sourceId: string) => fail.invalid([{ field: 'sourceId', text: `sourceId ${sourceId} does not name a non-employee source` }]);
 /** A source has no slot left for a new record. */
@@ -247,24 +245,14 @@ export class RecordService {
     return this.repo.accountNameTaken(trx, tenantId, sourceId, accountName);
   }
 
-  /**
-   * Every record of a source (in the caller's transaction: a bulk import reads them under its
-   * lock), read 1,000 at a time by accountName; `between` runs between two pages.
-   */
-  async bySource(trx: Exec, tenantId: string, sourceId: string, between: () => Promise<void>): Promise<NonEmployeeRecord[]> {
-    const all: NonEmployeeRecord[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.repo.byAccountName(trx, tenantId, sourceId, after, SOURCE_PAGE);
-      for (const r of page) all.push(r);
-      if (page.length < SOURCE_PAGE) return all;
-      after = page[page.length - 1]!.accountName;
-      await between();
-    }
+  /** Up to `limit` records of a source by accountName, after `after`, in the caller's transaction (a bulk import reads them under its lock). */
+  pageOfSource(trx: Exec, tenantId: string, sourceId: string, after: string | undefined, limit: number): Promise<NonEmployeeRecord[]> {
+    return this.repo.byAccountName(trx, tenantId, sourceId, after, limit);
   }
 
-  accountNames(tenantId: string, sourceId: string): Promise<Set<string>> {
-    return this.repo.accountNames(this.db, tenantId, sourceId);
+  /** Up to `limit` accountNames of a source, in order, after `after`. */
+  accountNames(tenantId: string, sourceId: string, after: string | undefined, limit: number): Promise<string[]> {
+    return this.repo.accountNames(this.db, tenantId, sourceId, after, limit);
   }
 
   /** Up to `limit` records of a source by accountName, after `after` (exports page with it). */
