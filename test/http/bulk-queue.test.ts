@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { errorOf, harness, PG_URL, type Harness } from '../helpers/app.js';
 import { bulkCalls, causesOf, csv, row, rows } from '../helpers/bulk.js';
@@ -172,6 +173,42 @@ describe('bulk scheduling', () => {
       assert.ok((claims.get('first') ?? 0) > 0 && (claims.get('second') ?? 0) > 0, `both instances ran jobs: ${JSON.stringify([...claims])}`);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('bulk jobs and vacuums', () => {
+  test('PostgreSQL: a vacuum holding a table the job fills holds neither the job nor the writes after it', { skip: !PG_URL && 'PostgreSQL only' }, async () => {
+    const h = await harness();
+    const bulk = bulkCalls(h);
+    // The lock an autovacuum holds on a table (an anti-wraparound one does not give it up): the
+    // ANALYZE that ends a large job waits for it.
+    const vacuum = new pg.Client({ connectionString: PG_URL });
+    await vacuum.connect();
+    try {
+      await vacuum.query(`set search_path to "${h.config.databaseSchema}"`);
+      const source = await bulk.source('vacuumed');
+      await vacuum.query('begin');
+      await vacuum.query('lock table records in share update exclusive mode');
+      const job = await bulk.finished(source, await bulk.queued(source, rows(1200, 'v.')), 20_000);
+      assert.equal(job.status, 'COMPLETED');
+      assert.equal(await bulk.records(source), 1200);
+      const record = await h.request('POST', '/v2024/non-employee-records', h.admin.token, {
+        accountName: 'after.vacuum',
+        firstName: 'Ann',
+        lastName: 'Lee',
+        email: 'after.vacuum@example.com',
+        phone: '555',
+        manager: 'admin',
+        sourceId: source,
+        startDate: '2024-01-01T00:00:00Z',
+        endDate: '2030-01-01T00:00:00Z',
+      });
+      assert.equal(record.statusCode, 200, record.body);
+    } finally {
+      await vacuum.query('rollback').catch(() => undefined);
+      await vacuum.end();
+      await h.close();
     }
   });
 });

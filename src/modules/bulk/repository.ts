@@ -244,17 +244,17 @@ export class BulkRepository {
   }
 
   /**
-   * At the end of a job that wrote `written` records, in its transaction: past ANALYZE_AFTER, the
-   * statistics of the tables it filled (records, their events and planned steps) are brought up to
-   * date, so that what reads them next (an export, the event consumers) is planned for their size
+   * Just after the commit of a job that wrote `written` records: past ANALYZE_AFTER, the statistics
+   * of the tables it filled (records, their events and planned steps) are brought up to date, so
+   * that what reads them next (an export, the event consumers) is planned for their size
    * (`Dialect.analyze`).
    */
-  async analyzeWritten(trx: Exec, written: number): Promise<void> {
+  async analyzeWritten(db: Exec, written: number): Promise<void> {
     if (written < ANALYZE_AFTER) return;
     // The columns the reads after an import select on: a source's records, a tenant's events and due steps.
-    await this.dialect.analyze(trx, 'records', ['tenant_id', 'source_id']);
-    await this.dialect.analyze(trx, 'events', ['tenant_id']);
-    await this.dialect.analyze(trx, 'lifecycle_due', ['tenant_id', 'kind']);
+    await this.dialect.analyze(db, 'records', ['tenant_id', 'source_id']);
+    await this.dialect.analyze(db, 'events', ['tenant_id']);
+    await this.dialect.analyze(db, 'lifecycle_due', ['tenant_id', 'kind']);
   }
 
   /** Ends the job: its outcome, its errors; the file is dropped, a part per statement; `between` runs between two statements. */
