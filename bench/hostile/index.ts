@@ -168,7 +168,8 @@ async function main() {
       manager: 'admin',
       sourceId: source.id,
       startDate: '2026-01-01T00:00:00Z',
-      endDate: '2027-01-01T00:00:00Z',
+      // Far ahead: the probe's record must not expire (and be acted on) during a run.
+      endDate: '2096-01-01T00:00:00Z',
     });
     const legit = await server.call<{ clientId: string; clientSecret: string }>('POST', `/admin/v1/identities/${admin.id}/clients`);
     const attacker = await server.call<{ id: string }>('POST', '/admin/v1/identities', { alias: 'attacker', name: 'Attacker', rights: ['idn:nesr:create'] });
