@@ -114,6 +114,35 @@ describe('event consumers', () => {
     assert.ok(wanted[0]!.seq < head.headSeq);
   });
 
+  test('an idle consumer moves to the head without reading; once it is not, it reads what comes after', async () => {
+    let idle = true;
+    let pages = 0;
+    class Spy extends EventRepository {
+      override chainPage(...args: Parameters<EventRepository['chainPage']>) {
+        pages++;
+        return super.chainPage(...args);
+      }
+    }
+    const consumers = new EventConsumers(h.app.db.kysely, new Spy(h.app.db.dialect), new CursorRepository(h.app.db.dialect), { pollMs: 60_000 });
+    const r = recorder('sometimes-idle', { idle: async () => idle });
+    consumers.add(r.consumer);
+    await consumers.drain();
+    await append(250);
+    pages = 0;
+    await consumers.drain();
+    assert.equal(pages, 0, 'nothing read');
+    assert.deepEqual(r.seen, []);
+    const head = (await h.app.services.events.verify(h.config.tenant)) as { headSeq: number };
+    assert.equal((await consumers.positions('sometimes-idle')).get(h.config.tenant), head.headSeq);
+    idle = false;
+    const later = await append(3);
+    await consumers.drain();
+    assert.deepEqual(
+      r.ids(),
+      later.map((e) => e.target.id),
+    );
+  });
+
   test('what a consumer writes commits with its cursor; a batch that throws comes again', async () => {
     await sql`create table consumer_test (id text primary key)`.execute(h.app.db.kysely);
     let fail = true;

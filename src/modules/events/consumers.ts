@@ -39,6 +39,12 @@ export interface EventConsumer {
    */
   readonly types?: readonly string[];
   /**
+   * True when, for now, no event of the tenant is of use to the consumer (the webhooks' with no
+   * enabled endpoint): its cursor moves to the head without reading what it passes. Asked in the
+   * transaction that moves the cursor, after the head was read.
+   */
+  idle?(trx: Transaction<Database>, tenantId: string): Promise<boolean>;
+  /**
    * Writes, in `trx`, what the consumer derives from `events` (a tenant's, in chain order). A
    * throw rolls the batch back, cursor included: the same events come again at the next turn.
    */
@@ -160,6 +166,10 @@ export class EventConsumers {
       const position = await this.cursors.lock(trx, tenantId, consumer.name);
       // Another process is consuming this tenant's events.
       if (position === undefined || position >= head) return { events: [], moved: false };
+      if (await consumer.idle?.(trx, tenantId)) {
+        await this.cursors.advance(trx, tenantId, consumer.name, head, nowIso());
+        return { events: [], moved: true };
+      }
       // A statement passes over at most SCAN_WINDOW events of other types: one over the events of
       // a large import would hold the event loop while the database reads them all.
       const upTo = Math.min(head, position + SCAN_WINDOW);

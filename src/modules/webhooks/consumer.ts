@@ -17,6 +17,10 @@ export const WEBHOOK_CONSUMER = 'webhooks';
 export function webhookConsumer(repo: WebhookRepository, delivered: () => void): EventConsumer {
   return {
     name: WEBHOOK_CONSUMER,
+    // No enabled endpoint: the tenant's events are passed over unread (an import's thousands).
+    async idle(trx: Transaction<Database>, tenantId: string): Promise<boolean> {
+      return (await repo.subscriptions(trx, tenantId)).length === 0;
+    },
     async consume(trx: Transaction<Database>, tenantId: string, events: readonly AuditEvent[]): Promise<void> {
       const subscriptions = await repo.subscriptions(trx, tenantId);
       if (subscriptions.length === 0) return;
