@@ -4,7 +4,7 @@
  *   identity with a one-time password, its code (401 with `codeRequired` when that is missing or
  *   wrong); sets the session cookie, answers the session with its CSRF token;
  * - `GET /console/api/session`: the session of the cookie, with its CSRF token;
- * - `DELETE /console/api/session`: sign-out: deletes this session and clears its cookie;
+ * - `DELETE /console/api/session`: the session of the cookie is deleted and the cookie cleared;
  * - `DELETE /console/api/sessions`: signs out everywhere (every session of the caller's identity).
  * And the admin API's `PUT /admin/v1/identities/{id}/password` (org admins).
  */
