@@ -43,7 +43,7 @@ import { changedFields, type RecordAttribute } from '../records/validation.js';
 import { caselessKey } from '../../domain/text.js';
 import type { SchemaAttributeService } from '../schema-attributes/service.js';
 import type { SourceService } from '../sources/service.js';
-import { type CheckedRecords, FileCheckers, failure } from './check.js';
+import { type CheckedRecords, type FileCheck, FileCheckers, failure } from './check.js';
 import { nextTurn, pacer } from './csv.js';
 import { type JobChanges, logJob, noChanges, requester } from './events.js';
 import type { BulkJob, JobOutcome } from './model.js';
@@ -71,12 +71,7 @@ export interface RunnerLog {
 const schemaOf = (attributes: readonly RecordAttribute[]) => JSON.stringify(attributes.map((a) => [a.technicalName, a.system, a.required]));
 
 /** A checked file (check.ts) and the schema it was checked against. */
-interface Checked {
-  schema: string;
-  outcome?: JobOutcome;
-  records?: CheckedRecords;
-  absent: string[];
-}
+type Checked = FileCheck & { schema: string };
 
 export interface RunnerDependencies {
   records: RecordService;
@@ -223,10 +218,10 @@ export class BulkJobRunner {
 
   /** In the job's transaction: the outcome of a checked file, written when it is valid (its record changes into `changes`). */
   private async apply(trx: Exec, job: BulkJob, checked: Checked, changes: JobChanges, actor: Actor): Promise<JobOutcome> {
-    if (checked.outcome) return checked.outcome;
+    if ('outcome' in checked) return checked.outcome;
     const now = schemaOf(await this.modules.attributes.of(job.tenantId, job.sourceId));
     const current = now === checked.schema ? checked : await this.check(job);
-    return current.outcome ?? this.write(trx, job, current.records!, current.absent, changes, actor);
+    return 'outcome' in current ? current.outcome : this.write(trx, job, current.records, current.absent, changes, actor);
   }
 
   /** Ends the job with its outcome and its events, in the job's transaction. */
@@ -275,9 +270,8 @@ export class BulkJobRunner {
     const attributes = await this.modules.attributes.of(tenantId, job.sourceId);
     const schema = schemaOf(attributes);
     const file = await this.repo.file(this.db, job.seq, job.fileSize, nextTurn);
-    if (!file) return { schema, outcome: failure('The uploaded file is missing.', []), absent: [] };
-    const result = await this.checkers.check(file, attributes, job.sourceId, (aliases) => this.modules.directory.knownAliases(tenantId, aliases));
-    return 'outcome' in result ? { schema, outcome: result.outcome, absent: [] } : { schema, records: result.records, absent: result.absent };
+    if (!file) return { schema, outcome: failure('The uploaded file is missing.', []) };
+    return { schema, ...(await this.checkers.check(file, attributes, job.sourceId, (aliases) => this.modules.directory.knownAliases(tenantId, aliases))) };
   }
 
   /** Creates and updates the records of a valid file. Repeatable (see `transaction`): it changes nothing of `file`. */
