@@ -120,6 +120,10 @@ async function main() {
   const plan = JSON.parse(input) as AttackPlan;
   const url = new URL(plan.baseUrl);
   const next = requests(plan);
+  next();
+  // Started and its requests built: the probes begin now, so that they measure the attack and not
+  // the start of this process.
+  process.stdout.write('ready\n');
   const statuses: Record<string, number> = {};
   let sent = 0;
   let errors = 0;

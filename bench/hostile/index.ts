@@ -8,9 +8,10 @@
  * 127.0.0.1: a record GET every 20 ms on a keep-alive connection, and a token request of another
  * API client every 250 ms. For each attack and each number of attacking connections: the probes
  * alone for S seconds (the baseline), then the probes during the attack for S seconds (attacker.ts,
- * a process of its own, every connection from its own loopback address). The server's resident
- * memory is sampled every 50 ms; its peak during each attack is reported. Prints one table; writes
- * it to bench/results/hostile-<engine>.json too.
+ * a process of its own, every connection from its own loopback address; the probes begin once it
+ * has started and built its requests). The server's resident memory is sampled every 50 ms; its
+ * peak during each attack is reported. Prints one table; writes it to
+ * bench/results/hostile-<engine>.json too.
  *
  * Targets: during any attack a legitimate GET's p99 ≤ 5 × its p99 without one and < 250 ms; a
  * legitimate token request < 1 s (its slowest).
@@ -112,17 +113,39 @@ async function probe(server: NelmServer, recordId: string, client: { clientId: s
   return result;
 }
 
-function attack(plan: AttackPlan): Promise<{ sent: number; statuses: Record<string, number>; errors: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'hostile', 'attacker.ts')], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`attacker exited ${code}`))));
-    child.stdin.end(JSON.stringify(plan));
+interface AttackOutcome {
+  sent: number;
+  statuses: Record<string, number>;
+  errors: number;
+}
+
+/**
+ * Starts the attacker process: `ready` resolves once it has started and built its requests (its
+ * first line, "ready"), when the attack begins; `done` with what it counted.
+ */
+function attack(plan: AttackPlan): { ready: Promise<void>; done: Promise<AttackOutcome> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'hostile', 'attacker.ts')], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  let out = '';
+  let signalReady!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    signalReady = resolve;
+  });
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+    if (out.includes('\n')) signalReady();
+  });
+  const done = new Promise<AttackOutcome>((resolve, reject) => {
+    child.on('exit', (code) => {
+      signalReady();
+      if (code === 0) resolve(JSON.parse(out.slice(out.indexOf('\n') + 1)));
+      else reject(new Error(`attacker exited ${code}`));
+    });
+  });
+  child.stdin.end(JSON.stringify(plan));
+  return { ready, done };
 }
 
 function sampleMemory(pid: number): () => number {
@@ -204,7 +227,9 @@ async function main() {
           recordId: record.id,
           ...(kind === 'upload-flood' ? { csv } : {}),
         };
-        const [attacked, outcome] = await Promise.all([probe(server, record.id, legit, SECONDS), attack(plan)]);
+        const attacker = attack(plan);
+        await attacker.ready;
+        const [attacked, outcome] = await Promise.all([probe(server, record.id, legit, SECONDS), attacker.done]);
         const peakMiB = peak() / 1024 / 1024;
         const row = {
           attack: kind,
