@@ -296,7 +296,7 @@ export class BulkJobRunner {
     // the lock, the job must need no other, which requests waiting for the lock may all hold), a
     // page at a time, each matched and let go.
     for (let from: string | undefined; ; ) {
-      const page = await recordService.pageOfSource(trx, tenantId, sourceId, from, SOURCE_PAGE);
+      const page = await recordService.pageOfSource(tenantId, sourceId, from, SOURCE_PAGE, trx);
       for (const before of page) {
         existing++;
         const k = rowOf.get(caselessKey(before.accountName));

@@ -304,7 +304,7 @@ export class BulkService {
         // A client that reads as fast as pages are made would otherwise hold the event loop for
         // the whole file (~180 ms for 20,000 records on SQLite): other requests go between pages.
         if (after !== undefined) await nextTurn();
-        const page = await records.byAccountName(tenantId, source.id, after, EXPORT_PAGE);
+        const page = await records.pageOfSource(tenantId, source.id, after, EXPORT_PAGE);
         let chunk = '';
         for (const r of page) chunk += csvLine(header.map((name) => cell(r, name)));
         if (chunk) yield chunk;

@@ -245,19 +245,17 @@ export class RecordService {
     return this.repo.accountNameTaken(trx, tenantId, sourceId, accountName);
   }
 
-  /** Up to `limit` records of a source by accountName, after `after`, in the caller's transaction (a bulk import reads them under its lock). */
-  pageOfSource(trx: Exec, tenantId: string, sourceId: string, after: string | undefined, limit: number): Promise<NonEmployeeRecord[]> {
+  /**
+   * Up to `limit` records of a source by accountName, after `after`: exports page with it, and a
+   * bulk import reads them in its transaction `trx`, under its lock.
+   */
+  pageOfSource(tenantId: string, sourceId: string, after: string | undefined, limit: number, trx: Exec = this.db): Promise<NonEmployeeRecord[]> {
     return this.repo.byAccountName(trx, tenantId, sourceId, after, limit);
   }
 
   /** Up to `limit` accountNames of a source, in order, after `after`. */
   accountNames(tenantId: string, sourceId: string, after: string | undefined, limit: number): Promise<string[]> {
     return this.repo.accountNames(this.db, tenantId, sourceId, after, limit);
-  }
-
-  /** Up to `limit` records of a source by accountName, after `after` (exports page with it). */
-  byAccountName(tenantId: string, sourceId: string, after: string | undefined, limit: number): Promise<NonEmployeeRecord[]> {
-    return this.repo.byAccountName(this.db, tenantId, sourceId, after, limit);
   }
 
   /** Removes the values of deleted custom attributes, in the transaction that deletes them. */
