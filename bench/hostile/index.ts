@@ -9,7 +9,8 @@
  * API client every 250 ms. For each attack and each number of attacking connections: the probes
  * alone for S seconds (the baseline), then the probes during the attack for S seconds (attacker.ts,
  * a process of its own, every connection from its own loopback address; the probes begin once it
- * has started and built its requests). The server's resident memory is sampled every 50 ms; its
+ * has started and built its requests). Each quiet phase waits for the bulk jobs an earlier attack
+ * left to finish. The server's resident memory is sampled every 50 ms; its
  * peak during each attack is reported. Prints one table; writes it to
  * bench/results/hostile-<engine>.json too.
  *
@@ -148,6 +149,20 @@ function attack(plan: AttackPlan): { ready: Promise<void>; done: Promise<AttackO
   return { ready, done };
 }
 
+/**
+ * Waits until no bulk job of the source is pending or running (at most `timeoutMs`): the jobs an
+ * upload attack left queued would otherwise run during the next quiet phase.
+ */
+async function jobsSettled(server: NelmServer, sourceId: string, timeoutMs = 180_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const jobs = await server.call<{ status: string }[]>('GET', `/v2024/non-employee-sources/${sourceId}/non-employee-bulk-upload/jobs?limit=250`);
+    if (!jobs.some((j) => j.status === 'PENDING' || j.status === 'IN_PROGRESS')) return;
+    if (Date.now() > until) throw new Error(`bulk jobs of the attacked source still unfinished after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 function sampleMemory(pid: number): () => number {
   let peak = memoryOf(pid).rss;
   const timer = setInterval(() => {
@@ -213,6 +228,7 @@ async function main() {
     let block = 1;
     for (const { kind, what } of ATTACKS.filter((a) => !ONLY || ONLY.includes(a.kind))) {
       for (const connections of LEVELS) {
+        await jobsSettled(server, target.id);
         const quiet = await probe(server, record.id, legit, SECONDS);
         const peak = sampleMemory(server.pid);
         const plan: AttackPlan = {
