@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
-import { errorOf, harness, PG_URL, type Harness } from '../helpers/app.js';
+import { ADMIN, errorOf, harness, PG_URL, type Harness } from '../helpers/app.js';
+import type { Right } from '../../src/auth/principal.js';
 import { bulkCalls, causesOf, csv, row, rows } from '../helpers/bulk.js';
 
 const MIB = 1024 * 1024;
@@ -79,6 +80,28 @@ describe('bulk queue caps', () => {
     const queued = await h.app.db.kysely.selectFrom('bulk_jobs').select('id').where('source_id', '=', racing).execute();
     assert.equal(queued.length, 3);
     await h.app.services.bulkJobs.drain();
+  });
+
+  test('uploads of one caller arriving together: one is let in, the others are told to retry; a refused one gives its place back', async () => {
+    const source = await bulk.source('caps together');
+    const principal = {
+      tenantId: h.config.tenant,
+      identityId: h.admin.identity.id,
+      alias: 'admin',
+      clientId: ADMIN.clientId,
+      admin: true,
+      rights: new Set<Right>(),
+    };
+    const { bulk: service } = h.app.services;
+    const together = await Promise.allSettled(Array.from({ length: 5 }, () => service.admit(principal, source)));
+    const letIn = together.filter((r) => r.status === 'fulfilled');
+    assert.equal(letIn.length, 1, 'one upload let in');
+    for (const r of together.filter((r) => r.status === 'rejected')) assert.match(String(r.reason), /too many uploads are being received/);
+    (letIn[0] as PromiseFulfilledResult<() => void>).value();
+
+    await assert.rejects(service.admit(principal, '0'.repeat(32)), /was not found/);
+    const release = await service.admit(principal, source);
+    release();
   });
 });
 

@@ -152,23 +152,23 @@ export class BulkService {
   }
 
   /**
-   * Lets an upload in before its body is read: the caller may upload, has fewer than
-   * UPLOADS_AT_ONCE uploads being received, and neither its source nor its tenant has reached a
-   * cap of the queue already (checked again, with the file's size, when the job is inserted).
-   * Returns what lets the next one in.
+   * Lets an upload in before its body is read: the caller has the right to upload, fewer than
+   * UPLOADS_AT_ONCE uploads are being received (counted before any query, so that a flood past
+   * them costs the database nothing), the source exists, and neither it nor its tenant has reached
+   * a cap of the queue already (checked again, with the file's size, when the job is inserted).
+   * The upload's place is taken before the queries, so that uploads arriving together cannot all
+   * pass the count. Returns what lets the next one in.
    */
   async admit(principal: Principal, sourceId: string): Promise<() => void> {
-    const source = await this.assertCanUpload(principal, sourceId);
+    assertThat(hasRight(principal, 'idn:nesr:create'), () => fail.forbidden('A bulk upload requires idn:nesr:create.'));
     const mine = this.receiving.get(principal.identityId) ?? 0;
     if (mine >= UPLOADS_AT_ONCE.perIdentity || this.receivingAll >= UPLOADS_AT_ONCE.all) {
       throw new RetryLaterError('too many uploads are being received', 1);
     }
-    const passed = capPassed(await this.repo.pending(this.db, principal.tenantId, source.id), 0, this.caps);
-    if (passed) throw new ApiError(DetailCode.limitViolation, passed, [{ field: 'data', text: passed }]);
-    this.receiving.set(principal.identityId, (this.receiving.get(principal.identityId) ?? 0) + 1);
+    this.receiving.set(principal.identityId, mine + 1);
     this.receivingAll++;
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
       this.receivingAll--;
@@ -176,6 +176,15 @@ export class BulkService {
       if (left === 0) this.receiving.delete(principal.identityId);
       else this.receiving.set(principal.identityId, left);
     };
+    try {
+      const source = await this.assertCanUpload(principal, sourceId);
+      const passed = capPassed(await this.repo.pending(this.db, principal.tenantId, source.id), 0, this.caps);
+      if (passed) throw new ApiError(DetailCode.limitViolation, passed, [{ field: 'data', text: passed }]);
+      return release;
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   async submit(principal: Principal, sourceId: string, upload: Upload | undefined): Promise<BulkJob> {
