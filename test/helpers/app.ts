@@ -7,7 +7,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import type { Right } from '../../src/auth/principal.js';
+import type { Principal, Right } from '../../src/auth/principal.js';
 import type { Identity } from '../../src/modules/directory/model.js';
 
 export const ADMIN = { clientId: 'test-admin', clientSecret: 'test-admin-secret-0123456789' };
@@ -49,6 +49,11 @@ export async function dropSchema(config: Config): Promise<void> {
 export interface Caller {
   identity: Identity;
   token: string;
+}
+
+/** The harness's admin as a service sees it, for tests that call a service directly. */
+export function adminPrincipal(h: Pick<Harness, 'config' | 'admin'>): Principal {
+  return { tenantId: h.config.tenant, identityId: h.admin.identity.id, alias: 'admin', clientId: ADMIN.clientId, admin: true, rights: new Set<Right>() };
 }
 
 export interface Harness {

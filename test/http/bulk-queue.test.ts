@@ -8,8 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
-import { ADMIN, errorOf, harness, PG_URL, type Harness } from '../helpers/app.js';
-import type { Right } from '../../src/auth/principal.js';
+import { adminPrincipal, errorOf, harness, PG_URL, type Harness } from '../helpers/app.js';
 import { bulkCalls, causesOf, csv, row, rows } from '../helpers/bulk.js';
 
 const MIB = 1024 * 1024;
@@ -84,14 +83,7 @@ describe('bulk queue caps', () => {
 
   test('uploads of one caller arriving together: one is let in, the others are told to retry; a refused one gives its place back', async () => {
     const source = await bulk.source('caps together');
-    const principal = {
-      tenantId: h.config.tenant,
-      identityId: h.admin.identity.id,
-      alias: 'admin',
-      clientId: ADMIN.clientId,
-      admin: true,
-      rights: new Set<Right>(),
-    };
+    const principal = adminPrincipal(h);
     const { bulk: service } = h.app.services;
     const together = await Promise.allSettled(Array.from({ length: 5 }, () => service.admit(principal, source)));
     const letIn = together.filter((r) => r.status === 'fulfilled');

@@ -7,8 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ADMIN, errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
-import type { Right } from '../../src/auth/principal.js';
+import { adminPrincipal, errorOf, harness, type Caller, type Harness } from '../helpers/app.js';
 import { assertMatchesContract, type Flavour } from '../helpers/contract.js';
 
 const SYSTEM = 'accountName,firstName,lastName,phone,email,manager,startDate,endDate';
@@ -363,14 +362,7 @@ describe('bulk upload, export, template, status', () => {
   test('an export lets the event loop turn between two pages of records', async () => {
     const id = await newSource('export-turns');
     assert.equal((await imported(id, many(2500, 'turn'))).counts.created, 2500);
-    const principal = {
-      tenantId: h.config.tenant,
-      identityId: h.admin.identity.id,
-      alias: 'admin',
-      clientId: ADMIN.clientId,
-      admin: true,
-      rights: new Set<Right>(),
-    };
+    const principal = adminPrincipal(h);
     const download = await h.app.services.bulk.export(principal, id);
     const lines = download.lines[Symbol.asyncIterator]();
     const chunks = [(await lines.next()).value, (await lines.next()).value];
