@@ -152,12 +152,19 @@ export class Cluster {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /**
+   * Waits until process `i` answers its own readiness probe, then until HAProxy sees it up. The
+   * probe comes first because HAProxy counts a server up from its start until its first check
+   * fails: its word alone would pass a process that is not listening yet.
+   */
   private async untilUp(i: number, member: Member): Promise<void> {
     const deadline = Date.now() + (this.options.startMs ?? 60_000);
+    let ready = false;
     for (;;) {
       if (member.child.exitCode !== null || member.child.signalCode !== null) throw new Error(`nelm${i + 1} exited while starting`);
       if (this.haproxy.exitCode !== null) throw new Error('haproxy exited');
-      const states = await this.states().catch(() => [] as string[]);
+      if (!ready) ready = await answersReady(member.port);
+      const states = ready ? await this.states().catch(() => [] as string[]) : [];
       if (states[i]?.startsWith('UP')) return;
       if (Date.now() > deadline) throw new Error(`HAProxy did not see nelm${i + 1} up within ${this.options.startMs ?? 60_000} ms (${states[i]})`);
       await new Promise((r) => setTimeout(r, 50));
@@ -172,6 +179,17 @@ function launch(port: number, options: ClusterOptions): Member {
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { port, child, exited };
+}
+
+/** Whether the process on `port` answers its readiness probe with a 200. */
+async function answersReady(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2000) });
+    await response.body?.cancel();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
 }
 
 function end(child: ChildProcess): Promise<void> {
