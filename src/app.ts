@@ -38,7 +38,7 @@ import { healthRoutes } from './http/health.js';
 import { mountMetrics } from './modules/metrics/routes.js';
 import { consoleRoutes } from './modules/console/routes.js';
 import { consoleApiRoutes } from './modules/console/api.js';
-import { FLAVOURS, mountOperations, mountRoutes, type Operation } from './http/operation.js';
+import { FLAVOURS, type Flavour, mountOperations, mountRoutes, type Operation } from './http/operation.js';
 import { createCore, type Services } from './services.js';
 import { newId } from './auth/secrets.js';
 
@@ -319,13 +319,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const signIn = consoleSignIn(services, config);
   mountRoutes(app, signIn.publicRoutes);
   const admin = [...adminRoutes(services), ...signIn.adminRoutes, ...auditRoutes(services), ...webhookRoutes(services), ...lifecycleRoutes(services)];
-  const document = openApiDocument({ operations, routes: admin });
-  app.get('/openapi.json', async () => document);
+  // Each document is built when it is first asked for, then kept.
+  const served = (flavours?: readonly Flavour[]) => {
+    let document: ReturnType<typeof openApiDocument> | undefined;
+    return async () => (document ??= openApiDocument({ operations, routes: admin }, flavours));
+  };
+  app.get('/openapi.json', served());
   const documents: [string, string][] = [['v2024 and v1, with the admin API', '/openapi.json']];
   for (const flavour of FLAVOURS) {
-    const one = openApiDocument({ operations, routes: admin }, [flavour]);
     const url = flavour === 'v1' ? '/v1/openapi.json' : `/${flavour}/openapi.json`;
-    app.get(url, async () => one);
+    app.get(url, served([flavour]));
     documents.push([flavour, url]);
   }
   referenceRoutes(app, documents);
