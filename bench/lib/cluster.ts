@@ -166,7 +166,10 @@ export class Cluster {
       if (!ready) ready = await answersReady(member.port);
       const states = ready ? await this.states().catch(() => [] as string[]) : [];
       if (states[i]?.startsWith('UP')) return;
-      if (Date.now() > deadline) throw new Error(`HAProxy did not see nelm${i + 1} up within ${this.options.startMs ?? 60_000} ms (${states[i]})`);
+      if (Date.now() > deadline) {
+        const within = `within ${this.options.startMs ?? 60_000} ms`;
+        throw new Error(ready ? `HAProxy did not see nelm${i + 1} up ${within} (${states[i]})` : `nelm${i + 1} did not answer ready ${within}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -25,7 +25,7 @@
 import type { Kysely } from 'kysely';
 import { hasRight, type Principal } from '../../auth/principal.js';
 import type { BulkQueueSettings } from '../../config/config.js';
-import { transaction } from '../../db/dialect.js';
+import { type Exec, transaction } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
 import { LIMITS } from '../../domain/limits.js';
@@ -77,6 +77,11 @@ const CSV_TYPES = /^(text\/.+|application\/(csv|x-csv|vnd\.ms-excel|octet-stream
 export type QueueCaps = Pick<BulkQueueSettings, 'sourceJobs' | 'sourceBytes' | 'tenantJobs' | 'tenantBytes'>;
 
 const mib = (bytes: number) => `${Math.ceil((bytes / 1024 / 1024) * 10) / 10} MiB`;
+
+/** 403 unless the caller may upload records. */
+function assertMayUpload(principal: Principal): void {
+  assertThat(hasRight(principal, 'idn:nesr:create'), () => fail.forbidden('A bulk upload requires idn:nesr:create.'));
+}
 
 /** The cap a new upload of `bytes` would pass, said for the uploader; undefined when it fits. */
 export function capPassed(load: { tenant: QueueLoad; source: QueueLoad }, bytes: number, caps: QueueCaps): string | undefined {
@@ -147,8 +152,14 @@ export class BulkService {
 
   /** 403 or 404 before the upload is read. */
   async assertCanUpload(principal: Principal, sourceId: string): Promise<Source> {
-    assertThat(hasRight(principal, 'idn:nesr:create'), () => fail.forbidden('A bulk upload requires idn:nesr:create.'));
+    assertMayUpload(principal);
     return this.sources.findNamed(principal.tenantId, sourceId);
+  }
+
+  /** 400 naming the cap when the source or its tenant has no room in the queue for `bytes` more. */
+  private async assertQueueRoom(db: Exec, tenantId: string, sourceId: string, bytes: number): Promise<void> {
+    const passed = capPassed(await this.repo.pending(db, tenantId, sourceId), bytes, this.caps);
+    if (passed) throw new ApiError(DetailCode.limitViolation, passed, [{ field: 'data', text: passed }]);
   }
 
   /**
@@ -160,7 +171,7 @@ export class BulkService {
    * pass the count. Returns what lets the next one in.
    */
   async admit(principal: Principal, sourceId: string): Promise<() => void> {
-    assertThat(hasRight(principal, 'idn:nesr:create'), () => fail.forbidden('A bulk upload requires idn:nesr:create.'));
+    assertMayUpload(principal);
     const mine = this.receiving.get(principal.identityId) ?? 0;
     if (mine >= UPLOADS_AT_ONCE.perIdentity || this.receivingAll >= UPLOADS_AT_ONCE.all) {
       throw new RetryLaterError('too many uploads are being received', 1);
@@ -177,9 +188,8 @@ export class BulkService {
       else this.receiving.set(principal.identityId, left);
     };
     try {
-      const source = await this.assertCanUpload(principal, sourceId);
-      const passed = capPassed(await this.repo.pending(this.db, principal.tenantId, source.id), 0, this.caps);
-      if (passed) throw new ApiError(DetailCode.limitViolation, passed, [{ field: 'data', text: passed }]);
+      const source = await this.sources.findNamed(principal.tenantId, sourceId);
+      await this.assertQueueRoom(this.db, principal.tenantId, source.id, 0);
       return release;
     } catch (error) {
       release();
@@ -252,8 +262,7 @@ export class BulkService {
     }
     const job = await transaction(this.db, async (trx) => {
       await this.repo.lockTenant(trx, tenantId);
-      const passed = capPassed(await this.repo.pending(trx, tenantId, source.id), file.size, this.caps);
-      if (passed) throw new ApiError(DetailCode.limitViolation, passed, [{ field: 'data', text: passed }]);
+      await this.assertQueueRoom(trx, tenantId, source.id, file.size);
       const inserted = await this.repo.insert(trx, tenantId, {
         id: newUuid(),
         sourceId: source.id,
