@@ -4,7 +4,6 @@
  * checkpoints as SQLite does by default (every 1,000 pages of log, at a commit).
  */
 import { Worker } from 'node:worker_threads';
-import type SqliteDatabase from 'better-sqlite3';
 
 /** The longest a write waits for the checkpoint that copies it into the file. */
 const CHECKPOINT_MS = 500;
@@ -17,12 +16,11 @@ export class Checkpoints {
   private worker: Worker | undefined;
   private failed = false;
 
+  /** `autocheckpoint` sets the write connection's own checkpoints (SQLite's `wal_autocheckpoint`; it starts at 0, none). */
   constructor(
     private readonly file: string,
-    private readonly writer: SqliteDatabase.Database,
-  ) {
-    writer.pragma('wal_autocheckpoint = 0');
-  }
+    private readonly autocheckpoint: (pages: number) => void,
+  ) {}
 
   /** After a write that may have added to the log. */
   wrote(): void {
@@ -40,7 +38,7 @@ export class Checkpoints {
     if (this.failed) return;
     this.failed = true;
     this.worker = undefined;
-    if (this.writer.open) this.writer.pragma('wal_autocheckpoint = 1000');
+    this.autocheckpoint(1000);
   }
 
   /** Stops the worker (its connection closes with it). */

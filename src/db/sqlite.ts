@@ -2,7 +2,9 @@
  * The embedded database: one SQLite file in WAL mode, opened twice by this process.
  *
  * - The write connection runs every transaction and every statement that changes the file, one
- *   at a time (better-sqlite3 is synchronous, and a connection has one transaction at a time).
+ *   at a time (a connection has one transaction at a time), on a worker thread of its own
+ *   (sqlite-writes.ts): better-sqlite3 is synchronous, and a statement writing thousands of rows
+ *   or the commit of a bulk import (100–250 ms) would otherwise hold the event loop as long.
  * - A read-only connection runs every read that is not part of a transaction. In WAL mode it reads
  *   the last committed state without waiting for the writer, so record gets, list pages and token
  *   checks are answered while a bulk import holds the write connection in its transaction.
@@ -13,7 +15,7 @@
  *
  * Checkpoints (copying the write-ahead log back into the file, with an fsync) run on a worker
  * thread with a connection of its own (sqlite-checkpoints.ts), soon after a write, never on the
- * write connection: a transaction of 20 MiB would otherwise hold the event loop ~150 ms at its
+ * write connection: a transaction of 20 MiB would otherwise hold other writes ~150 ms at its
  * commit copying it. Should the worker fail, the write connection checkpoints as SQLite does by
  * default (every 1,000 pages of log, at a commit).
  *
@@ -40,12 +42,13 @@ import {
 } from 'kysely';
 import type { Db, Dialect, QueryTiming } from './dialect.js';
 import { Checkpoints } from './sqlite-checkpoints.js';
+import { connect, runStatement, STATEMENTS_KEPT, StatementCache } from './sqlite-connection.js';
+import { WriterThread } from './sqlite-writes.js';
 import type { Database } from './types.js';
 
-/** How much of the file is read through a memory map (the OS page cache) instead of SQLite's own 2 MB cache. */
-const MMAP_BYTES = 4 * 1024 ** 3;
-/** Prepared statements kept per connection: Kysely's SQLite driver would prepare each query anew. */
-const STATEMENTS_KEPT = 500;
+export { StatementCache };
+export { TransactionLostError } from './sqlite-writes.js';
+
 export class DatabaseLockedError extends Error {
   constructor(readonly file: string) {
     super(`Another nelm server is using the database ${file}; one server process owns a SQLite file (use PostgreSQL to run several).`);
@@ -57,52 +60,6 @@ export class DatabaseMissingError extends Error {
   constructor(readonly file: string) {
     super(`There is no database at ${file}. Start the server (nelm serve) or run nelm migrate to create it, or set DATABASE_URL.`);
     this.name = 'DatabaseMissingError';
-  }
-}
-
-/**
- * A connection's prepared statements, kept by SQL text, least recently used dropped past
- * `capacity` (an `in (…)` list of a new length is a new text). A statement still being iterated
- * (a stream) is never handed out twice: a busy one gets a fresh twin.
- */
-export class StatementCache {
-  private readonly statements = new Map<string, SqliteDatabase.Statement>();
-
-  constructor(
-    readonly connection: SqliteDatabase.Database,
-    private readonly capacity = STATEMENTS_KEPT,
-  ) {}
-
-  get size(): number {
-    return this.statements.size;
-  }
-
-  prepare(text: string): SqliteDatabase.Statement {
-    const cached = this.statements.get(text);
-    if (cached) {
-      if (cached.busy) return this.connection.prepare(text);
-      this.statements.delete(text);
-      this.statements.set(text, cached);
-      return cached;
-    }
-    const statement = this.connection.prepare(text);
-    this.statements.set(text, statement);
-    if (this.statements.size > this.capacity) this.statements.delete(this.statements.keys().next().value!);
-    return statement;
-  }
-
-  close(): void {
-    this.statements.clear();
-    this.connection.close();
-  }
-}
-
-/** A statement of a transaction that SQLite already rolled back after an error of an earlier statement. */
-export class TransactionLostError extends Error {
-  readonly code = 'SQLITE_ABORT';
-  constructor() {
-    super('SQLite rolled the transaction back after an earlier statement failed (see that error); nothing of it was written');
-    this.name = 'TransactionLostError';
   }
 }
 
@@ -134,12 +91,6 @@ class Turns {
   }
 }
 
-function run<R>(statement: SqliteDatabase.Statement, parameters: readonly unknown[]): QueryResult<R> {
-  if (statement.reader) return { rows: statement.all(...parameters) as R[] };
-  const { changes, lastInsertRowid } = statement.run(...parameters);
-  return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
-}
-
 /** What Kysely calls a connection: here a session that knows whether it holds a transaction. */
 class Session implements DatabaseConnection {
   /** Set while this session holds the write connection for a transaction. */
@@ -149,26 +100,25 @@ class Session implements DatabaseConnection {
 
   async executeQuery<R>({ sql: text, parameters }: CompiledQuery): Promise<QueryResult<R>> {
     const { writer, reader, turns } = this.driver;
-    if (this.endTurn) {
-      // SQLite ends a transaction by itself on some errors (SQLITE_FULL, SQLITE_IOERR, …): a
-      // statement run after that would commit on its own, outside the transaction the caller holds.
-      if (!writer.connection.inTransaction) throw new TransactionLostError();
-      return this.driver.run<R>(writer.prepare(text), parameters);
-    }
-    if (this.driver.readsOnly(text)) return this.driver.run<R>(reader.prepare(text), parameters);
+    if (this.endTurn) return this.driver.timed(() => writer.run<R>(text, parameters, true));
+    if (this.driver.readsOnly(text)) return this.driver.timed(async () => runStatement<R>(reader.prepare(text), parameters));
     const end = await turns.take();
     try {
-      return this.driver.run<R>(writer.prepare(text), parameters);
+      return await this.driver.timed(() => writer.run<R>(text, parameters, false));
     } finally {
       end();
       this.driver.checkpoints.wrote();
     }
   }
 
-  async *streamQuery<R>({ sql: text, parameters, query }: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
-    if (!SelectQueryNode.is(query)) throw new Error('SQLite streams SELECT queries only');
-    const cache = this.endTurn ? this.driver.writer : this.driver.reader;
-    for (const row of cache.prepare(text).iterate(...parameters)) yield { rows: [row as R] };
+  async *streamQuery<R>(compiled: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    if (!SelectQueryNode.is(compiled.query)) throw new Error('SQLite streams SELECT queries only');
+    if (this.endTurn) {
+      // In a transaction the rows come from the writer's thread, all at once.
+      for (const row of (await this.executeQuery<R>(compiled)).rows) yield { rows: [row] };
+      return;
+    }
+    for (const row of this.driver.reader.prepare(compiled.sql).iterate(...compiled.parameters)) yield { rows: [row as R] };
   }
 }
 
@@ -179,22 +129,22 @@ class TwoConnectionDriver implements Driver {
   private readonly readOnly = new Map<string, boolean>();
 
   constructor(
-    readonly writer: StatementCache,
+    readonly writer: WriterThread,
     readonly reader: StatementCache,
     readonly checkpoints: Checkpoints,
-    private readonly onDestroy: () => void,
+    private readonly onDestroy: () => Promise<void>,
   ) {}
 
   async init(): Promise<void> {}
 
   /** Runs a statement, timed while someone listens (the metrics). */
-  run<R>(statement: SqliteDatabase.Statement, parameters: readonly unknown[]): QueryResult<R> {
+  async timed<R>(statement: () => Promise<QueryResult<R>>): Promise<QueryResult<R>> {
     const listener = this.queryTiming.listener;
-    if (listener === undefined) return run<R>(statement, parameters);
+    if (listener === undefined) return statement();
     const start = performance.now();
     let failed = true;
     try {
-      const result = run<R>(statement, parameters);
+      const result = await statement();
       failed = false;
       return result;
     } finally {
@@ -205,11 +155,30 @@ class TwoConnectionDriver implements Driver {
   readsOnly(text: string): boolean {
     let readOnly = this.readOnly.get(text);
     if (readOnly === undefined) {
-      readOnly = this.writer.prepare(text).readonly;
+      readOnly = this.judge(text);
+      // Not kept: a statement that cannot be prepared (yet) goes to the writer, whose error the caller gets.
+      if (readOnly === undefined) return false;
       if (this.readOnly.size >= STATEMENTS_KEPT) this.readOnly.clear();
       this.readOnly.set(text, readOnly);
     }
     return readOnly;
+  }
+
+  /**
+   * Prepared on the read connection, which knows the schema as of its last read: a statement on a
+   * table or column created since fails to prepare until it reads the schema again.
+   */
+  private judge(text: string): boolean | undefined {
+    try {
+      return this.reader.prepare(text).readonly;
+    } catch {
+      this.reader.connection.pragma('schema_version');
+      try {
+        return this.reader.prepare(text).readonly;
+      } catch {
+        return undefined;
+      }
+    }
   }
 
   /**
@@ -226,7 +195,7 @@ class TwoConnectionDriver implements Driver {
     const session = connection as Session;
     const end = await this.turns.take();
     try {
-      this.writer.connection.exec('begin');
+      await this.writer.begin();
     } catch (error) {
       end();
       throw error;
@@ -236,7 +205,7 @@ class TwoConnectionDriver implements Driver {
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const session = connection as Session;
-    this.writer.connection.exec('commit');
+    await this.writer.commit();
     session.endTurn?.();
     session.endTurn = undefined;
     this.checkpoints.wrote();
@@ -245,7 +214,7 @@ class TwoConnectionDriver implements Driver {
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const session = connection as Session;
     try {
-      if (this.writer.connection.inTransaction) this.writer.connection.exec('rollback');
+      await this.writer.rollback();
     } finally {
       session.endTurn?.();
       session.endTurn = undefined;
@@ -257,7 +226,7 @@ class TwoConnectionDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    this.onDestroy();
+    await this.onDestroy();
   }
 }
 
@@ -297,20 +266,6 @@ export const sqliteDialect: Dialect = {
   analyze: async () => {},
 };
 
-function connect(file: string, readOnly: boolean): SqliteDatabase.Database {
-  const connection = new SqliteDatabase(file, { fileMustExist: readOnly });
-  connection.pragma('busy_timeout = 5000');
-  connection.pragma(`mmap_size = ${MMAP_BYTES}`);
-  if (readOnly) {
-    connection.pragma('query_only = ON');
-  } else {
-    connection.pragma('journal_mode = WAL');
-    connection.pragma('synchronous = NORMAL');
-    connection.pragma('foreign_keys = ON');
-  }
-  return connection;
-}
-
 /** Holds `<file>-lock` for this process: an exclusive transaction the OS releases with the process. */
 function lockFile(file: string): SqliteDatabase.Database {
   const lock = new SqliteDatabase(`${file}-lock`);
@@ -341,21 +296,24 @@ export function openSqlite(location: string, options: SqliteOptions = {}): Db {
     mkdirSync(path.dirname(file), { recursive: true });
   }
   const lock = options.exclusive && !temporary ? lockFile(file) : undefined;
-  let writer: StatementCache | undefined;
+  let writer: WriterThread | undefined;
   try {
-    writer = new StatementCache(connect(file, false));
+    // Created (and put in WAL mode) here, so that a file that cannot be opened fails the open.
+    connect(file, false).close();
     const reader = new StatementCache(connect(file, true));
-    const checkpoints = new Checkpoints(file, writer.connection);
-    let closed = false;
+    writer = new WriterThread(file);
+    const checkpoints = new Checkpoints(file, (pages) => writer!.autocheckpoint(pages));
+    let closed: Promise<void> | undefined;
     // Kysely destroys a driver it has used; a database closed before its first query is closed here.
     const close = () => {
-      if (closed) return;
-      closed = true;
-      checkpoints.stop();
-      reader.close();
-      writer!.close();
-      lock?.close();
-      if (temporary) rmSync(temporary, { recursive: true, force: true });
+      closed ??= (async () => {
+        checkpoints.stop();
+        reader.close();
+        await writer!.close();
+        lock?.close();
+        if (temporary) rmSync(temporary, { recursive: true, force: true });
+      })();
+      return closed;
     };
     const driver = new TwoConnectionDriver(writer, reader, checkpoints, close);
     const kysely = new Kysely<Database>({ dialect: new TwoConnectionDialect(driver) });
@@ -372,11 +330,11 @@ export function openSqlite(location: string, options: SqliteOptions = {}): Db {
       exclusively: (work) => work(),
       close: async () => {
         await kysely.destroy();
-        close();
+        await close();
       },
     };
   } catch (error) {
-    writer?.close();
+    writer?.terminate();
     lock?.close();
     if (temporary) rmSync(temporary, { recursive: true, force: true });
     throw error;

@@ -153,6 +153,49 @@ describe('the write and read connections', () => {
     });
   });
 
+  test('writes run on the writer thread: the event loop turns while a long statement and its commit run', async () => {
+    await withTable(async (db) => {
+      let longest = 0;
+      let last = performance.now();
+      const timer = setInterval(() => {
+        const now = performance.now();
+        longest = Math.max(longest, now - last);
+        last = now;
+      }, 1);
+      const start = performance.now();
+      try {
+        await db.transaction().execute(async (trx) => {
+          await sql`with recursive n(x) as (select 2 union all select x + 1 from n where x < 1000000)
+                    insert into t (id, name) select x, printf('row %d', x) from n`.execute(trx);
+        });
+      } finally {
+        clearInterval(timer);
+      }
+      const took = performance.now() - start;
+      assert.equal((await db.selectFrom('t').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n, 1_000_000);
+      assert.ok(took > 200, `the write took ${took.toFixed(0)} ms: too short to tell`);
+      assert.ok(longest < took / 4, `the event loop stopped ${longest.toFixed(0)} ms of the write's ${took.toFixed(0)} ms`);
+    });
+  });
+
+  test("SQLite's errors reach the caller with their codes; a transaction SQLite ended is not continued", async () => {
+    await withTable(async (db) => {
+      await assert.rejects(db.insertInto('t').values({ id: 1, name: 'again' }).execute(), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+      await assert.rejects(
+        db.transaction().execute(async (trx) => {
+          await trx.insertInto('t').values({ id: 2, name: 'in it' }).execute();
+          // SQLite rolls the transaction back itself (as it does on SQLITE_FULL): what follows must not commit alone.
+          await sql`rollback`.execute(trx);
+          await trx.insertInto('t').values({ id: 3, name: 'after it' }).execute();
+        }),
+        { name: 'TransactionLostError', code: 'SQLITE_ABORT' },
+      );
+      assert.deepEqual(await db.selectFrom('t').select('name').orderBy('id').execute(), [{ name: 'committed' }]);
+      await db.insertInto('t').values({ id: 4, name: 'later' }).execute();
+      assert.deepEqual(await db.selectFrom('t').select('id').orderBy('id').execute(), [{ id: 1 }, { id: 4 }]);
+    });
+  });
+
   test('transactions run one after another; streams read from the read connection', async () => {
     await withTable(async (db) => {
       const order: string[] = [];
