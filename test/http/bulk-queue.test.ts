@@ -64,6 +64,20 @@ describe('bulk queue caps', () => {
     await h.app.services.bulkJobs.drain();
   });
 
+  test('an upload refused for want of room is answered after a second, the Retry-After of the 429s; other refusals at once', async () => {
+    const source = await bulk.source('caps paced');
+    for (let i = 0; i < 3; i++) await bulk.queued(source, csv(row(`p${i}`)));
+    let started = performance.now();
+    await capped(await bulk.upload(source, csv(row('p3'))), /the source has 3 uploads waiting or running/);
+    const full = performance.now() - started;
+    assert.ok(full >= 950, `the refusal came after ${full.toFixed(0)} ms`);
+    started = performance.now();
+    assert.equal((await bulk.upload('0'.repeat(32), csv(row('p4')))).statusCode, 404);
+    const missing = performance.now() - started;
+    assert.ok(missing < 900, `the 404 came after ${missing.toFixed(0)} ms`);
+    await h.app.services.bulkJobs.drain();
+  });
+
   test('racing uploads cannot pass a cap together', async () => {
     const racing = await bulk.source('caps racing');
     // A caller has one upload let in at a time: those answered 429 come back, as a client does.

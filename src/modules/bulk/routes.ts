@@ -4,13 +4,14 @@
  * text field (the official SDK sends a string that way); it is checked as it arrives (upload.ts).
  */
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import { operation, type Operation } from '../../http/operation.js';
 import { ErrorResponses } from '../../http/shared-schemas.js';
 import { principalOf } from '../../plugins/auth.js';
-import { ApiError, fail } from '../../errors/api-error.js';
+import { ApiError, DetailCode, fail, RetryLaterError } from '../../errors/api-error.js';
 import type { BulkJob } from './model.js';
 import { MAX_UPLOAD_BYTES, type Upload } from './service.js';
 import { ReceivedFile, receiveStream, receiveText } from './upload.js';
@@ -41,6 +42,30 @@ function jobDetailDto(job: BulkJob) {
     started: job.started,
     finished: job.finished,
   };
+}
+
+/**
+ * An upload refused for want of room (429: the caller's upload or too many are being received;
+ * 400: a cap of the queue) is answered after this pause, the second its `Retry-After` asks for: a
+ * client that sends its next upload as soon as it is answered sends one a second per connection,
+ * and a flood of them costs a timer each instead of a stream of requests and answers. At most
+ * PAUSED_AT_ONCE answers wait at a time; past them, refusals are answered at once.
+ */
+const REFUSAL_PAUSE_MS = 1000;
+const PAUSED_AT_ONCE = 256;
+let paused = 0;
+
+async function refusedAfterPause(error: unknown): Promise<never> {
+  const full = error instanceof RetryLaterError || (error instanceof ApiError && error.detailCode === DetailCode.limitViolation);
+  if (full && paused < PAUSED_AT_ONCE) {
+    paused++;
+    try {
+      await sleep(REFUSAL_PAUSE_MS);
+    } finally {
+      paused--;
+    }
+  }
+  throw error;
 }
 
 /** The `data` part of a multipart request; undefined when there is none. */
@@ -117,7 +142,7 @@ export function bulkOperations({ bulk }: Services): Operation[] {
       schema: { params: SourceParams, body: BulkUploadBody, response: { 202: NonEmployeeBulkUploadJob, ...ErrorResponses } },
       handler: async (request, reply) => {
         const principal = principalOf(request);
-        const release = await bulk.admit(principal, request.params.sourceId);
+        const release = await bulk.admit(principal, request.params.sourceId).catch(refusedAfterPause);
         try {
           const job = await bulk.submit(principal, request.params.sourceId, await readUpload(request));
           return reply.code(202).send(jobDto(job));
