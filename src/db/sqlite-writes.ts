@@ -76,8 +76,16 @@ export class WriterThread {
     });
   }
 
-  run<R>(sql: string, parameters: readonly unknown[], inTransaction: boolean): Promise<QueryResult<R>> {
-    return this.send({ kind: 'run', sql, parameters, inTransaction });
+  async run<R>(sql: string, parameters: readonly unknown[], inTransaction: boolean): Promise<QueryResult<R>> {
+    const result = await this.send<QueryResult<R>>({ kind: 'run', sql, parameters, inTransaction });
+    for (const row of result.rows as Record<string, unknown>[]) {
+      for (const key in row) {
+        const value = row[key];
+        // A BLOB crosses the thread as a Uint8Array: a Buffer again (no copy), as the read connection gives it.
+        if (value instanceof Uint8Array && !Buffer.isBuffer(value)) row[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      }
+    }
+    return result;
   }
 
   begin(): Promise<void> {

@@ -178,6 +178,20 @@ describe('the write and read connections', () => {
     });
   });
 
+  test('values cross the writer thread as they are: a BLOB read in a transaction is a Buffer, as outside one', async () => {
+    await withTable(async (db) => {
+      await sql`create table blobs (id integer primary key, body blob not null)`.execute(db);
+      const body = Buffer.from([0, 1, 2, 255]);
+      const inside = await db.transaction().execute(async (trx) => {
+        await sql`insert into blobs (id, body) values (1, ${body})`.execute(trx);
+        return (await sql<{ body: Buffer; id: number }>`select id, body from blobs`.execute(trx)).rows[0]!;
+      });
+      const outside = (await sql<{ body: Buffer }>`select body from blobs`.execute(db)).rows[0]!;
+      for (const read of [inside.body, outside.body]) assert.ok(Buffer.isBuffer(read) && read.equals(body), String(read));
+      assert.equal(inside.id, 1);
+    });
+  });
+
   test("SQLite's errors reach the caller with their codes; a transaction SQLite ended is not continued", async () => {
     await withTable(async (db) => {
       await assert.rejects(db.insertInto('t').values({ id: 1, name: 'again' }).execute(), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
