@@ -59,22 +59,45 @@ const isBlank = (cells: readonly string[]) => cells.every((c) => c === '');
  */
 export const SLICE_MS = 4;
 
-/** Resolves after the event loop has handled the I/O that is waiting. */
-export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * The paced steps of every bulk task of this thread (uploads being read, jobs, exports, event
+ * appends) take turns: one step runs per turn of the event loop, the one that has waited longest,
+ * so that however many tasks run, a turn holds at most one SLICE_MS of their work besides the I/O.
+ */
+const waiting: (() => void)[] = [];
+let turnAsked = false;
+/** When the step running now began. */
+let stepBegan = performance.now();
+
+function nextStep(): void {
+  turnAsked = false;
+  const next = waiting.shift();
+  if (waiting.length > 0) askTurn();
+  stepBegan = performance.now();
+  next?.();
+}
+
+function askTurn(): void {
+  if (turnAsked) return;
+  turnAsked = true;
+  setImmediate(nextStep);
+}
+
+/** Resolves after the event loop has handled the I/O that is waiting, once the tasks that asked before have had a step. */
+export const nextTurn = () =>
+  new Promise<void>((resolve) => {
+    waiting.push(resolve);
+    askTurn();
+  });
 
 /**
  * For a long loop: what it returns is called at every step, and gives a promise that lets the
- * event loop turn once SLICE_MS have passed since the last turn (await it then: an await of
- * undefined would cost a microtask a step).
+ * event loop turn once SLICE_MS have passed since this thread's current step began (await it then:
+ * an await of undefined would cost a microtask a step). A loop that goes on after I/O (a query's
+ * answer, an arriving piece of a file) goes on within the step under way, if any time is left.
  */
 export function pacer(): () => Promise<void> | undefined {
-  let since = performance.now();
-  return () => {
-    if (performance.now() - since < SLICE_MS) return undefined;
-    return nextTurn().then(() => {
-      since = performance.now();
-    });
-  };
+  return () => (performance.now() - stepBegan < SLICE_MS ? undefined : nextTurn());
 }
 
 /** Characters of a file's text read (tokenized) at most per call of `CsvParser.rows`, past a record. */
