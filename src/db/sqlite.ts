@@ -166,18 +166,13 @@ class TwoConnectionDriver implements Driver {
 
   /**
    * Prepared on the read connection, which knows the schema as of its last read: a statement on a
-   * table or column created since fails to prepare until it reads the schema again.
+   * table or column created since fails to prepare there until it reads again.
    */
   private judge(text: string): boolean | undefined {
     try {
       return this.reader.prepare(text).readonly;
     } catch {
-      this.reader.connection.pragma('schema_version');
-      try {
-        return this.reader.prepare(text).readonly;
-      } catch {
-        return undefined;
-      }
+      return undefined;
     }
   }
 

@@ -192,6 +192,28 @@ describe('the write and read connections', () => {
     });
   });
 
+  test('a statement on a column added since the read connection last read the schema is run, not refused', async () => {
+    await withTable(async (db) => {
+      // The read connection loads the schema, then the writer changes it.
+      assert.equal((await db.selectFrom('t').select('name').execute()).length, 1);
+      await sql`alter table t add column extra integer`.execute(db);
+      await sql`update t set extra = 7`.execute(db);
+      assert.deepEqual((await sql<{ extra: number }>`select extra from t`.execute(db)).rows, [{ extra: 7 }]);
+    });
+  });
+
+  test('a stream inside a transaction reads from the writer, its own writes included', async () => {
+    await withTable(async (db) => {
+      const streamed = await db.transaction().execute(async (trx) => {
+        await trx.insertInto('t').values({ id: 2, name: 'uncommitted' }).execute();
+        const names: string[] = [];
+        for await (const row of trx.selectFrom('t').select('name').orderBy('id').stream()) names.push(row.name);
+        return names;
+      });
+      assert.deepEqual(streamed, ['committed', 'uncommitted']);
+    });
+  });
+
   test("SQLite's errors reach the caller with their codes; a transaction SQLite ended is not continued", async () => {
     await withTable(async (db) => {
       await assert.rejects(db.insertInto('t').values({ id: 1, name: 'again' }).execute(), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
