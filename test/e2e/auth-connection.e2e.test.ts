@@ -91,9 +91,10 @@ describe('bearer tokens over one keep-alive connection', () => {
   test('a token that expires, or is forgotten, while its connection stays open', async () => {
     const c = connection(server.baseUrl);
     try {
-      // A token of the admin's client that lives 1 s, signed with the server's keys (the server's
-      // own tokens live long: the other tests' tokens must not expire under them).
-      const shortLived = new TokenService(server.app.db.kysely, 1, server.app.services.tokens.keyRing);
+      // A token of the admin's client that lives 2 s, signed with the server's keys (the server's
+      // own tokens live long: the other tests' tokens must not expire under them). Its expiry is
+      // counted from the whole second it was issued in, so it lives between 1 and 2 s.
+      const shortLived = new TokenService(server.app.db.kysely, 2, server.app.services.tokens.keyRing);
       await shortLived.init();
       const admin = (await server.app.services.directory.identityByAlias(server.config.tenant, 'admin'))!;
       const { token } = await shortLived.issue({

@@ -63,7 +63,6 @@ export interface Upload {
   truncated: boolean;
 }
 
-/** Media types a CSV file part may carry (browsers send several for .csv; curl sends octet-stream). */
 /**
  * Uploads received and checked at once in a process, per identity and in all: each reads and
  * checks up to 16 MiB, so a caller looping uploads on many connections gets 429 (Retry-After)
@@ -71,6 +70,7 @@ export interface Upload {
  */
 const UPLOADS_AT_ONCE = { perIdentity: 1, all: 3 } as const;
 
+/** Media types a CSV file part may carry (browsers send several for .csv; curl sends octet-stream). */
 const CSV_TYPES = /^(text\/.+|application\/(csv|x-csv|vnd\.ms-excel|octet-stream))$/i;
 
 /** The caps of the queue (see the module comment). */
