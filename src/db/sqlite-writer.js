@@ -12,10 +12,13 @@
  * that starts it, so this module is run as it is, from the sources and from the build alike.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { yieldToMainThread } from '../runtime/thread-priority.js';
 import { connect, runStatement, StatementCache } from './sqlite-connection.js';
 
 /** @type {{ file: string }} */
 const { file } = workerData;
+// Writes of bulk jobs can keep this thread busy for seconds: requests on the main thread go first.
+yieldToMainThread();
 const writer = new StatementCache(connect(file, false));
 // Checkpoints run on a thread of their own (sqlite-checkpoints.ts) until it says otherwise.
 writer.connection.pragma('wal_autocheckpoint = 0');

@@ -6,7 +6,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -279,6 +279,17 @@ describe('the write and read connections', () => {
     await raw.close();
     assert.equal(existsSync(path.join(tmpdir(), made[0]!)), false);
   });
+});
+
+test("the write connection's thread runs at nice 10 where the OS sets priorities per thread (Linux)", { skip: !existsSync('/proc/thread-self') }, async () => {
+  const background = () =>
+    readdirSync('/proc/self/task').filter((tid) => readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16] === '10').length;
+  const before = background();
+  await withTable(async (db) => {
+    await db.insertInto('t').values({ id: 2, name: 'written' }).execute();
+    assert.equal(background(), before + 1, 'one more thread at nice 10: the writer');
+  });
+  assert.equal(background(), before, "the writer's thread has ended with the database");
 });
 
 describe('who may open a file', () => {

@@ -10,10 +10,9 @@
  * the main thread without a copy: held until they are written, they cost its collector nothing.
  * No SQL, no HTTP.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
 import { caselessKey } from '../../domain/text.js';
+import { yieldToMainThread } from '../../runtime/thread-priority.js';
 import type { RecordAttribute } from '../records/validation.js';
 import { columnValues, mapColumns, validateRows } from './columns.js';
 import { CsvError, readCsv } from './csv.js';
@@ -95,19 +94,6 @@ export async function checkFile(file: readonly Buffer[], attributes: readonly Re
     if (!(error instanceof CsvError)) throw error;
     const line = error.line ?? null;
     return { outcome: failure(`The file is not CSV: ${error.message}`, [{ line, column: null, value: null, message: error.message }]) };
-  }
-}
-
-/**
- * Lowers this thread's scheduling priority (nice 10) where the OS allows it per thread (Linux): when
- * the cores are busy, the main thread, which answers requests, runs first.
- */
-function yieldToMainThread(): void {
-  try {
-    const thread = /\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));
-    if (thread) setPriority(Number(thread[1]), 10);
-  } catch {
-    // Not Linux, or not allowed: the thread runs at the process's priority.
   }
 }
 

@@ -1,0 +1,3 @@
+export declare const BACKGROUND_NICE: number;
+
+export declare function yieldToMainThread(): void;
