@@ -321,5 +321,9 @@ describe('validateRecordInput', () => {
     assert.ok(a.ok && b.ok);
     assert.deepEqual(changedFields(a.value, b.value), ['endDate']);
     assert.deepEqual(changedFields(a.value, { ...b.value, firstName: 'Will', data: { a: '1' } }), ['firstName', 'endDate', 'data']);
+    // A key of one that the other lacks, even with the other's key count.
+    assert.deepEqual(changedFields({ ...a.value, data: { a: '1', b: '2' } }, { ...a.value, data: { a: '1', c: '2' } }), ['data']);
+    assert.deepEqual(changedFields({ ...a.value, data: {} }, { ...a.value, data: { a: '' } }), ['data']);
+    assert.deepEqual(changedFields({ ...a.value, data: { a: '1' } }, { ...a.value, data: { a: '1' } }), []);
   });
 });

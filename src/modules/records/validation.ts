@@ -15,7 +15,7 @@ import { isId } from '../../domain/ids.js';
 import { controlCharacterProblem } from '../../domain/text.js';
 import type { Cause } from '../../errors/api-error.js';
 import { parseRecordDate } from './dates.js';
-import type { NormalisedRecord } from './model.js';
+import type { NormalisedRecord, RecordData } from './model.js';
 import { RECORD_LIMITS } from './schemas.js';
 
 /** What the validation needs of a schema attribute; `SchemaAttribute` fits. */
@@ -178,10 +178,10 @@ export function validateRecordInput(input: RecordInput, ctx: RecordValidationCon
 
 /** The fields whose normalised values differ between two records (`data` compared as a map). */
 export function changedFields(before: NormalisedRecord, after: NormalisedRecord): RecordField[] {
-  return RECORD_FIELDS.filter((field) => {
-    if (field !== 'data') return before[field] !== after[field];
-    const a = Object.entries(before.data).sort(([x], [y]) => (x < y ? -1 : 1));
-    const b = Object.entries(after.data).sort(([x], [y]) => (x < y ? -1 : 1));
-    return JSON.stringify(a) !== JSON.stringify(b);
-  });
+  return RECORD_FIELDS.filter((field) => (field === 'data' ? !sameData(before.data, after.data) : before[field] !== after[field]));
+}
+
+function sameData(a: RecordData, b: RecordData): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
