@@ -17,6 +17,7 @@ import type { RecordAttribute } from '../records/validation.js';
 import { columnValues, mapColumns, validateRows } from './columns.js';
 import { CsvError, readCsv } from './csv.js';
 import type { JobCounts, JobOutcome, RowError } from './model.js';
+import { PackedTexts } from './packed.js';
 
 /** Error lines kept per job; the count says how many there were. */
 export const MAX_STORED_ERRORS = 10_000;
@@ -35,12 +36,16 @@ export function failure(message: string, errors: readonly RowError[], failed = 0
 
 /** The records of a valid file in file order: each one's caseless accountName and JSON text. */
 export class CheckedRecords {
+  private readonly texts: PackedTexts;
+
   constructor(
     readonly keys: readonly string[],
     /** The texts, UTF-8, one after the other; text k ends at `ends[k]`. */
     readonly bytes: Buffer,
     readonly ends: Uint32Array,
-  ) {}
+  ) {
+    this.texts = new PackedTexts(bytes, ends, keys.length);
+  }
 
   get count(): number {
     return this.keys.length;
@@ -48,17 +53,13 @@ export class CheckedRecords {
 
   /** The JSON text of the k-th record (a NormalisedRecord). */
   text(k: number): string {
-    return this.bytes.toString('utf8', k === 0 ? 0 : this.ends[k - 1], this.ends[k]);
+    return this.texts.at(k);
   }
 
   static of(texts: readonly string[], keys: readonly string[]): CheckedRecords {
-    const ends = new Uint32Array(texts.length);
-    let size = 0;
-    for (const [k, text] of texts.entries()) ends[k] = size += Buffer.byteLength(text);
-    // A buffer of its own (never a slice of the shared pool): its memory can be moved to another thread.
-    const bytes = Buffer.allocUnsafeSlow(size);
-    for (const [k, text] of texts.entries()) bytes.write(text, k === 0 ? 0 : ends[k - 1]!);
-    return new CheckedRecords(keys, bytes, ends);
+    const packed = new PackedTexts();
+    for (const text of texts) packed.push(text);
+    return new CheckedRecords(keys, packed.bytes, packed.ends);
   }
 }
 

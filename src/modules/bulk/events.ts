@@ -3,13 +3,15 @@
  * it wrote, with the job's id, then one `bulk_job.completed` or `bulk_job.failed`, all appended in
  * the job's transaction after its records, in one append (the chain's head read and moved once). A
  * record event's data is kept as its JSON text until then, written as it was made (thousands of
- * record objects held through a job cost collection pauses, and would be serialized twice).
+ * record objects held through a job cost collection pauses, and would be serialized twice), off
+ * the heap.
  */
 import type { Exec } from '../../db/dialect.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { Actor, EventInput, SerializedEventInput } from '../events/model.js';
 import type { EventLog } from '../events/service.js';
 import type { BulkJob, JobOutcome } from './model.js';
+import { PackedTexts } from './packed.js';
 
 /** A record the job wrote, and its event's data as JSON text (`{object, changes?, jobId}`). */
 export interface RecordTold {
@@ -17,13 +19,32 @@ export interface RecordTold {
   data: string;
 }
 
-/** The records a job created and changed. */
-export interface JobChanges {
-  created: RecordTold[];
-  updated: RecordTold[];
+/** Records a job wrote, in the order it wrote them, held off the heap (PackedTexts) until the events are appended. */
+export class ToldRecords {
+  /** Each record's id, then its event's data. */
+  private readonly texts = new PackedTexts();
+
+  get length(): number {
+    return this.texts.length / 2;
+  }
+
+  push(id: string, data: string): void {
+    this.texts.push(id);
+    this.texts.push(data);
+  }
+
+  *[Symbol.iterator](): Generator<RecordTold> {
+    for (let k = 0; k < this.texts.length; k += 2) yield { id: this.texts.at(k), data: this.texts.at(k + 1) };
+  }
 }
 
-export const noChanges = (): JobChanges => ({ created: [], updated: [] });
+/** The records a job created and changed. */
+export interface JobChanges {
+  created: ToldRecords;
+  updated: ToldRecords;
+}
+
+export const noChanges = (): JobChanges => ({ created: new ToldRecords(), updated: new ToldRecords() });
 
 export interface JobEventDependencies {
   directory: DirectoryService;

@@ -46,6 +46,7 @@ import type { SourceService } from '../sources/service.js';
 import { type CheckedRecords, type FileCheck, FileCheckers, failure } from './check.js';
 import { nextTurn, pacer } from './csv.js';
 import { type JobChanges, logJob, noChanges, requester } from './events.js';
+import { PackedTexts } from './packed.js';
 import type { BulkJob, JobOutcome } from './model.js';
 import type { BulkRepository } from './repository.js';
 
@@ -290,7 +291,7 @@ export class BulkJobRunner {
     }
     const now = nowIso();
     const matched = new Uint8Array(file.count);
-    const updated: string[] = [];
+    const updated = new PackedTexts();
     let [existing, found, unchanged] = [0, 0, 0];
     // The source's records, read under its lock in the transaction (on its connection: holding
     // the lock, the job must need no other, which requests waiting for the lock may all hold), a
@@ -311,10 +312,7 @@ export class BulkJobRunner {
           const after: NonEmployeeRecord = { ...before, ...record, modified: now };
           const text = JSON.stringify(after);
           updated.push(text);
-          changes.updated.push({
-            id: after.id,
-            data: `{"object":${text},"changes":${JSON.stringify(changesOf(before, after, RECORD_FIELDS))},"jobId":"${job.id}"}`,
-          });
+          changes.updated.push(after.id, `{"object":${text},"changes":${JSON.stringify(changesOf(before, after, RECORD_FIELDS))},"jobId":"${job.id}"}`);
         }
         const turn = pace();
         if (turn) await turn;
@@ -347,13 +345,14 @@ export class BulkJobRunner {
       batch.push(record);
       // JSON.stringify(record) spelled from the text it was parsed from: no second serialization.
       const object = `{"id":"${record.id}",${text.slice(1, -1)},"created":"${now}","modified":"${now}"}`;
-      changes.created.push({ id: record.id, data: `{"object":${object},"jobId":"${job.id}"}` });
+      changes.created.push(record.id, `{"object":${object},"jobId":"${job.id}"}`);
       if (batch.length === WRITE_BATCH) await insert();
     }
     if (batch.length > 0) await insert();
     let written = 0;
     for (let i = 0; i < updated.length; i += WRITE_BATCH) {
-      const records = updated.slice(i, i + WRITE_BATCH).map((text) => JSON.parse(text) as NonEmployeeRecord);
+      const records: NonEmployeeRecord[] = [];
+      for (let k = i; k < Math.min(updated.length, i + WRITE_BATCH); k++) records.push(JSON.parse(updated.at(k)) as NonEmployeeRecord);
       written += await recordService.updateMany(trx, tenantId, records, actor);
       const turn = pace();
       if (turn) await turn;
