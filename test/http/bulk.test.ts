@@ -413,7 +413,8 @@ describe('bulk upload, export, template, status', () => {
   test('the 20,000 limit counts existing plus new records, at upload and when the job runs', async () => {
     const id = sources.full!;
     assert.equal((await imported(id, many(19_998, 'f'))).counts.created, 19_998);
-    const over = await upload(id, file(row('n1'), row('n2'), row('n3'), row('f1')));
+    // f1 and F2 are held already (accountNames match caselessly); N1 is n1.
+    const over = await upload(id, file(row('n1'), row('n2'), row('n3'), row('f1'), row('F2'), row('N1')));
     assert.equal(over.statusCode, 400);
     assert.match(errorOf(over).causes[0]!.text, /adds 3 records to the 19998 of the source/);
     const runner = h.app.services.bulkJobs;

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CsvError, CsvParser, type CsvRow, csvLine, parseCsv, readCsv } from '../../src/modules/bulk/csv.js';
+import { caselessKey } from '../../src/domain/text.js';
 import { FILE_PART } from '../../src/modules/bulk/repository.js';
 import { ReceivedFile, receiveStream, receiveText } from '../../src/modules/bulk/upload.js';
 
@@ -29,12 +30,19 @@ async function received(file: Buffer, sizes: readonly number[]): Promise<Receive
 }
 
 /** What reading the whole file says: the scan, or the message that refuses it. */
-function verdict(file: Buffer): { header: string[]; rows: number; accountNames: string[] } | string {
+function verdict(file: Buffer): { header: string[]; rows: number; accountKeys: string[] } | string {
   try {
     const { header, rows } = parseCsv(file);
     const column = header.findIndex((c) => c.trim().toLowerCase() === 'accountname');
-    const names = new Set(column < 0 ? [] : rows.map((r) => r.cells[column]!.trim()).filter((v) => v !== ''));
-    return { header, rows: rows.length, accountNames: [...names].sort() };
+    const keys = new Set(
+      column < 0
+        ? []
+        : rows
+            .map((r) => r.cells[column]!.trim())
+            .filter((v) => v !== '')
+            .map(caselessKey),
+    );
+    return { header, rows: rows.length, accountKeys: [...keys].sort() };
   } catch (error) {
     if (error instanceof CsvError) return error.message;
     throw error;
@@ -43,8 +51,8 @@ function verdict(file: Buffer): { header: string[]; rows: number; accountNames: 
 
 function scanOf(file: ReceivedFile): ReturnType<typeof verdict> {
   try {
-    const { header, rows, accountNames } = file.scan();
-    return { header, rows, accountNames: [...accountNames].sort() };
+    const { header, rows, accountKeys } = file.scan();
+    return { header, rows, accountKeys: [...accountKeys].sort() };
   } catch (error) {
     if (error instanceof CsvError) return error.message;
     throw error;

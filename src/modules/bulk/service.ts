@@ -214,11 +214,11 @@ export class BulkService {
     }
     const { file } = upload;
     const attributes = await this.attributes.of(tenantId, source.id);
-    let scan: { problems: Cause[]; rows: number; accountNames: Set<string> };
+    let scan: { problems: Cause[]; rows: number; accountKeys: Set<string> };
     try {
       // Every row was read as the file arrived (a malformed one refuses it), but none was kept.
-      const { header, rows, accountNames } = file.scan();
-      scan = { problems: mapColumns(header, attributes).problems, rows, accountNames };
+      const { header, rows, accountKeys } = file.scan();
+      scan = { problems: mapColumns(header, attributes).problems, rows, accountKeys };
     } catch (error) {
       if (error instanceof CsvError) throw fail.invalid([{ field: 'data', text: `data is not a CSV file: ${error.message}` }]);
       throw error;
@@ -229,14 +229,17 @@ export class BulkService {
     if (scan.rows > max) {
       causes.push({ field: 'data', text: `data has ${scan.rows} rows; a source holds at most ${max} records` });
       limited = true;
-    } else if (scan.problems.length === 0 && source.recordCount + scan.accountNames.size > max) {
-      // Only a source that could pass its limit has its names read: which of the file's are new.
+    } else if (scan.problems.length === 0 && source.recordCount + scan.accountKeys.size > max) {
+      // Only a source that could pass its limit has its names read, a page at a time and none
+      // kept: how many of the file's it holds already (a source's names are distinct, caselessly).
       const pace = pacer();
-      const existing = new Set<string>();
+      let existing = 0;
+      let held = 0;
       for (let from: string | undefined; ; ) {
         const names = await this.records.accountNames(tenantId, source.id, from, NAMES_PAGE);
         for (const name of names) {
-          existing.add(caselessKey(name));
+          existing++;
+          if (scan.accountKeys.has(caselessKey(name))) held++;
           const turn = pace();
           if (turn) await turn;
         }
@@ -244,15 +247,9 @@ export class BulkService {
         from = names.at(-1);
         await nextTurn();
       }
-      const fresh = new Set<string>();
-      for (const name of scan.accountNames) {
-        if (!existing.has(caselessKey(name))) fresh.add(caselessKey(name));
-        const turn = pace();
-        if (turn) await turn;
-      }
-      const added = fresh.size;
-      if (existing.size + added > max) {
-        causes.push({ field: 'data', text: `data adds ${added} records to the ${existing.size} of the source; a source holds at most ${max}` });
+      const added = scan.accountKeys.size - held;
+      if (existing + added > max) {
+        causes.push({ field: 'data', text: `data adds ${added} records to the ${existing} of the source; a source holds at most ${max}` });
         limited = true;
       }
     }

@@ -6,11 +6,12 @@
  *
  * The check is the one `readCsv` makes: UTF-8 text without NUL, a header, well-formed rows with as
  * many fields as the header, each row bounded while it is read; it counts the rows and collects
- * the accountNames. A file refused midway is no longer kept or read as CSV: the rest of it is only
+ * the accountNames (caselessly). A file refused midway is no longer kept or read as CSV: the rest of it is only
  * checked to be text (a file that is not text anywhere is refused as such, as `readCsv` does), so
  * a hostile file costs little more than its bytes cost to arrive. The event loop turns every
  * SLICE_MS of this work.
  */
+import { caselessKey } from '../../domain/text.js';
 import { CsvError, CsvParser, type CsvRow, pacer } from './csv.js';
 import { FILE_PART } from './repository.js';
 
@@ -21,8 +22,8 @@ export interface FileScan {
   header: string[];
   /** Data rows. */
   rows: number;
-  /** The distinct values (trimmed, not empty) of the column named accountName (in any case). */
-  accountNames: Set<string>;
+  /** The caseless keys (caselessKey) of the values, trimmed and not empty, of the column named accountName (in any case). */
+  accountKeys: Set<string>;
 }
 
 export class ReceivedFile {
@@ -36,7 +37,7 @@ export class ReceivedFile {
   /** Refused as not text (or empty): nothing more is read. */
   private notText = false;
   private rows = 0;
-  private readonly accountNames = new Set<string>();
+  private readonly accountKeys = new Set<string>();
   private accountColumn: number | undefined;
   /** The part being filled, and how much of it is. */
   private last: Buffer | undefined;
@@ -84,7 +85,7 @@ export class ReceivedFile {
   scan(): FileScan {
     if (!this.ended) throw new Error('the file has not ended');
     if (this.failure) throw this.failure;
-    return { header: this.parser.header!, rows: this.rows, accountNames: this.accountNames };
+    return { header: this.parser.header!, rows: this.rows, accountKeys: this.accountKeys };
   }
 
   /** Reads the rows a part completes (undefined: the end of the file). */
@@ -130,7 +131,7 @@ export class ReceivedFile {
     this.accountColumn ??= this.parser.header!.findIndex((cell) => cell.trim().toLowerCase() === 'accountname');
     if (this.accountColumn < 0) return;
     const value = row.cells[this.accountColumn]!.trim();
-    if (value !== '') this.accountNames.add(value);
+    if (value !== '') this.accountKeys.add(caselessKey(value));
   }
 }
 
