@@ -2,9 +2,9 @@
  * The events of a bulk import (docs/events.md): one `record.created` or `record.updated` per record
  * it wrote, with the job's id, then one `bulk_job.completed` or `bulk_job.failed`, all appended in
  * the job's transaction after its records, in one append (the chain's head read and moved once). A
- * record event's data is kept as its JSON text until then, written as it was made (thousands of
- * record objects held through a job cost collection pauses, and would be serialized twice), off
- * the heap.
+ * record event's data is kept as its JSON text until then, written as it was made and held off the
+ * heap (thousands of record objects, or strings, held through a job cost collection pauses, and
+ * objects would be serialized twice).
  */
 import type { Exec } from '../../db/dialect.js';
 import type { DirectoryService } from '../directory/service.js';

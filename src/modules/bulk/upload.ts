@@ -6,10 +6,10 @@
  *
  * The check is the one `readCsv` makes: UTF-8 text without NUL, a header, well-formed rows with as
  * many fields as the header, each row bounded while it is read; it counts the rows and collects
- * the accountNames (caselessly). A file refused midway is no longer kept or read as CSV: the rest of it is only
- * checked to be text (a file that is not text anywhere is refused as such, as `readCsv` does), so
- * a hostile file costs little more than its bytes cost to arrive. The event loop turns every
- * SLICE_MS of this work.
+ * the accountNames (caselessly). A file refused midway is no longer kept or read as CSV: the rest
+ * of it is only checked to be text (a file that is not text anywhere is refused as such, as
+ * `readCsv` does), so a hostile file costs little more than its bytes cost to arrive. The event
+ * loop turns every SLICE_MS of this work.
  */
 import { caselessKey } from '../../domain/text.js';
 import { CsvError, CsvParser, type CsvRow, pacer } from './csv.js';
@@ -22,7 +22,7 @@ export interface FileScan {
   header: string[];
   /** Data rows. */
   rows: number;
-  /** The caseless keys (caselessKey) of the values, trimmed and not empty, of the column named accountName (in any case). */
+  /** The caseless keys (`caselessKey`) of the values, trimmed and not empty, of the column named accountName (in any case). */
   accountKeys: Set<string>;
 }
 
