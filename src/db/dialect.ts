@@ -101,6 +101,11 @@ export interface Db {
   onConnectionLost(listener: (error: Error) => void): () => void;
   /** How the connections are used now. */
   poolUse(): PoolUse;
+  /**
+   * Whether the database answers (readiness): `select 1`, and on SQLite a round trip to the write
+   * connection's thread too (behind the statement it runs, if any).
+   */
+  ping(): Promise<void>;
   /** Where each query's duration goes. */
   readonly queryTiming: QueryTiming;
   /**

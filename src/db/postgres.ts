@@ -252,6 +252,9 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       return () => void lost.delete(listener);
     },
     poolUse: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    ping: async () => {
+      await sql`select 1`.execute(kysely);
+    },
     queryTiming,
     exclusively: async (work) => {
       const client = await pool.connect();

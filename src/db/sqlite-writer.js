@@ -5,7 +5,7 @@
  * but holds up only the writes queued behind it, never the event loop that answers requests.
  *
  * Messages: `{ id, kind: 'run', sql, parameters, inTransaction }`, `{ id, kind: 'begin' | 'commit'
- * | 'rollback' }`, `{ id, kind: 'autocheckpoint', pages }`, `{ id, kind: 'close' }`; each is
+ * | 'rollback' | 'ping' }`, `{ id, kind: 'autocheckpoint', pages }`, `{ id, kind: 'close' }`; each is
  * answered `{ id, result }` or `{ id, error: { name, message, code } }`.
  *
  * Plain JavaScript: a worker thread does not load TypeScript through the loader of the process
@@ -44,6 +44,8 @@ function handle(message) {
       return undefined;
     case 'close':
       writer.close();
+      return undefined;
+    case 'ping':
       return undefined;
     default:
       throw new Error(`unknown message ${message.kind}`);

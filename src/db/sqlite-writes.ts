@@ -20,7 +20,7 @@ export class TransactionLostError extends Error {
 
 type Message =
   | { kind: 'run'; sql: string; parameters: readonly unknown[]; inTransaction: boolean }
-  | { kind: 'begin' | 'commit' | 'rollback' | 'close' }
+  | { kind: 'begin' | 'commit' | 'rollback' | 'close' | 'ping' }
   | { kind: 'autocheckpoint'; pages: number };
 
 type Answer = { id: number; result?: unknown; error?: { name: string; message: string; code?: string } };
@@ -107,6 +107,11 @@ export class WriterThread {
   }
 
   /** Closes the connection once what was sent before has run, and waits for the thread to end. */
+  /** Answered once the thread has run what was sent before; rejects once the thread has ended. */
+  async ping(): Promise<void> {
+    await this.send({ kind: 'ping' });
+  }
+
   async close(): Promise<void> {
     if (!this.ended) await this.send({ kind: 'close' }).catch(() => {});
     this.worker.ref();

@@ -321,6 +321,10 @@ export function openSqlite(location: string, options: SqliteOptions = {}): Db {
       onConnectionLost: () => () => {},
       // The reader and the writer; the writer is in use while a transaction holds it.
       poolUse: () => ({ total: 2, idle: driver.turns.held ? 1 : 2, waiting: driver.turns.waiting }),
+      ping: async () => {
+        await sql`select 1`.execute(kysely);
+        await writer!.ping();
+      },
       queryTiming: driver.queryTiming,
       exclusively: (work) => work(),
       close: async () => {

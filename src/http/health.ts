@@ -9,7 +9,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../db/dialect.js';
 import { pendingMigrations } from '../db/migrate.js';
-import { ping } from '../db/ping.js';
 import type { Services } from '../services.js';
 
 /** The longest the database may take to answer the readiness query. */
@@ -70,7 +69,7 @@ export function healthRoutes(app: FastifyInstance, db: Db, services: Services): 
     const checks: Record<Check, string> = { database: 'ok', migrations: 'ok', workers: 'ok', shutdown: 'ok' };
     if (readiness.draining) checks.shutdown = 'the process is stopping';
     try {
-      await withTimeout(ping(db.kysely), DATABASE_TIMEOUT_MS);
+      await withTimeout(db.ping(), DATABASE_TIMEOUT_MS);
       if (!migrated) {
         const pending = await withTimeout(pendingMigrations(db.kysely), DATABASE_TIMEOUT_MS);
         if (pending.length > 0) checks.migrations = `not applied: ${pending.join(', ')}`;

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { type Generated, Kysely, SqliteDialect, sql } from 'kysely';
 import { DatabaseLockedError, DatabaseMissingError, openSqlite, StatementCache } from '../../src/db/sqlite.js';
 import type { Db } from '../../src/db/dialect.js';
+import { WriterThread } from '../../src/db/sqlite-writes.js';
 
 setFlagsFromString('--expose-gc');
 const dir = mkdtempSync(path.join(tmpdir(), 'nelm-sqlite-test-'));
@@ -290,6 +291,17 @@ test("the write connection's thread runs at nice 10 where the OS sets priorities
     assert.equal(background(), before + 1, 'one more thread at nice 10: the writer');
   });
   assert.equal(background(), before, "the writer's thread has ended with the database");
+});
+
+test("ping: answered by the read connection and the writer's thread; refused once the thread has ended", async () => {
+  const raw = openSqlite(newFile());
+  await raw.ping();
+  const writer = new WriterThread(newFile());
+  await writer.ping();
+  await writer.close();
+  await assert.rejects(writer.ping(), /the SQLite write connection is closed/);
+  await raw.close();
+  await assert.rejects(raw.ping());
 });
 
 describe('who may open a file', () => {
