@@ -106,12 +106,12 @@ export class WriterThread {
     this.send({ kind: 'autocheckpoint', pages }).catch(() => {});
   }
 
-  /** Closes the connection once what was sent before has run, and waits for the thread to end. */
   /** Answered once the thread has run what was sent before; rejects once the thread has ended. */
   async ping(): Promise<void> {
     await this.send({ kind: 'ping' });
   }
 
+  /** Closes the connection once what was sent before has run, and waits for the thread to end. */
   async close(): Promise<void> {
     if (!this.ended) await this.send({ kind: 'close' }).catch(() => {});
     this.worker.ref();

@@ -6,11 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { after } from 'node:test';
 import { CheckedRecords, checkFile, FileCheckers, type FileCheck, type KnownManagers } from '../../src/modules/bulk/check.js';
 import { csvLine } from '../../src/modules/bulk/csv.js';
 import type { RecordAttribute } from '../../src/modules/records/validation.js';
+import { threadNices } from '../helpers/threads.js';
 
 const SOURCE = '2c9180835d2e5168015d32f890ca1581';
 const checkers = new FileCheckers();
@@ -124,7 +125,7 @@ test('the worker runs at nice 10 where the OS sets priorities per thread (Linux)
   let nices: number[] = [];
   await checkInWorker(files.valid!, attributes, SOURCE, async (aliases: Set<string>) => {
     // The worker waits for this answer: its thread is there, and has set its priority.
-    nices = readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    nices = threadNices();
     return aliases;
   });
   assert.ok(nices.includes(10), `nice values of this process's threads: ${nices.join(', ')}`);

@@ -6,7 +6,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -16,6 +16,7 @@ import { type Generated, Kysely, SqliteDialect, sql } from 'kysely';
 import { DatabaseLockedError, DatabaseMissingError, openSqlite, StatementCache } from '../../src/db/sqlite.js';
 import type { Db } from '../../src/db/dialect.js';
 import { WriterThread } from '../../src/db/sqlite-writes.js';
+import { threadNices } from '../helpers/threads.js';
 
 setFlagsFromString('--expose-gc');
 const dir = mkdtempSync(path.join(tmpdir(), 'nelm-sqlite-test-'));
@@ -283,8 +284,7 @@ describe('the write and read connections', () => {
 });
 
 test("the write connection's thread runs at nice 10 where the OS sets priorities per thread (Linux)", { skip: !existsSync('/proc/thread-self') }, async () => {
-  const background = () =>
-    readdirSync('/proc/self/task').filter((tid) => readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16] === '10').length;
+  const background = () => threadNices().filter((nice) => nice === 10).length;
   const before = background();
   await withTable(async (db) => {
     await db.insertInto('t').values({ id: 2, name: 'written' }).execute();
