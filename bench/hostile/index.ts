@@ -6,13 +6,14 @@
  * which is off so that the probes measure the server and not the limiter) on a temporary SQLite
  * file, or on PostgreSQL when DATABASE_URL is a postgres:// URL. Two probes in this process, from
  * 127.0.0.1: a record GET sent 20 ms after the answer to the previous one, on a keep-alive
- * connection, and a token request of another API client every 250 ms. For each attack and each
- * number of attacking connections: the probes alone for S seconds (the baseline), then the probes
- * during the attack for S seconds (attacker.ts, a process of its own, every connection from its own
- * loopback address; the probes begin once it has started and built its requests). Each quiet phase
- * waits for the bulk jobs an earlier attack left to finish. The server's resident memory is sampled
- * every 50 ms; its peak during each attack is reported. Prints one table; writes it to
- * bench/results/hostile-<engine>.json too.
+ * connection, and a token request of another API client every 250 ms. After S seconds of the
+ * probes to warm the server, for each attack and each number of attacking connections: the probes
+ * alone for S seconds (the baseline), then the probes during the attack for S seconds
+ * (attacker.ts, a process of its own, every connection from its own loopback address; the probes
+ * begin once it has started and built its requests). Each quiet phase waits for the bulk jobs an
+ * earlier attack left to finish. The server's resident memory is sampled every 50 ms; its peak
+ * during each attack is reported. Prints one table; writes it to bench/results/hostile-<engine>.json
+ * too.
  *
  * Targets: during any attack a legitimate GET's p99 ≤ 5 × its p99 without one and < 250 ms; a
  * legitimate token request < 1 s (its slowest).
@@ -222,8 +223,9 @@ async function main() {
     ).access_token;
     const csv = csvFile(20_000, 'admin').toString();
 
-    // Warm the server's paths.
-    await probe(server, record.id, legit, 2);
+    // Warm the server's paths for as long as a phase, so that the first quiet phase (the only one
+    // of a run with --only) measures a server as warm as the later ones do.
+    await probe(server, record.id, legit, SECONDS);
     const rows: Record<string, unknown>[] = [];
     let block = 1;
     for (const { kind, what } of ATTACKS.filter((a) => !ONLY || ONLY.includes(a.kind))) {
