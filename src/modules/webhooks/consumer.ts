@@ -15,19 +15,18 @@ import type { NewDelivery, WebhookRepository } from './repository.js';
 export const WEBHOOK_CONSUMER = 'webhooks';
 
 export function webhookConsumer(repo: WebhookRepository, delivered: () => void): EventConsumer {
-  // The endpoints `idle` read, for `consume` in the same batch's transaction (and tenant).
-  const read = new WeakMap<Transaction<Database>, { tenantId: string; subscriptions: Subscription[] }>();
+  // The endpoints `idle` read, for `consume` in the same batch's transaction.
+  const read = new WeakMap<Transaction<Database>, Subscription[]>();
   return {
     name: WEBHOOK_CONSUMER,
     // No enabled endpoint: the tenant's events are passed over unread (an import's thousands).
     async idle(trx: Transaction<Database>, tenantId: string): Promise<boolean> {
       const subscriptions = await repo.subscriptions(trx, tenantId);
-      read.set(trx, { tenantId, subscriptions });
+      read.set(trx, subscriptions);
       return subscriptions.length === 0;
     },
     async consume(trx: Transaction<Database>, tenantId: string, events: readonly AuditEvent[]): Promise<void> {
-      const kept = read.get(trx);
-      const subscriptions = kept?.tenantId === tenantId ? kept.subscriptions : await repo.subscriptions(trx, tenantId);
+      const subscriptions = read.get(trx) ?? (await repo.subscriptions(trx, tenantId));
       if (subscriptions.length === 0) return;
       const now = nowIso();
       const rows: NewDelivery[] = [];
