@@ -7,9 +7,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KeyRing } from '../../src/auth/key-encryption.js';
-import { transaction } from '../../src/db/dialect.js';
-import { webhookConsumer } from '../../src/modules/webhooks/consumer.js';
-import { WebhookRepository } from '../../src/modules/webhooks/repository.js';
 import { harness, type Harness } from '../helpers/app.js';
 import { createSource } from '../helpers/factories.js';
 import { type Answer, type Receiver, sleep, startReceiver, until, verify } from '../helpers/webhooks.js';
@@ -340,32 +337,5 @@ describe('webhook deliveries', () => {
     await until('delivered with the new secret', () => r.received.length === 1);
     verify(rotated.json().secret, r.received[0]!);
     assert.equal(r.received[0]!.signature.split(' ').length, 1, 'the old secret cannot sign');
-  });
-
-  test("the event consumer reads a tenant's endpoints once per batch, and again for the next", async () => {
-    const r = await receiver();
-    const hook = await register(r.url);
-    let reads = 0;
-    class Spy extends WebhookRepository {
-      override subscriptions(...args: Parameters<WebhookRepository['subscriptions']>) {
-        reads++;
-        return super.subscriptions(...args);
-      }
-    }
-    const consumer = webhookConsumer(new Spy(h.app.db.dialect), () => undefined);
-    const batch = () =>
-      assert.rejects(
-        transaction(h.app.db.kysely, async (trx) => {
-          assert.equal(await consumer.idle!(trx, h.config.tenant), false);
-          await consumer.consume(trx, h.config.tenant, []);
-          throw new Error('rolled back');
-        }),
-        /rolled back/,
-      );
-    await batch();
-    assert.equal(reads, 1);
-    await batch();
-    assert.equal(reads, 2, 'a batch sees the endpoints as they are now');
-    await h.request('DELETE', `${HOOKS}/${hook.id}`, h.admin.token);
   });
 });

@@ -9,24 +9,20 @@ import type { Database } from '../../db/types.js';
 import { newUuid, nowIso } from '../../domain/ids.js';
 import type { EventConsumer } from '../events/consumers.js';
 import type { AuditEvent } from '../events/model.js';
-import { envelope, matches, type Subscription } from './model.js';
+import { envelope, matches } from './model.js';
 import type { NewDelivery, WebhookRepository } from './repository.js';
 
 export const WEBHOOK_CONSUMER = 'webhooks';
 
 export function webhookConsumer(repo: WebhookRepository, delivered: () => void): EventConsumer {
-  // The endpoints `idle` read, for `consume` in the same batch's transaction.
-  const read = new WeakMap<Transaction<Database>, Subscription[]>();
   return {
     name: WEBHOOK_CONSUMER,
     // No enabled endpoint: the tenant's events are passed over unread (an import's thousands).
     async idle(trx: Transaction<Database>, tenantId: string): Promise<boolean> {
-      const subscriptions = await repo.subscriptions(trx, tenantId);
-      read.set(trx, subscriptions);
-      return subscriptions.length === 0;
+      return (await repo.subscriptions(trx, tenantId)).length === 0;
     },
     async consume(trx: Transaction<Database>, tenantId: string, events: readonly AuditEvent[]): Promise<void> {
-      const subscriptions = read.get(trx) ?? (await repo.subscriptions(trx, tenantId));
+      const subscriptions = await repo.subscriptions(trx, tenantId);
       if (subscriptions.length === 0) return;
       const now = nowIso();
       const rows: NewDelivery[] = [];
