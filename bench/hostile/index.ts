@@ -6,8 +6,8 @@
  * which is off so that the probes measure the server and not the limiter) on a temporary SQLite
  * file, or on PostgreSQL when DATABASE_URL is a postgres:// URL. Two probes in this process, from
  * 127.0.0.1: a record GET sent 20 ms after the answer to the previous one, on a keep-alive
- * connection, and a token request of another API client every 250 ms. After S seconds of the
- * probes to warm the server, for each attack and each number of attacking connections: the probes
+ * connection, and a token request of another API client every 250 ms. After the probes have
+ * warmed the server for S seconds, for each attack and each number of attacking connections: the probes
  * alone for S seconds (the baseline), then the probes during the attack for S seconds
  * (attacker.ts, a process of its own, every connection from its own loopback address; the probes
  * begin once it has started and built its requests). Each quiet phase waits for the bulk jobs an
@@ -223,8 +223,8 @@ async function main() {
     ).access_token;
     const csv = csvFile(20_000, 'admin').toString();
 
-    // Warm the server's paths for as long as a phase, so that the first quiet phase (the only one
-    // of a run with --only) measures a server as warm as the later ones do.
+    // Warm the server for a phase's length, so that the first quiet phase, which follows no
+    // attack, measures a server as warm as the quiet phases after one.
     await probe(server, record.id, legit, SECONDS);
     const rows: Record<string, unknown>[] = [];
     let block = 1;
